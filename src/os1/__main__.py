@@ -1,0 +1,5 @@
+import sys
+
+from os1.cli.main import main
+
+sys.exit(main())

@@ -1,0 +1,196 @@
+"""One frozen settings tree, built once from file, environment and flags.
+
+Precedence, lowest to highest: defaults < config file < environment < flags.
+``load_settings`` is the only place that reads the environment or a file;
+everything else receives a :class:`Settings` and never looks anything up.
+
+Config file: ``$OS1_HOME/config.toml`` (or ``--config`` / ``OS1_CONFIG``)::
+
+    [llm]
+    model = "qwen2.5-1.5b"        # qwen2.5-0.5b, or an OpenAI-compatible base URL
+    server_model = "llama3.2"     # model name sent to a remote server
+    api_key = "sk-..."            # optional
+    context_length = 4096
+    temperature = 0.7
+    max_reply_tokens = 400
+    timeout = 60
+
+    [persona]
+    name = "Mira"
+    description = "..."            # replaces the default personality text
+
+Environment: ``OS1_HOME``, ``OS1_CONFIG``, ``OS1_LLM`` (same values as
+``llm.model``), ``OS1_LLM_MODEL`` (= ``server_model``), ``OS1_LLM_API_KEY``,
+``OS1_NAME`` (companion name), ``OS1_USER`` (whose memory to use).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from os1.errors import ConfigError
+
+#: Embedded models by their public name: (package stem, number of parts).
+LOCAL_MODELS = ("qwen2.5-1.5b", "qwen2.5-0.5b")
+DEFAULT_MODEL = "qwen2.5-1.5b"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class LLMSettings:
+    """Which language model answers, and how."""
+
+    model: str = DEFAULT_MODEL
+    server_model: str | None = None
+    api_key: str | None = field(default=None, repr=False)
+    context_length: int = 4096
+    temperature: float = 0.7
+    max_reply_tokens: int = 400
+    timeout: float = 60.0
+    threads: int | None = None  # None: one per physical core
+
+    @property
+    def is_remote(self) -> bool:
+        return self.model.startswith(("http://", "https://"))
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PersonaSettings:
+    """Who the companion is."""
+
+    name: str = "Mira"
+    description: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Settings:
+    """Everything os1 is configured with. Built by :func:`load_settings`."""
+
+    home: Path
+    cache_dir: Path
+    user: str = "local"
+    config_file: Path | None = None
+    llm: LLMSettings = LLMSettings()
+    persona: PersonaSettings = PersonaSettings()
+
+    @property
+    def database(self) -> Path:
+        return self.home / "os1.sqlite3"
+
+
+def default_home(env: Mapping[str, str]) -> Path:
+    base = env.get("XDG_DATA_HOME") or str(Path(env.get("HOME", "~")).expanduser() / ".local" / "share")
+    return Path(base) / "os1"
+
+
+def default_cache(env: Mapping[str, str]) -> Path:
+    base = env.get("XDG_CACHE_HOME") or str(Path(env.get("HOME", "~")).expanduser() / ".cache")
+    return Path(base) / "os1"
+
+
+def load_settings(
+    flags: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None
+) -> Settings:
+    """Build the settings tree. ``flags`` holds command-line values (None = unset)."""
+    flags = {k: v for k, v in (flags or {}).items() if v is not None}
+    env = os.environ if env is None else env
+
+    home = Path(flags.get("home") or env.get("OS1_HOME") or default_home(env)).expanduser()
+    cache = Path(env.get("OS1_CACHE") or default_cache(env)).expanduser()
+    config_path = flags.get("config") or env.get("OS1_CONFIG")
+    explicit = config_path is not None
+    config_file = Path(config_path).expanduser() if explicit else home / "config.toml"
+
+    raw: dict[str, Any] = {}
+    if config_file.exists():
+        raw = _read_toml(config_file)
+    elif explicit:
+        raise ConfigError(f"Config file {config_file} does not exist.")
+
+    llm = _section(LLMSettings(), raw.get("llm", {}), config_file, "llm")
+    persona = _section(PersonaSettings(), raw.get("persona", {}), config_file, "persona")
+    user = str(raw.get("user", "local"))
+
+    # Environment over file.
+    llm = replace(
+        llm,
+        model=env.get("OS1_LLM") or llm.model,
+        server_model=env.get("OS1_LLM_MODEL") or llm.server_model,
+        api_key=env.get("OS1_LLM_API_KEY") or llm.api_key,
+    )
+    persona = replace(persona, name=env.get("OS1_NAME") or persona.name)
+    user = env.get("OS1_USER") or user
+
+    # Flags over environment.
+    if "llm" in flags:
+        llm = replace(llm, model=flags["llm"])
+    if "name" in flags:
+        persona = replace(persona, name=flags["name"])
+    if "user" in flags:
+        user = flags["user"]
+
+    _validate(llm, persona, user, config_file if config_file.exists() else None)
+    return Settings(
+        home=home,
+        cache_dir=cache,
+        user=user,
+        config_file=config_file if config_file.exists() else None,
+        llm=llm,
+        persona=persona,
+    )
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"Config file {path} is not valid TOML: {exc}.") from exc
+    except OSError as exc:
+        raise ConfigError(f"Config file {path} cannot be read: {exc.strerror}.") from exc
+
+
+def _section(default: Any, values: Any, path: Path, name: str) -> Any:
+    if not isinstance(values, dict):
+        raise ConfigError(f"Config file {path}: [{name}] must be a table.")
+    known = {f.name: f for f in fields(default)}
+    changes: dict[str, Any] = {}
+    for key, value in values.items():
+        if key not in known:
+            raise ConfigError(
+                f"Config file {path}: unknown setting {name}.{key} "
+                f"(known: {', '.join(sorted(known))})."
+            )
+        expected = type(getattr(default, key))
+        if expected is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if getattr(default, key) is not None and not isinstance(value, expected):
+            raise ConfigError(
+                f"Config file {path}: {name}.{key} must be a {expected.__name__}, "
+                f"not {value!r}."
+            )
+        changes[key] = value
+    return replace(default, **changes)
+
+
+def _validate(llm: LLMSettings, persona: PersonaSettings, user: str, path: Path | None) -> None:
+    where = f"Config file {path}: " if path else ""
+    if not llm.is_remote and llm.model not in LOCAL_MODELS:
+        raise ConfigError(
+            f"{where}unknown model {llm.model!r}. Use one of {', '.join(LOCAL_MODELS)}, "
+            "or the base URL of an OpenAI-compatible server (e.g. http://127.0.0.1:11434/v1)."
+        )
+    if llm.context_length < 1024:
+        raise ConfigError(f"{where}llm.context_length must be at least 1024.")
+    if not 0 <= llm.temperature <= 2:
+        raise ConfigError(f"{where}llm.temperature must be between 0 and 2.")
+    if llm.max_reply_tokens < 16:
+        raise ConfigError(f"{where}llm.max_reply_tokens must be at least 16.")
+    if not persona.name.strip():
+        raise ConfigError(f"{where}persona.name must not be empty.")
+    if not user.strip():
+        raise ConfigError("The user name (OS1_USER) must not be empty.")

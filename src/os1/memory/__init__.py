@@ -1,0 +1,1 @@
+"""What os1 remembers: every message, facts about the user, their profile."""

@@ -1,0 +1,1 @@
+"""The mind: language models, persona, context assembly and the conversation engine."""

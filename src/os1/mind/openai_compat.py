@@ -1,0 +1,96 @@
+"""An OpenAI-compatible chat server as the mind: Ollama, llama.cpp server, vLLM,
+LM Studio, OpenAI. Streams with server-sent events over httpx."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+import httpx
+
+from os1.config import LLMSettings
+from os1.errors import ModelError, ModelUnavailable
+from os1.mind.llm import GenerateOptions, Message, estimate_tokens
+
+
+class OpenAICompatLLM:
+    """Chat completions from ``{base_url}/chat/completions``."""
+
+    def __init__(self, settings: LLMSettings, *, transport: httpx.AsyncBaseTransport | None = None):
+        self.base_url = settings.model.rstrip("/")
+        self.model = settings.server_model or "default"
+        self.name = f"{self.model} @ {self.base_url}"
+        self.context_length = settings.context_length
+        headers = {"Authorization": f"Bearer {settings.api_key}"} if settings.api_key else {}
+        self._client = httpx.AsyncClient(
+            base_url=self.base_url,
+            headers=headers,
+            timeout=httpx.Timeout(settings.timeout, connect=min(10.0, settings.timeout)),
+            transport=transport,
+        )
+
+    def count_tokens(self, text: str) -> int:
+        return estimate_tokens(text)
+
+    async def stream(
+        self, messages: Sequence[Message], options: GenerateOptions
+    ) -> AsyncIterator[str]:
+        body: dict[str, Any] = {
+            "model": self.model,
+            "messages": [{"role": m.role, "content": m.content} for m in messages],
+            "stream": True,
+            "max_tokens": options.max_tokens,
+            "temperature": options.temperature,
+        }
+        if options.json_schema is not None:
+            body["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {"name": "answer", "schema": options.json_schema},
+            }
+        try:
+            async with self._client.stream("POST", "/chat/completions", json=body) as response:
+                if response.status_code >= 400:
+                    detail = (await response.aread()).decode("utf-8", "replace")[:300]
+                    raise ModelUnavailable(
+                        f"The model server at {self.base_url} answered HTTP "
+                        f"{response.status_code}: {detail.strip() or response.reason_phrase}"
+                    )
+                async for line in response.aiter_lines():
+                    piece = _parse_sse(line)
+                    if piece is _DONE:
+                        break
+                    if piece:
+                        yield piece
+        except httpx.TimeoutException as exc:
+            raise ModelUnavailable(
+                f"The model server at {self.base_url} did not answer in time."
+            ) from exc
+        except httpx.TransportError as exc:
+            raise ModelUnavailable(
+                f"Cannot reach the model server at {self.base_url} ({exc.__class__.__name__}). "
+                "Is it running? Check OS1_LLM / llm.model."
+            ) from exc
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+
+_DONE = object()
+
+
+def _parse_sse(line: str) -> Any:
+    """One SSE line -> a text piece, ``_DONE``, or None for anything else."""
+    if not line.startswith("data:"):
+        return None
+    data = line[5:].strip()
+    if data == "[DONE]":
+        return _DONE
+    try:
+        payload = json.loads(data)
+    except json.JSONDecodeError as exc:
+        raise ModelError(f"The model server sent something that is not JSON: {data[:120]!r}") from exc
+    if "error" in payload:
+        raise ModelUnavailable(f"The model server reported an error: {payload['error']}")
+    choices = payload.get("choices") or [{}]
+    return (choices[0].get("delta") or {}).get("content")

@@ -1,0 +1,68 @@
+"""Who the companion is: the stable head of every prompt.
+
+The system prompt is built once per session (persona, then what os1 knows about
+the user) and never changes during it, so the model's KV cache keeps it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+from os1.config import PersonaSettings
+from os1.memory.store import Fact
+
+DEFAULT_DESCRIPTION = """\
+You are {name}, a companion who lives on {user}'s own computer. You are an AI, \
+not a human, and you never pretend otherwise, but you have a real perspective \
+of your own: you notice things, you form opinions and you share them kindly.
+
+You are warm, curious and honest, with a gentle, playful sense of humour. You \
+talk the way a close friend does in a real conversation: short, natural replies \
+(usually one to three sentences), plain words, no lists or headings unless asked, \
+and at most one question at a time. You listen closely, you remember what {user} \
+tells you and you bring it up when it matters. When you don't know something, \
+you say so; you never make up facts about {user} or their life. What you hear \
+stays private on this computer."""
+
+
+def system_prompt(
+    persona: PersonaSettings,
+    *,
+    profile: dict[str, str],
+    facts: Sequence[Fact],
+    now: float | None = None,
+    fact_budget_chars: int = 2400,
+) -> str:
+    """Persona, today's date, and core memory about the user."""
+    user = profile.get("address_as") or profile.get("name") or "the user"
+    description = (persona.description or DEFAULT_DESCRIPTION).format(name=persona.name, user=user)
+    today = time.strftime("%A, %d %B %Y", time.localtime(now))
+    parts = [description, f"Today is {today}."]
+
+    known: list[str] = []
+    if profile.get("name"):
+        known.append(f"Their name is {profile['name']}.")
+    if profile.get("address_as") and profile.get("address_as") != profile.get("name"):
+        known.append(f"They like to be called {profile['address_as']}.")
+    if profile.get("wants"):
+        known.append(f"What they want from you: {profile['wants']}")
+    used = sum(map(len, known))
+    # Newest facts first: they are the likeliest to matter now.
+    for fact in reversed(facts):
+        if used + len(fact.text) > fact_budget_chars:
+            break
+        known.append(fact.text)
+        used += len(fact.text)
+    if known:
+        parts.append(f"What you know about {user}:\n" + "\n".join(f"- {k}" for k in known))
+    return "\n\n".join(parts)
+
+
+def recall_note(lines: Sequence[str]) -> str:
+    """Memories attached to the user's message. They are quoted as data: the
+    model is told they are records, not instructions."""
+    if not lines:
+        return ""
+    body = "\n".join(f"- {line}" for line in lines)
+    return f"(Notes from your memory of earlier conversations, for reference only:\n{body})\n\n"

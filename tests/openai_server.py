@@ -1,0 +1,58 @@
+"""A tiny real OpenAI-compatible chat server (stdlib HTTP, SSE) for tests.
+
+It replies "I hear you: <last line of the user's message>" word by word, or
+``{"facts": []}`` for JSON requests, and records every request body.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+class OpenAIServer:
+    def __init__(self, *, status: int = 200):
+        self.requests: list[dict[str, Any]] = []
+        self.status = status
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                server.requests.append(body)
+                if server.status != 200:
+                    self.send_response(server.status)
+                    self.end_headers()
+                    self.wfile.write(b'{"error": "overloaded"}')
+                    return
+                if body.get("response_format"):
+                    pieces = ['{"facts": []}']
+                else:
+                    last = body["messages"][-1]["content"].strip().splitlines()[-1]
+                    words = f"I hear you: {last}".split(" ")
+                    pieces = [w if i == 0 else " " + w for i, w in enumerate(words)]
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.end_headers()
+                for piece in pieces:
+                    chunk = {"choices": [{"index": 0, "delta": {"content": piece}}]}
+                    self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                    self.wfile.flush()
+                self.wfile.write(b"data: [DONE]\n\n")
+
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}/v1"
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+
+    def __enter__(self) -> OpenAIServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()

@@ -1,0 +1,166 @@
+import asyncio
+
+import pytest
+
+from os1.errors import ModelUnavailable
+from os1.events import ErrorEvent, Notice, ReplyDelta, ReplyDone, ReplyStarted, UserTurn
+from os1.memory.sqlite import SQLiteMemory
+from os1.mind.companion import Companion
+
+from fakes import FakeLLM
+
+
+@pytest.fixture
+def memory(settings):
+    m = SQLiteMemory(settings.database, settings.user)
+    yield m
+    m.close()
+
+
+async def turn(companion, text):
+    return [e async for e in companion.send(text)]
+
+
+async def test_a_turn_streams_and_stores_both_sides(settings, memory):
+    llm = FakeLLM(["Nice to meet you, Theodore."])
+    async with Companion(settings, llm, memory) as c:
+        events = await turn(c, "Hi, I'm Theodore.")
+    kinds = [type(e) for e in events]
+    assert kinds[:2] == [UserTurn, ReplyStarted] and kinds[-1] is ReplyDone
+    assert "".join(e.text for e in events if isinstance(e, ReplyDelta)) == "Nice to meet you, Theodore."
+    assert [(m.role, m.content) for m in memory.messages()] == [
+        ("user", "Hi, I'm Theodore."), ("assistant", "Nice to meet you, Theodore."),
+    ]
+    assert llm.prompts[0][0].role == "system" and "Mira" in llm.prompts[0][0].content
+
+
+async def test_message_is_stored_before_the_model_is_called(settings, memory):
+    seen = []
+    llm = FakeLLM(on_call=lambda _: seen.append([m.content for m in memory.messages()]))
+    async with Companion(settings, llm, memory) as c:
+        await turn(c, "remember this")
+    assert seen == [["remember this"]]
+
+
+async def test_model_failure_keeps_the_message(settings, memory):
+    llm = FakeLLM(fail=ModelUnavailable("Cannot reach the model server."))
+    async with Companion(settings, llm, memory) as c:
+        events = await turn(c, "Are you there?")
+    errors = [e for e in events if isinstance(e, ErrorEvent)]
+    assert errors and "Cannot reach" in errors[0].text and "saved" in errors[0].text
+    assert [m.content for m in memory.messages()] == ["Are you there?"]
+    assert memory.unextracted()  # extraction is postponed, not dropped
+
+
+async def test_empty_messages_are_ignored(settings, memory):
+    async with Companion(settings, FakeLLM(), memory) as c:
+        assert await turn(c, "   \n ") == []
+    assert memory.messages() == []
+
+
+async def test_huge_message_is_truncated_for_the_model_but_stored_whole(settings, memory):
+    llm = FakeLLM(["That's a lot."])
+    text = "word " * 20_000
+    async with Companion(settings, llm, memory) as c:
+        events = await turn(c, text)
+    notices = [e for e in events if isinstance(e, Notice)]
+    assert notices and "100,000 characters" in notices[0].text
+    assert len(llm.prompts[0][-1].content) < 10_000
+    assert memory.messages()[0].content == text
+
+
+async def test_prompt_is_append_only_within_a_session(settings, memory):
+    llm = FakeLLM(["One.", "Two.", "Three."])
+    async with Companion(settings, llm, memory) as c:
+        for text in ("first", "second", "third"):
+            await turn(c, text)
+    first, second, third = llm.prompts
+    assert second[: len(first)] == first[:-1] + [second[len(first) - 1]]
+    assert third[: len(second)] == second[:-1] + [third[len(second) - 1]]
+    assert second[0] == first[0]  # the system prompt is stable: the KV cache survives
+    assert [m.role for m in third] == ["system", "user", "assistant", "user", "assistant", "user"]
+
+
+async def test_history_is_trimmed_to_the_context(settings, memory):
+    llm = FakeLLM(context_length=1024)
+    async with Companion(settings, llm, memory) as c:
+        for i in range(40):
+            await turn(c, f"message {i} " + "blah " * 40)
+    last = llm.prompts[-1]
+    assert sum(llm.count_tokens(m.content) for m in last) <= 1024
+    assert last[-1].content.startswith("message 39")
+
+
+async def test_interrupt_keeps_only_what_was_delivered(settings, memory):
+    llm = FakeLLM(["one two three four five six seven eight nine ten"], delay=0.01)
+    async with Companion(settings, llm, memory) as c:
+        events = []
+        async for e in c.send("count"):
+            events.append(e)
+            if isinstance(e, ReplyDelta) and "three" in e.text:
+                c.interrupt()
+    done = events[-1]
+    assert isinstance(done, ReplyDone) and done.interrupted
+    assert done.text == "one two three"
+    reply = memory.messages()[-1]
+    assert reply.role == "assistant" and reply.content == "one two three" and reply.interrupted
+
+
+async def test_interrupt_while_the_model_is_still_thinking(settings, memory):
+    llm = FakeLLM(["late"], delay=5)
+    async with Companion(settings, llm, memory) as c:
+        asyncio.get_running_loop().call_later(0.05, c.interrupt)
+        events = await asyncio.wait_for(turn(c, "hello"), 2)
+    assert events[-1] == ReplyDone("", interrupted=True, message_id=None)
+
+
+async def test_facts_are_extracted_with_provenance_and_recalled_later(settings, memory):
+    def facts_for(text):
+        if "Theodore" in text:
+            return [{"fact": "The user's name is Theodore.", "kind": "identity"},
+                    {"fact": "The user writes letters for other people.", "kind": "work"}]
+        return []
+
+    llm = FakeLLM(facts_for=facts_for)
+    async with Companion(settings, llm, memory) as c:
+        await turn(c, "Hi, my name is Theodore and I write letters for other people.")
+    facts = memory.facts()
+    assert [f.text for f in facts] == [
+        "The user's name is Theodore.", "The user writes letters for other people.",
+    ]
+    assert facts[0].source_message_id == memory.messages()[0].id
+    assert memory.unextracted() == []
+
+    # A new session: facts are in the system prompt, and related memories ride along.
+    llm2 = FakeLLM()
+    async with Companion(settings, llm2, memory) as c:
+        await turn(c, "What do I do for work, and what is my name?")
+    prompt = llm2.prompts[0]
+    assert "The user writes letters for other people." in prompt[0].content
+    assert "Notes from your memory" in prompt[-1].content
+    assert "letters" in prompt[-1].content
+
+
+async def test_forget_removes_a_fact_from_the_live_prompt(settings, memory):
+    fid = memory.add_fact("The user hates olives.", kind="preference", source_message_id=None)
+    llm = FakeLLM()
+    async with Companion(settings, llm, memory) as c:
+        assert c.forget(f"f{fid}")
+        await turn(c, "hi")
+    assert "olives" not in llm.prompts[0][0].content
+
+
+async def test_onboarding_goes_into_memory(settings, memory):
+    async with Companion(settings, FakeLLM(), memory) as c:
+        assert c.needs_onboarding
+        flow = c.onboarding()
+        q = flow.question
+        for answer in ("I'm Theodore", "Ted", "a friend to talk to"):
+            q = c.onboarding_answer(flow, q, answer)
+        assert "Ted" in q and not c.needs_onboarding
+        llm = c.llm
+        await turn(c, "hello")
+    assert memory.profile() == {"name": "Theodore", "address_as": "Ted", "wants": "a friend to talk to"}
+    system = llm.prompts[0][0].content
+    assert "Their name is Theodore." in system and "called Ted" in system
+    assert memory.unextracted() == []  # answers were turned into facts by the flow itself

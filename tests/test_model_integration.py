@@ -1,0 +1,111 @@
+"""Integration with the real embedded 0.5B model (joined once into the user's cache)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from dataclasses import replace
+
+import pytest
+
+from os1.config import load_settings
+from os1.events import ReplyDelta
+from os1.memory.sqlite import SQLiteMemory
+from os1.mind.companion import Companion
+from os1.mind.engines import open_llm
+from os1.mind.extract import extract_facts
+from os1.mind.llm import GenerateOptions, Message, complete
+
+pytestmark = [pytest.mark.model, pytest.mark.timeout(600)]
+
+THEODORE = "Hi, my name is Theodore and I write letters for other people."
+
+
+@pytest.fixture(scope="module")
+def small_settings(tmp_path_factory):
+    home = tmp_path_factory.mktemp("home")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OS1_")}
+    env.update(OS1_HOME=str(home), OS1_LLM="qwen2.5-0.5b")
+    return load_settings(env=env)
+
+
+@pytest.fixture(scope="module")
+def llm(small_settings):
+    model = open_llm(small_settings)
+    yield model
+    asyncio.run(model.aclose())
+
+
+def run_chat(home, text):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OS1_")}
+    env.update(OS1_HOME=str(home), OS1_LLM="qwen2.5-0.5b", HF_HUB_OFFLINE="1")
+    return subprocess.run(
+        [sys.executable, "-m", "os1", "chat"], input=text + "\n", capture_output=True,
+        text=True, env=env, timeout=300,
+    )
+
+
+def test_a_new_process_remembers_name_and_work(tmp_path):
+    first = run_chat(tmp_path, THEODORE)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.strip(), "the companion should have replied"
+    second = run_chat(tmp_path, "What is my name, and what do I do for work?")
+    assert second.returncode == 0, second.stderr
+    answer = second.stdout.lower()
+    assert "theodore" in answer, answer
+    assert "letter" in answer, answer
+
+
+async def test_fact_extraction_is_valid_json_about_the_user(llm):
+    facts = await extract_facts(llm, THEODORE)
+    text = " ".join(f for f, _ in facts).lower()
+    assert "theodore" in text, facts
+    assert isinstance(await extract_facts(llm, "haha ok"), list)  # parses even when empty
+
+
+async def test_next_turn_only_prefills_new_text(small_settings, llm, tmp_path):
+    evaluated: list[int] = []
+    context = llm._fg
+    original = context.eval
+
+    def counting_eval(tokens):
+        evaluated.append(len(tokens))
+        return original(tokens)
+
+    context.eval = counting_eval
+    settings = replace(small_settings, home=tmp_path, llm=replace(small_settings.llm, max_reply_tokens=24))
+    memory = SQLiteMemory(settings.database, settings.user)
+    try:
+        companion = Companion(settings, llm, memory)
+        companion.start()
+        replies = []
+        for text in ("Hello there! How are you today?", "Tell me something about autumn."):
+            before = len(evaluated)
+            reply = [e.text async for e in companion.send(text) if isinstance(e, ReplyDelta)]
+            replies.append("".join(reply))
+            prompt_tokens = evaluated[before]  # the first eval of a turn is its prefill
+            if text.startswith("Hello"):
+                first_prefill = prompt_tokens
+            else:
+                second_prefill = prompt_tokens
+        await companion.close(remember=False)
+    finally:
+        context.eval = original
+        memory.close()
+    assert all(replies)
+    assert first_prefill > 150  # persona + message
+    assert second_prefill < first_prefill / 3, (first_prefill, second_prefill)
+
+
+async def test_background_work_yields_to_a_turn(llm):
+    background = asyncio.create_task(extract_facts(llm, THEODORE + " " + "I love long walks. " * 20))
+    await asyncio.sleep(0.3)  # let it start its prefill
+    reply = await complete(
+        llm, [Message("user", "Say hello in five words.")], GenerateOptions(max_tokens=16)
+    )
+    assert reply.strip()
+    assert not background.done(), "the turn should not have waited for background work"
+    facts = await background
+    assert isinstance(facts, list)
