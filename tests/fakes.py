@@ -38,9 +38,13 @@ class FakeLLM:
         self.prompts: list[list[Message]] = []
         self.background_prompts: list[list[Message]] = []
         self.closed = False
+        self.warmed: list[list[Message]] = []
 
     def count_tokens(self, text: str) -> int:
         return estimate_tokens(text)
+
+    async def warm(self, messages: Sequence[Message]) -> None:
+        self.warmed.append(list(messages))
 
     async def stream(self, messages: Sequence[Message], options: GenerateOptions) -> AsyncIterator[str]:
         if options.json_schema is not None:

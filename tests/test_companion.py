@@ -45,10 +45,10 @@ async def test_message_is_stored_before_the_model_is_called(settings, memory):
 async def test_model_failure_keeps_the_message(settings, memory):
     llm = FakeLLM(fail=ModelUnavailable("Cannot reach the model server."))
     async with Companion(settings, llm, memory) as c:
-        events = await turn(c, "Are you there?")
+        events = await turn(c, "I made soup today.")
     errors = [e for e in events if isinstance(e, ErrorEvent)]
     assert errors and "Cannot reach" in errors[0].text and "saved" in errors[0].text
-    assert [m.content for m in memory.messages()] == ["Are you there?"]
+    assert [m.content for m in memory.messages()] == ["I made soup today."]
     assert memory.unextracted()  # extraction is postponed, not dropped
 
 
@@ -136,7 +136,7 @@ async def test_facts_are_extracted_with_provenance_and_recalled_later(settings, 
     async with Companion(settings, llm2, memory) as c:
         await turn(c, "What do I do for work, and what is my name?")
     prompt = llm2.prompts[0]
-    assert "The user writes letters for other people." in prompt[0].content
+    assert "Theodore writes letters for other people." in prompt[0].content
     assert "Notes from your memory" in prompt[-1].content
     assert "letters" in prompt[-1].content
 
@@ -164,3 +164,54 @@ async def test_onboarding_goes_into_memory(settings, memory):
     system = llm.prompts[0][0].content
     assert "Their name is Theodore." in system and "called Ted" in system
     assert memory.unextracted() == []  # answers were turned into facts by the flow itself
+
+
+async def test_background_mining_waits_for_the_conversation_to_idle(settings, memory):
+    llm = FakeLLM(facts_for=lambda t: [{"fact": "The user has a cat called Miso.", "kind": "people"}])
+    async with Companion(settings, llm, memory, idle_delay=0.2) as c:
+        await turn(c, "My cat is called Miso.")
+        await asyncio.sleep(0.1)
+        await turn(c, "She is grey.")  # a new turn before the idle delay: not mined yet
+        assert llm.background_prompts == []
+        await asyncio.sleep(0.4)
+        assert len(llm.background_prompts) == 2  # idle: both messages mined
+        assert [f.text for f in memory.facts()] == ["The user has a cat called Miso."]
+
+
+async def test_the_system_prompt_is_warmed_at_session_start(settings, memory):
+    llm = FakeLLM()
+    async with Companion(settings, llm, memory) as c:
+        await asyncio.sleep(0)
+        await turn(c, "hi")
+    assert llm.warmed and llm.warmed[0] == [llm.prompts[0][0]]
+
+
+@pytest.mark.parametrize(
+    "fact, message, ok",
+    [
+        ("The user's name is Theodore.", "Hi, my name is Theodore and I write letters.", True),
+        ("The user writes letters for other people.", "I write letters for other people.", True),
+        ("The user's name is Ana.", "What is my name?", False),  # copied from the prompt's example
+        ("The user has a cat named Miso.", "My dog is called Rex.", False),
+        ("The user lives in Lisbon.", "I moved to lisbon last year", True),
+    ],
+)
+def test_only_grounded_facts_are_kept(fact, message, ok):
+    from os1.mind.extract import grounded
+
+    assert grounded(fact, message) is ok
+
+
+def test_questions_are_not_mined():
+    from os1.mind.extract import only_questions
+
+    assert only_questions("What is my name, and what do I do for work?")
+    assert only_questions("Really? Why?")
+    assert not only_questions("I moved to Portland. Any tips?")
+
+
+async def test_a_name_learned_in_conversation_fills_the_profile(settings, memory):
+    llm = FakeLLM(facts_for=lambda t: [{"fact": "The user's name is Theodore.", "kind": "identity"}])
+    async with Companion(settings, llm, memory) as c:
+        await turn(c, "Hi, my name is Theodore.")
+    assert memory.profile() == {"name": "Theodore"}

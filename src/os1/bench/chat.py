@@ -8,6 +8,7 @@ Runs in a throw-away data directory so it never touches the user's memory.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import tempfile
 import time
@@ -35,7 +36,11 @@ SCRIPT = (
 )
 
 
-async def run_chat_bench(settings: Settings, *, turns: int = 10, max_tokens: int = 60) -> dict[str, Any]:
+async def run_chat_bench(
+    settings: Settings, *, turns: int = 10, max_tokens: int = 60, pause: float = 0.0
+) -> dict[str, Any]:
+    """``pause``: seconds of "user typing" between turns; background memory work
+    (fact extraction) runs in those gaps and must step aside for the next turn."""
     with tempfile.TemporaryDirectory(prefix="os1-bench-") as home:
         bench_settings = replace(
             settings, home=Path(home), llm=replace(settings.llm, max_reply_tokens=max_tokens)
@@ -47,6 +52,8 @@ async def run_chat_bench(settings: Settings, *, turns: int = 10, max_tokens: int
         try:
             async with companion_session(bench_settings, llm=llm) as companion:
                 for i, text in enumerate(SCRIPT[:turns], start=1):
+                    if i > 1 and pause:
+                        await asyncio.sleep(pause)
                     start = time.perf_counter()
                     first = None
                     pieces = []
@@ -73,6 +80,7 @@ async def run_chat_bench(settings: Settings, *, turns: int = 10, max_tokens: int
     speeds = [r["tokens_per_s"] for r in rows if r["tokens_per_s"]]
     return {
         "model": settings.llm.model,
+        "pause_s": pause,
         "load_s": round(load_s, 2),
         "turns": rows,
         "ttft_ms_turns_2_plus": {"p50": round(percentile(later, 50), 1), "p95": round(percentile(later, 95), 1)},
@@ -85,7 +93,8 @@ def print_report(result: dict[str, Any], as_json: bool) -> None:
     if as_json:
         print(json.dumps(result, indent=2))
         return
-    print(f"os1 bench chat - model {result['model']} (loaded in {result['load_s']} s)")
+    print(f"os1 bench chat - model {result['model']} (loaded in {result['load_s']} s, "
+          f"{result['pause_s']} s between turns)")
     print(f"{'turn':>4}  {'first token':>11}  {'tokens':>6}  {'tok/s':>6}  reply")
     for r in result["turns"]:
         speed = f"{r['tokens_per_s']:.1f}" if r["tokens_per_s"] else "-"

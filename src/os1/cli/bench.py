@@ -22,6 +22,9 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     chat.add_argument("--turns", type=int, default=10, help="how many turns (1-10, default 10)")
     chat.add_argument("--max-tokens", type=int, default=60,
                       help="reply length cap in tokens (default 60)")
+    chat.add_argument("--pause", type=float, default=0.0, metavar="SECONDS",
+                      help="user 'typing' time between turns, during which background memory "
+                      "work runs (default 0)")
     chat.add_argument("--json", action="store_true", help="print one JSON object")
     chat.set_defaults(run=_chat)
 
@@ -30,6 +33,6 @@ def _chat(settings: Settings, args: argparse.Namespace) -> int:
     from os1.bench.chat import print_report, run_chat_bench
 
     turns = max(1, min(args.turns, 10))
-    result = asyncio.run(run_chat_bench(settings, turns=turns, max_tokens=args.max_tokens))
+    result = asyncio.run(run_chat_bench(settings, turns=turns, max_tokens=args.max_tokens, pause=args.pause))
     print_report(result, args.json)
     return 0

@@ -176,15 +176,20 @@ class SQLiteMemory:
     # -- recall -----------------------------------------------------------------------------
 
     def search(self, query: str, *, limit: int = 8, exclude_session: int | None = None) -> list[Hit]:
-        """Facts and past messages matching ``query``, best first (BM25)."""
+        """Facts and past messages matching ``query``, best first (BM25).
+
+        ``exclude_session`` leaves out that session's messages and the facts
+        drawn from them (a conversation already has those in view)."""
         match = fts_query(query, STOPWORDS)
         if not match:
             return []
         facts = self._exec(
             "SELECT f.id, f.text, f.kind, f.created_at, bm25(facts_fts) AS rank"
             " FROM facts_fts JOIN facts f ON f.id = facts_fts.rowid"
-            " WHERE facts_fts MATCH ? AND f.user_id = ? ORDER BY rank LIMIT ?",
-            (match, self.user, limit),
+            " WHERE facts_fts MATCH ? AND f.user_id = ? AND (f.source_message_id IS NULL OR"
+            " f.source_message_id NOT IN (SELECT id FROM messages WHERE session_id IS ?))"
+            " ORDER BY rank LIMIT ?",
+            (match, self.user, exclude_session, limit),
         ).fetchall()
         messages = self._exec(
             "SELECT m.id, m.content, m.role, m.created_at, bm25(messages_fts) AS rank"

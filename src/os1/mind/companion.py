@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import AsyncIterator
 
 from os1.config import Settings
@@ -22,19 +23,25 @@ from os1.memory.store import MemoryStore
 from os1.mind.extract import extract_facts
 from os1.mind.llm import LLM, GenerateOptions, Message, until
 from os1.mind.onboarding import Onboarding
-from os1.mind.persona import recall_note, system_prompt
+from os1.mind.persona import core_facts, recall_note, system_prompt
 
 log = logging.getLogger(__name__)
 
 #: Share of the context window one incoming message may take.
 MESSAGE_SHARE = 0.4
 RECALL_LIMIT = 5
+_NAME_FACT = re.compile(r"^The user's name is ([A-Z][\w'-]*(?: [A-Z][\w'-]*){0,2})\.?$")
+#: Seconds without a new turn before background memory work starts.
+IDLE_BEFORE_MINING = 1.5
 
 
 class Companion:
     """One session. Use as ``async with Companion(...) as c: async for e in c.send(t)``."""
 
-    def __init__(self, settings: Settings, llm: LLM, memory: MemoryStore, *, channel: str = "text"):
+    def __init__(
+        self, settings: Settings, llm: LLM, memory: MemoryStore, *, channel: str = "text",
+        idle_delay: float = IDLE_BEFORE_MINING,
+    ):
         self.settings = settings
         self.llm = llm
         self.memory = memory
@@ -44,6 +51,11 @@ class Companion:
         self._history: list[Message] = []
         self._interrupt = asyncio.Event()
         self._background: asyncio.Task[int] | None = None
+        self._mining = False
+        self._warming: asyncio.Future[None] | None = None
+        self.idle_delay = idle_delay
+        self._core_refs: set[str] = set()
+        self._user_label = "The user"
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -58,17 +70,32 @@ class Companion:
         self.session_id = self.memory.start_session(self.channel)
         self._system = self._system_message()
         self._history = []
+        self._warm()
+
+    def _warm(self) -> None:
+        """Prefill the new system prompt while the user is still typing."""
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        if self._warming is not None:
+            self._warming.cancel()
+        self._warming = asyncio.ensure_future(self.llm.warm([self._system]))
+        self._warming.add_done_callback(_log_failure)
 
     def _system_message(self) -> Message:
+        profile = self.memory.profile()
+        self._user_label = profile.get("address_as") or profile.get("name") or "The user"
+        core = core_facts(self.memory.facts())
+        self._core_refs = {f.ref for f in core}
         return Message(
-            "system",
-            system_prompt(
-                self.settings.persona, profile=self.memory.profile(), facts=self.memory.facts()
-            ),
+            "system", system_prompt(self.settings.persona, profile=profile, facts=core)
         )
 
     async def close(self, *, remember: bool = True) -> None:
         """End the session; with ``remember``, finish mining this session's messages."""
+        if self._warming is not None:
+            self._warming.cancel()
         if remember:
             await self.remember()
         elif self._background:
@@ -126,6 +153,8 @@ class Companion:
             return
         if self.session_id is None:
             self.start()
+        if self._background is not None and not self._mining:
+            self._background.cancel()  # the conversation is not idle after all
         assert self.session_id is not None and self._system is not None
         message_id = self.memory.add_message(self.session_id, "user", text, channel=self.channel)
         yield UserTurn(message_id, text, self.channel)
@@ -177,11 +206,21 @@ class Companion:
         yield ReplyDone(reply, interrupted=interrupted, message_id=reply_id)
 
     def _recall(self, text: str) -> str:
-        hits = self.memory.search(text, limit=RECALL_LIMIT, exclude_session=self.session_id)
+        # What is already in the prompt (core facts, this session's turns and
+        # the facts drawn from them) would only cost prefill time.
+        hits = self.memory.search(text, limit=3 * RECALL_LIMIT + len(self._core_refs),
+                                  exclude_session=self.session_id)
+        seen = {" ".join(text.lower().split())}
         lines = []
         for hit in hits:
+            key = " ".join(hit.text.lower().split())
+            if hit.ref in self._core_refs or key in seen:
+                continue  # already in the prompt, or the same words said again
+            seen.add(key)
+            if len(lines) == RECALL_LIMIT:
+                break
             if hit.kind in ("user", "assistant"):
-                who = "They said" if hit.kind == "user" else "You said"
+                who = f"{self._user_label} said" if hit.kind == "user" else "You said"
                 lines.append(f'{who}: "{hit.text[:300]}"')
             else:
                 lines.append(hit.text)
@@ -207,13 +246,29 @@ class Companion:
 
     def _schedule_background(self) -> None:
         if self._background is None or self._background.done():
-            self._background = asyncio.ensure_future(self._mine())
+            self._background = asyncio.ensure_future(self._mine_when_idle())
 
     async def remember(self) -> int:
         """Wait until every stored message has been mined for facts."""
         if self._background is not None:
+            if not self._mining:
+                self._background.cancel()  # still waiting for idle: start now instead
             await asyncio.gather(self._background, return_exceptions=True)
         return await self._mine()
+
+    def _learn_name(self, fact: str) -> None:
+        """A name learned in conversation fills the profile, as onboarding would."""
+        found = _NAME_FACT.match(fact)
+        if found and "name" not in self.memory.profile():
+            self.memory.set_profile("name", found.group(1))
+
+    async def _mine_when_idle(self) -> int:
+        await asyncio.sleep(self.idle_delay)
+        self._mining = True
+        try:
+            return await self._mine()
+        finally:
+            self._mining = False
 
     async def _mine(self) -> int:
         learned = 0
@@ -230,5 +285,11 @@ class Companion:
                 for fact, kind in facts:
                     if self.memory.add_fact(fact, kind=kind, source_message_id=message.id):
                         learned += 1
+                        self._learn_name(fact)
                 self.memory.mark_extracted(message.id)
         return learned
+
+
+def _log_failure(future: asyncio.Future[None]) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        log.warning("warming the model failed: %s", future.exception())

@@ -9,6 +9,7 @@ falls back on the messages themselves.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from os1.errors import ModelError
@@ -56,6 +57,8 @@ MAX_MESSAGE_CHARS = 2000
 
 async def extract_facts(llm: LLM, text: str) -> list[tuple[str, str]]:
     """``[(fact, kind), ...]`` drawn from one user message."""
+    if only_questions(text):
+        return []  # asking tells little that lasts, and small models invent answers
     messages = [
         Message("system", _INSTRUCTIONS),
         Message("user", f'Message: "{text[:MAX_MESSAGE_CHARS]}"'),
@@ -64,7 +67,29 @@ async def extract_facts(llm: LLM, text: str) -> list[tuple[str, str]]:
         max_tokens=200, temperature=0.0, json_schema=SCHEMA, priority="background"
     )
     raw = await complete(llm, messages, options)
-    return parse_facts(raw)
+    return [(fact, kind) for fact, kind in parse_facts(raw) if grounded(fact, text)]
+
+
+def only_questions(text: str) -> bool:
+    sentences = [s for s in re.split(r"(?<=[.!?])\s+", text.strip()) if s.strip()]
+    return bool(sentences) and all(s.rstrip().endswith("?") for s in sentences)
+
+
+_GENERIC = frozenset({"user", "user's", "users", "the", "has", "have", "is", "are", "was", "named",
+                      "called", "their", "they", "likes", "like", "wants", "works", "who"})
+
+
+def grounded(fact: str, message: str) -> bool:
+    """Whether ``fact`` is drawn from ``message``: every name it mentions, and
+    at least one other meaningful word, must be in the message. Small models
+    otherwise copy the prompt's examples or invent details."""
+    said = message.lower()
+    words = re.findall(r"[A-Za-z][\w'-]*", fact)
+    names = [w for w in words[1:] if w[0].isupper() and w.lower() not in _GENERIC]
+    if any(name.lower().removesuffix("'s") not in said for name in names):
+        return False
+    content = [w.lower() for w in words if len(w) > 3 and w.lower() not in _GENERIC]
+    return any(w[:5] in said for w in content)
 
 
 def parse_facts(raw: str) -> list[tuple[str, str]]:

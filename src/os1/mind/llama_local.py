@@ -4,17 +4,25 @@ Two contexts share the memory-mapped weights: the foreground context serves
 conversation turns and keeps its KV cache from turn to turn (the prompt starts
 with the same persona and history, so each turn only prefills the new text);
 the background context serves fact extraction and reflection, so that work
-never evicts the conversation's cache. Only one of them computes at a time:
-background work pauses between small prompt batches and between tokens
-whenever a foreground turn is waiting, so it never slows a reply.
+never evicts the conversation's cache.
+
+All llama.cpp work runs on one compute thread. That is deliberate: llama.cpp
+parallelises each step with OpenMP, and libgomp gives every calling thread its
+own worker pool; with two pools alive on two cores it stops spinning at its
+barriers and decoding slows by a third (measured: 14 -> 9 tok/s). The compute
+thread runs jobs by priority, and a background job runs any waiting foreground
+job at its checkpoints (between small prompt batches and between tokens), so a
+turn never waits more than ~0.3 s for background work.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import itertools
 import os
 import threading
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +31,8 @@ from os1.errors import ModelError, ModelNotInstalled
 from os1.mind.llm import GenerateOptions, Message
 
 _END = object()
+_STOP = object()
+_FOREGROUND, _BACKGROUND = 0, 1
 
 
 class _Failure:
@@ -44,28 +54,68 @@ class LlamaLocalLLM:
     def __init__(self, settings: LLMSettings, model_path: Path):
         self.name = settings.model
         self.context_length = settings.context_length
-        self._settings = settings
         self._path = model_path
         self._threads = settings.threads or default_threads()
         self._fg: Any = None
         self._bg: Any = None
-        self._run = threading.Lock()  # held by whichever context computes
-        self._bg_lock = threading.Lock()
-        self._cond = threading.Condition()
-        self._fg_waiting = 0
+        self._jobs: list[tuple[int, int, Callable[[], None]]] = []
+        self._order = itertools.count()
+        self._wake = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    # -- the compute thread --------------------------------------------------------
+
+    def _submit(self, fn: Callable[[], Any], priority: int) -> concurrent.futures.Future[Any]:
+        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+
+        def job() -> None:
+            if not future.set_running_or_notify_cancel():
+                return
+            try:
+                future.set_result(fn())
+            except BaseException as exc:  # noqa: BLE001 - handed to the waiter
+                future.set_exception(exc)
+
+        with self._wake:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._loop, name="llm-compute", daemon=True)
+                self._thread.start()
+            self._jobs.append((priority, next(self._order), job))
+            self._jobs.sort(key=lambda j: j[:2])
+            self._wake.notify()
+        return future
+
+    def _next_job(self, *, foreground_only: bool) -> Callable[[], None] | None:
+        with self._wake:
+            if self._jobs and (not foreground_only or self._jobs[0][0] == _FOREGROUND):
+                return self._jobs.pop(0)[2]
+        return None
+
+    def _loop(self) -> None:
+        while True:
+            with self._wake:
+                self._wake.wait_for(lambda: bool(self._jobs))
+                job = self._jobs.pop(0)[2]
+            if job is _STOP:
+                return
+            job()
+
+    def _checkpoint(self) -> None:
+        """Called by background work at safe points: run waiting turns first."""
+        while (job := self._next_job(foreground_only=True)) is not None:
+            job()
 
     # -- loading -----------------------------------------------------------------
 
     def load(self) -> None:
+        """Load the foreground context (blocks until ready)."""
+        if self._fg is not None:
+            return
+        self._submit(self._load_foreground, _FOREGROUND).result()
+
+    def _load_foreground(self) -> None:
         if self._fg is None:
             self._fg = self._new_context(n_batch=512, pausable=False)
-
-    def _ensure_background_context(self) -> None:
-        with self._bg_lock:
-            if self._bg is None:
-                # Small batches so background prefill can step aside every ~64 tokens;
-                # a small window because it only ever sees one message at a time.
-                self._bg = self._new_context(n_batch=64, pausable=True, n_ctx=2048)
 
     def _new_context(self, *, n_batch: int, pausable: bool, n_ctx: int | None = None) -> Any:
         try:
@@ -75,7 +125,7 @@ class LlamaLocalLLM:
                 "The embedded model runtime is not installed. Install it with: "
                 "pip install 'os1[local]'  (or point OS1_LLM at an OpenAI-compatible server)."
             ) from exc
-        cls = _pausable_class(llama_cpp.Llama, self._yield_to_foreground) if pausable else llama_cpp.Llama
+        cls = _pausable_class(llama_cpp.Llama, self._checkpoint) if pausable else llama_cpp.Llama
         try:
             return cls(
                 model_path=str(self._path),
@@ -88,27 +138,19 @@ class LlamaLocalLLM:
         except (ValueError, RuntimeError, OSError) as exc:
             raise ModelError(f"Could not load the model {self._path}: {exc}") from exc
 
-    # -- scheduling ------------------------------------------------------------------
-
-    def _yield_to_foreground(self) -> None:
-        """Called by background work at safe points: step aside while a turn waits."""
-        with self._cond:
-            if not self._fg_waiting:
-                return
-            self._run.release()
-            self._cond.wait_for(lambda: self._fg_waiting == 0)
-        self._run.acquire()
-
-    # -- tokens ------------------------------------------------------------------------
+    # -- the LLM protocol ---------------------------------------------------------
 
     def count_tokens(self, text: str) -> int:
+        # Tokenizing only reads the vocabulary: safe beside the compute thread.
         self.load()
         return len(self._fg.tokenize(text.encode("utf-8"), add_bos=False, special=True))
 
-    def stream(self, messages: Sequence[Message], options: GenerateOptions) -> AsyncIterator[str]:
-        return self._stream(messages, options)
+    async def warm(self, messages: Sequence[Message]) -> None:
+        """Prefill ``messages`` into the foreground KV cache (one token sampled)."""
+        async for _ in self.stream(messages, GenerateOptions(max_tokens=1, temperature=0.0)):
+            pass
 
-    async def _stream(
+    async def stream(
         self, messages: Sequence[Message], options: GenerateOptions
     ) -> AsyncIterator[str]:
         loop = asyncio.get_running_loop()
@@ -121,15 +163,15 @@ class LlamaLocalLLM:
             except RuntimeError:  # the loop is gone; nobody is listening
                 cancel.set()
 
-        def work() -> None:
+        def job() -> None:
             try:
-                for piece in self._generate(messages, options, cancel):
-                    put(piece)
+                self._generate(messages, options, cancel, put)
                 put(_END)
             except BaseException as exc:  # noqa: BLE001 - handed to the consumer
                 put(_Failure(exc))
 
-        threading.Thread(target=work, name=f"llm-{options.priority}", daemon=True).start()
+        priority = _BACKGROUND if options.priority == "background" else _FOREGROUND
+        self._submit(job, priority)
         try:
             while True:
                 item = await queue.get()
@@ -141,64 +183,63 @@ class LlamaLocalLLM:
                     raise ModelError(f"The model failed: {item.exc}") from item.exc
                 yield item
         finally:
-            cancel.set()  # the worker stops at its next token
+            cancel.set()  # the job stops at its next token (or never starts)
 
     def _generate(
-        self, messages: Sequence[Message], options: GenerateOptions, cancel: threading.Event
-    ) -> Iterator[str]:
+        self, messages: Sequence[Message], options: GenerateOptions,
+        cancel: threading.Event, put: Callable[[Any], None],
+    ) -> None:
+        if cancel.is_set():
+            return
         background = options.priority == "background"
-        if background:
-            self._ensure_background_context()  # outside the run lock: loading is mostly mmap
-            self._run.acquire()
-        else:
-            with self._cond:
-                self._fg_waiting += 1
-            self._run.acquire()
+        self._load_foreground()
+        if background and self._bg is None:
+            # Small batches so background prefill reaches a checkpoint every ~32
+            # tokens (~0.3 s); a small window: it sees one message at a time.
+            self._bg = self._new_context(n_batch=32, pausable=True, n_ctx=2048)
+        llama = self._bg if background else self._fg
+        kwargs: dict[str, Any] = {
+            "messages": [{"role": m.role, "content": m.content} for m in messages],
+            "stream": True,
+            "max_tokens": options.max_tokens,
+            "temperature": options.temperature,
+            "top_p": 0.9,
+            "repeat_penalty": 1.1,
+        }
+        if options.json_schema is not None:
+            kwargs["response_format"] = {"type": "json_object", "schema": options.json_schema}
+        chunks = llama.create_chat_completion(**kwargs)
         try:
-            self.load()
-            llama = self._bg if background else self._fg
-            kwargs: dict[str, Any] = {
-                "messages": [{"role": m.role, "content": m.content} for m in messages],
-                "stream": True,
-                "max_tokens": options.max_tokens,
-                "temperature": options.temperature,
-                "top_p": 0.9,
-                "repeat_penalty": 1.1,
-            }
-            if options.json_schema is not None:
-                kwargs["response_format"] = {"type": "json_object", "schema": options.json_schema}
-            chunks = llama.create_chat_completion(**kwargs)
-            try:
-                for chunk in chunks:
-                    if cancel.is_set():
-                        break
-                    delta = chunk["choices"][0]["delta"].get("content")
-                    if delta:
-                        yield delta
-                    if background:
-                        self._yield_to_foreground()
-            finally:
-                chunks.close()
+            for chunk in chunks:
+                if cancel.is_set():
+                    break
+                delta = chunk["choices"][0]["delta"].get("content")
+                if delta:
+                    put(delta)
+                if background:
+                    self._checkpoint()
         finally:
-            self._run.release()
-            if not background:
-                with self._cond:
-                    self._fg_waiting -= 1
-                    self._cond.notify_all()
+            chunks.close()
 
     async def aclose(self) -> None:
-        # Wait for any generation in flight to notice its cancellation.
-        await asyncio.to_thread(self._run.acquire)
-        try:
+        if self._thread is None:
+            return
+
+        def close() -> None:
             for llama in (self._fg, self._bg):
                 if llama is not None:
                     llama.close()
             self._fg = self._bg = None
-        finally:
-            self._run.release()
+
+        await asyncio.wrap_future(self._submit(close, _BACKGROUND))
+        with self._wake:
+            self._jobs.append((_BACKGROUND + 1, next(self._order), _STOP))  # type: ignore[arg-type]
+            self._wake.notify()
+        self._thread.join(timeout=5)
+        self._thread = None
 
 
-def _pausable_class(base: type, checkpoint: Any) -> type:
+def _pausable_class(base: type, checkpoint: Callable[[], None]) -> type:
     """A Llama whose prompt evaluation calls ``checkpoint`` between batches."""
 
     class PausableLlama(base):  # type: ignore[misc, valid-type]

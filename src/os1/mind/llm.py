@@ -49,6 +49,11 @@ class LLM(Protocol):
         """How many tokens ``text`` costs in this model's prompt."""
         ...
 
+    async def warm(self, messages: Sequence[Message]) -> None:
+        """Get ready for prompts that start with ``messages`` (e.g. prefill
+        them into a KV cache) so the next turn answers sooner. May do nothing."""
+        ...
+
     async def aclose(self) -> None:
         """Release the model."""
         ...

@@ -33,6 +33,9 @@ class OpenAICompatLLM:
     def count_tokens(self, text: str) -> int:
         return estimate_tokens(text)
 
+    async def warm(self, messages: Sequence[Message]) -> None:
+        """Nothing to do: the server manages its own cache."""
+
     async def stream(
         self, messages: Sequence[Message], options: GenerateOptions
     ) -> AsyncIterator[str]:

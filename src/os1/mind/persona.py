@@ -6,6 +6,7 @@ the user) and never changes during it, so the model's KV cache keeps it.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Sequence
 
@@ -26,15 +27,26 @@ you say so; you never make up facts about {user} or their life. What you hear \
 stays private on this computer."""
 
 
+def core_facts(facts: Sequence[Fact], budget_chars: int = 2400) -> list[Fact]:
+    """The facts that always travel in the system prompt: newest first, as
+    many as fit (the newest are the likeliest to matter now)."""
+    chosen, used = [], 0
+    for fact in reversed(facts):
+        if used + len(fact.text) > budget_chars:
+            break
+        chosen.append(fact)
+        used += len(fact.text)
+    return chosen
+
+
 def system_prompt(
     persona: PersonaSettings,
     *,
     profile: dict[str, str],
     facts: Sequence[Fact],
     now: float | None = None,
-    fact_budget_chars: int = 2400,
 ) -> str:
-    """Persona, today's date, and core memory about the user."""
+    """Persona, today's date, and core memory (``facts``) about the user."""
     user = profile.get("address_as") or profile.get("name") or "the user"
     description = (persona.description or DEFAULT_DESCRIPTION).format(name=persona.name, user=user)
     today = time.strftime("%A, %d %B %Y", time.localtime(now))
@@ -47,13 +59,15 @@ def system_prompt(
         known.append(f"They like to be called {profile['address_as']}.")
     if profile.get("wants"):
         known.append(f"What they want from you: {profile['wants']}")
-    used = sum(map(len, known))
-    # Newest facts first: they are the likeliest to matter now.
-    for fact in reversed(facts):
-        if used + len(fact.text) > fact_budget_chars:
-            break
-        known.append(fact.text)
-        used += len(fact.text)
+    name = profile.get("name")
+    for fact in facts:
+        text = fact.text
+        if name:
+            if text == f"The user's name is {name}.":
+                continue  # already said, in the profile's words
+            # "Theodore writes letters" is clearer, to a small model too, than "The user ...".
+            text = re.sub(r"^The user\b", name, text)
+        known.append(text)
     if known:
         parts.append(f"What you know about {user}:\n" + "\n".join(f"- {k}" for k in known))
     return "\n\n".join(parts)
