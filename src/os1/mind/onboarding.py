@@ -26,7 +26,10 @@ _AGREE = re.compile(
 def parse_name(answer: str) -> str:
     """"Hi, I'm Theodore Twombly." -> "Theodore Twombly"."""
     text = _NAME_LEADS.sub("", answer.strip()).strip(" .!?,")
-    text = re.split(r"[,.!?;]| and | but ", text, maxsplit=1)[0].strip()
+    text = re.split(
+        r"[,.!?;]| and | but | is | would | works| sounds | please", text, maxsplit=1,
+        flags=re.IGNORECASE,
+    )[0].strip()
     words = [w for w in text.split() if w.lower() not in _FILLERS][:3]
     return " ".join(w[:1].upper() + w[1:] for w in words) if words else ""
 
@@ -46,10 +49,10 @@ class Onboarding:
 
     @property
     def question(self) -> str:
-        name = self.profile.get("name", "")
+        first = self.profile.get("name", "").split(" ")[0]
         return (
             f"Hi. I'm {self.companion_name}. I'm really glad to meet you. What's your name?",
-            f"Lovely to meet you, {name}. What would you like me to call you: {name}, "
+            f"Lovely to meet you, {first}. What would you like me to call you: {first}, "
             "or something else?",
             "And what are you hoping I can be for you? A friend to talk things through with, "
             "help with email and letters, someone who keeps track of things... anything goes.",
@@ -66,11 +69,11 @@ class Onboarding:
             self.profile["name"] = name
             self.facts.append((f"The user's name is {name}.", "identity"))
         elif self._step == 1:
-            name = self.profile["name"]
+            first = self.profile["name"].split(" ")[0]
             short = parse_name(text)
-            address = name if _AGREE.match(text) or not short else short
+            address = first if _AGREE.match(text) or not short else short
             self.profile["address_as"] = address
-            if address != name:
+            if address != self.profile["name"]:
                 self.facts.append((f"The user likes to be called {address}.", "identity"))
         else:
             self.profile["wants"] = text
