@@ -44,4 +44,10 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   "${pip[@]}" -e ".[$extras]"
   touch "$stamp"
 fi
+# smart-turn v3.2 ships inside the pipecat-ai wheel; os1 reads only its ONNX file.
+if [[ ",$extras," == *",embedded,"* || ",$extras," == *",voice,"* ]]; then
+  if ! .venv/bin/python -c 'import importlib.util as u; exit(u.find_spec("pipecat") is None)'; then
+    "${pip[@]}" --no-deps "pipecat-ai==1.14.0"
+  fi
+fi
 export HF_HUB_OFFLINE=1

@@ -4,8 +4,8 @@ import sys
 import pytest
 
 from os1.errors import ModelNotInstalled
-from os1.mind import modelfiles
-from os1.mind.modelfiles import ModelSpec, ensure_model
+from os1 import assets as modelfiles
+from os1.assets import ModelSpec, ensure_model
 
 
 @pytest.fixture
@@ -44,7 +44,8 @@ def test_checksum_mismatch_leaves_nothing_behind(tmp_path, parts):
                     sha256="0" * 64, extra=spec.extra)
     with pytest.raises(ModelNotInstalled, match="corrupt"):
         ensure_model(bad, tmp_path / "cache")
-    assert list((tmp_path / "cache" / "models").glob("*.gguf*")) == []
+    leftovers = [p.name for p in (tmp_path / "cache" / "models").iterdir() if not p.name.endswith(".lock")]
+    assert leftovers == []
 
 
 def test_interrupted_join_is_redone(tmp_path, parts, monkeypatch):

@@ -5,6 +5,7 @@ network is touched. Build a :class:`~os1.config.Settings` once and pass it down.
 """
 
 from os1.errors import (
+    AudioError,
     ConfigError,
     ModelError,
     ModelNotInstalled,
@@ -16,6 +17,7 @@ from os1.errors import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "AudioError",
     "ConfigError",
     "ModelError",
     "ModelNotInstalled",

@@ -19,9 +19,15 @@ Config file: ``$OS1_HOME/config.toml`` (or ``--config`` / ``OS1_CONFIG``)::
     name = "Mira"
     description = "..."            # replaces the default personality text
 
+    [voice]
+    tts = "piper"                  # or a Piper voice (.onnx path), or a speech server URL
+    asr = "whisper-base"           # or a transcription server URL
+    speed = 1.0
+
 Environment: ``OS1_HOME``, ``OS1_CONFIG``, ``OS1_LLM`` (same values as
 ``llm.model``), ``OS1_LLM_MODEL`` (= ``server_model``), ``OS1_LLM_API_KEY``,
-``OS1_NAME`` (companion name), ``OS1_USER`` (whose memory to use).
+``OS1_NAME`` (companion name), ``OS1_USER`` (whose memory to use), ``OS1_TTS``,
+``OS1_ASR`` (same values as ``voice.tts`` / ``voice.asr``).
 """
 
 from __future__ import annotations
@@ -67,6 +73,21 @@ class PersonaSettings:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class VoiceSettings:
+    """Ears and voice. ``tts``: "piper" (embedded), a Piper ``.onnx`` voice by
+    path, or an OpenAI-compatible base URL; ``asr``: "whisper-base" or a URL."""
+
+    tts: str = "piper"
+    tts_model: str = "tts-1"  # for a remote speech server
+    tts_voice: str = "alloy"  # for a remote speech server
+    asr: str = "whisper-base"
+    asr_model: str = "whisper-1"  # for a remote transcription server
+    api_key: str | None = field(default=None, repr=False)
+    speed: float = 1.0
+    turn_model: bool = True  # smart-turn v3.2, when installed
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class Settings:
     """Everything os1 is configured with. Built by :func:`load_settings`."""
 
@@ -76,6 +97,7 @@ class Settings:
     config_file: Path | None = None
     llm: LLMSettings = LLMSettings()
     persona: PersonaSettings = PersonaSettings()
+    voice: VoiceSettings = VoiceSettings()
 
     @property
     def database(self) -> Path:
@@ -113,6 +135,7 @@ def load_settings(
 
     llm = _section(LLMSettings(), raw.get("llm", {}), config_file, "llm")
     persona = _section(PersonaSettings(), raw.get("persona", {}), config_file, "persona")
+    voice = _section(VoiceSettings(), raw.get("voice", {}), config_file, "voice")
     user = str(raw.get("user", "local"))
 
     # Environment over file.
@@ -141,6 +164,11 @@ def load_settings(
         config_file=config_file if config_file.exists() else None,
         llm=llm,
         persona=persona,
+        voice=replace(
+            voice,
+            tts=env.get("OS1_TTS") or voice.tts,
+            asr=env.get("OS1_ASR") or voice.asr,
+        ),
     )
 
 

@@ -8,8 +8,9 @@ need to know which library sits behind a stage::
     Os1Error
     ├── ConfigError         a config file, env variable or flag is wrong
     ├── StorageError        the data directory or database cannot be used
+    ├── AudioError          an audio file or device cannot be used
     └── ModelError          a language model failed
-        ├── ModelNotInstalled   embedded model files or runtime are missing
+        ├── ModelNotInstalled   embedded model files or runtime are missing (LLM, ASR, TTS)
         └── ModelUnavailable    a remote model server cannot be reached / refused
 """
 
@@ -26,6 +27,10 @@ class ConfigError(Os1Error):
 
 class StorageError(Os1Error):
     """The data directory or database cannot be read or written."""
+
+
+class AudioError(Os1Error):
+    """An audio file is unreadable, or no usable audio device exists."""
 
 
 class ModelError(Os1Error):

@@ -55,6 +55,71 @@ class ErrorEvent:
     text: str
 
 
-Event = UserTurn | ReplyStarted | ReplyDelta | ReplyDone | Notice | ErrorEvent
+# -- voice -----------------------------------------------------------------------------
 
-__all__ = ["ErrorEvent", "Event", "Notice", "ReplyDelta", "ReplyDone", "ReplyStarted", "UserTurn"]
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    """What the companion is doing: "listening", "thinking" or "speaking"."""
+
+    state: str
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechStarted:
+    """The user started speaking (``t``: seconds on the audio clock)."""
+
+    t: float
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechStopped:
+    """The user's turn ended; ``t`` is the end of their last speech."""
+
+    t: float
+
+
+@dataclass(frozen=True, slots=True)
+class Transcript:
+    """What the user said; ``final`` once the turn is over."""
+
+    text: str
+    final: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyAudio:
+    """A piece of the reply, spoken: ``text`` and its audio (float32 mono)."""
+
+    text: str
+    audio: object  # numpy array; typed loosely so this module imports nothing
+    sample_rate: int
+
+
+@dataclass(frozen=True, slots=True)
+class Interrupted:
+    """The user spoke over the reply; ``heard`` is what they heard of it."""
+
+    heard: str
+
+
+@dataclass(frozen=True, slots=True)
+class TurnTimes:
+    """Latency of one voice turn, in ms from the end of the user's speech."""
+
+    transcript_ms: float
+    decided_ms: float
+    first_token_ms: float
+    first_audio_ms: float
+
+
+Event = (
+    UserTurn | ReplyStarted | ReplyDelta | ReplyDone | Notice | ErrorEvent | Status
+    | SpeechStarted | SpeechStopped | Transcript | ReplyAudio | Interrupted | TurnTimes
+)
+
+__all__ = [
+    "ErrorEvent", "Event", "Interrupted", "Notice", "ReplyAudio", "ReplyDelta", "ReplyDone",
+    "ReplyStarted", "SpeechStarted", "SpeechStopped", "Status", "Transcript", "TurnTimes",
+    "UserTurn",
+]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 from os1.config import Settings
 from os1.memory.sqlite import SQLiteMemory
@@ -15,7 +16,10 @@ from os1.memory.store import MemoryStore
 from os1.mind.companion import Companion
 from os1.mind.engines import open_llm
 from os1.mind.llm import LLM
-from os1.mind.modelfiles import Progress
+from os1.assets import Progress
+
+if TYPE_CHECKING:
+    from os1.talk import VoiceParts
 
 
 def open_memory(settings: Settings) -> MemoryStore:
@@ -48,3 +52,34 @@ async def companion_session(
                 await model.aclose()
     finally:
         memory.close()
+
+
+def open_voice_parts(settings: Settings) -> VoiceParts:
+    """VAD, turn model, ears and voice as configured (embedded by default)."""
+    from pathlib import Path
+
+    from os1.audio.smart_turn import SmartTurn, smart_turn_path
+    from os1.audio.vad import SileroVAD
+    from os1.talk import VoiceParts
+
+    v = settings.voice
+    if v.asr.startswith(("http://", "https://")):
+        from os1.ears.openai_stt import OpenAITranscriber
+
+        ears = OpenAITranscriber(v.asr, model=v.asr_model, api_key=v.api_key)
+    else:
+        from os1.ears.whisper import WhisperTranscriber, ensure_whisper_base
+
+        ears = WhisperTranscriber(ensure_whisper_base(settings.cache_dir))
+    if v.tts.startswith(("http://", "https://")):
+        from os1.voice.openai_tts import OpenAISynthesizer
+
+        voice = OpenAISynthesizer(v.tts, model=v.tts_model, voice=v.tts_voice, api_key=v.api_key,
+                                  speed=v.speed)
+    else:
+        from os1.voice.piper import PiperSynthesizer
+
+        voice = PiperSynthesizer(None if v.tts == "piper" else Path(v.tts).expanduser(), speed=v.speed)
+    path = smart_turn_path() if v.turn_model else None
+    return VoiceParts(vad=SileroVAD(), ears=ears, voice=voice,
+                      turn_model=SmartTurn(path) if path else None)

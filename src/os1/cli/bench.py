@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from pathlib import Path
 from typing import Any
 
 from os1.config import Settings
@@ -28,11 +29,73 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     chat.add_argument("--json", action="store_true", help="print one JSON object")
     chat.set_defaults(run=_chat)
 
+    voice = kinds.add_parser(
+        "voice", parents=[common], help="voice turns: end of speech -> first reply audio, WER",
+        description="Play every *.wav with a same-named .txt transcript in DIR into a fresh "
+        "voice session in real time (then silence), with the real models; report end of speech "
+        "-> first reply audio per clip and p50/p95, the stage breakdown, word error rate, and a "
+        "naive cascade (silence wait, whole-utterance ASR, whole reply, whole TTS) as baseline.",
+    )
+    voice.add_argument("--audio", type=Path, required=True, metavar="DIR",
+                       help="folder of *.wav + *.txt, e.g. ../shared/data/speech")
+    voice.add_argument("--max-tokens", type=int, default=80, help="reply length cap (default 80)")
+    voice.add_argument("--no-baseline", action="store_true", help="skip the naive cascade")
+    voice.add_argument("--json", action="store_true", help="print one JSON object")
+    voice.set_defaults(run=_voice)
+    memory = kinds.add_parser(
+        "memory", parents=[common], help="long-term recall on LoCoMo / LongMemEval: recall@k, latency",
+        description="Write each conversation of a dataset into a fresh memory store (dated "
+        "sessions), ask every question of recall, and report recall_any@k / recall_all@k, "
+        "ingest time and search latency.",
+    )
+    data = memory.add_mutually_exclusive_group(required=True)
+    data.add_argument("--locomo", metavar="FILE", help="LoCoMo JSON (turn-level recall of dia_ids)")
+    data.add_argument("--longmemeval", metavar="FILE",
+                      help="LongMemEval JSON (session-level recall, and has_answer turns)")
+    memory.add_argument("--k", default="1,5,10", metavar="K,K,...", help="cut-offs (default 1,5,10)")
+    memory.add_argument("--limit", type=int, metavar="N", help="only the first N conversations/records")
+    memory.add_argument("--no-vectors", action="store_true",
+                        help="full-text search only (no embedding model), for comparison")
+    memory.add_argument("--json", action="store_true", help="print one JSON object")
+    memory.set_defaults(run=_memory)
+
 
 def _chat(settings: Settings, args: argparse.Namespace) -> int:
     from os1.bench.chat import print_report, run_chat_bench
 
     turns = max(1, min(args.turns, 10))
     result = asyncio.run(run_chat_bench(settings, turns=turns, max_tokens=args.max_tokens, pause=args.pause))
+    print_report(result, args.json)
+    return 0
+
+
+def _memory(settings: Settings, args: argparse.Namespace) -> int:
+    import sys
+
+    from os1.bench.memory import load_locomo, load_longmemeval, print_report, run_memory_bench
+    from os1.errors import ConfigError
+
+    try:
+        ks = sorted({int(k) for k in args.k.split(",") if k.strip()})
+    except ValueError:
+        raise ConfigError(f"--k takes whole numbers separated by commas, not {args.k!r}.") from None
+    if not ks or ks[0] < 1:
+        raise ConfigError("--k needs cut-offs of 1 or more.")
+    dataset = "locomo" if args.locomo else "longmemeval"
+    load = load_locomo if args.locomo else load_longmemeval
+    conversations = load(args.locomo or args.longmemeval)[: args.limit]
+    result = run_memory_bench(
+        conversations, dataset=dataset, embedder=None if args.no_vectors else "default", ks=ks,
+        progress=None if args.json else lambda line: print(line, file=sys.stderr),
+    )
+    print_report(result, args.json)
+    return 0
+
+
+def _voice(settings: Settings, args: argparse.Namespace) -> int:
+    from os1.bench.voice import print_report, run_voice_bench
+
+    result = asyncio.run(run_voice_bench(
+        settings, args.audio, max_tokens=args.max_tokens, baseline=not args.no_baseline))
     print_report(result, args.json)
     return 0

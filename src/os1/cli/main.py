@@ -19,12 +19,14 @@ environment:
   OS1_LLM_MODEL     model name to request from that server
   OS1_LLM_API_KEY   API key for that server, if it needs one
   OS1_NAME          the companion's name
+  OS1_TTS           voice: piper (default), a Piper .onnx voice, or an OpenAI-compatible URL
+  OS1_ASR           ears: whisper-base (default) or an OpenAI-compatible URL
   OS1_CONFIG        config file (default: $OS1_HOME/config.toml)
 """
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from os1.cli import bench, chat, memory, setup
+    from os1.cli import bench, chat, memory, setup, talk
 
     parser = argparse.ArgumentParser(
         prog="os1",
@@ -46,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument("-v", "--verbose", action="store_true", help="log what happens inside")
 
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (chat, memory, bench, setup):
+    for module in (chat, talk, memory, bench, setup):
         module.register(sub, common)
     return parser
 

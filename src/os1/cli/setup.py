@@ -8,7 +8,7 @@ from typing import Any
 from os1.cli.ui import progress_bar
 from os1.config import LOCAL_MODELS, Settings
 from os1.errors import ConfigError
-from os1.mind.modelfiles import MODELS, ensure_model
+from os1.assets import MODELS, ensure_model
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:

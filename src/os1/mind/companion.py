@@ -56,6 +56,7 @@ class Companion:
         self.idle_delay = idle_delay
         self._core_refs: set[str] = set()
         self._user_label = "The user"
+        self.last_reply_id: int | None = None
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -147,17 +148,47 @@ class Companion:
         """Stop the reply being generated; what was delivered is kept."""
         self._interrupt.set()
 
-    async def send(self, text: str) -> AsyncIterator[Event]:
+    async def ready(self) -> None:
+        """Wait until the system prompt is prefilled (sessions start warm)."""
+        if self._warming is not None:
+            await asyncio.gather(self._warming, return_exceptions=True)
+
+    @property
+    def system_message(self) -> Message:
+        assert self._system is not None
+        return self._system
+
+    def hold_background(self) -> None:
+        """The user is talking: postpone background work that has not started."""
+        if self._background is not None and not self._mining:
+            self._background.cancel()
+
+    def reply_heard(self, message_id: int | None, heard: str, *, interrupted: bool) -> None:
+        """After speaking a reply: keep only what the user actually heard, in
+        memory and in this session's history, so os1 knows what was said."""
+        heard = heard.strip()
+        for i in range(len(self._history) - 1, -1, -1):
+            if self._history[i].role == "assistant":
+                if heard:
+                    self._history[i] = Message("assistant", heard)
+                else:
+                    del self._history[i]
+                break
+        if message_id is not None:
+            self.memory.revise_message(message_id, heard, interrupted=interrupted)
+
+    async def send(self, text: str, *, channel: str | None = None) -> AsyncIterator[Event]:
         """Take one user message and stream the companion's reply as events."""
+        channel = channel or self.channel
         if not text.strip():
             return
         if self.session_id is None:
             self.start()
-        if self._background is not None and not self._mining:
-            self._background.cancel()  # the conversation is not idle after all
+        self.hold_background()  # the conversation is not idle after all
         assert self.session_id is not None and self._system is not None
-        message_id = self.memory.add_message(self.session_id, "user", text, channel=self.channel)
-        yield UserTurn(message_id, text, self.channel)
+        self._interrupt.clear()  # from here on, interrupt() stops this turn
+        message_id = self.memory.add_message(self.session_id, "user", text, channel=channel)
+        yield UserTurn(message_id, text, channel)
 
         model_text = text.strip()
         limit = int(self.llm.context_length * MESSAGE_SHARE * 3.5)  # ~3.5 chars a token
@@ -174,7 +205,6 @@ class Companion:
             max_tokens=self.settings.llm.max_reply_tokens,
             temperature=self.settings.llm.temperature,
         )
-        self._interrupt.clear()
         pieces: list[str] = []
         interrupted = False
         failure: str | None = None
@@ -193,11 +223,11 @@ class Companion:
         finally:
             reply = "".join(pieces).strip()
             self._history.append(user_message)
-            reply_id = None
+            reply_id = self.last_reply_id = None
             if reply:
                 self._history.append(Message("assistant", reply))
-                reply_id = self.memory.add_message(
-                    self.session_id, "assistant", reply, channel=self.channel,
+                reply_id = self.last_reply_id = self.memory.add_message(
+                    self.session_id, "assistant", reply, channel=channel,
                     interrupted=interrupted,
                 )
             self._schedule_background()
@@ -287,6 +317,9 @@ class Companion:
                         learned += 1
                         self._learn_name(fact)
                 self.memory.mark_extracted(message.id)
+        # Vectors for recall: small batches in a thread, so a turn never waits long.
+        while await asyncio.to_thread(self.memory.embed_pending, 16):
+            pass
         return learned
 
 

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from os1.config import Settings
 from os1.mind.llm import LLM
-from os1.mind.modelfiles import MODELS, Progress, ensure_model
+from os1.assets import MODELS, Progress, ensure_model
 
 
 def open_llm(settings: Settings, progress: Progress | None = None) -> LLM:

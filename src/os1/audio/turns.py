@@ -1,0 +1,114 @@
+"""Turn-taking as a pure state machine, fed the clock and the VAD's verdicts.
+
+No audio and no models in here: ``process(t, speech_probability)`` per 32 ms
+frame returns what happened, and ``verdict(complete)`` takes the turn model's
+opinion at a pause. Tests drive it with made-up numbers.
+
+    idle --speech >= start--> speaking --silence >= pause--> paused
+    paused --speech--> speaking (resumed: the person was thinking)
+    paused --verdict(complete) or silence >= end--> idle (turn ended)
+
+While os1 itself is talking, starting a turn takes longer sustained speech
+(``barge_in``), so a cough or a "mhm" does not interrupt it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class TurnTiming:
+    threshold: float = 0.5  # speech probability that counts as speech
+    start: float = 0.096  # seconds of speech that start a turn
+    barge_in: float = 0.4  # ... while os1 is talking ("mhm" is shorter)
+    pause: float = 0.16  # silence that makes a pause: time to transcribe and ask
+    end: float = 1.4  # silence that ends a turn whatever the turn model says
+    end_when_unsure: float = 0.7  # silence that ends it when there is no turn model
+
+
+class Signal(Enum):
+    SPEECH_STARTED = "speech_started"
+    PAUSED = "paused"
+    RESUMED = "resumed"
+    TURN_ENDED = "turn_ended"
+
+
+@dataclass(frozen=True, slots=True)
+class TurnEvent:
+    signal: Signal
+    t: float  # SPEECH_STARTED: first speech; PAUSED / TURN_ENDED: end of the last speech
+
+
+class _State(Enum):
+    IDLE = 0
+    SPEAKING = 1
+    PAUSED = 2
+
+
+class TurnDetector:
+    def __init__(self, timing: TurnTiming = TurnTiming(), *, has_turn_model: bool = True):
+        self.timing = timing
+        self.has_turn_model = has_turn_model
+        self.reset()
+
+    def reset(self) -> None:
+        self._state = _State.IDLE
+        self._run_start: float | None = None  # start of the current run of speech
+        self._last_speech = 0.0
+        self._complete: bool | None = None
+
+    @property
+    def in_turn(self) -> bool:
+        return self._state is not _State.IDLE
+
+    def process(self, t: float, probability: float, *, os1_talking: bool = False) -> list[TurnEvent]:
+        """One frame ending at time ``t`` (seconds)."""
+        speech = probability >= self.timing.threshold
+        events: list[TurnEvent] = []
+        if speech:
+            if self._run_start is None:
+                self._run_start = t
+            self._last_speech = t
+        if self._state is _State.IDLE:
+            if not speech:
+                self._run_start = None
+                return events
+            needed = self.timing.barge_in if os1_talking else self.timing.start
+            if t - self._run_start >= needed - 1e-9:
+                self._state = _State.SPEAKING
+                events.append(TurnEvent(Signal.SPEECH_STARTED, self._run_start))
+            return events
+        if self._state is _State.SPEAKING:
+            if not speech and t - self._last_speech >= self.timing.pause - 1e-9:
+                self._state = _State.PAUSED
+                self._complete = None
+                self._run_start = None
+                events.append(TurnEvent(Signal.PAUSED, self._last_speech))
+            return events
+        # PAUSED
+        if speech:
+            # Two frames of speech resume the turn; one is a click.
+            if t - self._run_start >= 0.032 - 1e-9:
+                self._state = _State.SPEAKING
+                events.append(TurnEvent(Signal.RESUMED, self._run_start))
+            return events
+        self._run_start = None
+        silence = t - self._last_speech
+        limit = self.timing.end if self.has_turn_model else self.timing.end_when_unsure
+        if self._complete or silence >= limit - 1e-9:
+            events.append(self._end())
+        return events
+
+    def verdict(self, complete: bool) -> list[TurnEvent]:
+        """The turn model's opinion about the current pause."""
+        if self._state is not _State.PAUSED:
+            return []
+        self._complete = complete
+        return [self._end()] if complete else []
+
+    def _end(self) -> TurnEvent:
+        self._state = _State.IDLE
+        self._run_start = None
+        return TurnEvent(Signal.TURN_ENDED, self._last_speech)

@@ -1,0 +1,212 @@
+"""``os1 talk``: a spoken conversation, through the microphone or through files."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from os1.cli.ui import is_tty, progress_bar, style
+from os1.config import Settings
+from os1.errors import AudioError
+from os1.events import (
+    ErrorEvent, Event, Interrupted, ReplyDelta, ReplyDone, Status, Transcript, TurnTimes,
+)
+
+
+def register(sub: Any, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser(
+        "talk", parents=[common], help="talk with os1 by voice",
+        description="A spoken conversation. With a microphone and speakers: just talk; os1 "
+        "listens for when you finish, answers aloud, and stops when you talk over it. There "
+        "is no echo cancellation: on open speakers os1 mutes the microphone while it speaks "
+        "(use --headset to be able to interrupt it). With --input, a WAV file plays the part "
+        "of the microphone, in real time, and --output records what os1 said.",
+    )
+    p.add_argument("--input", type=Path, metavar="WAV", help="use this recording as the microphone")
+    p.add_argument("--output", type=Path, metavar="WAV",
+                   help="write os1's voice here (with --input); a transcript goes beside it (.txt)")
+    p.add_argument("--tail", type=float, default=3.0, metavar="SECONDS",
+                   help="silence fed after --input ends (default 3)")
+    p.add_argument("--headset", action="store_true",
+                   help="keep listening while os1 speaks, so you can interrupt it")
+    p.add_argument("--push-to-talk", action="store_true",
+                   help="press Enter to start speaking and Enter again when done")
+    p.add_argument("--list-devices", action="store_true", help="list audio devices and exit")
+    p.set_defaults(run=run)
+
+
+def run(settings: Settings, args: argparse.Namespace) -> int:
+    if args.list_devices:
+        print(_sounddevice().query_devices())
+        return 0
+    if args.output and not args.input:
+        raise AudioError("--output goes with --input (file mode).")
+    return asyncio.run(_talk(settings, args))
+
+
+async def _talk(settings: Settings, args: argparse.Namespace) -> int:
+    from os1.audio.format import read_wav
+    from os1.runtime import companion_session, open_voice_parts
+    from os1.talk import TimelineOutput, VoiceSession, paced_frames
+
+    audio = read_wav(args.input) if args.input else None  # a bad file fails before models load
+    print(style(f"{settings.persona.name} is waking up...", "2"), file=sys.stderr)
+    parts = open_voice_parts(settings)
+    captions = Captions(settings.persona.name)
+    async with companion_session(
+        settings, channel="voice", progress=progress_bar(f"Preparing the {settings.llm.model} model (once)")
+    ) as companion:
+        if audio is not None:
+            output = TimelineOutput()
+            session = VoiceSession(companion, parts, output, captions.show, barge_in=True)
+            await session.run(paced_frames(audio, tail_silence=args.tail))
+            if args.output:
+                rate = parts.voice.sample_rate
+                from os1.audio.format import write_wav
+
+                write_wav(args.output, output.render(rate, session.t), rate)
+                args.output.with_suffix(".txt").write_text("\n".join(captions.lines) + "\n")
+                print(f"Wrote {args.output} and {args.output.with_suffix('.txt')}.", file=sys.stderr)
+            return 0
+        device = DeviceAudio(_sounddevice())
+        session = VoiceSession(companion, parts, device, captions.show, barge_in=args.headset)
+        frames = device.frames()
+        if args.push_to_talk:
+            frames = _push_to_talk(frames, session)
+            print("Press Enter to talk, Enter again when you are done. Ctrl-C leaves.", file=sys.stderr)
+        else:
+            print("Listening. Just talk. Ctrl-C leaves.", file=sys.stderr)
+        try:
+            await session.run(frames)
+        finally:
+            device.close()
+    return 0
+
+
+class Captions:
+    """The live line: what os1 is doing, and both sides' words."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.lines: list[str] = []
+        self._tty = is_tty(sys.stdout)
+        self._reply: list[str] = []
+
+    def show(self, event: Event) -> None:
+        if isinstance(event, Status) and self._tty:
+            print(f"\r\x1b[2K{style('(' + event.state + ')', '2')}", end="", flush=True)
+        elif isinstance(event, Transcript) and event.final:
+            self._say(f"you: {event.text}")
+        elif isinstance(event, ReplyDelta):
+            self._reply.append(event.text)
+        elif isinstance(event, ReplyDone):
+            self._say(f"{self.name}: {''.join(self._reply).strip()}")
+            self._reply = []
+        elif isinstance(event, Interrupted):
+            self._say(f"  (interrupted; you heard: {event.heard!r})")
+        elif isinstance(event, TurnTimes):
+            self._say(style(f"  (first audio {event.first_audio_ms:.0f} ms after you stopped)", "2"))
+        elif isinstance(event, ErrorEvent):
+            print(f"\nos1: {event.text}", file=sys.stderr)
+
+    def _say(self, line: str) -> None:
+        self.lines.append(line)
+        print(("\r\x1b[2K" if self._tty else "") + line, flush=True)
+
+
+def _sounddevice() -> Any:
+    try:
+        import sounddevice
+    except ImportError as exc:
+        raise AudioError("Audio devices need: pip install 'os1[voice]'") from exc
+    except OSError as exc:  # the PortAudio library itself is missing
+        raise AudioError(
+            "PortAudio is not installed, so os1 cannot use a microphone "
+            "(Debian/Ubuntu: sudo apt install libportaudio2). You can still try "
+            "os1 talk --input speech.wav --output reply.wav"
+        ) from exc
+    try:
+        sounddevice.query_devices(kind="input")
+        sounddevice.query_devices(kind="output")
+    except Exception as exc:  # noqa: BLE001 - PortAudio reports "no device" many ways
+        raise AudioError(
+            f"No usable microphone and speakers were found ({exc}). Connect a headset, "
+            "or try: os1 talk --input speech.wav --output reply.wav"
+        ) from exc
+    return sounddevice
+
+
+class DeviceAudio:
+    """Microphone frames in, os1's voice out, through PortAudio."""
+
+    def __init__(self, sd: Any):
+        from os1.audio.format import FRAME, SAMPLE_RATE
+
+        self._sd = sd
+        self._loop = asyncio.get_running_loop()
+        self._frames: asyncio.Queue[np.ndarray] = asyncio.Queue()
+        self._input = sd.InputStream(
+            samplerate=SAMPLE_RATE, channels=1, dtype="float32", blocksize=FRAME,
+            callback=lambda data, n, t, status: self._loop.call_soon_threadsafe(
+                self._frames.put_nowait, data[:, 0].copy()),
+        )
+        self._output: Any = None
+        self._pending = np.zeros(0, np.float32)
+        self._done: asyncio.Event | None = None
+
+    async def frames(self) -> AsyncIterator[np.ndarray]:
+        self._input.start()
+        while True:
+            yield await self._frames.get()
+
+    async def play(self, audio: np.ndarray, rate: int) -> None:
+        if self._output is None or self._output.samplerate != rate:
+            self._output = self._sd.OutputStream(samplerate=rate, channels=1, dtype="float32",
+                                                 callback=self._fill)
+            self._output.start()
+        self._done = asyncio.Event()
+        self._pending = audio.astype(np.float32)
+        try:
+            await self._done.wait()
+        finally:
+            self._pending = np.zeros(0, np.float32)  # cancelled: silence at the next block
+
+    def _fill(self, out: np.ndarray, frames: int, t: Any, status: Any) -> None:
+        chunk, self._pending = self._pending[:frames], self._pending[frames:]
+        out[: chunk.size, 0] = chunk
+        out[chunk.size :, 0] = 0
+        if chunk.size < frames and self._done is not None:
+            self._loop.call_soon_threadsafe(self._done.set)
+
+    def close(self) -> None:
+        for stream in (self._input, self._output):
+            if stream is not None:
+                stream.close()
+
+
+async def _push_to_talk(frames: AsyncIterator[np.ndarray], session: Any) -> AsyncIterator[np.ndarray]:
+    talking = asyncio.Event()
+
+    async def keys() -> None:
+        while True:
+            await asyncio.to_thread(sys.stdin.readline)
+            if talking.is_set():
+                talking.clear()
+                session.mic_closed()
+                print(style("(sent)", "2"), file=sys.stderr)
+            else:
+                talking.set()
+                print(style("(talking... Enter when done)", "2"), file=sys.stderr)
+
+    task = asyncio.ensure_future(keys())
+    try:
+        async for frame in frames:
+            yield frame if talking.is_set() else np.zeros_like(frame)
+    finally:
+        task.cancel()

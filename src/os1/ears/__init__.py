@@ -1,0 +1,19 @@
+"""Ears: speech to text. ``Transcriber`` is the boundary; one file per engine."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+
+
+class Transcriber(Protocol):
+    """Turns 16 kHz mono float32 speech into text."""
+
+    name: str
+
+    async def transcribe(self, audio: np.ndarray, *, prompt: str = "") -> str:
+        """The words in ``audio``; ``prompt`` is text said just before it (context)."""
+        ...
+
+    async def aclose(self) -> None: ...

@@ -1,0 +1,368 @@
+"""A spoken conversation: audio in -> turns -> ears -> mind -> voice -> audio out.
+
+This module wires the stages; none of them knows another. Audio arrives as
+32 ms frames on a real-time clock. The turn detector (a pure state machine)
+says when the user starts, pauses and finishes; at every pause the speech since
+the previous pause is transcribed at once, so when the turn ends only the last
+phrase remains to be heard. The reply streams from the mind into the speech
+chunker, and the first phrase is spoken while the rest is still being written.
+
+Barge-in is cancellation: when the user speaks over a reply, playback stops,
+the reply's tasks are cancelled, and memory keeps only what was heard.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from os1.audio.format import FRAME, SAMPLE_RATE
+from os1.audio.gain import AutoGain
+from os1.audio.turns import Signal, TurnDetector, TurnEvent, TurnTiming
+from os1.ears import Transcriber
+from os1.errors import Os1Error
+from os1.events import (
+    ErrorEvent, Event, Interrupted, ReplyAudio, ReplyDelta, ReplyDone, SpeechStarted,
+    SpeechStopped, Status, Transcript, TurnTimes,
+)
+from os1.mind.companion import Companion
+from os1.voice import Synthesizer
+from os1.voice.chunking import SpeechChunker
+
+log = logging.getLogger(__name__)
+
+FRAME_S = FRAME / SAMPLE_RATE
+PREROLL_S = 0.3  # audio kept from before the detected start of speech
+TAIL_S = 0.15  # audio kept after the end of speech when cutting a phrase
+MAX_PHRASE_S = 20.0  # transcribe in pieces at least this often
+MIN_VOICED_FRAMES = 4  # a phrase needs ~130 ms of speech to be worth transcribing
+
+
+class VAD(Protocol):
+    def __call__(self, frame: np.ndarray) -> float: ...
+    def reset(self) -> None: ...
+
+
+class TurnModel(Protocol):
+    def probability(self, audio: np.ndarray) -> float: ...
+
+
+class AudioOut(Protocol):
+    """Where os1's voice goes. ``play`` returns once the audio has been heard;
+    cancelling it stops the sound at once."""
+
+    async def play(self, audio: np.ndarray, rate: int) -> None: ...
+
+
+@dataclass(kw_only=True)
+class VoiceParts:
+    vad: VAD
+    ears: Transcriber
+    voice: Synthesizer
+    turn_model: TurnModel | None = None
+    timing: TurnTiming = TurnTiming()
+
+
+class VoiceSession:
+    """One spoken conversation over a :class:`Companion`."""
+
+    def __init__(
+        self, companion: Companion, parts: VoiceParts, output: AudioOut,
+        on_event: Callable[[Event], None] = lambda e: None, *, barge_in: bool = True,
+    ):
+        self.companion = companion
+        self.parts = parts
+        self.output = output
+        self.on_event = on_event
+        self.barge_in = barge_in
+        self.turns = TurnDetector(parts.timing, has_turn_model=parts.turn_model is not None)
+        self._gain = AutoGain()
+        self.t = 0.0  # the audio clock: seconds of input consumed
+        self._walls: deque[tuple[float, float]] = deque(maxlen=4096)  # (t, loop time)
+        self._recent: deque[tuple[np.ndarray, bool]] = deque(maxlen=int(PREROLL_S / FRAME_S) + 1)
+        self._utterance: list[np.ndarray] = []
+        self._voiced: list[bool] = []  # the VAD's verdict on each frame of the utterance
+        self._committed: list[str] = []
+        self._cut = 0  # samples of the utterance already transcribed
+        self._pause_id = 0
+        self._pause_task: asyncio.Task[None] | None = None
+        self._reply_task: asyncio.Task[None] | None = None
+        self.speaking = False
+        self._forced_end = False
+
+    # -- input ----------------------------------------------------------------------
+
+    async def run(self, frames: AsyncIterator[np.ndarray]) -> None:
+        """Consume the microphone until it ends, then let the last reply finish."""
+        self.on_event(Status("listening"))
+        async for frame in frames:
+            self.feed(frame)
+        if self._pause_task:
+            await asyncio.gather(self._pause_task, return_exceptions=True)
+        if self._reply_task:
+            await asyncio.gather(self._reply_task, return_exceptions=True)
+
+    def feed(self, frame: np.ndarray) -> None:
+        loop = asyncio.get_running_loop()
+        self.t += FRAME_S
+        self._walls.append((self.t, loop.time()))
+        if self.speaking and not self.barge_in:
+            frame = np.zeros_like(frame)  # on open speakers: do not hear ourselves
+        probability = self.parts.vad(self._gain.process(frame))
+        if self.turns.in_turn:
+            self._utterance.append(frame)
+            self._voiced.append(probability >= self.turns.timing.threshold)
+        else:
+            self._recent.append((frame, probability >= self.turns.timing.threshold))
+        for event in self.turns.process(self.t, probability, os1_talking=self.speaking):
+            self._on_turn(event)
+        if self.turns.in_turn and self._uncut_seconds() > MAX_PHRASE_S and not self._busy():
+            # A long run without pauses: transcribe what we have so far now,
+            # rather than everything at the end (Whisper sees 30 s at most).
+            self._pause_task = asyncio.ensure_future(self._at_pause(-1, self.t, self._pause_task))
+
+    def _uncut_seconds(self) -> float:
+        return len(self._utterance) * FRAME_S - self._cut / SAMPLE_RATE
+
+    def _busy(self) -> bool:
+        return self._pause_task is not None and not self._pause_task.done()
+
+    def mic_closed(self) -> None:
+        """Push-to-talk released: the next pause ends the turn, whatever it sounds like."""
+        self._forced_end = True
+
+    def _on_turn(self, event: TurnEvent) -> None:
+        if event.signal is Signal.SPEECH_STARTED:
+            self._start_utterance(event.t)
+        elif event.signal is Signal.PAUSED:
+            self._pause_id += 1
+            previous = self._pause_task
+            self._pause_task = asyncio.ensure_future(self._at_pause(self._pause_id, event.t, previous))
+        elif event.signal is Signal.RESUMED:
+            self._pause_id += 1  # a verdict about the old pause no longer applies
+        elif event.signal is Signal.TURN_ENDED:
+            self._end_utterance(event.t)
+
+    def _start_utterance(self, t: float) -> None:
+        if self._reply_task and not self._reply_task.done():
+            self._reply_task.cancel()  # barge-in
+        self.companion.hold_background()
+        self._utterance = [frame for frame, _ in self._recent]
+        self._voiced = [voiced for _, voiced in self._recent]
+        self._recent.clear()
+        self._committed = []
+        self._cut = 0
+        self.on_event(SpeechStarted(t))
+        self.on_event(Status("listening"))
+
+    # -- pauses: transcribe what was said so far, ask whether the turn is over ------------
+
+    def _samples_until(self, t: float) -> int:
+        """Index into the utterance of audio-clock time ``t``."""
+        start = self.t - len(self._utterance) * FRAME_S
+        return max(0, int((t - start) * SAMPLE_RATE))
+
+    async def _at_pause(
+        self, pause_id: int, t_last_speech: float, previous: asyncio.Task[None] | None = None
+    ) -> None:
+        if previous is not None:  # phrases are committed in order
+            await asyncio.gather(previous, return_exceptions=True)
+        audio = np.concatenate(self._utterance) if self._utterance else np.zeros(0, np.float32)
+        end = min(audio.size, self._samples_until(t_last_speech + TAIL_S))
+        phrase = audio[self._cut : end]
+        voiced = sum(self._voiced[self._cut // FRAME : end // FRAME + 1])
+        cut_at = end
+        forced = self._forced_end
+        model = None if forced else self.parts.turn_model
+        try:
+            if voiced < MIN_VOICED_FRAMES:
+                # A breath or a click: Whisper would only echo its prompt back.
+                ears = _nothing()
+            else:
+                ears = self.parts.ears.transcribe(phrase, prompt=" ".join(self._committed))
+            if model is not None:
+                judged = asyncio.to_thread(model.probability, audio[:end])
+                text, probability = await asyncio.gather(ears, judged)
+            else:
+                text, probability = await ears, None
+        except Os1Error as exc:
+            self.on_event(ErrorEvent(str(exc)))
+            return
+        if text and not _repeats(text, self._committed):
+            self._committed.append(text)
+            self.on_event(Transcript(" ".join(self._committed), final=False))
+        self._cut = cut_at
+        if pause_id == self._pause_id and (forced or probability is not None):
+            self._forced_end = False
+            for event in self.turns.verdict(forced or probability >= 0.5):
+                self._on_turn(event)
+
+    def _end_utterance(self, t_end: float) -> None:
+        wall_end = self._wall_at(t_end)
+        decided = asyncio.get_running_loop().time()
+        pending = self._pause_task
+        self._reply_task = asyncio.ensure_future(self._turn(pending, wall_end, decided))
+        self.on_event(SpeechStopped(t_end))
+
+    async def _turn(self, pending: asyncio.Task[None] | None, wall_end: float, decided: float) -> None:
+        if pending is not None:
+            await pending
+        text = " ".join(self._committed).strip()
+        self._utterance = []
+        if not text:
+            self.on_event(Status("listening"))  # noise, or words too faint to make out
+            return
+        loop = asyncio.get_running_loop()
+        transcribed = loop.time()
+        self.on_event(Transcript(text, final=True))
+        await self._reply(text, wall_end, transcribed, decided)
+
+    # -- the reply ------------------------------------------------------------------------
+
+    async def _reply(self, text: str, wall_end: float, transcribed: float, decided: float) -> None:
+        loop = asyncio.get_running_loop()
+        self.on_event(Status("thinking"))
+        pieces: asyncio.Queue[str | None] = asyncio.Queue()
+        heard: list[str] = []
+        marks: dict[str, float] = {}
+        speaker = asyncio.ensure_future(self._speak(pieces, heard, marks))
+        chunker = SpeechChunker()
+        done: ReplyDone | None = None
+        self.speaking = True
+        try:
+            async for event in self.companion.send(text, channel="voice"):
+                if isinstance(event, ReplyDelta):
+                    marks.setdefault("first_token", loop.time())
+                    for piece in chunker.feed(event.text):
+                        pieces.put_nowait(piece)
+                elif isinstance(event, ReplyDone):
+                    done = event
+                elif isinstance(event, ErrorEvent):
+                    self.on_event(event)
+                else:
+                    continue
+                self.on_event(event)
+            for piece in chunker.flush():
+                pieces.put_nowait(piece)
+            pieces.put_nowait(None)
+            await speaker
+            if "first_audio" in marks:
+                ms = lambda k: round((k - wall_end) * 1000, 1)  # noqa: E731
+                self.on_event(TurnTimes(
+                    transcript_ms=ms(transcribed), decided_ms=ms(decided),
+                    first_token_ms=ms(marks["first_token"]), first_audio_ms=ms(marks["first_audio"]),
+                ))
+        except asyncio.CancelledError:
+            speaker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await speaker
+            said = " ".join(heard)
+            self.companion.reply_heard(self.companion.last_reply_id, said, interrupted=True)
+            self.on_event(Interrupted(said))
+            raise
+        finally:
+            self.speaking = False
+            self.on_event(Status("listening"))
+        if done is not None and done.text and " ".join(heard) != done.text:
+            self.companion.reply_heard(done.message_id, " ".join(heard), interrupted=False)
+
+    async def _speak(self, pieces: asyncio.Queue[str | None], heard: list[str], marks: dict[str, float]) -> None:
+        loop = asyncio.get_running_loop()
+        while (piece := await pieces.get()) is not None:
+            chunks = [a async for a in self.parts.voice.synthesize(piece)]
+            if not chunks:
+                continue
+            audio = np.concatenate(chunks)
+            if "first_audio" not in marks:
+                marks["first_audio"] = loop.time()
+                self.on_event(Status("speaking"))
+            self.on_event(ReplyAudio(piece, audio, self.parts.voice.sample_rate))
+            started = loop.time()
+            try:
+                await self.output.play(audio, self.parts.voice.sample_rate)
+            except asyncio.CancelledError:
+                # Keep the words that were already audible.
+                played = (loop.time() - started) * self.parts.voice.sample_rate / max(audio.size, 1)
+                words = piece.split()
+                if played > 0:
+                    heard.append(" ".join(words[: int(len(words) * min(played, 1.0))]))
+                raise
+            heard.append(piece)
+
+    def _wall_at(self, t: float) -> float:
+        for frame_t, wall in reversed(self._walls):
+            if frame_t <= t + 1e-6:
+                return wall
+        return self._walls[0][1] if self._walls else time.monotonic()
+
+
+async def _nothing() -> str:
+    return ""
+
+
+def _repeats(text: str, before: list[str]) -> bool:
+    """Whisper, given earlier words as context and little new sound, tends to
+    repeat the context: drop a phrase that only restates the previous one."""
+    if not before:
+        return False
+    norm = lambda t: "".join(c for c in t.lower() if c.isalnum())  # noqa: E731
+    new, last = norm(text), norm(before[-1])
+    return bool(new) and (new in last or last.startswith(new[: max(8, len(new) * 3 // 4)]))
+
+
+# -- file input and output (tests, demos, benchmarks) --------------------------------------
+
+
+async def paced_frames(audio: np.ndarray, *, tail_silence: float = 2.0, realtime: bool = True,
+                       ) -> AsyncIterator[np.ndarray]:
+    """``audio`` as 32 ms frames at the pace a microphone delivers them, then silence."""
+    loop = asyncio.get_running_loop()
+    total = audio.size + int(tail_silence * SAMPLE_RATE)
+    padded = np.zeros(total + (-total) % FRAME, np.float32)
+    padded[: audio.size] = audio
+    start = loop.time()
+    for i in range(0, padded.size, FRAME):
+        if realtime:
+            delay = start + (i + FRAME) / SAMPLE_RATE - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+        yield padded[i : i + FRAME]
+
+
+class TimelineOutput:
+    """Plays into a recording in real time, aligned to the session's clock."""
+
+    def __init__(self) -> None:
+        self.pieces: list[tuple[float, np.ndarray, int]] = []  # (loop time, audio, rate)
+        self.start = asyncio.get_event_loop().time()
+
+    async def play(self, audio: np.ndarray, rate: int) -> None:
+        loop = asyncio.get_running_loop()
+        begin = loop.time()
+        try:
+            await asyncio.sleep(audio.size / rate)
+        except asyncio.CancelledError:
+            played = int((loop.time() - begin) * rate)
+            self.pieces.append((begin - self.start, audio[:played], rate))
+            raise
+        self.pieces.append((begin - self.start, audio, rate))
+
+    def render(self, rate: int, duration: float) -> np.ndarray:
+        from os1.audio.format import resample
+
+        out = np.zeros(int(duration * rate) + 1, np.float32)
+        for at, audio, source_rate in self.pieces:
+            audio = resample(audio, source_rate, rate)
+            begin = int(at * rate)
+            end = min(out.size, begin + audio.size)
+            if end > begin:
+                out[begin:end] = audio[: end - begin]
+        return out

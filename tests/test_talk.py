@@ -1,0 +1,151 @@
+"""The voice session with fakes at the stage boundaries (no models, real time)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import numpy as np
+import pytest
+
+from os1.audio.format import SAMPLE_RATE
+from os1.audio.turns import TurnTiming
+from os1.events import Interrupted, ReplyDone, Transcript, TurnTimes
+from os1.memory.sqlite import SQLiteMemory
+from os1.mind.companion import Companion
+from os1.talk import TimelineOutput, VoiceParts, VoiceSession, paced_frames
+
+from fakes import FakeLLM
+
+
+class LoudnessVAD:
+    def __call__(self, frame):
+        return 0.9 if np.abs(frame).max() > 0.05 else 0.05
+
+    def reset(self):
+        pass
+
+
+class CountingEars:
+    """'Hears' one word per 0.25 s of loud audio: w1 w2 ..."""
+
+    name = "fake-ears"
+
+    def __init__(self):
+        self.calls = []
+        self.n = 0
+
+    async def transcribe(self, audio, *, prompt=""):
+        self.calls.append((audio.size / SAMPLE_RATE, prompt))
+        loud = int(np.sum(np.abs(audio) > 0.05) / (0.25 * SAMPLE_RATE))
+        words = []
+        for _ in range(loud):
+            self.n += 1
+            words.append(f"w{self.n}")
+        return " ".join(words)
+
+    async def aclose(self):
+        pass
+
+
+class SlowVoice:
+    """0.1 s of audio per character: long enough to talk over."""
+
+    name = "fake-voice"
+    sample_rate = 8000
+
+    async def synthesize(self, text):
+        yield np.full(int(len(text) * 0.1 * self.sample_rate), 0.1, np.float32)
+
+    async def aclose(self):
+        pass
+
+
+class ScriptedTurnModel:
+    def __init__(self, answers):
+        self.answers = list(answers)
+
+    def probability(self, audio):
+        return self.answers.pop(0) if self.answers else 0.9
+
+
+def speech(seconds):
+    return np.full(int(seconds * SAMPLE_RATE), 0.3, np.float32)
+
+
+def silence(seconds):
+    return np.zeros(int(seconds * SAMPLE_RATE), np.float32)
+
+
+@pytest.fixture
+def memory(settings):
+    m = SQLiteMemory(settings.database, settings.user)
+    yield m
+    m.close()
+
+
+async def converse(settings, memory, audio, *, replies=("Hello there, nice to hear you.",),
+                   turn_model=None, tail=1.5):
+    llm = FakeLLM(list(replies))
+    events = []
+    ears = CountingEars()
+    parts = VoiceParts(vad=LoudnessVAD(), ears=ears, voice=SlowVoice(),
+                       turn_model=turn_model or ScriptedTurnModel([]))
+    async with Companion(settings, llm, memory, channel="voice") as companion:
+        output = TimelineOutput()
+        session = VoiceSession(companion, parts, output, events.append)
+        await session.run(paced_frames(audio, tail_silence=tail))
+    return events, llm, ears, output
+
+
+async def test_a_spoken_turn_is_heard_answered_and_remembered(settings, memory):
+    events, llm, ears, output = await converse(settings, memory, np.concatenate([silence(0.3), speech(1.0)]))
+    finals = [e.text for e in events if isinstance(e, Transcript) and e.final]
+    assert finals == ["w1 w2 w3 w4"]
+    assert llm.prompts[-1][-1].content.endswith("w1 w2 w3 w4")
+    times = [e for e in events if isinstance(e, TurnTimes)]
+    assert len(times) == 1 and 0 < times[0].first_audio_ms < 2000
+    assert output.pieces, "the reply was played"
+    stored = [(m.role, m.channel) for m in memory.messages()]
+    assert stored == [("user", "voice"), ("assistant", "voice")]
+
+
+async def test_a_thinking_pause_does_not_end_the_turn(settings, memory):
+    audio = np.concatenate([speech(1.0), silence(0.6), speech(1.0)])
+    model = ScriptedTurnModel([0.1, 0.9])  # first pause: "not finished"; then: finished
+    events, llm, ears, _ = await converse(settings, memory, audio, turn_model=model)
+    finals = [e.text for e in events if isinstance(e, Transcript) and e.final]
+    assert finals == ["w1 w2 w3 w4 w5 w6 w7 w8"]
+    assert len(llm.prompts) == 1
+    # Incremental: the second phrase was transcribed with the first as context.
+    assert len(ears.calls) == 2 and ears.calls[1][1] == "w1 w2 w3 w4"
+
+
+async def test_barge_in_stops_playback_and_keeps_only_what_was_heard(settings, memory):
+    reply = "This is a long answer that goes on. And on and on for quite a while longer."
+    audio = np.concatenate([speech(1.0), silence(2.2), speech(1.0)])  # talk over the reply
+    events, llm, _, output = await converse(settings, memory, audio, replies=[reply, "Okay."], tail=2.5)
+    interrupted = [e for e in events if isinstance(e, Interrupted)]
+    assert len(interrupted) == 1
+    heard = interrupted[0].heard
+    assert heard and reply.startswith(heard) and len(heard) < len(reply)
+    stored = [m for m in memory.messages() if m.role == "assistant"]
+    assert stored[0].content == heard and stored[0].interrupted
+    # The next turn's prompt carries what was heard, not what was written.
+    assert llm.prompts[1][2].content == heard
+    played = sum(a.size for _, a, _ in output.pieces) / SlowVoice.sample_rate
+    assert played < len(reply) * 0.1  # playback was cut short
+
+
+async def test_a_backchannel_does_not_interrupt(settings, memory):
+    reply = "Here is a fairly long reply to listen to."
+    audio = np.concatenate([speech(1.0), silence(2.0), speech(0.15), silence(0.5)])
+    events, *_ = await converse(settings, memory, audio, replies=[reply], tail=4.5)
+    assert not [e for e in events if isinstance(e, Interrupted)]
+    done = [e for e in events if isinstance(e, ReplyDone)]
+    assert done and done[0].text == reply
+
+
+async def test_silence_gets_no_reply(settings, memory):
+    events, llm, ears, _ = await converse(settings, memory, silence(1.0))
+    assert llm.prompts == [] and ears.calls == []
+    assert not [e for e in events if isinstance(e, Transcript)]

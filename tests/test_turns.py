@@ -1,0 +1,65 @@
+from os1.audio.turns import Signal, TurnDetector, TurnTiming
+
+FRAME = 0.032
+
+
+def feed(detector, pattern, start=0.0, **kw):
+    """pattern: string of '#' (speech) and '.' (silence), one char per frame."""
+    events = []
+    t = start
+    for ch in pattern:
+        t += FRAME
+        events += [(e.signal, round(e.t, 3)) for e in detector.process(t, 0.9 if ch == "#" else 0.1, **kw)]
+    return events, t
+
+
+def signals(events):
+    return [s for s, _ in events]
+
+
+def test_speech_then_pause_then_model_says_complete():
+    d = TurnDetector()
+    events, t = feed(d, "...####" + "#" * 20 + "......")
+    assert signals(events) == [Signal.SPEECH_STARTED, Signal.PAUSED]
+    assert events[0][1] == round(4 * FRAME, 3)  # the first speech frame, not when we were sure
+    assert d.verdict(True)[0].signal is Signal.TURN_ENDED
+    assert not d.in_turn
+
+
+def test_a_thinking_pause_does_not_end_the_turn():
+    d = TurnDetector()
+    # 0.6 s pause mid-sentence (19 frames); the turn model says "not finished".
+    events, t = feed(d, "#" * 30 + "." * 6)
+    assert signals(events)[-1] is Signal.PAUSED
+    assert d.verdict(False) == []
+    more, t = feed(d, "." * 13 + "#" * 10, start=t)
+    assert signals(more) == [Signal.RESUMED]
+    assert d.in_turn
+
+
+def test_long_silence_ends_the_turn_without_a_verdict():
+    d = TurnDetector(TurnTiming(end=1.0))
+    events, _ = feed(d, "#" * 10 + "." * 40)
+    assert signals(events) == [Signal.SPEECH_STARTED, Signal.PAUSED, Signal.TURN_ENDED]
+    assert events[-1][1] == round(10 * FRAME, 3)  # end of speech, not end of silence
+
+
+def test_without_a_turn_model_a_shorter_silence_ends_it():
+    d = TurnDetector(TurnTiming(end_when_unsure=0.5), has_turn_model=False)
+    events, _ = feed(d, "#" * 10 + "." * 17)
+    assert signals(events)[-1] is Signal.TURN_ENDED
+
+
+def test_backchannel_does_not_barge_in_but_real_speech_does():
+    d = TurnDetector()
+    events, t = feed(d, "....#####.......", os1_talking=True)  # "mhm": 0.16 s
+    assert events == []
+    events, _ = feed(d, "#" * 15, start=t, os1_talking=True)  # 0.48 s of speech
+    assert signals(events) == [Signal.SPEECH_STARTED]
+
+
+def test_a_single_click_does_not_resume():
+    d = TurnDetector()
+    events, t = feed(d, "#" * 10 + "." * 6)
+    more, _ = feed(d, "#.", start=t)
+    assert more == []
