@@ -15,10 +15,10 @@ def test_first_piece_is_an_early_phrase_then_sentences():
     assert pieces == ["Oh, that sounds lovely!", "I would love to hear more.", "What happened next?"]
 
 
-def test_first_piece_without_punctuation_is_cut_after_six_words():
+def test_first_piece_without_punctuation_is_cut_after_five_words():
     pieces = run([w + " " for w in "well I think that is a really good idea for the weekend".split()])
-    assert pieces[0] == "well I think that is a"
-    assert pieces[1] == "really good idea for the weekend"
+    assert pieces[0] == "well I think that is"
+    assert pieces[1] == "a really good idea for the weekend"
 
 
 def test_one_word_before_a_comma_waits_for_more():

@@ -97,6 +97,7 @@ class VoiceSession:
         self._reply_task: asyncio.Task[None] | None = None
         self.speaking = False
         self._forced_end = False
+        self._prefill: asyncio.Future[None] | None = None
 
     # -- input ----------------------------------------------------------------------
 
@@ -199,6 +200,8 @@ class VoiceSession:
         if text and not _repeats(text, self._committed):
             self._committed.append(text)
             self.on_event(Transcript(" ".join(self._committed), final=False))
+            if not self.speaking:
+                self._prefill = asyncio.ensure_future(self.companion.prepare(" ".join(self._committed)))
         self._cut = cut_at
         if pause_id == self._pause_id and (forced or probability is not None):
             self._forced_end = False
@@ -291,9 +294,9 @@ class VoiceSession:
             except asyncio.CancelledError:
                 # Keep the words that were already audible.
                 played = (loop.time() - started) * self.parts.voice.sample_rate / max(audio.size, 1)
-                words = piece.split()
-                if played > 0:
-                    heard.append(" ".join(words[: int(len(words) * min(played, 1.0))]))
+                words = piece.split()[: int(len(piece.split()) * min(played, 1.0))]
+                if words:
+                    heard.append(" ".join(words))
                 raise
             heard.append(piece)
 

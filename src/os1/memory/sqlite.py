@@ -121,6 +121,7 @@ class SQLiteMemory:
         self._version = 0  # bumped by every write that changes what recall sees
         self._index_version = -1
         self._index_lock = threading.Lock()
+        self._warmed = False
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
@@ -151,6 +152,9 @@ class SQLiteMemory:
             "INSERT INTO sessions (user_id, channel, started_at) VALUES (?, ?, ?)",
             (self.user, channel, time.time() if started_at is None else started_at),
         )
+        if not self._warmed:  # a conversation starts: have the model ready for its first recall
+            self._warmed = True
+            _embed_pool().submit(self._warm)
         return int(cur.lastrowid)
 
     def end_session(self, session_id: int) -> None:
@@ -328,6 +332,13 @@ class SQLiteMemory:
                     self._vectors[r[0]] = v
             self._version += 1
         return len(rows)
+
+    def _warm(self) -> None:
+        try:
+            if (embedder := self._get_embedder()) is not None:
+                embedder.embed_query("hello")
+        except ModelError as exc:
+            log.warning("recall without vectors: %s", exc)
 
     def _get_embedder(self) -> Embedder | None:
         if self._embedder_choice == "default":

@@ -57,6 +57,7 @@ class Companion:
         self._core_refs: set[str] = set()
         self._user_label = "The user"
         self.last_reply_id: int | None = None
+        self._pending_recall: str | None = None
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -158,6 +159,18 @@ class Companion:
         assert self._system is not None
         return self._system
 
+    async def prepare(self, partial: str) -> None:
+        """The user is still speaking: recall memories for what they said so
+        far and prefill it into the model, so that when they finish only
+        their last words remain to be read. The recall is kept for the turn
+        (changing it would change the prompt's prefix)."""
+        if not partial.strip():
+            return
+        if self._pending_recall is None:
+            self._pending_recall = self._recall(partial)
+        message = Message("user", self._pending_recall + partial.strip())
+        await self.llm.warm(self._fit([*self._history, message]))
+
     def hold_background(self) -> None:
         """The user is talking: postpone background work that has not started."""
         if self._background is not None and not self._mining:
@@ -199,7 +212,9 @@ class Companion:
                 "of them. All of it is saved in my memory."
             )
 
-        user_message = Message("user", self._recall(text) + model_text)
+        note = self._pending_recall if self._pending_recall is not None else self._recall(text)
+        self._pending_recall = None
+        user_message = Message("user", note + model_text)
         prompt = self._fit([*self._history, user_message])
         options = GenerateOptions(
             max_tokens=self.settings.llm.max_reply_tokens,

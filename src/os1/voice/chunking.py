@@ -1,7 +1,7 @@
 """Streamed reply text -> pieces worth speaking, as early as they make sense.
 
 The first piece is cut as soon as it is a phrase (punctuation after two words,
-or six words), because the time to first audio is what a listener feels; later
+or five words), because the time to first audio is what a listener feels; later
 pieces are whole sentences, which Piper phrases better.
 """
 
@@ -11,7 +11,7 @@ import re
 
 _SENTENCE_END = re.compile(r"[.!?…]+[\"')\]]*\s|[;:]\s|\n")
 _PHRASE_END = re.compile(r"[,.!?;:…—]+[\"')\]]*\s")
-FIRST_MAX_WORDS = 6
+FIRST_MAX_WORDS = 5
 
 
 class SpeechChunker:
@@ -37,7 +37,8 @@ class SpeechChunker:
                 if len(self._buffer[: match.end()].split()) >= 2:
                     return self._take(match.end())
             if len(words) > FIRST_MAX_WORDS:  # a complete word is followed by another
-                return self._take(self._buffer.index(words[FIRST_MAX_WORDS]))
+                spans = list(re.finditer(r"\S+", self._buffer))
+                return self._take(spans[FIRST_MAX_WORDS].start())
             return None
         match = _SENTENCE_END.search(self._buffer)
         return self._take(match.end()) if match else None
