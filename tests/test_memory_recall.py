@@ -56,22 +56,22 @@ def test_embedder_vectors_are_normalised_and_meaningful(e5):
 def test_rrf_prefers_agreement_and_spreads_to_neighbours():
     # Positions 0..3 in one session; vectors along distinct axes.
     own = np.eye(4, 8, dtype=np.float32)
-    rows = [(10 + i, 1, float(i)) for i in range(4)]
+    rows = [(10 + i, 1, float(i), "user") for i in range(4)]
     index = build_index(rows, {10 + i: own[i] for i in range(4)}, 8, neighbour_mix=0.0)
     q = np.zeros(8, dtype=np.float32)
     q[2] = 1.0
     tuning = RecallTuning(spread=0.0, rerank_weight=0.0, candidates=1)
     allowed = np.ones(4, bool)
     # BM25 says 11 then 12; vectors say 12: 12 is in both lists and wins.
-    ranked = rank_messages(index, bm25=[(11, 2.0), (12, 1.0)], query_vector=q, allowed=allowed,
+    ranked = rank_messages(index, bm25_ids=[11, 12], query_vector=q, allowed=allowed,
                            window=None, tuning=tuning, limit=3)
     assert [mid for mid, _ in ranked][:2] == [12, 11]
     # With spread, the turn after a strong match is pulled in ahead of nothing.
-    ranked = rank_messages(index, bm25=[(11, 2.0)], query_vector=None, allowed=allowed,
+    ranked = rank_messages(index, bm25_ids=[11], query_vector=None, allowed=allowed,
                            window=None, tuning=RecallTuning(spread=0.5), limit=3)
     assert [mid for mid, _ in ranked][0] == 11 and {10, 12} <= {mid for mid, _ in ranked}
     # Excluded messages never come back.
-    ranked = rank_messages(index, bm25=[(11, 2.0)], query_vector=q, allowed=np.array([1, 0, 0, 1], bool),
+    ranked = rank_messages(index, bm25_ids=[11], query_vector=q, allowed=np.array([1, 0, 0, 1], bool),
                            window=None, tuning=tuning, limit=4)
     assert {mid for mid, _ in ranked} <= {10, 13}
 
@@ -242,4 +242,32 @@ def test_a_revised_message_is_embedded_again(tmp_path):
     m.revise_message(mid, "long", interrupted=True)  # what the user heard before barging in
     vectors = sqlite3.connect(path).execute("SELECT count(*) FROM message_vectors").fetchone()[0]
     assert vectors == 0 and m.embed_pending() == 1
+    m.close()
+
+
+async def test_the_companion_embeds_what_was_said_in_its_background_work(settings, e5):
+    from fakes import FakeLLM
+
+    from os1.mind.companion import Companion
+
+    m = SQLiteMemory(settings.database, settings.user, embedder=e5)
+    async with Companion(settings, FakeLLM(["Lovely, a puppy!"]), m) as c:
+        async for _ in c.send("I adopted a puppy called Biscuit."):
+            pass
+    assert m.embed_pending() == 0  # closing the session finished the background work
+    count = sqlite3.connect(settings.database).execute("SELECT count(*) FROM message_vectors").fetchone()[0]
+    assert count == 2
+    assert "Biscuit" in m.search("what pet do I have?", limit=1)[0].text
+    m.close()
+
+
+def test_search_works_without_numpy(tmp_path, monkeypatch):
+    import os1.memory.sqlite as store
+
+    monkeypatch.setattr(store, "_have_numpy", lambda: False)
+    m = SQLiteMemory(tmp_path / "db.sqlite3", "alice", embedder=None)
+    sid = m.start_session("text")
+    m.add_message(sid, "user", "I love hiking in the mountains.")
+    m.add_message(sid, "user", "Mountains are cold in winter.")
+    assert [h.text for h in m.search("hikes in the mountains")][0] == "I love hiking in the mountains."
     m.close()

@@ -33,9 +33,11 @@ async def companion_session(
     channel: str = "text",
     progress: Progress | None = None,
     llm: LLM | None = None,
+    remember: bool = True,
 ) -> AsyncIterator[Companion]:
     """A started :class:`Companion`; on exit the session is closed, facts are
-    mined from what was said, and the model and database are released."""
+    mined from what was said (unless ``remember`` is false: benchmarks), and
+    the model and database are released."""
     memory = open_memory(settings)
     own_llm = llm is None
     try:
@@ -46,7 +48,7 @@ async def companion_session(
             try:
                 yield companion
             finally:
-                await companion.close()
+                await companion.close(remember=remember)
         finally:
             if own_llm:
                 await model.aclose()

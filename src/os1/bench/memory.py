@@ -69,13 +69,13 @@ class Conversation:
 
 
 def load_locomo(path: Path) -> list[Conversation]:
-    """Speaker A is stored as the user and B as the other side; each message
-    starts with its speaker's name, as the questions name them."""
+    """Both speakers are people whose lives recall is about, so both are stored
+    as the user (the companion's own replies weigh less in recall); each
+    message starts with its speaker's name, as the questions name them."""
     data = _read_json(path)
     conversations = []
     for sample in data:
         conv = sample["conversation"]
-        roles = {conv["speaker_a"]: "user", conv["speaker_b"]: "assistant"}
         sessions = []
         n = 1
         while f"session_{n}" in conv:
@@ -85,7 +85,7 @@ def load_locomo(path: Path) -> list[Conversation]:
                 text = f"{t['speaker']}: {t['text']}"
                 if t.get("blip_caption"):  # the picture shared with the message, as words
                     text += f" [shares a photo: {t['blip_caption']}]"
-                turns.append(Turn(t["dia_id"], roles.get(t["speaker"], "assistant"), text, start + 30 * i))
+                turns.append(Turn(t["dia_id"], "user", text, start + 30 * i))
             sessions.append(Session(f"S{n}", start, tuple(turns)))
             n += 1
         last = max((s.started_at for s in sessions), default=0.0)

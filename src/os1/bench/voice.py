@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import sys
 import tempfile
 import time
 from dataclasses import replace
@@ -73,6 +74,7 @@ async def run_voice_bench(settings: Settings, folder: Path, *, max_tokens: int =
     rows = []
     try:
         for wav, reference in clips(folder):
+            print(f"  {wav.name} ...", file=sys.stderr, flush=True)
             audio = read_wav(wav)
             with tempfile.TemporaryDirectory(prefix="os1-bench-") as home:
                 row = await _pipeline_turn(replace(settings, home=Path(home)), llm, parts, audio)
@@ -90,11 +92,10 @@ async def run_voice_bench(settings: Settings, folder: Path, *, max_tokens: int =
 
 async def _pipeline_turn(settings: Settings, llm: Any, parts: Any, audio: np.ndarray) -> dict[str, Any]:
     events: list[Event] = []
-    async with companion_session(settings, channel="voice", llm=llm) as companion:
+    async with companion_session(settings, channel="voice", llm=llm, remember=False) as companion:
         await companion.ready()  # a session starts while the user is still silent
         session = VoiceSession(companion, parts, _Collect(), events.append)
         await session.run(paced_frames(audio, tail_silence=2.5))
-        await companion.close(remember=False)
     times = next((e for e in events if isinstance(e, TurnTimes)), None)
     finals = [e.text for e in events if isinstance(e, Transcript) and e.final]
     return {
@@ -115,7 +116,7 @@ async def _baseline_turn(settings: Settings, llm: Any, parts: Any, audio: np.nda
     if _BASELINE_ASR is None:
         _BASELINE_ASR = WhisperModel(str(ensure_whisper_base(settings.cache_dir)), device="cpu",
                                      compute_type="int8", cpu_threads=2)
-    async with companion_session(settings, channel="voice", llm=llm) as companion:
+    async with companion_session(settings, channel="voice", llm=llm, remember=False) as companion:
         await companion.ready()
         start = time.perf_counter()
         segments, _ = await asyncio.to_thread(_BASELINE_ASR.transcribe, audio, language="en", beam_size=5)
@@ -124,7 +125,6 @@ async def _baseline_turn(settings: Settings, llm: Any, parts: Any, audio: np.nda
         reply = await complete(llm, prompt, GenerateOptions(max_tokens=settings.llm.max_reply_tokens))
         await asyncio.to_thread(parts.voice.synthesize_now, reply)
         elapsed = time.perf_counter() - start
-        await companion.close(remember=False)
     return round((BASELINE_SILENCE_S + elapsed) * 1000, 1)
 
 

@@ -5,9 +5,13 @@ cosine similarity of each message's own vector, and of its vector in context
 (mixed with the turns before and after it: "adoption agencies" only means
 something next to the question it answers). Then a light rerank: a turn takes
 a share of its neighbours' score (evidence often sits in the reply to the
-matching turn), messages inside a time window the question names get a boost,
+matching turn), the companion's own replies weigh a little less than the
+user's words, messages inside a time window the question names get a boost,
 and the best candidates are re-scored with the raw similarities so that
 fusion's rank ties break by meaning rather than by order.
+
+Everything is numpy over one (messages x 384) matrix per user: ~1 ms for a
+thousand messages; the query's embedding (~25 ms) is the cost of a search.
 """
 
 from __future__ import annotations
@@ -22,21 +26,20 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class RecallTuning:
-    rrf_k: float = 60.0           # RRF's damping constant; the classic value
-    bm25_weight: float = 1.0
-    own_weight: float = 1.0       # the message's own vector
+    """Weights of the signals. Set on LoCoMo and LongMemEval dev data, kept round
+    and few so as not to fit them: see ``os1 bench memory``."""
+
+    rrf_k: float = 10.0           # RRF's damping: small, so that the head of each list counts
+    bm25_weight: float = 1.5      # exact words (names, places) are the surest sign
+    own_weight: float = 0.5       # the message's own vector
     context_weight: float = 1.0   # the message mixed with its neighbours
     neighbour_mix: float = 0.5    # neighbours' share in the context vector
     spread: float = 0.3           # share of the best neighbour's score a turn inherits
     time_boost: float = 0.5       # added RRF mass for messages inside the named period
+    assistant_weight: float = 0.8  # the user's own words say more about them than replies do
     candidates: int = 100         # depth of each ranked list
     rerank_depth: int = 50
     rerank_weight: float = 0.02   # per unit of cosine similarity
-    fusion: str = "rrf"           # or "score": normalised scores added
-    feedback: float = 0.0         # pseudo-relevance feedback: weight of the top turns' mean vector
-    feedback_depth: int = 5
-    bm25_context: float = 0.0
-    pairs: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +54,7 @@ class DenseIndex:
     own: np.ndarray        # float32 (n, dim)
     context: np.ndarray    # float32 (n, dim)
     embedded: np.ndarray   # bool
+    spoken: np.ndarray     # bool: said by the user (not by the companion)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -67,16 +71,17 @@ class DenseIndex:
 
 
 def build_index(
-    rows: Sequence[tuple[int, int, float]], vectors: dict[int, np.ndarray], dim: int,
+    rows: Sequence[tuple[int, int, float, str]], vectors: dict[int, np.ndarray], dim: int,
     *, neighbour_mix: float,
 ) -> DenseIndex:
-    """``rows``: (message id, session id, created_at) in id order."""
+    """``rows``: (message id, session id, created_at, role) in id order."""
     import numpy as np
 
     n = len(rows)
     ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=n)
     sessions = np.fromiter((r[1] for r in rows), dtype=np.int64, count=n)
     created = np.fromiter((r[2] for r in rows), dtype=np.float64, count=n)
+    spoken = np.fromiter((r[3] == "user" for r in rows), dtype=bool, count=n)
     own = np.zeros((n, dim), dtype=np.float32)
     embedded = np.zeros(n, dtype=bool)
     for i, mid in enumerate(ids.tolist()):
@@ -102,13 +107,13 @@ def build_index(
         context += neighbour_mix * (padded[prev] + padded[nxt])
         norms = np.linalg.norm(context, axis=1, keepdims=True)
         context /= np.where(norms > 0, norms, 1.0)
-    return DenseIndex(ids, sessions, created, prev, nxt, own, context, embedded)
+    return DenseIndex(ids, sessions, created, prev, nxt, own, context, embedded, spoken)
 
 
 def rank_messages(
     index: DenseIndex,
     *,
-    bm25: Sequence[tuple[int, float]],
+    bm25_ids: Sequence[int],
     query_vector: np.ndarray | None,
     allowed: np.ndarray,
     window: tuple[float, float] | None,
@@ -117,8 +122,8 @@ def rank_messages(
 ) -> list[tuple[int, float]]:
     """(message id, score) best first, over the index's messages that are ``allowed``.
 
-    ``bm25``: full-text hits best first as (id, relevance, higher is better);
-    ids outside the index are ignored here (the caller merges them)."""
+    ``bm25_ids``: full-text hits, best first; ids outside the index are
+    ignored here (the caller merges them)."""
     import numpy as np
 
     n = len(index)
@@ -126,50 +131,28 @@ def rank_messages(
         return []
     k = tuning.rrf_k
     score = np.zeros(n, dtype=np.float64)
-    pos = index.positions([mid for mid, _ in bm25])
-    rel = np.array([r for _, r in bm25], dtype=np.float64)
-    keep = pos >= 0
-    pos, rel = pos[keep], rel[keep]
-    keep = allowed[pos]
-    pos, rel = pos[keep], rel[keep]
-    if tuning.fusion == "rrf":
-        score[pos] += tuning.bm25_weight / (k + 1 + np.arange(len(pos)))
-    elif len(pos):
-        score[pos] += tuning.bm25_weight * rel / max(rel.max(), 1e-9)
-    if tuning.bm25_context and len(pos):
-        full = np.zeros(n + 1)
-        full[pos] = rel
-        window = full[:n] + 0.5 * (full[index.prev] + full[index.next])
-        cand = np.flatnonzero((window > 0) & allowed)
-        cand = cand[np.argsort(-window[cand], kind="stable")][: tuning.candidates]
-        score[cand] += tuning.bm25_context / (k + 1 + np.arange(len(cand)))
+    pos = index.positions(bm25_ids)
+    pos = pos[pos >= 0]
+    pos = pos[allowed[pos]]
+    score[pos] += tuning.bm25_weight / (k + 1 + np.arange(len(pos)))
 
     own_sim = ctx_sim = None
     usable = allowed & index.embedded
     if query_vector is not None and usable.any():
         own_sim = index.own @ query_vector
         ctx_sim = index.context @ query_vector
-        if tuning.pairs:
-            padded = np.append(own_sim, 0.0)
-            own_pad = np.vstack([index.own, np.zeros((1, index.own.shape[1]), np.float32)])
-            best = own_sim.copy()
-            for other in (index.prev, index.next):
-                dot = np.einsum("ij,ij->i", index.own, own_pad[other])
-                norm = np.sqrt(np.maximum(2 + 2 * dot, 1e-6))
-                pair = np.where(other >= 0, (own_sim + padded[other]) / norm, own_sim)
-                best = np.maximum(best, pair)
-            ctx_sim = best
-        if tuning.feedback:
-            first = _fuse_dense(score, own_sim, ctx_sim, usable, tuning)
-            top = np.argsort(-first)[: tuning.feedback_depth]
-            q = query_vector + tuning.feedback * index.context[top].mean(axis=0)
-            q /= np.linalg.norm(q)
-            own_sim, ctx_sim = index.own @ q, index.context @ q
-        score = _fuse_dense(score, own_sim, ctx_sim, usable, tuning)
+        depth = min(tuning.candidates, int(usable.sum()))
+        for sims, weight in ((own_sim, tuning.own_weight), (ctx_sim, tuning.context_weight)):
+            masked = np.where(usable, sims, -np.inf)
+            top = np.argpartition(-masked, depth - 1)[:depth]
+            top = top[np.argsort(-masked[top], kind="stable")]
+            score[top] += weight / (k + 1 + np.arange(depth))
 
     if tuning.spread:
         padded = np.append(score, 0.0)
         score = score + tuning.spread * np.maximum(padded[index.prev], padded[index.next])
+    if tuning.assistant_weight != 1.0:
+        score = np.where(index.spoken, score, score * tuning.assistant_weight)
     if window is not None and tuning.time_boost:
         inside = (index.created >= window[0]) & (index.created < window[1])
         score += np.where(inside & (score > 0), tuning.time_boost / (k + 1), 0.0)
@@ -183,24 +166,3 @@ def rank_messages(
         score[top] += tuning.rerank_weight * np.maximum(own_sim[top], ctx_sim[top])
     top = top[np.argsort(-score[top], kind="stable")][:limit]
     return [(int(index.ids[i]), float(score[i])) for i in top]
-
-
-def _fuse_dense(
-    score: np.ndarray, own_sim: np.ndarray, ctx_sim: np.ndarray, usable: np.ndarray,
-    tuning: RecallTuning,
-) -> np.ndarray:
-    import numpy as np
-
-    score = score.copy()
-    depth = min(tuning.candidates, int(usable.sum()))
-    for sims, weight in ((own_sim, tuning.own_weight), (ctx_sim, tuning.context_weight)):
-        masked = np.where(usable, sims, -np.inf)
-        top = np.argpartition(-masked, depth - 1)[:depth]
-        top = top[np.argsort(-masked[top], kind="stable")]
-        if tuning.fusion == "rrf":
-            score[top] += weight / (tuning.rrf_k + 1 + np.arange(depth))
-        else:  # similarities above the crowd's, scaled so the best is 1
-            base = np.median(sims[usable])
-            lift = np.maximum(sims[top] - base, 0.0)
-            score[top] += weight * lift / max(lift.max(), 1e-9)
-    return score

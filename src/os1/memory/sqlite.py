@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import functools
+import importlib.util
 import logging
 import sqlite3
 import threading
@@ -118,7 +119,7 @@ class SQLiteMemory:
         self._embedder: Embedder | None = None
         self._vectors: dict[int, np.ndarray] | None = None  # loaded on first search
         self._index: DenseIndex | None = None
-        self._version = 0  # bumped by every write that changes what recall sees
+        self._version = 0  # bumped by every write that changes the dense index
         self._index_version = -1
         self._index_lock = threading.Lock()
         self._warmed = False
@@ -175,7 +176,8 @@ class SQLiteMemory:
             (self.user, session_id, role, content, channel, int(interrupted),
              int(role != "user"), time.time() if created_at is None else created_at),
         )
-        self._version += 1
+        # Not yet in the dense index: found by full-text search alone until it
+        # is embedded (recall leaves out the running session anyway).
         return int(cur.lastrowid)
 
     def messages(self, *, session_id: int | None = None, limit: int = 50) -> list[StoredMessage]:
@@ -264,28 +266,31 @@ class SQLiteMemory:
             " ORDER BY bm25(facts_fts) LIMIT ?",
             (match, self.user, exclude_session, limit), deadline,
         ) if match else []
-        bm25 = [(r[0], -r[1]) for r in self._fts(
-            "SELECT m.id, bm25(messages_fts) FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid"
+        bm25_ids = [r[0] for r in self._fts(
+            "SELECT m.id FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid"
             " WHERE messages_fts MATCH ? AND m.user_id = ? AND m.session_id IS NOT ?"
             " ORDER BY bm25(messages_fts) LIMIT ?",
             (match, self.user, exclude_session, depth), deadline,
         )] if match else []
 
         vector = self._vector(embedding, deadline)
-        if not bm25 and vector is None:
-            ranked: list[tuple[int, float]] = []
+        if not _have_numpy():  # a bare install without the memory extra: BM25 order
+            ranked = [(mid, tuning.bm25_weight / (tuning.rrf_k + 1 + rank))
+                      for rank, mid in enumerate(bm25_ids)]
+        elif not bm25_ids and vector is None:
+            ranked = []
         else:
             index = self._current_index()
             allowed = index.sessions != (-1 if exclude_session is None else exclude_session)
             window = time_window(query, time.time() if now is None else now)
             ranked = rank_messages(
-                index, bm25=bm25, query_vector=vector, allowed=allowed,
+                index, bm25_ids=bm25_ids, query_vector=vector, allowed=allowed,
                 window=window, tuning=tuning, limit=limit,
             )
             # Messages another connection wrote since the index was built count by BM25 alone.
-            outside = index.positions([mid for mid, _ in bm25]) < 0 if bm25 else []
+            outside = index.positions(bm25_ids) < 0 if bm25_ids else []
             ranked += [(mid, tuning.bm25_weight / (tuning.rrf_k + 1 + rank))
-                       for rank, ((mid, _), new) in enumerate(zip(bm25, outside)) if new]
+                       for rank, (mid, new) in enumerate(zip(bm25_ids, outside)) if new]
 
         # A fact counts as a message that matched on every signal, and a bit
         # more: it is the distilled, checked form of what was said.
@@ -331,6 +336,7 @@ class SQLiteMemory:
                 for r, v in zip(rows, vectors):
                     self._vectors[r[0]] = v
             self._version += 1
+        self._current_index()  # rebuilt here, in background work, rather than in a turn
         return len(rows)
 
     def _warm(self) -> None:
@@ -395,7 +401,7 @@ class SQLiteMemory:
                     ).fetchall():
                         self._vectors[mid] = np.frombuffer(blob, dtype=np.float32)
             rows = self._exec(
-                "SELECT id, session_id, created_at FROM messages WHERE user_id = ? ORDER BY id",
+                "SELECT id, session_id, created_at, role FROM messages WHERE user_id = ? ORDER BY id",
                 (self.user,),
             ).fetchall()
             self._index = build_index(
@@ -524,6 +530,11 @@ class SQLiteMemory:
             self._db.execute("COMMIT")
         except sqlite3.DatabaseError as exc:
             raise StorageError(f"The memory database {self.path} failed: {exc}.") from exc
+
+
+@functools.cache
+def _have_numpy() -> bool:
+    return importlib.util.find_spec("numpy") is not None
 
 
 @functools.cache

@@ -1,0 +1,126 @@
+"""The voice pipeline with the real models on real speech (../shared/data/speech)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from os1.audio.format import FRAME, SAMPLE_RATE, read_wav
+from os1.config import load_settings
+from os1.events import Interrupted, ReplyDone, Status, Transcript
+from os1.runtime import companion_session, open_voice_parts
+from os1.talk import FRAME_S, TimelineOutput, VoiceSession, paced_frames
+
+SPEECH = Path(__file__).resolve().parents[2] / "shared" / "data" / "speech"
+pytestmark = [
+    pytest.mark.model,
+    pytest.mark.timeout(900),
+    pytest.mark.skipif(not SPEECH.exists(), reason="needs ../shared/data/speech"),
+]
+
+
+@pytest.fixture(scope="module")
+def settings(tmp_path_factory):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OS1_")}
+    env.update(OS1_HOME=str(tmp_path_factory.mktemp("home")), OS1_LLM="qwen2.5-0.5b")
+    return load_settings(env=env)
+
+
+@pytest.fixture(scope="module")
+def parts(settings):
+    return open_voice_parts(settings)
+
+
+def test_file_mode_turn_gives_a_spoken_reply(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OS1_")}
+    env.update(OS1_HOME=str(tmp_path / "home"), OS1_LLM="qwen2.5-0.5b", HF_HUB_OFFLINE="1")
+    out = tmp_path / "reply.wav"
+    r = subprocess.run(
+        [sys.executable, "-m", "os1", "talk", "--input", str(SPEECH / "jfk.wav"), "--output", str(out)],
+        capture_output=True, text=True, env=env, timeout=600,
+    )
+    assert r.returncode == 0, r.stderr
+    transcript = out.with_suffix(".txt").read_text().lower()
+    assert "you:" in transcript and "country" in transcript
+    assert "mira:" in transcript
+    audio = read_wav(out)
+    assert np.abs(audio).max() > 0.05, "os1 should have spoken"
+    # The conversation went into memory like a typed one.
+    listed = subprocess.run([sys.executable, "-m", "os1", "memory", "list", "--messages", "4"],
+                            capture_output=True, text=True, env=env, timeout=60).stdout
+    assert "country" in listed
+
+
+def test_silence_and_a_corrupt_file(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OS1_")}
+    env.update(OS1_HOME=str(tmp_path / "home"), OS1_LLM="qwen2.5-0.5b", HF_HUB_OFFLINE="1")
+    bad = tmp_path / "bad.wav"
+    bad.write_bytes(b"RIFF....not really")
+    r = subprocess.run([sys.executable, "-m", "os1", "talk", "--input", str(bad)],
+                       capture_output=True, text=True, env=env, timeout=120)
+    assert r.returncode == 1 and "not a readable PCM WAV" in r.stderr and "Traceback" not in r.stderr
+
+
+async def test_a_thinking_pause_mid_sentence_does_not_end_the_turn(settings, parts):
+    from faster_whisper import WhisperModel
+
+    from os1.ears.whisper import ensure_whisper_base
+
+    audio = read_wav(SPEECH / "fleurs-en-003.wav")  # "...changes color depending on how acidic..."
+    model = WhisperModel(str(ensure_whisper_base(settings.cache_dir)), compute_type="int8")
+    segments, _ = model.transcribe(audio, word_timestamps=True, language="en")
+    words = [w for s in segments for w in s.words]
+    cut = next(w for w in words if w.word.strip().lower() == "depending").end
+    gap = np.zeros(int(0.6 * SAMPLE_RATE), np.float32)
+    spliced = np.concatenate([audio[: int(cut * SAMPLE_RATE)], gap, audio[int(cut * SAMPLE_RATE) :]])
+
+    events = []
+    async with companion_session(settings, channel="voice", remember=False) as companion:
+        session = VoiceSession(companion, parts, TimelineOutput(), events.append)
+        await session.run(paced_frames(spliced, tail_silence=2.0))
+    finals = [e.text.lower() for e in events if isinstance(e, Transcript) and e.final]
+    assert len(finals) == 1, finals
+    assert "cabbage" in finals[0] and "chemical" in finals[0]
+
+
+async def test_barge_in_stops_playback_and_trims_history(settings, parts):
+    first = read_wav(SPEECH / "fleurs-en-004.wav")
+    second = read_wav(SPEECH / "jfk.wav")[: int(3.5 * SAMPLE_RATE)]
+    events = []
+    speaking = asyncio.Event()
+
+    def on_event(event):
+        events.append(event)
+        if isinstance(event, Status) and event.state == "speaking":
+            speaking.set()
+
+    async def microphone():
+        async for frame in paced_frames(first, tail_silence=0.5):
+            yield frame
+        silence = np.zeros(FRAME, np.float32)
+        while not speaking.is_set():  # real time passes while os1 thinks
+            await asyncio.sleep(FRAME_S)
+            yield silence
+        for _ in range(int(0.6 / FRAME_S)):  # let it speak a little
+            await asyncio.sleep(FRAME_S)
+            yield silence
+        async for frame in paced_frames(second, tail_silence=3.0):
+            yield frame
+
+    async with companion_session(settings, channel="voice", remember=False) as companion:
+        session = VoiceSession(companion, parts, TimelineOutput(), on_event)
+        await session.run(microphone())
+        stored = [m for m in companion.memory.messages() if m.role == "assistant"]
+    interrupted = [e for e in events if isinstance(e, Interrupted)]
+    assert interrupted, [type(e).__name__ for e in events]
+    generated = next(e.text for e in events if isinstance(e, ReplyDone))
+    assert len(interrupted[0].heard) < len(generated)
+    assert stored[0].interrupted and stored[0].content == interrupted[0].heard
+    finals = [e.text.lower() for e in events if isinstance(e, Transcript) and e.final]
+    assert len(finals) == 2 and "fellow americans" in finals[1]
