@@ -27,6 +27,7 @@ import numpy as np
 from os1.audio.format import FRAME, SAMPLE_RATE
 from os1.audio.gain import AutoGain
 from os1.audio.turns import Signal, TurnDetector, TurnEvent, TurnTiming
+from os1.compute import URGENT, lane
 from os1.ears import Transcriber
 from os1.errors import Os1Error
 from os1.events import (
@@ -190,7 +191,7 @@ class VoiceSession:
             else:
                 ears = self.parts.ears.transcribe(phrase, prompt=" ".join(self._committed))
             if model is not None:
-                judged = asyncio.to_thread(model.probability, audio[:end])
+                judged = lane().run(lambda: model.probability(audio[:end]), URGENT)
                 text, probability = await asyncio.gather(ears, judged)
             else:
                 text, probability = await ears, None
@@ -200,13 +201,14 @@ class VoiceSession:
         if text and not _repeats(text, self._committed):
             self._committed.append(text)
             self.on_event(Transcript(" ".join(self._committed), final=False))
-            if not self.speaking:
-                self._prefill = asyncio.ensure_future(self.companion.prepare(" ".join(self._committed)))
         self._cut = cut_at
         if pause_id == self._pause_id and (forced or probability is not None):
             self._forced_end = False
             for event in self.turns.verdict(forced or probability >= 0.5):
                 self._on_turn(event)
+        if text and self.turns.in_turn and not self.speaking:
+            # Still their turn: read what they said so far into the model now.
+            self._prefill = asyncio.ensure_future(self.companion.prepare(" ".join(self._committed)))
 
     def _end_utterance(self, t_end: float) -> None:
         wall_end = self._wall_at(t_end)

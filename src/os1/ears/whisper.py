@@ -10,7 +10,6 @@ beam 5 vs 0.10 for the padded greedy default).
 
 from __future__ import annotations
 
-import asyncio
 import re
 import shutil
 from pathlib import Path
@@ -19,6 +18,7 @@ import numpy as np
 
 from os1.assets import join_parts, package_dir
 from os1.audio.format import SAMPLE_RATE
+from os1.compute import URGENT, lane
 from os1.errors import ModelError, ModelNotInstalled
 
 _EXTRA = "voice"
@@ -64,11 +64,10 @@ class WhisperTranscriber:
         )
         self._features = FeatureExtractor(feature_size=80)
         self._beam = beam_size
-        self._lock = asyncio.Lock()
 
     async def transcribe(self, audio: np.ndarray, *, prompt: str = "") -> str:
-        async with self._lock:  # one decode at a time; they would only share the cores
-            return await asyncio.to_thread(self.transcribe_now, audio, prompt)
+        # On the CPU lane, ahead of the reply being written: the user is waiting.
+        return await lane().run(lambda: self.transcribe_now(audio, prompt), URGENT)
 
     def transcribe_now(self, audio: np.ndarray, prompt: str = "") -> str:
         audio = audio[-_MAX_S * SAMPLE_RATE + int(_TAIL_PAD_S * SAMPLE_RATE) :]

@@ -6,33 +6,28 @@ with the same persona and history, so each turn only prefills the new text);
 the background context serves fact extraction and reflection, so that work
 never evicts the conversation's cache.
 
-All llama.cpp work runs on one compute thread. That is deliberate: llama.cpp
-parallelises each step with OpenMP, and libgomp gives every calling thread its
-own worker pool; with two pools alive on two cores it stops spinning at its
-barriers and decoding slows by a third (measured: 14 -> 9 tok/s). The compute
-thread runs jobs by priority, and a background job runs any waiting foreground
-job at its checkpoints (between small prompt batches and between tokens), so a
-turn never waits more than ~0.3 s for background work.
+All llama.cpp work runs on the CPU lane (os1.compute), with the other
+engines: a turn is FOREGROUND work, memory work BACKGROUND. Both step aside at
+checkpoints (between prompt batches and between tokens) for work that outranks
+them, e.g. speech synthesis of the sentence just written, so a turn never waits
+more than one small batch for background work.
 """
 
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
-import itertools
 import os
 import threading
 from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from os1.compute import BACKGROUND, FOREGROUND, lane
 from os1.config import LLMSettings
 from os1.errors import ModelError, ModelNotInstalled
 from os1.mind.llm import GenerateOptions, Message
 
 _END = object()
-_STOP = object()
-_FOREGROUND, _BACKGROUND = 0, 1
 
 
 class _Failure:
@@ -58,52 +53,7 @@ class LlamaLocalLLM:
         self._threads = settings.threads or default_threads()
         self._fg: Any = None
         self._bg: Any = None
-        self._jobs: list[tuple[int, int, Callable[[], None]]] = []
-        self._order = itertools.count()
-        self._wake = threading.Condition()
-        self._thread: threading.Thread | None = None
-
-    # -- the compute thread --------------------------------------------------------
-
-    def _submit(self, fn: Callable[[], Any], priority: int) -> concurrent.futures.Future[Any]:
-        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
-
-        def job() -> None:
-            if not future.set_running_or_notify_cancel():
-                return
-            try:
-                future.set_result(fn())
-            except BaseException as exc:  # noqa: BLE001 - handed to the waiter
-                future.set_exception(exc)
-
-        with self._wake:
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._loop, name="llm-compute", daemon=True)
-                self._thread.start()
-            self._jobs.append((priority, next(self._order), job))
-            self._jobs.sort(key=lambda j: j[:2])
-            self._wake.notify()
-        return future
-
-    def _next_job(self, *, foreground_only: bool) -> Callable[[], None] | None:
-        with self._wake:
-            if self._jobs and (not foreground_only or self._jobs[0][0] == _FOREGROUND):
-                return self._jobs.pop(0)[2]
-        return None
-
-    def _loop(self) -> None:
-        while True:
-            with self._wake:
-                self._wake.wait_for(lambda: bool(self._jobs))
-                job = self._jobs.pop(0)[2]
-            if job is _STOP:
-                return
-            job()
-
-    def _checkpoint(self) -> None:
-        """Called by background work at safe points: run waiting turns first."""
-        while (job := self._next_job(foreground_only=True)) is not None:
-            job()
+        self._lane = lane()
 
     # -- loading -----------------------------------------------------------------
 
@@ -111,13 +61,15 @@ class LlamaLocalLLM:
         """Load the foreground context (blocks until ready)."""
         if self._fg is not None:
             return
-        self._submit(self._load_foreground, _FOREGROUND).result()
+        self._lane.submit(self._load_foreground, FOREGROUND).result()
 
     def _load_foreground(self) -> None:
         if self._fg is None:
-            self._fg = self._new_context(n_batch=512, pausable=False)
+            # Batches of 128: a prompt is read in ~1 s steps, between which
+            # urgent voice work can run.
+            self._fg = self._new_context(n_batch=128)
 
-    def _new_context(self, *, n_batch: int, pausable: bool, n_ctx: int | None = None) -> Any:
+    def _new_context(self, *, n_batch: int, n_ctx: int | None = None) -> Any:
         try:
             import llama_cpp
         except ImportError as exc:
@@ -125,7 +77,7 @@ class LlamaLocalLLM:
                 "The embedded model runtime is not installed. Install it with: "
                 "pip install 'os1[local]'  (or point OS1_LLM at an OpenAI-compatible server)."
             ) from exc
-        cls = _pausable_class(llama_cpp.Llama, self._checkpoint) if pausable else llama_cpp.Llama
+        cls = _pausable_class(llama_cpp.Llama, self._lane.checkpoint)
         try:
             return cls(
                 model_path=str(self._path),
@@ -170,8 +122,7 @@ class LlamaLocalLLM:
             except BaseException as exc:  # noqa: BLE001 - handed to the consumer
                 put(_Failure(exc))
 
-        priority = _BACKGROUND if options.priority == "background" else _FOREGROUND
-        self._submit(job, priority)
+        self._lane.submit(job, BACKGROUND if options.priority == "background" else FOREGROUND)
         try:
             while True:
                 item = await queue.get()
@@ -196,7 +147,7 @@ class LlamaLocalLLM:
         if background and self._bg is None:
             # Small batches so background prefill reaches a checkpoint every ~32
             # tokens (~0.3 s); a small window: it sees one message at a time.
-            self._bg = self._new_context(n_batch=32, pausable=True, n_ctx=2048)
+            self._bg = self._new_context(n_batch=32, n_ctx=2048)
         llama = self._bg if background else self._fg
         kwargs: dict[str, Any] = {
             "messages": [{"role": m.role, "content": m.content} for m in messages],
@@ -216,27 +167,18 @@ class LlamaLocalLLM:
                 delta = chunk["choices"][0]["delta"].get("content")
                 if delta:
                     put(delta)
-                if background:
-                    self._checkpoint()
+                self._lane.checkpoint()
         finally:
             chunks.close()
 
     async def aclose(self) -> None:
-        if self._thread is None:
-            return
-
         def close() -> None:
             for llama in (self._fg, self._bg):
                 if llama is not None:
                     llama.close()
             self._fg = self._bg = None
 
-        await asyncio.wrap_future(self._submit(close, _BACKGROUND))
-        with self._wake:
-            self._jobs.append((_BACKGROUND + 1, next(self._order), _STOP))  # type: ignore[arg-type]
-            self._wake.notify()
-        self._thread.join(timeout=5)
-        self._thread = None
+        await self._lane.run(close, BACKGROUND)
 
 
 def _pausable_class(base: type, checkpoint: Callable[[], None]) -> type:

@@ -3,13 +3,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import numpy as np
 
 from os1.assets import package_dir
+from os1.compute import URGENT, lane
 from os1.errors import AudioError, ModelNotInstalled
 
 
@@ -28,17 +28,15 @@ class PiperSynthesizer:
         if not model.exists() or not config.exists():
             raise AudioError(f"Piper voice not found: {model} (and {config.name} beside it).")
         self._voice = PiperVoice.load(model, config_path=config)
+        self._voice.session = _quiet_session(model)
         self._config = SynthesisConfig(length_scale=1.0 / speed)
         self.name = model.stem
         self.sample_rate = int(self._voice.config.sample_rate)
-        self._lock = asyncio.Lock()
 
     async def synthesize(self, text: str) -> AsyncIterator[np.ndarray]:
         if not text.strip():
             return
-        async with self._lock:
-            audio = await asyncio.to_thread(self.synthesize_now, text)
-        yield audio
+        yield await lane().run(lambda: self.synthesize_now(text), URGENT)
 
     def synthesize_now(self, text: str) -> np.ndarray:
         pieces = [c.audio_float_array for c in self._voice.synthesize(text, self._config)]
@@ -46,3 +44,14 @@ class PiperSynthesizer:
 
     async def aclose(self) -> None:
         pass
+
+
+def _quiet_session(model: Path) -> object:
+    """Piper's ONNX session, without worker threads that keep spinning after a
+    sentence is done (they would slow the LLM writing the next one)."""
+    import onnxruntime
+
+    opts = onnxruntime.SessionOptions()
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    opts.log_severity_level = 3
+    return onnxruntime.InferenceSession(str(model), sess_options=opts, providers=["CPUExecutionProvider"])

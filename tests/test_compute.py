@@ -1,0 +1,48 @@
+import threading
+import time
+
+from os1.compute import BACKGROUND, FOREGROUND, URGENT, Lane
+
+
+def test_jobs_run_by_priority_on_one_thread():
+    lane = Lane("test-lane")
+    order, threads = [], set()
+    gate, running = threading.Event(), threading.Event()
+    first = lane.submit(lambda: (running.set(), gate.wait()), BACKGROUND)  # occupies the lane
+    running.wait(5)
+    jobs = [lane.submit(lambda p=p: (order.append(p), threads.add(threading.current_thread().name)), p)
+            for p in (BACKGROUND, FOREGROUND, URGENT)]
+    gate.set()
+    first.result(5)
+    for j in jobs:
+        j.result(5)
+    assert order == [URGENT, FOREGROUND, BACKGROUND]
+    assert threads == {"test-lane"}
+
+
+def test_a_long_job_lets_urgent_work_through_at_checkpoints():
+    lane = Lane("test-lane")
+    log = []
+    started = threading.Event()
+
+    def long_job():
+        started.set()
+        for i in range(20):
+            time.sleep(0.01)
+            log.append(f"token{i}")
+            lane.checkpoint()
+
+    long = lane.submit(long_job, FOREGROUND)
+    started.wait(5)
+    urgent = lane.submit(lambda: log.append("urgent"), URGENT)
+    background = lane.submit(lambda: log.append("background"), BACKGROUND)
+    urgent.result(5)
+    long.result(5)
+    background.result(5)
+    assert 0 < log.index("urgent") < 20  # ran between tokens, not after the job
+    assert log[-1] == "background"  # did not outrank the foreground job
+
+
+def test_nested_submissions_run_inline():
+    lane = Lane("test-lane")
+    assert lane.submit(lambda: lane.submit(lambda: 42, URGENT).result(1), BACKGROUND).result(5) == 42
