@@ -25,22 +25,25 @@ class LoudnessVAD:
         pass
 
 
+WORDS = {0.3: "alpha", 0.35: "bravo", 0.4: "charlie"}
+
+
 class CountingEars:
-    """'Hears' one word per 0.25 s of loud audio: w1 w2 ..."""
+    """'Hears' one word per 0.25 s of loud audio, named by its loudness."""
 
     name = "fake-ears"
 
     def __init__(self):
         self.calls = []
-        self.n = 0
 
     async def transcribe(self, audio, *, prompt=""):
         self.calls.append((audio.size / SAMPLE_RATE, prompt))
-        loud = int(np.sum(np.abs(audio) > 0.05) / (0.25 * SAMPLE_RATE))
+        step = int(0.25 * SAMPLE_RATE)
+        loud = audio[np.abs(audio) > 0.05]
         words = []
-        for _ in range(loud):
-            self.n += 1
-            words.append(f"w{self.n}")
+        for i in range(0, loud.size - step + 1, step):
+            level = round(float(np.abs(loud[i : i + step]).mean()), 2)
+            words.append(WORDS.get(level, "what"))
         return " ".join(words)
 
     async def aclose(self):
@@ -68,8 +71,8 @@ class ScriptedTurnModel:
         return self.answers.pop(0) if self.answers else 0.9
 
 
-def speech(seconds):
-    return np.full(int(seconds * SAMPLE_RATE), 0.3, np.float32)
+def speech(seconds, level=0.3):
+    return np.full(int(seconds * SAMPLE_RATE), level, np.float32)
 
 
 def silence(seconds):
@@ -100,8 +103,8 @@ async def converse(settings, memory, audio, *, replies=("Hello there, nice to he
 async def test_a_spoken_turn_is_heard_answered_and_remembered(settings, memory):
     events, llm, ears, output = await converse(settings, memory, np.concatenate([silence(0.3), speech(1.0)]))
     finals = [e.text for e in events if isinstance(e, Transcript) and e.final]
-    assert finals == ["w1 w2 w3 w4"]
-    assert llm.prompts[-1][-1].content.endswith("w1 w2 w3 w4")
+    assert finals == ["alpha alpha alpha alpha"]
+    assert llm.prompts[-1][-1].content.endswith("alpha alpha alpha alpha")
     times = [e for e in events if isinstance(e, TurnTimes)]
     assert len(times) == 1 and 0 < times[0].first_audio_ms < 2000
     assert output.pieces, "the reply was played"
@@ -110,14 +113,15 @@ async def test_a_spoken_turn_is_heard_answered_and_remembered(settings, memory):
 
 
 async def test_a_thinking_pause_does_not_end_the_turn(settings, memory):
-    audio = np.concatenate([speech(1.0), silence(0.6), speech(1.0)])
+    audio = np.concatenate([speech(1.0), silence(0.6), speech(1.0, level=0.35)])
     model = ScriptedTurnModel([0.1, 0.9])  # first pause: "not finished"; then: finished
     events, llm, ears, _ = await converse(settings, memory, audio, turn_model=model)
     finals = [e.text for e in events if isinstance(e, Transcript) and e.final]
-    assert finals == ["w1 w2 w3 w4 w5 w6 w7 w8"]
+    assert finals == ["alpha alpha alpha alpha bravo bravo bravo bravo"]
     assert len(llm.prompts) == 1
     # Incremental: the second phrase was transcribed with the first as context.
-    assert len(ears.calls) == 2 and ears.calls[1][1] == "w1 w2 w3 w4"
+    assert ears.calls[-1][1] == "alpha alpha alpha alpha"
+    assert ears.calls[-1][0] < 2.0  # only the second phrase (2.6 s for the whole turn)
 
 
 async def test_barge_in_stops_playback_and_keeps_only_what_was_heard(settings, memory):

@@ -45,6 +45,8 @@ PREROLL_S = 0.3  # audio kept from before the detected start of speech
 TAIL_S = 0.15  # audio kept after the end of speech when cutting a phrase
 MAX_PHRASE_S = 20.0  # transcribe in pieces at least this often
 MIN_VOICED_FRAMES = 4  # a phrase needs ~130 ms of speech to be worth transcribing
+PARTIAL_EVERY_S = 1.2  # provisional transcripts while a phrase goes on...
+PARTIAL_MAX_S = 8.0  # ...until it is this long (each costs more than the last)
 
 
 class VAD(Protocol):
@@ -99,6 +101,8 @@ class VoiceSession:
         self.speaking = False
         self._forced_end = False
         self._prefill: asyncio.Future[None] | None = None
+        self._partial_task: asyncio.Future[None] | None = None
+        self._last_partial = 0.0
 
     # -- input ----------------------------------------------------------------------
 
@@ -126,10 +130,32 @@ class VoiceSession:
             self._recent.append((frame, probability >= self.turns.timing.threshold))
         for event in self.turns.process(self.t, probability, os1_talking=self.speaking):
             self._on_turn(event)
+        if (
+            self.turns.speaking and not self.speaking and not self._busy()
+            and PARTIAL_EVERY_S <= self._uncut_seconds() <= PARTIAL_MAX_S
+            and self.t - self._last_partial >= PARTIAL_EVERY_S
+            and (self._partial_task is None or self._partial_task.done())
+        ):
+            self._last_partial = self.t
+            self._partial_task = asyncio.ensure_future(self._partial())
         if self.turns.in_turn and self._uncut_seconds() > MAX_PHRASE_S and not self._busy():
             # A long run without pauses: transcribe what we have so far now,
             # rather than everything at the end (Whisper sees 30 s at most).
             self._pause_task = asyncio.ensure_future(self._at_pause(-1, self.t, self._pause_task))
+
+    async def _partial(self) -> None:
+        """Mid-phrase: a provisional transcript for the captions, and a head
+        start for the model, which reads it while the user is still talking."""
+        audio = np.concatenate(self._utterance)[self._cut :]
+        committed = " ".join(self._committed)
+        try:
+            text = await self.parts.ears.transcribe(audio, prompt=committed)
+        except Os1Error:
+            return
+        if text and self.turns.in_turn and not self.speaking:
+            so_far = f"{committed} {text}".strip()
+            self.on_event(Transcript(so_far, final=False))
+            await self.companion.prepare(so_far)
 
     def _uncut_seconds(self) -> float:
         return len(self._utterance) * FRAME_S - self._cut / SAMPLE_RATE

@@ -63,6 +63,11 @@ class TurnDetector:
     def in_turn(self) -> bool:
         return self._state is not _State.IDLE
 
+    @property
+    def speaking(self) -> bool:
+        """In a turn and not pausing."""
+        return self._state is _State.SPEAKING
+
     def process(self, t: float, probability: float, *, os1_talking: bool = False) -> list[TurnEvent]:
         """One frame ending at time ``t`` (seconds)."""
         speech = probability >= self.timing.threshold

