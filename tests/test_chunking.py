@@ -12,7 +12,7 @@ def run(deltas):
 def test_first_piece_is_an_early_phrase_then_sentences():
     text = "Oh, that sounds lovely! I would love to hear more. What happened next?"
     pieces = run(list(text))  # one character at a time, like tokens
-    assert pieces == ["Oh, that sounds lovely!", "I would love to hear more.", "What happened next?"]
+    assert pieces == ["Oh,", "that sounds lovely!", "I would love to hear more.", "What happened next?"]
 
 
 def test_first_piece_without_punctuation_is_cut_after_five_words():
@@ -21,9 +21,19 @@ def test_first_piece_without_punctuation_is_cut_after_five_words():
     assert pieces[1] == "a really good idea for the weekend"
 
 
-def test_one_word_before_a_comma_waits_for_more():
-    assert run(["Sure, ", "I can ", "do that. ", "Done."]) == ["Sure, I can do that.", "Done."]
+def test_a_first_word_with_punctuation_is_spoken_at_once():
+    assert run(["Sure, ", "I can ", "do that. ", "Done."]) == ["Sure,", "I can do that.", "Done."]
 
 
 def test_nothing_speakable():
     assert run(["...", " ", "\n"]) == []
+
+
+def test_whisper_repetition_is_cut():
+    from os1.ears.whisper import drop_loops
+
+    assert drop_loops("I am fine. I am fine. I am fine. I am fine. Thanks") == "I am fine. Thanks"
+    assert drop_loops("And so my fellow Americans. And so, my fellow American.") == "And so my fellow Americans."
+    assert drop_loops("What can you do for me? What can you do to me? Ask away") == "What can you do for me? Ask away"
+    jfk = "And so my fellow Americans, ask not what your country can do for you, ask what you can do for your country."
+    assert drop_loops(jfk) == jfk

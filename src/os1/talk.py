@@ -91,10 +91,7 @@ class VoiceSession:
         self.t = 0.0  # the audio clock: seconds of input consumed
         self._walls: deque[tuple[float, float]] = deque(maxlen=4096)  # (t, loop time)
         self._recent: deque[tuple[np.ndarray, bool]] = deque(maxlen=int(PREROLL_S / FRAME_S) + 1)
-        self._utterance: list[np.ndarray] = []
-        self._voiced: list[bool] = []  # the VAD's verdict on each frame of the utterance
-        self._committed: list[str] = []
-        self._cut = 0  # samples of the utterance already transcribed
+        self._u = _Utterance(0.0)  # the user's current (or last) turn
         self._pause_id = 0
         self._pause_task: asyncio.Task[None] | None = None
         self._reply_task: asyncio.Task[None] | None = None
@@ -123,42 +120,39 @@ class VoiceSession:
         if self.speaking and not self.barge_in:
             frame = np.zeros_like(frame)  # on open speakers: do not hear ourselves
         probability = self.parts.vad(self._gain.process(frame))
+        voiced = probability >= self.turns.timing.threshold
         if self.turns.in_turn:
-            self._utterance.append(frame)
-            self._voiced.append(probability >= self.turns.timing.threshold)
+            self._u.add(frame, voiced)
         else:
-            self._recent.append((frame, probability >= self.turns.timing.threshold))
+            self._recent.append((frame, voiced))
         for event in self.turns.process(self.t, probability, os1_talking=self.speaking):
             self._on_turn(event)
+        u = self._u
         if (
             self.turns.speaking and not self.speaking and not self._busy()
-            and PARTIAL_EVERY_S <= self._uncut_seconds() <= PARTIAL_MAX_S
+            and PARTIAL_EVERY_S <= u.uncut_seconds <= PARTIAL_MAX_S
             and self.t - self._last_partial >= PARTIAL_EVERY_S
             and (self._partial_task is None or self._partial_task.done())
         ):
             self._last_partial = self.t
-            self._partial_task = asyncio.ensure_future(self._partial())
-        if self.turns.in_turn and self._uncut_seconds() > MAX_PHRASE_S and not self._busy():
+            self._partial_task = asyncio.ensure_future(self._partial(u))
+        if self.turns.in_turn and u.uncut_seconds > MAX_PHRASE_S and not self._busy():
             # A long run without pauses: transcribe what we have so far now,
             # rather than everything at the end (Whisper sees 30 s at most).
-            self._pause_task = asyncio.ensure_future(self._at_pause(-1, self.t, self._pause_task))
+            self._pause_task = asyncio.ensure_future(self._at_pause(u, -1, self.t, self._pause_task))
 
-    async def _partial(self) -> None:
+    async def _partial(self, u: _Utterance) -> None:
         """Mid-phrase: a provisional transcript for the captions, and a head
         start for the model, which reads it while the user is still talking."""
-        audio = np.concatenate(self._utterance)[self._cut :]
-        committed = " ".join(self._committed)
+        committed = " ".join(u.committed)
         try:
-            text = await self.parts.ears.transcribe(audio, prompt=committed)
+            text = await self.parts.ears.transcribe(u.audio()[u.cut :], prompt=committed)
         except Os1Error:
             return
-        if text and self.turns.in_turn and not self.speaking:
+        if text and u is self._u and self.turns.speaking and not self.speaking:
             so_far = f"{committed} {text}".strip()
             self.on_event(Transcript(so_far, final=False))
             await self.companion.prepare(so_far)
-
-    def _uncut_seconds(self) -> float:
-        return len(self._utterance) * FRAME_S - self._cut / SAMPLE_RATE
 
     def _busy(self) -> bool:
         return self._pause_task is not None and not self._pause_task.done()
@@ -172,8 +166,11 @@ class VoiceSession:
             self._start_utterance(event.t)
         elif event.signal is Signal.PAUSED:
             self._pause_id += 1
+            if self._partial_task is not None:
+                self._partial_task.cancel()  # the pause transcribes the phrase for real
             previous = self._pause_task
-            self._pause_task = asyncio.ensure_future(self._at_pause(self._pause_id, event.t, previous))
+            self._pause_task = asyncio.ensure_future(
+                self._at_pause(self._u, self._pause_id, event.t, previous))
         elif event.signal is Signal.RESUMED:
             self._pause_id += 1  # a verdict about the old pause no longer applies
         elif event.signal is Signal.TURN_ENDED:
@@ -183,31 +180,25 @@ class VoiceSession:
         if self._reply_task and not self._reply_task.done():
             self._reply_task.cancel()  # barge-in
         self.companion.hold_background()
-        self._utterance = [frame for frame, _ in self._recent]
-        self._voiced = [voiced for _, voiced in self._recent]
+        self._u = _Utterance(self.t - len(self._recent) * FRAME_S)
+        for frame, voiced in self._recent:
+            self._u.add(frame, voiced)
         self._recent.clear()
-        self._committed = []
-        self._cut = 0
         self.on_event(SpeechStarted(t))
         self.on_event(Status("listening"))
 
     # -- pauses: transcribe what was said so far, ask whether the turn is over ------------
 
-    def _samples_until(self, t: float) -> int:
-        """Index into the utterance of audio-clock time ``t``."""
-        start = self.t - len(self._utterance) * FRAME_S
-        return max(0, int((t - start) * SAMPLE_RATE))
-
     async def _at_pause(
-        self, pause_id: int, t_last_speech: float, previous: asyncio.Task[None] | None = None
+        self, u: _Utterance, pause_id: int, t_last_speech: float,
+        previous: asyncio.Task[None] | None = None,
     ) -> None:
         if previous is not None:  # phrases are committed in order
             await asyncio.gather(previous, return_exceptions=True)
-        audio = np.concatenate(self._utterance) if self._utterance else np.zeros(0, np.float32)
-        end = min(audio.size, self._samples_until(t_last_speech + TAIL_S))
-        phrase = audio[self._cut : end]
-        voiced = sum(self._voiced[self._cut // FRAME : end // FRAME + 1])
-        cut_at = end
+        audio = u.audio()
+        end = min(audio.size, u.sample_at(t_last_speech + TAIL_S))
+        phrase = audio[u.cut : end]
+        voiced = sum(u.voiced[u.cut // FRAME : end // FRAME + 1])
         forced = self._forced_end
         model = None if forced else self.parts.turn_model
         try:
@@ -215,7 +206,7 @@ class VoiceSession:
                 # A breath or a click: Whisper would only echo its prompt back.
                 ears = _nothing()
             else:
-                ears = self.parts.ears.transcribe(phrase, prompt=" ".join(self._committed))
+                ears = self.parts.ears.transcribe(phrase, prompt=" ".join(u.committed))
             if model is not None:
                 judged = lane().run(lambda: model.probability(audio[:end]), URGENT)
                 text, probability = await asyncio.gather(ears, judged)
@@ -224,30 +215,33 @@ class VoiceSession:
         except Os1Error as exc:
             self.on_event(ErrorEvent(str(exc)))
             return
-        if text and not _repeats(text, self._committed):
-            self._committed.append(text)
-            self.on_event(Transcript(" ".join(self._committed), final=False))
-        self._cut = cut_at
+        if text and not _repeats(text, u.committed):
+            u.committed.append(text)
+            self.on_event(Transcript(" ".join(u.committed), final=False))
+        u.cut = max(u.cut, end)
+        if u is not self._u:
+            return  # a new turn began meanwhile; this one has ended
         if pause_id == self._pause_id and (forced or probability is not None):
             self._forced_end = False
             for event in self.turns.verdict(forced or probability >= 0.5):
                 self._on_turn(event)
         if text and self.turns.in_turn and not self.speaking:
             # Still their turn: read what they said so far into the model now.
-            self._prefill = asyncio.ensure_future(self.companion.prepare(" ".join(self._committed)))
+            self._prefill = asyncio.ensure_future(self.companion.prepare(" ".join(u.committed)))
 
     def _end_utterance(self, t_end: float) -> None:
         wall_end = self._wall_at(t_end)
         decided = asyncio.get_running_loop().time()
-        pending = self._pause_task
-        self._reply_task = asyncio.ensure_future(self._turn(pending, wall_end, decided))
+        self._reply_task = asyncio.ensure_future(
+            self._turn(self._u, self._pause_task, wall_end, decided))
         self.on_event(SpeechStopped(t_end))
 
-    async def _turn(self, pending: asyncio.Task[None] | None, wall_end: float, decided: float) -> None:
+    async def _turn(self, u: _Utterance, pending: asyncio.Task[None] | None, wall_end: float,
+                    decided: float) -> None:
         if pending is not None:
             await pending
-        text = " ".join(self._committed).strip()
-        self._utterance = []
+        text = " ".join(u.committed).strip()
+        u.frames.clear()  # the words are what we keep
         if not text:
             self.on_event(Status("listening"))  # noise, or words too faint to make out
             return
@@ -333,6 +327,33 @@ class VoiceSession:
             if frame_t <= t + 1e-6:
                 return wall
         return self._walls[0][1] if self._walls else time.monotonic()
+
+
+class _Utterance:
+    """One turn of the user's: its audio, the VAD's verdicts, and the phrases
+    transcribed so far. Tasks hold on to theirs, so a new turn starting while
+    an old one is still being transcribed cannot mix the two."""
+
+    def __init__(self, start: float):
+        self.start = start  # audio-clock time of the first frame
+        self.frames: list[np.ndarray] = []
+        self.voiced: list[bool] = []
+        self.committed: list[str] = []
+        self.cut = 0  # samples already transcribed
+
+    def add(self, frame: np.ndarray, voiced: bool) -> None:
+        self.frames.append(frame)
+        self.voiced.append(voiced)
+
+    def audio(self) -> np.ndarray:
+        return np.concatenate(self.frames) if self.frames else np.zeros(0, np.float32)
+
+    def sample_at(self, t: float) -> int:
+        return max(0, int((t - self.start) * SAMPLE_RATE))
+
+    @property
+    def uncut_seconds(self) -> float:
+        return len(self.frames) * FRAME_S - self.cut / SAMPLE_RATE
 
 
 async def _nothing() -> str:

@@ -10,6 +10,7 @@ beam 5 vs 0.10 for the padded greedy default).
 
 from __future__ import annotations
 
+import difflib
 import re
 import shutil
 from pathlib import Path
@@ -24,7 +25,11 @@ from os1.errors import ModelError, ModelNotInstalled
 _EXTRA = "voice"
 _SIZE = 145_217_532
 _SHA256 = "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"
-_TAIL_PAD_S = 0.5  # trailing silence that lets Whisper "hear" the last word end
+# Trailing silence: lets Whisper hear the last word end, and a window shorter
+# than ~5 s makes it repeat itself ("And so my fellow Americans. And so my
+# fellow Americans."); measured on ../shared/data/speech.
+_MIN_PAD_S = 1.5
+_MIN_WINDOW_S = 5.0
 _MAX_S = 30
 
 
@@ -70,8 +75,9 @@ class WhisperTranscriber:
         return await lane().run(lambda: self.transcribe_now(audio, prompt), URGENT)
 
     def transcribe_now(self, audio: np.ndarray, prompt: str = "") -> str:
-        audio = audio[-_MAX_S * SAMPLE_RATE + int(_TAIL_PAD_S * SAMPLE_RATE) :]
-        padded = np.concatenate([audio, np.zeros(int(_TAIL_PAD_S * SAMPLE_RATE), np.float32)])
+        audio = audio[-int((_MAX_S - _MIN_PAD_S) * SAMPLE_RATE) :]
+        pad = max(_MIN_PAD_S, _MIN_WINDOW_S - audio.size / SAMPLE_RATE)
+        padded = np.concatenate([audio, np.zeros(int(pad * SAMPLE_RATE), np.float32)])
         mel = self._features(padded, padding=0)
         frames = min(mel.shape[1] - mel.shape[1] % 2, 3000)
         tok = self._tokenizer
@@ -96,7 +102,16 @@ class WhisperTranscriber:
 
 
 def drop_loops(text: str, max_repeats: int = 2) -> str:
-    """Cut Whisper's repetition loops ("I'm fine. I'm fine. I'm fine. ...")."""
+    """Cut Whisper's repetition loops ("I'm fine. I'm fine. I'm fine. ...") and
+    a sentence said twice over ("What can you do? What can you do to you?")."""
     # A phrase of 1-8 words repeated more than ``max_repeats`` times in a row.
     pattern = re.compile(r"((?:\b[\w']+\b[\s,.!?]*){1,8}?)(?:\1){%d,}" % max_repeats, re.IGNORECASE)
-    return pattern.sub(lambda m: m.group(1), text).strip()
+    text = pattern.sub(lambda m: m.group(1), text).strip()
+    words = text.split()
+    plain = [re.sub(r"\W", "", w.lower()) for w in words]
+    for size in range(len(words) // 2, 2, -1):
+        for i in range(len(words) - 2 * size + 1):
+            block, again = plain[i : i + size], plain[i + size : i + 2 * size]
+            if difflib.SequenceMatcher(None, block, again).ratio() >= 0.8:
+                return drop_loops(" ".join(words[: i + size] + words[i + 2 * size :]), max_repeats)
+    return text

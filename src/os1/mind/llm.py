@@ -79,6 +79,7 @@ async def until(stream: AsyncIterator[str], stop: asyncio.Event) -> AsyncIterato
     try:
         while not stop.is_set():
             step = asyncio.ensure_future(anext(pieces))
+            step.add_done_callback(_consume)
             done, _ = await asyncio.wait({step, stopper}, return_when=asyncio.FIRST_COMPLETED)
             if step not in done:
                 step.cancel()
@@ -96,3 +97,9 @@ async def until(stream: AsyncIterator[str], stop: asyncio.Event) -> AsyncIterato
             # A read cancelled before it started leaves the generator marked running.
             with contextlib.suppress(RuntimeError):
                 await closer()
+
+
+def _consume(future: asyncio.Future[object]) -> None:
+    """Mark a read's outcome as seen (an abandoned read may end the stream)."""
+    if not future.cancelled():
+        future.exception()

@@ -1,7 +1,7 @@
 """Streamed reply text -> pieces worth speaking, as early as they make sense.
 
-The first piece is cut as soon as it is a phrase (punctuation after two words,
-or five words), because the time to first audio is what a listener feels; later
+The first piece is cut as soon as it is a phrase (at the first punctuation,
+or after five words), because the time to first audio is what a listener feels; later
 pieces are whole sentences, which Piper phrases better.
 """
 
@@ -11,6 +11,7 @@ import re
 
 _SENTENCE_END = re.compile(r"[.!?…]+[\"')\]]*\s|[;:]\s|\n")
 _PHRASE_END = re.compile(r"[,.!?;:…—]+[\"')\]]*\s")
+FIRST_MIN_WORDS = 1  # "Oh," "Sure!" and "Hmm," sound natural on their own
 FIRST_MAX_WORDS = 5
 
 
@@ -34,7 +35,7 @@ class SpeechChunker:
         if self._first:
             words = self._buffer.split()
             for match in _PHRASE_END.finditer(self._buffer):
-                if len(self._buffer[: match.end()].split()) >= 2:
+                if len(self._buffer[: match.end()].split()) >= FIRST_MIN_WORDS:
                     return self._take(match.end())
             if len(words) > FIRST_MAX_WORDS:  # a complete word is followed by another
                 spans = list(re.finditer(r"\S+", self._buffer))
