@@ -22,7 +22,7 @@ def test_speech_then_pause_then_model_says_complete():
     events, t = feed(d, "...####" + "#" * 20 + "......")
     assert signals(events) == [Signal.SPEECH_STARTED, Signal.PAUSED]
     assert events[0][1] == round(4 * FRAME, 3)  # the first speech frame, not when we were sure
-    assert d.verdict(True)[0].signal is Signal.TURN_ENDED
+    assert d.verdict(0.95)[0].signal is Signal.TURN_ENDED
     assert not d.in_turn
 
 
@@ -31,7 +31,7 @@ def test_a_thinking_pause_does_not_end_the_turn():
     # 0.6 s pause mid-sentence (19 frames); the turn model says "not finished".
     events, t = feed(d, "#" * 30 + "." * 6)
     assert signals(events)[-1] is Signal.PAUSED
-    assert d.verdict(False) == []
+    assert d.verdict(0.1) == []
     more, t = feed(d, "." * 13 + "#" * 10, start=t)
     assert signals(more) == [Signal.RESUMED]
     assert d.in_turn
@@ -63,3 +63,22 @@ def test_a_single_click_does_not_resume():
     events, t = feed(d, "#" * 10 + "." * 6)
     more, _ = feed(d, "#.", start=t)
     assert more == []
+
+
+def test_a_fairly_sure_model_ends_the_turn_after_a_longer_silence():
+    d = TurnDetector()
+    events, t = feed(d, "#" * 20 + "." * 6)
+    assert d.verdict(0.8) == []  # not sure enough at 0.19 s of silence
+    more, t = feed(d, "." * 20, start=t)  # 0.83 s of silence: a thinking pause is still possible
+    assert more == []
+    more, _ = feed(d, "." * 3, start=t)  # past 0.9 s
+    assert [s for s, _ in more] == [Signal.TURN_ENDED]
+
+
+def test_unfinished_sentences():
+    from os1.audio.turns import sounds_unfinished
+
+    assert sounds_unfinished("The cabbage juice changes color depending on how")
+    assert sounds_unfinished("I was thinking, um")
+    assert not sounds_unfinished("And so my fellow Americans.")
+    assert not sounds_unfinished("")

@@ -26,7 +26,7 @@ import numpy as np
 
 from os1.audio.format import FRAME, SAMPLE_RATE
 from os1.audio.gain import AutoGain
-from os1.audio.turns import Signal, TurnDetector, TurnEvent, TurnTiming
+from os1.audio.turns import Signal, TurnDetector, TurnEvent, TurnTiming, sounds_unfinished
 from os1.compute import URGENT, lane
 from os1.ears import Transcriber
 from os1.errors import Os1Error
@@ -215,6 +215,10 @@ class VoiceSession:
         except Os1Error as exc:
             self.on_event(ErrorEvent(str(exc)))
             return
+        if probability is not None and sounds_unfinished(" ".join([*u.committed, text])):
+            probability = min(probability, 0.3)  # "...depending on how" is not an ending
+        log.info("pause at %.2f s: heard %r, end-of-turn probability %s", t_last_speech, text,
+                 "forced" if forced else probability)
         if text and not _repeats(text, u.committed):
             u.committed.append(text)
             self.on_event(Transcript(" ".join(u.committed), final=False))
@@ -223,7 +227,7 @@ class VoiceSession:
             return  # a new turn began meanwhile; this one has ended
         if pause_id == self._pause_id and (forced or probability is not None):
             self._forced_end = False
-            for event in self.turns.verdict(forced or probability >= 0.5):
+            for event in self.turns.verdict(1.0 if forced else probability):
                 self._on_turn(event)
         if text and self.turns.in_turn and not self.speaking:
             # Still their turn: read what they said so far into the model now.

@@ -44,10 +44,10 @@ class SmartTurn:
 
     def probability(self, audio: np.ndarray) -> float:
         n = _SECONDS * SAMPLE_RATE
-        audio = audio[-n:].astype(np.float32)
-        # The model was trained on zero-mean, unit-variance audio, left-padded to 8 s.
+        # As in training: left-pad to 8 s, then scale the whole window to zero
+        # mean and unit variance.
+        audio = np.pad(audio[-n:].astype(np.float32), (n - min(audio.size, n), 0))
         audio = (audio - audio.mean()) / np.sqrt(audio.var() + 1e-7)
-        audio = np.pad(audio, (n - audio.size, 0))
         mel = self._features(audio, padding=0)[:, : n // 160]
         (logits,) = self._session.run(None, {"input_features": mel[None].astype(np.float32)})
         return float(np.asarray(logits).reshape(-1)[0])

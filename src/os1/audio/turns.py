@@ -6,7 +6,8 @@ opinion at a pause. Tests drive it with made-up numbers.
 
     idle --speech >= start--> speaking --silence >= pause--> paused
     paused --speech--> speaking (resumed: the person was thinking)
-    paused --verdict(complete) or silence >= end--> idle (turn ended)
+    paused --model sure it is over, or fairly sure and silence >= likely_end,
+             or silence >= end--> idle (turn ended)
 
 While os1 itself is talking, starting a turn takes longer sustained speech
 (``barge_in``), so a cough or a "mhm" does not interrupt it.
@@ -26,6 +27,9 @@ class TurnTiming:
     pause: float = 0.16  # silence that makes a pause: time to transcribe and ask
     end: float = 1.4  # silence that ends a turn whatever the turn model says
     end_when_unsure: float = 0.7  # silence that ends it when there is no turn model
+    sure: float = 0.9  # turn model's probability that ends the turn at the pause itself
+    likely: float = 0.5  # ...that ends it after ``likely_end`` of silence
+    likely_end: float = 0.9
 
 
 class Signal(Enum):
@@ -57,7 +61,7 @@ class TurnDetector:
         self._state = _State.IDLE
         self._run_start: float | None = None  # start of the current run of speech
         self._last_speech = 0.0
-        self._complete: bool | None = None
+        self._p_end: float | None = None
 
     @property
     def in_turn(self) -> bool:
@@ -88,7 +92,7 @@ class TurnDetector:
         if self._state is _State.SPEAKING:
             if not speech and t - self._last_speech >= self.timing.pause - 1e-9:
                 self._state = _State.PAUSED
-                self._complete = None
+                self._p_end = None
                 self._run_start = None
                 events.append(TurnEvent(Signal.PAUSED, self._last_speech))
             return events
@@ -102,18 +106,40 @@ class TurnDetector:
         self._run_start = None
         silence = t - self._last_speech
         limit = self.timing.end if self.has_turn_model else self.timing.end_when_unsure
-        if self._complete or silence >= limit - 1e-9:
+        likely = self._p_end is not None and self._p_end >= self.timing.likely
+        if silence >= limit - 1e-9 or (likely and silence >= self.timing.likely_end - 1e-9):
             events.append(self._end())
         return events
 
-    def verdict(self, complete: bool) -> list[TurnEvent]:
-        """The turn model's opinion about the current pause."""
+    def verdict(self, probability: float) -> list[TurnEvent]:
+        """The turn model's probability that the current pause ends the turn."""
         if self._state is not _State.PAUSED:
             return []
-        self._complete = complete
-        return [self._end()] if complete else []
+        self._p_end = probability
+        return [self._end()] if probability >= self.timing.sure else []
 
     def _end(self) -> TurnEvent:
         self._state = _State.IDLE
         self._run_start = None
         return TurnEvent(Signal.TURN_ENDED, self._last_speech)
+
+
+# Words a finished English sentence does not end on: articles, prepositions,
+# conjunctions, possessives, auxiliaries and fillers. A pause right after one is
+# someone thinking, whatever the intonation sounds like to the turn model.
+_UNFINISHED = frozenset("""
+a an the my your his her our their its this that these those some any every no
+of to in on at by for with from into onto about as than like over under after before
+and or but so because if when while although though unless until whether nor yet
+how what which who whom whose where why
+i you he she we they it's i'm i've i'd you're we're they're there's
+is are was were be been being am do does did have has had will would can could should
+shall may might must not very really just also
+um uh er erm hmm mm
+""".split())
+
+
+def sounds_unfinished(text: str) -> bool:
+    """Whether a transcript stops on a word no sentence ends with ("depending on how")."""
+    words = "".join(c if c.isalnum() or c in "'" else " " for c in text.lower()).split()
+    return bool(words) and words[-1] in _UNFINISHED

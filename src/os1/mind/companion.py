@@ -188,7 +188,10 @@ class Companion:
                     del self._history[i]
                 break
         if message_id is not None:
-            self.memory.revise_message(message_id, heard, interrupted=interrupted)
+            if heard:
+                self.memory.revise_message(message_id, heard, interrupted=interrupted)
+            else:  # nothing of it was heard: as far as the user knows, it was never said
+                self.memory.forget(f"m{message_id}")
 
     async def send(self, text: str, *, channel: str | None = None) -> AsyncIterator[Event]:
         """Take one user message and stream the companion's reply as events."""
