@@ -95,12 +95,12 @@ async def test_a_thinking_pause_mid_sentence_does_not_end_the_turn(settings, par
     assert "cabbage" in finals[0] and "chemical" in finals[0]
 
 
-async def test_barge_in_stops_playback_and_trims_history(settings, parts):
+async def test_barge_in_stops_playback_and_trims_history(settings, parts, tmp_path):
     # A talkative companion, so that there is a long reply to talk over.
     verbose = PersonaSettings(description=(
         "You are {name}. Whatever {user} says, answer with a long story of at least six "
         "sentences about the sea."))
-    settings = replace(settings, persona=verbose)
+    settings = replace(settings, persona=verbose, home=tmp_path / "home")
     first = read_wav(SPEECH / "fleurs-en-004.wav")
     second = read_wav(SPEECH / "jfk.wav")[: int(3.5 * SAMPLE_RATE)]
     events = []

@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 #: Share of the context window one incoming message may take.
 MESSAGE_SHARE = 0.4
 RECALL_LIMIT = 5
+_ABOUT_YOU = re.compile(r"\byou(r|rs|rself)?\b", re.IGNORECASE)
 _NAME_FACT = re.compile(r"^The user's name is ([A-Z][\w'-]*(?: [A-Z][\w'-]*){0,2})\.?$")
 #: Seconds without a new turn before background memory work starts.
 IDLE_BEFORE_MINING = 1.5
@@ -267,6 +268,8 @@ class Companion:
             seen.add(key)
             if len(lines) == RECALL_LIMIT:
                 break
+            if hit.kind == "assistant" and not _ABOUT_YOU.search(text):
+                continue  # its own old replies help only when asked about them
             if hit.kind in ("user", "assistant"):
                 who = f"{self._user_label} said" if hit.kind == "user" else "You said"
                 lines.append(f'{who}: "{hit.text[:300]}"')
