@@ -20,7 +20,7 @@ from os1.config import Settings
 from os1.events import ReplyDelta
 from os1.mind.engines import open_llm
 from os1.runtime import companion_session
-from os1.bench.stats import percentile
+from os1.bench.stats import spread
 
 SCRIPT = (
     "Hi! My name is Theodore and I write letters for other people for a living.",
@@ -83,9 +83,9 @@ async def run_chat_bench(
         "pause_s": pause,
         "load_s": round(load_s, 2),
         "turns": rows,
-        "ttft_ms_turns_2_plus": {"p50": round(percentile(later, 50), 1), "p95": round(percentile(later, 95), 1)},
+        "ttft_ms_turns_2_plus": spread(later),
         "ttft_ms_turn_1": rows[0]["ttft_ms"] if rows else None,
-        "tokens_per_s": {"p50": round(percentile(speeds, 50), 1), "p95": round(percentile(speeds, 95), 1)},
+        "tokens_per_s": spread(speeds),
     }
 
 

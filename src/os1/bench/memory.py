@@ -22,7 +22,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from os1.bench.stats import percentile
+from os1.bench.stats import spread
 from os1.errors import ConfigError
 from os1.memory.recall import RecallTuning
 from os1.memory.store import Role
@@ -266,8 +266,7 @@ def run_memory_bench(
         "dataset": dataset,
         "level": "session" if dataset == "longmemeval" else "turn",
         "conversations": len(conversations),
-        "latency_ms": {"p50": round(percentile(latencies, 50), 1),
-                       "p95": round(percentile(latencies, 95), 1)},
+        "latency_ms": spread(latencies),
         "ingest": {"turns": turns_total, "seconds": round(ingest_s, 1),
                    "embedding_seconds": round(embed_s, 1),
                    "ms_per_turn": round(1000 * ingest_s / max(1, turns_total), 1),

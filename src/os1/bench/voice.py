@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from os1.audio.format import SAMPLE_RATE, read_wav
-from os1.bench.stats import percentile
+from os1.bench.stats import spread
 from os1.config import Settings
 from os1.events import Event, Transcript, TurnTimes
 from os1.mind.engines import open_llm
@@ -133,10 +133,7 @@ _BASELINE_ASR: Any = None
 
 def _summary(settings: Settings, rows: list[dict[str, Any]]) -> dict[str, Any]:
     def stat(key: str) -> dict[str, float | None]:
-        values = [r[key] for r in rows if r.get(key) is not None]
-        if not values:
-            return {"p50": None, "p95": None}
-        return {"p50": round(percentile(values, 50), 1), "p95": round(percentile(values, 95), 1)}
+        return spread([r[key] for r in rows if r.get(key) is not None])
 
     errors = sum(r["errors"] for r in rows)
     total = sum(r["ref_words"] for r in rows)
