@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 
 import numpy as np
 import pytest
 
 from os1.audio.format import SAMPLE_RATE
-from os1.audio.turns import TurnTiming
+
 from os1.events import Interrupted, ReplyDone, Transcript, TurnTimes
 from os1.memory.sqlite import SQLiteMemory
 from os1.mind.companion import Companion

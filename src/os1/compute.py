@@ -25,7 +25,7 @@ import concurrent.futures
 import itertools
 import threading
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 URGENT, FOREGROUND, BACKGROUND = 0, 1, 2
 T = TypeVar("T")

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from os1.audio.format import SAMPLE_RATE, read_wav
+from os1.audio.format import read_wav
 from os1.bench.stats import spread
 from os1.config import Settings
 from os1.events import Event, Transcript, TurnTimes

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from os1.config import Settings
 from os1.mind.llm import LLM
 from os1.assets import MODELS, Progress, ensure_model
@@ -23,5 +21,3 @@ def open_llm(settings: Settings, progress: Progress | None = None) -> LLM:
     llm.load()
     return llm
 
-
-OpenLLM = Callable[[Settings], LLM]
