@@ -82,3 +82,5 @@ def test_unfinished_sentences():
     assert sounds_unfinished("I was thinking, um")
     assert not sounds_unfinished("And so my fellow Americans.")
     assert not sounds_unfinished("")
+    assert not sounds_unfinished("how acidic or basic the chemical is")
+    assert not sounds_unfinished("Thank you")

@@ -124,18 +124,16 @@ class TurnDetector:
         return TurnEvent(Signal.TURN_ENDED, self._last_speech)
 
 
-# Words a finished English sentence does not end on: articles, prepositions,
-# conjunctions, possessives, auxiliaries and fillers. A pause right after one is
+# Words a finished English sentence rarely ends on: articles, possessives,
+# prepositions, conjunctions, subject pronouns and fillers ("the chemical is"
+# and "thank you" do end sentences, so auxiliaries and objects are not here). A pause right after one is
 # someone thinking, whatever the intonation sounds like to the turn model.
 _UNFINISHED = frozenset("""
-a an the my your his her our their its this that these those some any every no
-of to in on at by for with from into onto about as than like over under after before
-and or but so because if when while although though unless until whether nor yet
-how what which who whom whose where why
-i you he she we they it's i'm i've i'd you're we're they're there's
-is are was were be been being am do does did have has had will would can could should
-shall may might must not very really just also
-um uh er erm hmm mm
+a an the my your his her our their its every
+of to in on at by for with from into onto about than over under
+and or but because if when while although though unless until whether nor how
+i i'm i've i'd you're we're they're there's it's
+um uh er erm
 """.split())
 
 
