@@ -97,7 +97,7 @@ class VoiceSession:
         self._reply_task: asyncio.Task[None] | None = None
         self.speaking = False
         self._forced_end = False
-        self._prefill: asyncio.Future[None] | None = None
+        self._prefill: asyncio.Future[None] | None = None  # held: asyncio keeps tasks weakly
         self._partial_task: asyncio.Future[None] | None = None
         self._last_partial = 0.0
 

@@ -338,7 +338,8 @@ class Companion:
                         learned += 1
                         self._learn_name(fact)
                 self.memory.mark_extracted(message.id)
-        # Vectors for recall: small batches in a thread, so a turn never waits long.
+        # Vectors for recall, in small batches; the embedder runs them on the CPU
+        # lane at background priority, so a turn never waits behind them.
         while await asyncio.to_thread(self.memory.embed_pending, 16):
             pass
         return learned
