@@ -12,6 +12,7 @@ crash or restart.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 from collections.abc import AsyncIterator
@@ -51,6 +52,7 @@ class Companion:
         self._system: Message | None = None
         self._history: list[Message] = []
         self._interrupt = asyncio.Event()
+        self._turn_lock = asyncio.Lock()
         self._background: asyncio.Task[int] | None = None
         self._mining = False
         self._warming: asyncio.Future[None] | None = None
@@ -195,7 +197,15 @@ class Companion:
                 self.memory.forget(f"m{message_id}")
 
     async def send(self, text: str, *, channel: str | None = None) -> AsyncIterator[Event]:
-        """Take one user message and stream the companion's reply as events."""
+        """Take one user message and stream the companion's reply as events.
+
+        Turns are taken one at a time: a typed message that arrives while a
+        spoken reply is playing waits for it (the web page has both at once)."""
+        async with self._turn_lock, contextlib.aclosing(self._send(text, channel)) as events:
+            async for event in events:
+                yield event
+
+    async def _send(self, text: str, channel: str | None) -> AsyncIterator[Event]:
         channel = channel or self.channel
         if not text.strip():
             return
