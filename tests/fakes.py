@@ -6,6 +6,9 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Callable, Sequence
 
+import numpy as np
+
+from os1.audio.format import SAMPLE_RATE
 from os1.errors import ModelError
 from os1.mind.llm import GenerateOptions, Message, estimate_tokens
 
@@ -13,8 +16,10 @@ from os1.mind.llm import GenerateOptions, Message, estimate_tokens
 class FakeLLM:
     """Plays back queued replies word by word and records every prompt.
 
-    Background (JSON) requests get ``facts_for(text)``; foreground requests
-    pop ``replies`` (or echo). ``delay`` slows each piece; ``fail`` raises.
+    Background (JSON) requests get ``facts_for(text)``, or for reflection
+    ``reflect_for(prompt)`` (a dict; default: a short summary, journal and
+    self-description); foreground requests pop ``replies`` (or echo).
+    ``delay`` slows each piece; ``fail`` raises.
     """
 
     name = "fake"
@@ -28,6 +33,7 @@ class FakeLLM:
         facts_for: Callable[[str], list[dict[str, str]]] | None = None,
         fail: ModelError | None = None,
         on_call: Callable[[Sequence[Message]], None] | None = None,
+        reflect_for: Callable[[Sequence[Message]], dict] | None = None,
     ):
         self.replies = list(replies)
         self.context_length = context_length
@@ -35,6 +41,8 @@ class FakeLLM:
         self.facts_for = facts_for or (lambda text: [])
         self.fail = fail
         self.on_call = on_call
+        self.reflect_for = reflect_for or default_reflection
+        self.reflection_prompts: list[list[Message]] = []
         self.prompts: list[list[Message]] = []
         self.background_prompts: list[list[Message]] = []
         self.closed = False
@@ -47,6 +55,16 @@ class FakeLLM:
         self.warmed.append(list(messages))
 
     async def stream(self, messages: Sequence[Message], options: GenerateOptions) -> AsyncIterator[str]:
+        if options.json_schema is not None and "summary" in options.json_schema["properties"]:
+            self.reflection_prompts.append(list(messages))
+            if self.fail:
+                raise self.fail
+            text = json.dumps(self.reflect_for(messages))
+            for i in range(0, len(text), 16):  # in pieces, as an engine streams
+                if self.delay:
+                    await asyncio.sleep(self.delay)
+                yield text[i : i + 16]
+            return
         if options.json_schema is not None:
             self.background_prompts.append(list(messages))
             if self.fail:
@@ -68,3 +86,79 @@ class FakeLLM:
 
     async def aclose(self) -> None:
         self.closed = True
+
+
+# -- voice stages ------------------------------------------------------------------------
+
+
+class LoudnessVAD:
+    def __call__(self, frame):
+        return 0.9 if np.abs(frame).max() > 0.05 else 0.05
+
+    def reset(self):
+        pass
+
+
+WORDS = {0.3: "alpha", 0.35: "bravo", 0.4: "charlie"}
+
+
+class CountingEars:
+    """'Hears' one word per 0.25 s of loud audio, named by its loudness."""
+
+    name = "fake-ears"
+
+    def __init__(self):
+        self.calls = []
+
+    async def transcribe(self, audio, *, prompt=""):
+        self.calls.append((audio.size / SAMPLE_RATE, prompt))
+        step = int(0.25 * SAMPLE_RATE)
+        loud = audio[np.abs(audio) > 0.05]
+        words = []
+        for i in range(0, loud.size - step + 1, step):
+            level = round(float(np.abs(loud[i : i + step]).mean()), 2)
+            words.append(WORDS.get(level, "what"))
+        return " ".join(words)
+
+    async def aclose(self):
+        pass
+
+
+class SlowVoice:
+    """0.1 s of audio per character: long enough to talk over."""
+
+    name = "fake-voice"
+    sample_rate = 8000
+
+    async def synthesize(self, text):
+        yield np.full(int(len(text) * 0.1 * self.sample_rate), 0.1, np.float32)
+
+    async def aclose(self):
+        pass
+
+
+class ScriptedTurnModel:
+    def __init__(self, answers):
+        self.answers = list(answers)
+
+    def probability(self, audio):
+        return self.answers.pop(0) if self.answers else 0.9
+
+
+def speech(seconds, level=0.3):
+    return np.full(int(seconds * SAMPLE_RATE), level, np.float32)
+
+
+def silence(seconds):
+    return np.zeros(int(seconds * SAMPLE_RATE), np.float32)
+
+
+def default_reflection(messages: Sequence[Message]) -> dict:
+    lines = [line for line in messages[-1].content.splitlines() if line.startswith("[")]
+    return {
+        "summary": f"We talked; {len(lines)} lines.",
+        "journal": "I enjoyed our talk.",
+        "self_description": "I am a curious companion.",
+        "moments": [],
+        "facts": [],
+    }

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from os1.memory.recall import RecallTuning, build_index, rank_messages
+from os1.memory.schema import SCHEMA_VERSION
 from os1.memory.sqlite import SQLiteMemory
 from os1.memory.when import time_window
 
@@ -230,7 +231,7 @@ def test_opening_a_version_1_database_adds_the_vector_table(tmp_path):
     raw.close()
     m = SQLiteMemory(path, "alice", embedder=None)
     m.add_message(m.start_session("text"), "user", "hi")
-    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == 2
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     m.close()
 
 

@@ -60,7 +60,7 @@ def test_a_new_process_remembers_name_and_work(tmp_path):
 
 async def test_fact_extraction_is_valid_json_about_the_user(llm):
     facts = await extract_facts(llm, THEODORE)
-    text = " ".join(f for f, _ in facts).lower()
+    text = " ".join(f.text for f in facts).lower()
     assert "theodore" in text, facts
     assert isinstance(await extract_facts(llm, "haha ok"), list)  # parses even when empty
 

@@ -4,6 +4,7 @@ and message vectors for hybrid recall (see recall.py)."""
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import functools
 import importlib.util
 import logging
@@ -11,11 +12,18 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from os1.errors import ModelError, StorageError
+from os1.memory import schema
+from os1.memory.facts import normalize_key
 from os1.memory.recall import DenseIndex, RecallTuning, build_index, rank_messages
-from os1.memory.store import STOPWORDS, Fact, Hit, Role, StoredMessage, fts_query, parse_ref
+from os1.memory.schema import SCHEMA_VERSION, SEARCHABLE_NOTES
+from os1.memory.store import (
+    NOTE_PREFIX, RELATIONSHIP_KINDS, STOPWORDS, Fact, Hit, Note, Reflection, Role, StoredMessage,
+    fts_query, parse_ref,
+)
 from os1.memory.when import time_window
 
 if TYPE_CHECKING:
@@ -25,79 +33,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2
 #: Seconds one search may take at most; past it, recall returns what it has.
 SEARCH_BUDGET = 0.15
 #: Words of a query used for full-text search (a pasted page would be slow).
 QUERY_WORDS = 32
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS sessions (
-    id INTEGER PRIMARY KEY,
-    user_id TEXT NOT NULL,
-    channel TEXT NOT NULL,
-    started_at REAL NOT NULL,
-    ended_at REAL
-);
-CREATE TABLE IF NOT EXISTS messages (
-    id INTEGER PRIMARY KEY,
-    user_id TEXT NOT NULL,
-    session_id INTEGER NOT NULL REFERENCES sessions(id),
-    role TEXT NOT NULL CHECK (role IN ('user', 'assistant')),
-    content TEXT NOT NULL,
-    channel TEXT NOT NULL DEFAULT 'text',
-    interrupted INTEGER NOT NULL DEFAULT 0,
-    extracted INTEGER NOT NULL DEFAULT 0,
-    created_at REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS messages_user ON messages(user_id, id);
-CREATE INDEX IF NOT EXISTS messages_pending ON messages(user_id, extracted) WHERE extracted = 0;
-CREATE TABLE IF NOT EXISTS facts (
-    id INTEGER PRIMARY KEY,
-    user_id TEXT NOT NULL,
-    text TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    source_message_id INTEGER REFERENCES messages(id) ON DELETE CASCADE,
-    created_at REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS facts_user ON facts(user_id, id);
-CREATE TABLE IF NOT EXISTS profile (
-    user_id TEXT NOT NULL,
-    key TEXT NOT NULL,
-    value TEXT NOT NULL,
-    PRIMARY KEY (user_id, key)
-);
-CREATE VIRTUAL TABLE IF NOT EXISTS messages_fts USING fts5(
-    content, content='messages', content_rowid='id', tokenize='porter unicode61'
-);
-CREATE VIRTUAL TABLE IF NOT EXISTS facts_fts USING fts5(
-    text, content='facts', content_rowid='id', tokenize='porter unicode61'
-);
-CREATE TABLE IF NOT EXISTS message_vectors (
-    message_id INTEGER PRIMARY KEY REFERENCES messages(id) ON DELETE CASCADE,
-    model TEXT NOT NULL,
-    vector BLOB NOT NULL  -- float32, L2-normalised
-);
-CREATE TRIGGER IF NOT EXISTS messages_ai AFTER INSERT ON messages BEGIN
-    INSERT INTO messages_fts(rowid, content) VALUES (new.id, new.content);
-END;
-CREATE TRIGGER IF NOT EXISTS messages_ad AFTER DELETE ON messages BEGIN
-    INSERT INTO messages_fts(messages_fts, rowid, content) VALUES ('delete', old.id, old.content);
-END;
-CREATE TRIGGER IF NOT EXISTS messages_au AFTER UPDATE OF content ON messages BEGIN
-    INSERT INTO messages_fts(messages_fts, rowid, content) VALUES ('delete', old.id, old.content);
-    INSERT INTO messages_fts(rowid, content) VALUES (new.id, new.content);
-END;
-CREATE TRIGGER IF NOT EXISTS message_vectors_au AFTER UPDATE OF content ON messages BEGIN
-    DELETE FROM message_vectors WHERE message_id = new.id;  -- embedded again from the new words
-END;
-CREATE TRIGGER IF NOT EXISTS facts_ai AFTER INSERT ON facts BEGIN
-    INSERT INTO facts_fts(rowid, text) VALUES (new.id, new.text);
-END;
-CREATE TRIGGER IF NOT EXISTS facts_ad AFTER DELETE ON facts BEGIN
-    INSERT INTO facts_fts(facts_fts, rowid, text) VALUES ('delete', old.id, old.text);
-END;
-"""
+#: Failed attempts (the model's answer unusable) before a session is left unreflected.
+MAX_REFLECT_ATTEMPTS = 3
 
 
 class SQLiteMemory:
@@ -123,6 +64,9 @@ class SQLiteMemory:
         self._index_version = -1
         self._index_lock = threading.Lock()
         self._warmed = False
+        # One connection serves the event loop and worker threads: a transaction
+        # holds this lock so that no other thread's statement lands inside it.
+        self._lock = threading.RLock()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
@@ -132,14 +76,15 @@ class SQLiteMemory:
             self._db.execute("PRAGMA foreign_keys=ON")
             self._db.execute("PRAGMA busy_timeout=5000")
             self._db.execute("PRAGMA secure_delete=ON")  # forgotten words are overwritten on disk
+            self._db.execute("PRAGMA recursive_triggers=ON")  # chains of corrected facts (schema.py)
             version = self._db.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA_VERSION:
                 raise StorageError(
                     f"The memory database {path} was written by a newer os1 (schema "
                     f"{version}); upgrade os1 to use it."
                 )
-            self._db.executescript(_SCHEMA)
-            self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            if version < SCHEMA_VERSION:
+                schema.apply(self._db, version)
         except sqlite3.DatabaseError as exc:
             raise StorageError(f"Cannot open the memory database {path}: {exc}.") from exc
         except OSError as exc:
@@ -218,26 +163,208 @@ class SQLiteMemory:
 
     # -- facts ----------------------------------------------------------------------------
 
-    def add_fact(self, text: str, *, kind: str, source_message_id: int | None) -> int | None:
-        """Store a fact; None when the same fact is already known."""
+    def add_fact(
+        self, text: str, *, kind: str, source_message_id: int | None, key: str | None = None,
+        valid_from: float | None = None,
+    ) -> int | None:
+        """Store a fact; None when it is already known (or was corrected by the user).
+
+        ``key``: what it is about ("user.home_city"); a current fact with the
+        same key and other words is then superseded, kept as history.
+        ``valid_from``: when it became true (default: when its message was written)."""
+        with self._tx():
+            return self._insert_fact(text, kind=kind, source_message_id=source_message_id,
+                                     key=key, valid_from=valid_from)
+
+    def _insert_fact(
+        self, text: str, *, kind: str, source_message_id: int | None, key: str | None,
+        valid_from: float | None,
+    ) -> int | None:
+        """add_fact inside a transaction."""
         text = " ".join(text.split())
         if not text:
             return None
-        known = self._exec(
-            "SELECT 1 FROM facts WHERE user_id = ? AND lower(text) = lower(?)", (self.user, text)
-        ).fetchone()
-        if known:
+        key = normalize_key(key)
+        # Known already, or a wording the user corrected: not learned (again).
+        if self._exec(
+            "SELECT 1 FROM facts WHERE user_id = ? AND lower(text) = lower(?)"
+            " AND (superseded_at IS NULL OR corrected = 1)", (self.user, text),
+        ).fetchone():
             return None
-        cur = self._exec(
-            "INSERT INTO facts (user_id, text, kind, source_message_id, created_at)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (self.user, text, kind, source_message_id, time.time()),
-        )
-        return int(cur.lastrowid)
+        now = time.time()
+        if valid_from is None:
+            said = self._exec(
+                "SELECT created_at FROM messages WHERE id = ? AND user_id = ?",
+                (source_message_id, self.user),
+            ).fetchone() if source_message_id is not None else None
+            valid_from = said[0] if said else now
+        rivals = self._exec(
+            "SELECT id, valid_from, source_message_id FROM facts WHERE user_id = ? AND key = ?"
+            " AND superseded_at IS NULL", (self.user, key),
+        ).fetchall() if key else []
+        if source_message_id is not None and any(
+                r["source_message_id"] == source_message_id for r in rivals):
+            return None  # the same words put differently: no change over time
+        fid = int(self._exec(
+            "INSERT INTO facts (user_id, text, kind, source_message_id, created_at, key, valid_from)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (self.user, text, kind, source_message_id, now, key, valid_from),
+        ).lastrowid)
+        # Whichever became true last is current; the others are history. (Facts
+        # mined out of order, e.g. after a crash, still end up in time order.)
+        older = [r["id"] for r in rivals if (r["valid_from"] or 0) <= valid_from]
+        newer = sorted((r for r in rivals if (r["valid_from"] or 0) > valid_from),
+                       key=lambda r: r["valid_from"])
+        if older:
+            self._exec(
+                f"UPDATE facts SET superseded_by = ?, superseded_at = ? WHERE id IN"
+                f" ({','.join('?' * len(older))})", (fid, valid_from, *older),
+            )
+        if newer:
+            self._exec("UPDATE facts SET superseded_by = ?, superseded_at = ? WHERE id = ?",
+                       (newer[0]["id"], newer[0]["valid_from"], fid))
+        return fid
 
-    def facts(self) -> list[Fact]:
-        rows = self._exec("SELECT * FROM facts WHERE user_id = ? ORDER BY id", (self.user,))
+    def facts(self, *, include_history: bool = False) -> list[Fact]:
+        """Current facts in the order they were learned; with ``include_history``,
+        also those that were replaced by newer ones or corrected."""
+        where = "" if include_history else " AND superseded_at IS NULL"
+        rows = self._exec(f"SELECT * FROM facts WHERE user_id = ?{where} ORDER BY id", (self.user,))
         return [_fact(r) for r in rows.fetchall()]
+
+    def edit(self, ref: str, text: str) -> bool:
+        """Change a fact's or a note's words. A current fact keeps its id and
+        the old wording is kept as its history (marked as corrected); messages
+        cannot be edited (forget them instead). False: no such item."""
+        parsed = parse_ref(ref)
+        text = " ".join(text.split())
+        if parsed is None or not text or parsed[0] == "m":
+            return False
+        prefix, rowid = parsed
+        if prefix != "f":
+            table = _NOTE_TABLE[prefix]
+            cur = self._exec(f"UPDATE {table} SET text = ? WHERE id = ? AND user_id = ?",
+                             (text, rowid, self.user))
+            return cur.rowcount > 0
+        with self._tx():
+            row = self._exec("SELECT * FROM facts WHERE id = ? AND user_id = ?",
+                             (rowid, self.user)).fetchone()
+            if row is None:
+                return False
+            if row["text"] == text:
+                return True
+            if row["superseded_at"] is None:
+                # The old wording moves to a new row, superseded by this one.
+                self._exec(
+                    "INSERT INTO facts (user_id, text, kind, source_message_id, created_at, key,"
+                    " valid_from, superseded_by, superseded_at, corrected)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1)",
+                    (self.user, row["text"], row["kind"], row["source_message_id"],
+                     row["created_at"], row["key"], row["valid_from"], rowid, time.time()),
+                )
+            self._exec("UPDATE facts SET text = ? WHERE id = ?", (text, rowid))
+        return True
+
+    # -- reflection notes -------------------------------------------------------------------
+
+    def notes(self, kinds: Sequence[str] | None = None) -> list[Note]:
+        """What the companion wrote while reflecting, oldest first; ``kinds``:
+        "summary", "journal", "self" and the relationship kinds (default: all)."""
+        wanted = set(kinds) if kinds is not None else set(NOTE_PREFIX)
+        found: list[Note] = []
+        for table, note_kinds in _TABLE_KINDS.items():
+            if wanted.isdisjoint(note_kinds):
+                continue
+            rows = self._exec(f"SELECT * FROM {table} WHERE user_id = ? ORDER BY id", (self.user,))
+            found += [n for n in (_note(table, r) for r in rows.fetchall()) if n.kind in wanted]
+        found.sort(key=lambda n: (n.created_at, n.id))
+        return found
+
+    def self_description(self) -> str | None:
+        """The companion's latest self-description, written as it reflects."""
+        row = self._exec(
+            "SELECT text FROM self_descriptions WHERE user_id = ? ORDER BY id DESC LIMIT 1",
+            (self.user,),
+        ).fetchone()
+        return row[0] if row else None
+
+    def pending_reflections(self, *, limit: int = 10) -> list[int]:
+        """Sessions, oldest first, with something to reflect on: never reflected
+        (or their notes were forgotten), or new words from the user since."""
+        rows = self._exec(
+            "SELECT s.id FROM sessions s WHERE s.user_id = ? AND EXISTS (SELECT 1 FROM messages m"
+            " WHERE m.session_id = s.id AND m.role = 'user' AND (s.reflected_at IS NULL"
+            " OR m.id > coalesce(s.reflected_through, 0))) ORDER BY s.id LIMIT ?",
+            (self.user, limit),
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    def reflected_through(self, session_id: int) -> int:
+        """The last message of the session whose facts reflection has drawn (0: none)."""
+        row = self._exec(
+            "SELECT reflected_through FROM sessions WHERE id = ? AND user_id = ?",
+            (session_id, self.user),
+        ).fetchone()
+        return (row[0] or 0) if row else 0
+
+    def save_reflection(self, reflection: Reflection) -> bool:
+        """Store one session's reflection in one transaction: its notes replace
+        any earlier ones of the session, and the session is marked reflected.
+        A crash leaves either all of it or nothing. False (nothing stored) when
+        a message it read was forgotten meanwhile: it would carry their words."""
+        r = reflection
+        ids = sorted(set(r.message_ids))
+        with self._tx():
+            present = self._exec(
+                f"SELECT count(*) FROM messages WHERE user_id = ? AND session_id = ?"
+                f" AND id IN ({','.join('?' * len(ids))})", (self.user, r.session_id, *ids),
+            ).fetchone()[0] if ids else 0
+            if not ids or present != len(ids):
+                return False
+            self._delete_session_notes(r.session_id)
+            now = time.time()
+            for table, text in (("summaries", r.summary), ("journal", r.journal),
+                                ("self_descriptions", r.self_description)):
+                if text.strip():
+                    self._exec(
+                        f"INSERT INTO {table} (user_id, source_session_id, text, created_at)"
+                        " VALUES (?, ?, ?, ?)", (self.user, r.session_id, text.strip(), now),
+                    )
+            for m in r.moments:
+                if m.kind in RELATIONSHIP_KINDS and m.text.strip():
+                    self._exec(
+                        "INSERT INTO relationship (user_id, source_session_id, kind, due_at, text,"
+                        " created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                        (self.user, r.session_id, m.kind, m.due_at, m.text.strip(), now),
+                    )
+            for f in r.facts:
+                if f.source_message_id in ids:
+                    self._insert_fact(f.text, kind=f.kind, source_message_id=f.source_message_id,
+                                      key=f.key, valid_from=None)
+            self._exec(
+                "UPDATE sessions SET reflected_at = ?, reflected_through = max(coalesce("
+                "reflected_through, 0), ?), reflect_attempts = 0 WHERE id = ? AND user_id = ?",
+                (now, ids[-1], r.session_id, self.user),
+            )
+        return True
+
+    def reflection_failed(self, session_id: int, through_message_id: int) -> None:
+        """The model's reflection was unusable: try again later, a few times, then
+        leave the session until there is something new to reflect on."""
+        with self._tx():
+            self._exec("UPDATE sessions SET reflect_attempts = reflect_attempts + 1"
+                       " WHERE id = ? AND user_id = ?", (session_id, self.user))
+            self._exec(
+                "UPDATE sessions SET reflected_at = ?, reflected_through = max(coalesce("
+                "reflected_through, 0), ?), reflect_attempts = 0"
+                " WHERE id = ? AND user_id = ? AND reflect_attempts >= ?",
+                (time.time(), through_message_id, session_id, self.user, MAX_REFLECT_ATTEMPTS),
+            )
+
+    def _delete_session_notes(self, session_id: int) -> None:
+        for table in ("summaries", "journal", "relationship", "self_descriptions"):
+            self._exec(f"DELETE FROM {table} WHERE source_session_id = ? AND user_id = ?",
+                       (session_id, self.user))
 
     # -- recall -----------------------------------------------------------------------------
 
@@ -245,12 +372,13 @@ class SQLiteMemory:
         self, query: str, *, limit: int = 8, exclude_session: int | None = None,
         now: float | None = None, budget: float = SEARCH_BUDGET,
     ) -> list[Hit]:
-        """Facts and past messages related to ``query``, best first.
+        """Current facts, past messages and reflection notes (session summaries,
+        journal entries, relationship records) related to ``query``, best first.
 
         Messages: BM25 and vector similarity fused (recall.py); without an
-        embedder, BM25 alone. Facts: BM25. ``exclude_session`` leaves out that
-        session's messages and the facts drawn from them (a conversation already
-        has those in view). ``now`` resolves "last week" (default: the clock).
+        embedder, BM25 alone. Facts and notes: BM25. ``exclude_session`` leaves
+        out that session's messages and what was drawn from them (a
+        conversation already has those in view). ``now`` resolves "last week" (default: the clock).
         Past ``budget`` seconds the slower steps are skipped."""
         deadline = time.perf_counter() + budget
         embedding = self._embed_query(query, deadline)  # meanwhile, full-text search
@@ -261,11 +389,18 @@ class SQLiteMemory:
         facts = self._fts(
             "SELECT f.id, f.text, f.kind, f.created_at"
             " FROM facts_fts JOIN facts f ON f.id = facts_fts.rowid"
-            " WHERE facts_fts MATCH ? AND f.user_id = ? AND (f.source_message_id IS NULL OR"
+            " WHERE facts_fts MATCH ? AND f.user_id = ? AND f.superseded_at IS NULL"
+            " AND (f.source_message_id IS NULL OR"
             " f.source_message_id NOT IN (SELECT id FROM messages WHERE session_id IS ?))"
             " ORDER BY bm25(facts_fts) LIMIT ?",
             (match, self.user, exclude_session, limit), deadline,
         ) if match else []
+        notes = [(table, self._fts(
+            f"SELECT n.* FROM {table}_fts JOIN {table} n ON n.id = {table}_fts.rowid"
+            f" WHERE {table}_fts MATCH ? AND n.user_id = ? AND n.source_session_id IS NOT ?"
+            f" ORDER BY bm25({table}_fts) LIMIT ?",
+            (match, self.user, exclude_session, limit), deadline,
+        )) for table in SEARCHABLE_NOTES] if match else []
         bm25_ids = [r[0] for r in self._fts(
             "SELECT m.id FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid"
             " WHERE messages_fts MATCH ? AND m.user_id = ? AND m.session_id IS NOT ?"
@@ -297,6 +432,13 @@ class SQLiteMemory:
         fact_weight = 1.25 * (tuning.bm25_weight + tuning.own_weight + tuning.context_weight)
         hits = [Hit(f"f{r[0]}", r[1], r[2], r[3], fact_weight / (tuning.rrf_k + 1 + rank))
                 for rank, r in enumerate(facts)]
+        # A note sums up a whole conversation: between a fact and a single turn.
+        note_weight = 0.8 * fact_weight
+        for table, rows in notes:
+            for rank, row in enumerate(rows):
+                n = _note(table, row)
+                hits.append(Hit(n.ref, n.text, n.kind, n.created_at,
+                                note_weight / (tuning.rrf_k + 1 + rank), due_at=n.due_at))
         ranked.sort(key=lambda pair: pair[1], reverse=True)
         rows = self._messages_by_id([mid for mid, _ in ranked[:limit]])
         hits += [Hit(f"m{mid}", rows[mid][0], rows[mid][1], rows[mid][2], score)
@@ -423,54 +565,73 @@ class SQLiteMemory:
 
     def _fts(self, sql: str, args: tuple[Any, ...], deadline: float) -> list[sqlite3.Row]:
         """A full-text query, abandoned (no hits) when it runs past ``deadline``."""
-        me = threading.get_ident()
-
         def overdue() -> int:
-            return int(threading.get_ident() == me and time.perf_counter() > deadline)
+            return int(time.perf_counter() > deadline)
 
-        self._db.set_progress_handler(overdue, 2000)
-        try:
-            return self._db.execute(sql, args).fetchall()
-        except sqlite3.OperationalError as exc:
-            if "interrupt" in str(exc):
-                log.warning("full-text recall ran out of time")
-                return []
-            raise StorageError(f"The memory database {self.path} failed: {exc}.") from exc
-        except sqlite3.DatabaseError as exc:
-            raise StorageError(f"The memory database {self.path} failed: {exc}.") from exc
-        finally:
-            self._db.set_progress_handler(None, 0)
+        with self._lock:  # the progress handler is the connection's: no one else runs meanwhile
+            self._db.set_progress_handler(overdue, 2000)
+            try:
+                return self._db.execute(sql, args).fetchall()
+            except sqlite3.OperationalError as exc:
+                if "interrupt" in str(exc):
+                    log.warning("full-text recall ran out of time")
+                    return []
+                raise StorageError(f"The memory database {self.path} failed: {exc}.") from exc
+            except sqlite3.DatabaseError as exc:
+                raise StorageError(f"The memory database {self.path} failed: {exc}.") from exc
+            finally:
+                self._db.set_progress_handler(None, 0)
 
     # -- ownership ----------------------------------------------------------------------------
 
     def forget(self, ref: str) -> bool:
-        """Delete a fact; or a message, the reply to it, and every fact drawn from them."""
+        """Delete a fact or a note; or a message, the reply to it, and every trace
+        drawn from them: their facts, vectors and full-text entries, and the
+        reflection on their session (its summary, journal entry, relationship
+        records, and the self-descriptions written from then on), which is
+        written again from what remains."""
         parsed = parse_ref(ref)
         if parsed is None:
             return False
         kind, rowid = parsed
-        if kind == "f":
-            cur = self._exec("DELETE FROM facts WHERE id = ? AND user_id = ?", (rowid, self.user))
+        if kind != "m":
+            table = "facts" if kind == "f" else _NOTE_TABLE[kind]
+            cur = self._exec(f"DELETE FROM {table} WHERE id = ? AND user_id = ?", (rowid, self.user))
             return cur.rowcount > 0
-        row = self._exec(
-            "SELECT session_id, role FROM messages WHERE id = ? AND user_id = ?", (rowid, self.user)
-        ).fetchone()
-        if row is None:
-            return False
-        doomed = [rowid]
-        if row["role"] == "user":
-            # The reply to it may repeat what the user said: the exchange goes together.
-            reply = self._exec(
-                "SELECT id, role FROM messages WHERE session_id = ? AND id > ? ORDER BY id LIMIT 1",
-                (row["session_id"], rowid),
+        with self._tx():
+            row = self._exec(
+                "SELECT session_id, role FROM messages WHERE id = ? AND user_id = ?",
+                (rowid, self.user),
             ).fetchone()
-            if reply is not None and reply["role"] == "assistant":
-                doomed.append(reply["id"])
-        # Facts drawn from them and their vectors go too (ON DELETE CASCADE).
-        self._exec(
-            f"DELETE FROM messages WHERE user_id = ? AND id IN ({','.join('?' * len(doomed))})",
-            (self.user, *doomed),
-        )
+            if row is None:
+                return False
+            session = row["session_id"]
+            doomed = [rowid]
+            if row["role"] == "user":
+                # The reply to it may repeat what the user said: the exchange goes together.
+                reply = self._exec(
+                    "SELECT id, role FROM messages WHERE session_id = ? AND id > ? ORDER BY id LIMIT 1",
+                    (session, rowid),
+                ).fetchone()
+                if reply is not None and reply["role"] == "assistant":
+                    doomed.append(reply["id"])
+            # Facts drawn from them and their vectors go too (ON DELETE CASCADE).
+            self._exec(
+                f"DELETE FROM messages WHERE user_id = ? AND id IN ({','.join('?' * len(doomed))})",
+                (self.user, *doomed),
+            )
+            # Each self-description was written from the one before: those from
+            # this session on may all carry its words.
+            first = self._exec(
+                "SELECT min(id) FROM self_descriptions WHERE source_session_id = ? AND user_id = ?",
+                (session, self.user),
+            ).fetchone()[0]
+            if first is not None:
+                self._exec("DELETE FROM self_descriptions WHERE user_id = ? AND id >= ?",
+                           (self.user, first))
+            self._delete_session_notes(session)
+            self._exec("UPDATE sessions SET reflected_at = NULL, reflect_attempts = 0"
+                       " WHERE id = ? AND user_id = ?", (session, self.user))
         with self._index_lock:
             for mid in doomed:
                 if self._vectors is not None:
@@ -490,46 +651,57 @@ class SQLiteMemory:
         )
 
     def export(self) -> dict[str, Any]:
-        return {
-            "format": "os1-memory",
-            "version": SCHEMA_VERSION,
-            "user": self.user,
-            "exported_at": _iso(time.time()),
-            "profile": self.profile(),
-            "facts": [
-                {"id": f.ref, "text": f.text, "kind": f.kind, "created_at": _iso(f.created_at),
-                 "source": f"m{f.source_message_id}" if f.source_message_id else None}
-                for f in self.facts()
-            ],
-            "messages": [
-                {"id": m.ref, "session": m.session_id, "role": m.role, "content": m.content,
-                 "channel": m.channel, "interrupted": m.interrupted,
-                 "created_at": _iso(m.created_at)}
-                for m in self.messages(limit=-1)
-            ],
-        }
+        """Everything remembered about this user, as readable JSON (transfer.py)."""
+        from os1.memory.transfer import export_memory
+
+        return export_memory(self)
+
+    def import_data(self, data: dict[str, Any]) -> dict[str, int]:
+        """Add an export's contents to this user's memory; counts of what was added."""
+        from os1.memory.transfer import import_memory
+
+        return import_memory(self, data)
 
     def close(self) -> None:
         self._db.close()
 
+    # Package-internal (transfer.py uses them too): every statement goes through
+    # _exec, every multi-statement write through _tx.
+
     def _exec(self, sql: str, args: tuple[Any, ...] | list[Any] = ()) -> sqlite3.Cursor:
         try:
-            return self._db.execute(sql, args)
+            with self._lock:
+                return self._db.execute(sql, args)
         except sqlite3.DatabaseError as exc:
             raise StorageError(f"The memory database {self.path} failed: {exc}.") from exc
 
-    def _db_many(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
-        """Many rows in one transaction (one commit instead of one per row)."""
-        try:
-            self._db.execute("BEGIN IMMEDIATE")
+    @contextlib.contextmanager
+    def _tx(self) -> Iterator[None]:
+        """One transaction: all of the block's writes, or (on any error, or a
+        crash) none of them. Nested blocks join the outer transaction."""
+        with self._lock:
+            if self._db.in_transaction:
+                yield
+                return
+            self._exec("BEGIN IMMEDIATE")
             try:
-                self._db.executemany(sql, rows)
+                yield
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
-            self._db.execute("COMMIT")
-        except sqlite3.DatabaseError as exc:
-            raise StorageError(f"The memory database {self.path} failed: {exc}.") from exc
+            try:
+                self._db.execute("COMMIT")
+            except sqlite3.DatabaseError as exc:
+                self._db.execute("ROLLBACK")
+                raise StorageError(f"The memory database {self.path} failed: {exc}.") from exc
+
+    def _db_many(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        """Many rows in one transaction (one commit instead of one per row)."""
+        with self._tx():
+            try:
+                self._db.executemany(sql, rows)
+            except sqlite3.DatabaseError as exc:
+                raise StorageError(f"The memory database {self.path} failed: {exc}.") from exc
 
 
 @functools.cache
@@ -552,9 +724,22 @@ def _message(r: sqlite3.Row) -> StoredMessage:
 def _fact(r: sqlite3.Row) -> Fact:
     return Fact(
         id=r["id"], text=r["text"], kind=r["kind"], source_message_id=r["source_message_id"],
-        created_at=r["created_at"],
+        created_at=r["created_at"], key=r["key"], valid_from=r["valid_from"],
+        superseded_by=r["superseded_by"], superseded_at=r["superseded_at"],
+        corrected=bool(r["corrected"]),
     )
 
 
-def _iso(ts: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(ts))
+#: Reflection notes: the table behind each id prefix, and the kinds in each table.
+_NOTE_TABLE = {"s": "summaries", "j": "journal", "r": "relationship", "d": "self_descriptions"}
+_TABLE_KINDS = {"summaries": ("summary",), "journal": ("journal",),
+                "relationship": RELATIONSHIP_KINDS, "self_descriptions": ("self",)}
+
+
+def _note(table: str, r: sqlite3.Row) -> Note:
+    kind = r["kind"] if table == "relationship" else _TABLE_KINDS[table][0]
+    return Note(
+        id=r["id"], kind=kind, text=r["text"], session_id=r["source_session_id"],
+        created_at=r["created_at"], due_at=r["due_at"] if table == "relationship" else None,
+    )
+

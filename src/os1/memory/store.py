@@ -5,7 +5,13 @@ else, which is how one user's memory stays invisible to another. The SQLite
 store implements it today; a PostgreSQL store can sit behind the same Protocol.
 
 Item ids shown to users are prefixed by kind: ``f12`` is fact 12, ``m34`` is
-message 34.
+message 34; the companion's reflections on a conversation are ``s`` (session
+summary), ``j`` (journal entry), ``r`` (relationship: a shared moment, inside
+joke, promise or open loop) and ``d`` (a version of its self-description).
+
+Facts have a time: ``valid_from`` is when one became true, and a fact replaced
+by a newer one about the same thing (same ``key``, e.g. ``user.home_city``) is
+kept as history with ``superseded_at``: "lived in Los Angeles until March".
 """
 
 from __future__ import annotations
@@ -39,10 +45,74 @@ class Fact:
     kind: str
     source_message_id: int | None
     created_at: float
+    #: What the fact is about, as "subject.attribute" ("user.home_city"), for
+    #: things with one value at a time; a newer fact with the same key replaces it.
+    key: str | None = None
+    valid_from: float | None = None  # when it became true (default: when it was said)
+    superseded_by: int | None = None
+    superseded_at: float | None = None
+    #: Replaced by the user's own edit: it was wrong or badly worded, not true once.
+    corrected: bool = False
 
     @property
     def ref(self) -> str:
         return f"f{self.id}"
+
+    @property
+    def current(self) -> bool:
+        return self.superseded_at is None
+
+
+#: Relationship records: a shared moment, an inside joke, a promise (by either
+#: side), an open loop (something upcoming or unfinished, e.g. an interview on Friday).
+RELATIONSHIP_KINDS = ("moment", "joke", "promise", "open_loop")
+#: Id prefix of each kind of reflection note ("self": the self-description).
+NOTE_PREFIX = {"summary": "s", "journal": "j", "self": "d", **{k: "r" for k in RELATIONSHIP_KINDS}}
+REF_PREFIXES = "fmsjrd"
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    """Something the companion wrote while reflecting on a session."""
+
+    id: int
+    kind: str  # "summary", "journal", "self", or one of RELATIONSHIP_KINDS
+    text: str
+    session_id: int | None  # the session it was drawn from
+    created_at: float
+    due_at: float | None = None  # open loops and promises: the day it is due
+
+    @property
+    def ref(self) -> str:
+        return f"{NOTE_PREFIX[self.kind]}{self.id}"
+
+
+@dataclass(frozen=True, slots=True)
+class NewFact:
+    text: str
+    kind: str
+    key: str | None
+    source_message_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Moment:
+    kind: str  # one of RELATIONSHIP_KINDS
+    text: str
+    due_at: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Reflection:
+    """What reflecting on one session produced; stored all at once or not at all."""
+
+    session_id: int
+    message_ids: tuple[int, ...]  # the messages it read
+    summary: str
+    journal: str
+    self_description: str
+    moments: tuple[Moment, ...] = ()
+    facts: tuple[NewFact, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,9 +121,10 @@ class Hit:
 
     ref: str
     text: str
-    kind: str  # fact kind, or "user"/"assistant" for messages
+    kind: str  # fact kind, "user"/"assistant" for messages, or a Note kind
     created_at: float
     score: float
+    due_at: float | None = None  # open loops and promises
 
 
 class MemoryStore(Protocol):
@@ -69,8 +140,18 @@ class MemoryStore(Protocol):
     def unextracted(self, limit: int = 20) -> list[StoredMessage]: ...
     def mark_extracted(self, message_id: int) -> None: ...
     def revise_message(self, message_id: int, content: str, *, interrupted: bool) -> None: ...
-    def add_fact(self, text: str, *, kind: str, source_message_id: int | None) -> int | None: ...
-    def facts(self) -> list[Fact]: ...
+    def add_fact(
+        self, text: str, *, kind: str, source_message_id: int | None, key: str | None = None,
+        valid_from: float | None = None,
+    ) -> int | None: ...
+    def facts(self, *, include_history: bool = False) -> list[Fact]: ...
+    def edit(self, ref: str, text: str) -> bool: ...
+    def notes(self, kinds: Sequence[str] | None = None) -> list[Note]: ...
+    def self_description(self) -> str | None: ...
+    def pending_reflections(self, *, limit: int = 10) -> list[int]: ...
+    def reflected_through(self, session_id: int) -> int: ...
+    def save_reflection(self, reflection: Reflection) -> bool: ...
+    def reflection_failed(self, session_id: int, through_message_id: int) -> None: ...
     def search(
         self, query: str, *, limit: int = 8, exclude_session: int | None = None,
         now: float | None = None, budget: float = ...,
@@ -80,13 +161,14 @@ class MemoryStore(Protocol):
     def profile(self) -> dict[str, str]: ...
     def set_profile(self, key: str, value: str) -> None: ...
     def export(self) -> dict[str, Any]: ...
+    def import_data(self, data: dict[str, Any]) -> dict[str, int]: ...
     def close(self) -> None: ...
 
 
 def parse_ref(ref: str) -> tuple[str, int] | None:
     """``"f12"`` -> ``("f", 12)``; None when it is not a valid id."""
     ref = ref.strip().lower()
-    if len(ref) < 2 or ref[0] not in "fm" or not ref[1:].isdigit():
+    if len(ref) < 2 or ref[0] not in REF_PREFIXES or not ref[1:].isdigit():
         return None
     return ref[0], int(ref[1:])
 

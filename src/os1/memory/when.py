@@ -1,9 +1,10 @@
-"""Time words in a question, resolved against the time it is asked.
+"""Time words, resolved against the time they are said.
 
-"last week", "in May", "two days ago", "on Saturday" -> a window of epoch
-seconds. Recall prefers messages written inside it (a boost, never a filter:
-the words may be about something else, and people misremember dates).
-English only; anything unrecognised yields no window.
+Past (``time_window``): "last week", "in May", "two days ago", "on Saturday"
+in a question -> a window of epoch seconds. Recall prefers messages written
+inside it (a boost, never a filter: the words may be about something else, and
+people misremember dates). Future (``due_day``): "job interview on Friday" ->
+the day an open loop is due. English only; anything unrecognised yields None.
 """
 
 from __future__ import annotations
@@ -100,3 +101,63 @@ def time_window(question: str, now: float) -> tuple[float, float] | None:
 
 def _next_month(start: datetime) -> datetime:
     return (start.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+_ISO_DAY = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
+_IN = re.compile(r"\bin (\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten|few|couple|several)"
+                 r"(?: of)? (day|week|month|year)s?\b")
+_NEXT = re.compile(r"\bnext (week|weekend|month|year)\b")
+
+
+def due_day(text: str, said_at: float) -> float | None:
+    """The day an upcoming thing happens, as the epoch seconds of its midnight,
+    from words said at ``said_at``: "on Friday" is the coming Friday, "tomorrow",
+    "in two weeks", "next month", "March 3rd", "2026-03-06". None: no day named."""
+    text = " ".join(text.lower().replace("'s", "").split())
+    today = datetime.fromtimestamp(said_at).replace(hour=0, minute=0, second=0, microsecond=0)
+
+    def at(d: datetime) -> float:
+        return d.timestamp()
+
+    if m := _ISO_DAY.search(text):
+        try:
+            return at(datetime(int(m.group(1)), int(m.group(2)), int(m.group(3))))
+        except ValueError:
+            return None
+    if "day after tomorrow" in text:
+        return at(today + timedelta(days=2))
+    if "tomorrow" in text:
+        return at(today + timedelta(days=1))
+    if re.search(r"\b(today|tonight|this (morning|afternoon|evening))\b", text):
+        return at(today)
+    if m := _IN.search(text):
+        n = int(m.group(1)) if m.group(1).isdigit() else NUMBERS[m.group(1)]
+        return at(today + timedelta(days=n * UNIT_DAYS[m.group(2)]))
+    if m := _WEEKDAY.search(text):
+        ahead = (WEEKDAYS[m.group(2)] - today.weekday()) % 7 or 7  # "on Friday" said on a Friday: next week
+        if ahead <= 2 and re.search(rf"\bnext {m.group(2)}\b", text):
+            ahead += 7  # "next Friday" said on a Wednesday is not the day after tomorrow
+        return at(today + timedelta(days=ahead))
+    if m := _NEXT.search(text):
+        unit = m.group(1)
+        if unit in ("week", "weekend"):
+            start = today + timedelta(days=7 - today.weekday())
+            return at(start + timedelta(days=5) if unit == "weekend" else start)
+        if unit == "month":
+            return at(_next_month(today.replace(day=1)))
+        return at(today.replace(month=1, day=1, year=today.year + 1))
+    if m := _MONTH.search(text):
+        if m.group(2) == "may" and not (m.group(1) or m.group(3) or m.group(4)) and \
+                not re.search(r"\b(in|during|of|since|early|late|mid|by|until) may\b", text):
+            return None  # "may" the verb
+        month = MONTHS[m.group(2)[:3]]
+        day = int(m.group(1) or m.group(3) or 1)
+        year = int(m.group(4)) if m.group(4) else today.year
+        try:
+            when = datetime(year, month, day)
+            if not m.group(4) and when < today:
+                when = datetime(year + 1, month, day)  # upcoming: next year's
+        except ValueError:
+            return None
+        return at(when)
+    return None

@@ -6,7 +6,10 @@ grows append-only within a session (persona and core memory first, then the
 turns), so the local model's KV cache is reused and each turn only prefills
 its new text. Fact extraction runs afterwards at background priority; a turn
 never waits for it, and messages not yet mined are picked up again after a
-crash or restart.
+crash or restart. When the conversation stays quiet longer, the same
+background task reflects on it (reflect.py): a summary, a journal entry,
+relationship records and the companion's self-description; sessions not yet
+reflected on (e.g. after a crash) are done then too.
 """
 
 from __future__ import annotations
@@ -15,16 +18,20 @@ import asyncio
 import contextlib
 import logging
 import re
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Literal
 
 from os1.config import Settings
 from os1.errors import ModelError, ModelUnavailable, Os1Error
 from os1.events import ErrorEvent, Event, Notice, ReplyDelta, ReplyDone, ReplyStarted, UserTurn
+from os1.memory.facts import spoken_day
 from os1.memory.store import MemoryStore
 from os1.mind.extract import extract_facts
 from os1.mind.llm import LLM, GenerateOptions, Message, until
 from os1.mind.onboarding import Onboarding
-from os1.mind.persona import core_facts, recall_note, system_prompt
+from os1.mind.persona import core_facts, past_facts, recall_note, system_prompt, upcoming
+from os1.mind.reflect import reflect_pending
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +42,13 @@ _ABOUT_YOU = re.compile(r"\byou(r|rs|rself)?\b", re.IGNORECASE)
 _NAME_FACT = re.compile(r"^The user's name is ([A-Z][\w'-]*(?: [A-Z][\w'-]*){0,2})\.?$")
 #: Seconds without a new turn before background memory work starts.
 IDLE_BEFORE_MINING = 1.5
+#: Further seconds of quiet before the conversation counts as over for now and
+#: is reflected on (a new turn afterwards makes it due again).
+IDLE_BEFORE_REFLECTING = 90.0
+#: How recalled reflection notes are introduced in the prompt.
+_NOTE_LABELS = {"summary": "Summary of a conversation", "journal": "Your journal",
+                "moment": "A moment you shared", "joke": "An inside joke between you",
+                "promise": "A promise", "open_loop": "Something to follow up on"}
 
 
 class Companion:
@@ -42,7 +56,7 @@ class Companion:
 
     def __init__(
         self, settings: Settings, llm: LLM, memory: MemoryStore, *, channel: str = "text",
-        idle_delay: float = IDLE_BEFORE_MINING,
+        idle_delay: float = IDLE_BEFORE_MINING, reflect_delay: float = IDLE_BEFORE_REFLECTING,
     ):
         self.settings = settings
         self.llm = llm
@@ -54,9 +68,12 @@ class Companion:
         self._interrupt = asyncio.Event()
         self._turn_lock = asyncio.Lock()
         self._background: asyncio.Task[int] | None = None
-        self._mining = False
+        #: What the background task is doing: a turn cancels it unless it is mining
+        #: (facts are quick, and each message's are stored as soon as they are drawn).
+        self._phase: Literal["waiting", "mining", "reflecting"] = "waiting"
         self._warming: asyncio.Future[None] | None = None
         self.idle_delay = idle_delay
+        self.reflect_delay = reflect_delay
         self._core_refs: set[str] = set()
         self._user_label = "The user"
         self.last_reply_id: int | None = None
@@ -91,14 +108,19 @@ class Companion:
     def _system_message(self) -> Message:
         profile = self.memory.profile()
         self._user_label = profile.get("address_as") or profile.get("name") or "The user"
-        core = core_facts(self.memory.facts())
-        self._core_refs = {f.ref for f in core}
-        return Message(
-            "system", system_prompt(self.settings.persona, profile=profile, facts=core)
-        )
+        facts = self.memory.facts(include_history=True)
+        core = core_facts([f for f in facts if f.current])
+        loops = upcoming(self.memory.notes(["open_loop", "promise"]), time.time())
+        self._core_refs = {f.ref for f in core} | {n.ref for n in loops}
+        return Message("system", system_prompt(
+            self.settings.persona, profile=profile, facts=core,
+            self_description=self.memory.self_description(), past=past_facts(facts), loops=loops,
+        ))
 
     async def close(self, *, remember: bool = True) -> None:
-        """End the session; with ``remember``, finish mining this session's messages."""
+        """End the session; with ``remember``, finish mining this session's
+        messages. (Reflecting on it waits for the next quiet moment of a later
+        session, or ``os1 memory reflect``: leaving should be quick.)"""
         if self._warming is not None:
             self._warming.cancel()
         if remember:
@@ -115,6 +137,14 @@ class Companion:
         self._system = self._system_message()
         if ref.strip().lower().startswith("m"):
             self._history = []  # the message may be in this session's turns
+        return True
+
+    def edit(self, ref: str, text: str) -> bool:
+        """Correct a memory (the old words of a fact stay in its history), and
+        use the new words in this session's prompt from the next turn on."""
+        if not self.memory.edit(ref, text):
+            return False
+        self._system = self._system_message()
         return True
 
     # -- onboarding --------------------------------------------------------------------
@@ -175,8 +205,9 @@ class Companion:
         await self.llm.warm(self._fit([*self._history, message]))
 
     def hold_background(self) -> None:
-        """The user is talking: postpone background work that has not started."""
-        if self._background is not None and not self._mining:
+        """The user is talking: postpone background work that has not started,
+        and stop reflecting (the conversation is not over; nothing half-done is kept)."""
+        if self._background is not None and self._phase != "mining":
             self._background.cancel()
 
     def reply_heard(self, message_id: int | None, heard: str, *, interrupted: bool) -> None:
@@ -283,6 +314,9 @@ class Companion:
             if hit.kind in ("user", "assistant"):
                 who = f"{self._user_label} said" if hit.kind == "user" else "You said"
                 lines.append(f'{who}: "{hit.text[:300]}"')
+            elif hit.kind in _NOTE_LABELS:
+                due = f", due {spoken_day(hit.due_at)}" if hit.due_at is not None else ""
+                lines.append(f"{_NOTE_LABELS[hit.kind]} ({spoken_day(hit.created_at)}{due}): {hit.text}")
             else:
                 lines.append(hit.text)
         return recall_note(lines)
@@ -312,10 +346,15 @@ class Companion:
     async def remember(self) -> int:
         """Wait until every stored message has been mined for facts."""
         if self._background is not None:
-            if not self._mining:
+            if self._phase != "mining":
                 self._background.cancel()  # still waiting for idle: start now instead
             await asyncio.gather(self._background, return_exceptions=True)
         return await self._mine()
+
+    async def reflect(self) -> int:
+        """Reflect now on every session that needs it (this one included);
+        return how many were done."""
+        return await reflect_pending(self.llm, self.memory, companion=self.settings.persona.name)
 
     def _learn_name(self, fact: str) -> None:
         """A name learned in conversation fills the profile, as onboarding would."""
@@ -324,29 +363,42 @@ class Companion:
             self.memory.set_profile("name", found.group(1))
 
     async def _mine_when_idle(self) -> int:
+        """The one background task: after a short pause, mine facts and embed;
+        after a long one, reflect. A new turn cancels it while it waits or reflects."""
         await asyncio.sleep(self.idle_delay)
-        self._mining = True
+        learned = await self._in_phase("mining", self._mine)
+        await asyncio.sleep(self.reflect_delay)
+        await self._in_phase("reflecting", self.reflect)
+        return learned
+
+    async def _in_phase(self, phase: Literal["mining", "reflecting"],
+                        work: Callable[[], Awaitable[int]]) -> int:
+        self._phase = phase
         try:
-            return await self._mine()
+            return await work()
         finally:
-            self._mining = False
+            self._phase = "waiting"
 
     async def _mine(self) -> int:
         learned = 0
         while batch := self.memory.unextracted(limit=10):
+            keys = [f.key for f in self.memory.facts() if f.key]
             for message in batch:
                 try:
-                    facts = await extract_facts(self.llm, message.content)
+                    facts = await extract_facts(self.llm, message.content, known_keys=keys)
                 except ModelUnavailable as exc:  # try again later, e.g. on the next turn
                     log.warning("fact extraction postponed: %s", exc)
                     return learned
                 except Os1Error as exc:
                     log.warning("fact extraction failed for m%s: %s", message.id, exc)
                     facts = []
-                for fact, kind in facts:
-                    if self.memory.add_fact(fact, kind=kind, source_message_id=message.id):
+                for fact in facts:
+                    if self.memory.add_fact(fact.text, kind=fact.kind, key=fact.key,
+                                            source_message_id=message.id):
                         learned += 1
-                        self._learn_name(fact)
+                        self._learn_name(fact.text)
+                        if fact.key:
+                            keys.append(fact.key)
                 self.memory.mark_extracted(message.id)
         # Vectors for recall, in small batches; the embedder runs them on the CPU
         # lane at background priority, so a turn never waits behind them.

@@ -25,7 +25,7 @@ from typing import Any
 from os1.compute import BACKGROUND, FOREGROUND, lane
 from os1.config import LLMSettings
 from os1.errors import ModelError, ModelNotInstalled
-from os1.mind.llm import GenerateOptions, Message
+from os1.mind.llm import BACKGROUND_CONTEXT, GenerateOptions, Message
 
 _END = object()
 
@@ -146,8 +146,10 @@ class LlamaLocalLLM:
         self._load_foreground()
         if background and self._bg is None:
             # Small batches so background prefill reaches a checkpoint every ~32
-            # tokens (~0.3 s); a small window: it sees one message at a time.
-            self._bg = self._new_context(n_batch=32, n_ctx=2048)
+            # tokens (~0.3 s); a window for one message, or one conversation's
+            # transcript when reflecting on it.
+            self._bg = self._new_context(
+                n_batch=32, n_ctx=min(BACKGROUND_CONTEXT, self.context_length))
         llama = self._bg if background else self._fg
         kwargs: dict[str, Any] = {
             "messages": [{"role": m.role, "content": m.content} for m in messages],

@@ -17,6 +17,10 @@ from typing import Any, Literal, Protocol, runtime_checkable
 Role = Literal["system", "user", "assistant"]
 Priority = Literal["foreground", "background"]
 
+#: Tokens of context background work (fact extraction, reflection) may use at
+#: most: an embedded engine gives it a window this size beside the conversation's.
+BACKGROUND_CONTEXT = 4096
+
 
 @dataclass(frozen=True, slots=True)
 class Message:

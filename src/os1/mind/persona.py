@@ -1,7 +1,9 @@
 """Who the companion is: the stable head of every prompt.
 
-The system prompt is built once per session (persona, then what os1 knows about
-the user) and never changes during it, so the model's KV cache keeps it.
+The system prompt is built once per session (persona, the companion's own
+self-description, then what os1 knows about the user: current facts, what has
+changed, what is coming up) and never changes during it, so the model's KV
+cache keeps it.
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ import time
 from collections.abc import Sequence
 
 from os1.config import PersonaSettings
-from os1.memory.store import Fact
+from os1.memory.facts import spoken_day
+from os1.memory.store import Fact, Note
 
 DEFAULT_DESCRIPTION = """\
 You are {name}, a companion who lives on {user}'s own computer. You are an AI, \
@@ -39,18 +42,54 @@ def core_facts(facts: Sequence[Fact], budget_chars: int = 2400) -> list[Fact]:
     return chosen
 
 
+#: Replaced facts shown as the past ("until March"), and open loops, at most.
+PAST_FACTS = 5
+UPCOMING = 5
+DAY = 86400.0
+
+
+def past_facts(facts: Sequence[Fact], limit: int = PAST_FACTS) -> list[Fact]:
+    """Facts that were true once and replaced since, newest change first
+    (corrections by the user are not the past: they were never true)."""
+    past = [f for f in facts if not f.current and not f.corrected]
+    past.sort(key=lambda f: f.superseded_at or 0, reverse=True)
+    return past[:limit]
+
+
+def upcoming(notes: Sequence[Note], now: float, limit: int = UPCOMING) -> list[Note]:
+    """Open loops and promises worth bringing up now: due within two weeks or
+    in the last three days (to ask how it went), or undated and recent."""
+    chosen = []
+    for n in notes:
+        if n.kind not in ("open_loop", "promise"):
+            continue
+        if n.due_at is not None and now - 3 * DAY <= n.due_at <= now + 14 * DAY:
+            chosen.append(n)
+        elif n.due_at is None and now - n.created_at <= 7 * DAY:
+            chosen.append(n)
+    chosen.sort(key=lambda n: n.due_at if n.due_at is not None else n.created_at)
+    return chosen[:limit]
+
+
 def system_prompt(
     persona: PersonaSettings,
     *,
     profile: dict[str, str],
     facts: Sequence[Fact],
     now: float | None = None,
+    self_description: str | None = None,
+    past: Sequence[Fact] = (),
+    loops: Sequence[Note] = (),
 ) -> str:
-    """Persona, today's date, and core memory (``facts``) about the user."""
+    """Persona and its self-description, today's date, and core memory about
+    the user: current ``facts``, ``past`` ones (replaced since), and open ``loops``."""
     user = profile.get("address_as") or profile.get("name") or "the user"
     description = (persona.description or DEFAULT_DESCRIPTION).format(name=persona.name, user=user)
     today = time.strftime("%A, %d %B %Y", time.localtime(now))
-    parts = [description, f"Today is {today}."]
+    parts = [description]
+    if self_description:
+        parts.append(f"How you see yourself now, in your own words: {self_description}")
+    parts.append(f"Today is {today}.")
 
     known: list[str] = []
     if profile.get("name"):
@@ -70,7 +109,23 @@ def system_prompt(
         known.append(text)
     if known:
         parts.append(f"What you know about {user}:\n" + "\n".join(f"- {k}" for k in known))
+    if past:
+        lines = [f"- Until {spoken_day(f.superseded_at or 0)}: {_named(f.text, name)}" for f in past]
+        parts.append("What used to be true (no longer):\n" + "\n".join(lines))
+    if loops:
+        lines = []
+        for n in loops:
+            when = ""
+            if n.due_at is not None:
+                verb = "due" if n.due_at >= (now or time.time()) - DAY else "was due"
+                when = f" ({verb} {time.strftime('%A', time.localtime(n.due_at))}, {spoken_day(n.due_at)})"
+            lines.append(f"- {n.text}{when}")
+        parts.append(f"Things to follow up on with {user}:\n" + "\n".join(lines))
     return "\n\n".join(parts)
+
+
+def _named(text: str, name: str | None) -> str:
+    return re.sub(r"^The user\b", name, text) if name else text
 
 
 def recall_note(lines: Sequence[str]) -> str:

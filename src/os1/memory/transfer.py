@@ -1,0 +1,266 @@
+"""Export and import: a user's whole memory as readable JSON.
+
+The export holds everything os1 remembers about one user: profile, facts with
+their history, sessions, messages, and what the companion wrote while
+reflecting (summaries, journal, relationship records, self-descriptions). Ids
+in it are refs ("m12", "f3"); an import gives everything new ids in the
+current user's memory and keeps the links between items (a fact's source
+message, the fact that replaced it, a note's session).
+
+An import adds to what is there; items already present (same words at the
+same time) are skipped, so importing a file twice changes nothing. Vectors are
+not exported: they are computed again from the messages in the background.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from os1.errors import StorageError
+from os1.memory.schema import SCHEMA_VERSION
+from os1.memory.store import RELATIONSHIP_KINDS
+
+if TYPE_CHECKING:
+    from os1.memory.sqlite import SQLiteMemory
+
+FORMAT = "os1-memory"
+#: Export list -> table of the notes the companion writes while reflecting.
+NOTE_LISTS = {"summaries": "summaries", "journal": "journal", "relationship": "relationship",
+              "self_description": "self_descriptions"}
+
+
+def export_memory(store: SQLiteMemory) -> dict[str, Any]:
+    user = store.user
+    sessions = store._exec(
+        "SELECT * FROM sessions WHERE user_id = ? ORDER BY id", (user,)
+    ).fetchall()
+    messages = store._exec(
+        "SELECT * FROM messages WHERE user_id = ? ORDER BY id", (user,)
+    ).fetchall()
+    data: dict[str, Any] = {
+        "format": FORMAT,
+        "version": SCHEMA_VERSION,
+        "user": user,
+        "exported_at": iso(time.time()),
+        "profile": store.profile(),
+        "facts": [
+            {"id": f.ref, "text": f.text, "kind": f.kind, "key": f.key,
+             "valid_from": iso(f.valid_from), "created_at": iso(f.created_at),
+             "source": f"m{f.source_message_id}" if f.source_message_id else None,
+             "superseded_by": f"f{f.superseded_by}" if f.superseded_by else None,
+             "superseded_at": iso(f.superseded_at), "corrected": f.corrected}
+            for f in store.facts(include_history=True)
+        ],
+        "sessions": [
+            {"id": s["id"], "channel": s["channel"], "started_at": iso(s["started_at"]),
+             "ended_at": iso(s["ended_at"]), "reflected_at": iso(s["reflected_at"]),
+             "reflected_through": f"m{s['reflected_through']}" if s["reflected_through"] else None}
+            for s in sessions
+        ],
+        "messages": [
+            {"id": f"m{m['id']}", "session": m["session_id"], "role": m["role"],
+             "content": m["content"], "channel": m["channel"], "interrupted": bool(m["interrupted"]),
+             "mined": bool(m["extracted"]), "created_at": iso(m["created_at"])}
+            for m in messages
+        ],
+    }
+    for name, table in NOTE_LISTS.items():
+        rows = store._exec(f"SELECT * FROM {table} WHERE user_id = ? ORDER BY id", (user,)).fetchall()
+        prefix = {"summaries": "s", "journal": "j", "relationship": "r"}.get(name, "d")
+        data[name] = [
+            {"id": f"{prefix}{r['id']}", "session": r["source_session_id"],
+             **({"kind": r["kind"], "due": iso(r["due_at"])} if table == "relationship" else {}),
+             "text": r["text"], "created_at": iso(r["created_at"])}
+            for r in rows
+        ]
+    return data
+
+
+def import_memory(store: SQLiteMemory, data: dict[str, Any]) -> dict[str, int]:
+    """Add ``data`` (an export, from this or an older version) to the store's
+    user, whoever it was exported from. Returns how many items of each kind
+    were added. Raises StorageError for a file that is not an export."""
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise StorageError("This is not an os1 memory export (its \"format\" is not os1-memory).")
+    version = data.get("version")
+    if not isinstance(version, int) or version > SCHEMA_VERSION:
+        raise StorageError(
+            f"This memory export is version {version!r}; this os1 reads versions up to "
+            f"{SCHEMA_VERSION}. Upgrade os1 to import it."
+        )
+    try:
+        with store._tx():
+            counts = _Importer(store).run(data)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise StorageError(f"The memory export is damaged or incomplete ({exc!r}).") from exc
+    with store._index_lock:
+        store._version += 1
+    return counts
+
+
+class _Importer:
+    """One import, inside the store's transaction."""
+
+    def __init__(self, store: SQLiteMemory):
+        self.store = store
+        self.user = store.user
+        self.exec = store._exec
+        self.counts = {k: 0 for k in ("profile", "sessions", "messages", "facts", "summaries",
+                                      "journal", "relationship", "self_description")}
+        self.session_ids: dict[int, int] = {}
+        self.message_ids: dict[str, int] = {}
+
+    def run(self, data: dict[str, Any]) -> dict[str, int]:
+        for key, value in dict(data.get("profile") or {}).items():
+            self.store.set_profile(str(key), str(value))
+            self.counts["profile"] += 1
+        messages = list(data.get("messages") or [])
+        sessions = list(data.get("sessions") or []) or _sessions_of(messages)
+        self._messages(sessions, messages)
+        self._facts(list(data.get("facts") or []))
+        for name, table in NOTE_LISTS.items():
+            self._notes(name, table, list(data.get(name) or []))
+        return self.counts
+
+    def _messages(self, sessions: list[dict[str, Any]], messages: list[dict[str, Any]]) -> None:
+        known = {
+            (r["role"], r["content"], round(r["created_at"])): (r["id"], r["session_id"])
+            for r in self.exec(
+                "SELECT id, session_id, role, content, created_at FROM messages WHERE user_id = ?",
+                (self.user,),
+            ).fetchall()
+        }
+        known_sessions = {
+            (round(r["started_at"]), r["channel"]): r["id"]
+            for r in self.exec("SELECT id, started_at, channel FROM sessions WHERE user_id = ?",
+                               (self.user,)).fetchall()
+        }
+        by_session: dict[int, list[dict[str, Any]]] = {}
+        for m in messages:
+            by_session.setdefault(int(m["session"]), []).append(m)
+        for s in sessions:
+            old = int(s["id"])
+            channel = str(s.get("channel") or "text")
+            started = parse_time(s["started_at"])
+            existing = known_sessions.get((round(started), channel))
+            if existing is not None:  # imported before: add only what is missing
+                self.session_ids[old] = existing
+            else:
+                self.session_ids[old] = int(self.exec(
+                    "INSERT INTO sessions (user_id, channel, started_at, ended_at) VALUES (?, ?, ?, ?)",
+                    (self.user, channel, started, parse_time(s.get("ended_at"))),
+                ).lastrowid)
+                self.counts["sessions"] += 1
+            for m in by_session.get(old, []):
+                self._message(m, self.session_ids[old], known)
+            reflected = self.message_ids.get(str(s.get("reflected_through") or ""))
+            if existing is None and (reflected or s.get("reflected_at")):
+                self.exec("UPDATE sessions SET reflected_at = ?, reflected_through = ? WHERE id = ?",
+                          (parse_time(s.get("reflected_at")), reflected, self.session_ids[old]))
+
+    def _message(self, m: dict[str, Any], session: int, known: dict[Any, tuple[int, int]]) -> None:
+        hit = known.get(_message_key(m))
+        if hit is not None:
+            self.message_ids[str(m["id"])] = hit[0]
+            return
+        role = m["role"]
+        if role not in ("user", "assistant"):
+            raise ValueError(f"message {m.get('id')}: role {role!r}")
+        mined = m.get("mined", True)  # older exports: their facts came along
+        mid = int(self.exec(
+            "INSERT INTO messages (user_id, session_id, role, content, channel, interrupted,"
+            " extracted, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (self.user, session, role, str(m["content"]), str(m.get("channel") or "text"),
+             int(bool(m.get("interrupted"))), int(bool(mined) or role != "user"),
+             parse_time(m["created_at"])),
+        ).lastrowid)
+        self.message_ids[str(m["id"])] = mid
+        self.counts["messages"] += 1
+
+    def _facts(self, facts: list[dict[str, Any]]) -> None:
+        known = {
+            (r[0].lower(), round(r[1] or 0))
+            for r in self.exec("SELECT text, valid_from FROM facts WHERE user_id = ?", (self.user,))
+        }
+        new_ids: dict[str, int] = {}
+        for f in facts:
+            created = parse_time(f["created_at"])
+            valid_from = parse_time(f.get("valid_from")) or created
+            if (str(f["text"]).lower(), round(valid_from)) in known:
+                continue
+            source = self.message_ids.get(str(f.get("source") or ""))
+            new_ids[str(f["id"])] = int(self.exec(
+                "INSERT INTO facts (user_id, text, kind, source_message_id, created_at, key,"
+                " valid_from, superseded_at, corrected) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (self.user, str(f["text"]), str(f.get("kind") or "other"), source, created,
+                 f.get("key"), valid_from, parse_time(f.get("superseded_at")),
+                 int(bool(f.get("corrected")))),
+            ).lastrowid)
+            self.counts["facts"] += 1
+        # Second pass: a fact is replaced by one later in the file.
+        for f in facts:
+            by = new_ids.get(str(f.get("superseded_by") or ""))
+            if str(f["id"]) in new_ids and by is not None:
+                self.exec("UPDATE facts SET superseded_by = ? WHERE id = ?", (by, new_ids[str(f["id"])]))
+            elif str(f["id"]) in new_ids and f.get("superseded_at") and by is None:
+                # Replaced by a fact that was not imported: current again.
+                self.exec("UPDATE facts SET superseded_at = NULL, corrected = 0 WHERE id = ?",
+                          (new_ids[str(f["id"])],))
+
+    def _notes(self, name: str, table: str, notes: list[dict[str, Any]]) -> None:
+        known = {
+            (r[0], r[1]) for r in self.exec(
+                f"SELECT source_session_id, text FROM {table} WHERE user_id = ?", (self.user,))
+        }
+        for n in notes:
+            session = self.session_ids.get(int(n["session"]))
+            if session is None or (session, str(n["text"])) in known:
+                continue  # a note belongs to a session; without it there is nothing to hang it on
+            extra_cols, extra_vals = "", ()
+            if table == "relationship":
+                if n["kind"] not in RELATIONSHIP_KINDS:
+                    raise ValueError(f"relationship {n.get('id')}: kind {n['kind']!r}")
+                extra_cols, extra_vals = ", kind, due_at", (n["kind"], parse_time(n.get("due")))
+            self.exec(
+                f"INSERT INTO {table} (user_id, source_session_id, text, created_at{extra_cols})"
+                f" VALUES (?, ?, ?, ?{', ?' * len(extra_vals)})",
+                (self.user, session, str(n["text"]), parse_time(n["created_at"]), *extra_vals),
+            )
+            self.counts[name] += 1
+
+
+def _sessions_of(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Sessions for an export that lists none (version 2): one per session
+    number, from its first message to its last."""
+    sessions: dict[int, dict[str, Any]] = {}
+    for m in messages:
+        s = sessions.setdefault(int(m["session"]), {
+            "id": int(m["session"]), "channel": m.get("channel"), "started_at": m["created_at"]})
+        s["ended_at"] = m["created_at"]
+    return list(sessions.values())
+
+
+def _message_key(m: dict[str, Any]) -> tuple[str, str, int]:
+    return (str(m["role"]), str(m["content"]), round(parse_time(m["created_at"]) or 0))
+
+
+def iso(ts: float | None) -> str | None:
+    """Epoch seconds as local ISO 8601 with its UTC offset (None stays None)."""
+    if ts is None:
+        return None
+    return time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(ts))
+
+
+def parse_time(value: Any) -> float | None:
+    """An export's time (ISO 8601, or epoch seconds) as epoch seconds."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    try:
+        return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S%z").timestamp()
+    except ValueError:
+        return datetime.fromisoformat(value).timestamp()  # raises ValueError if it is no time
+
