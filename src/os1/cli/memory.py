@@ -96,8 +96,8 @@ def _list(settings: Settings, args: argparse.Namespace) -> int:
         facts = memory.facts(include_history=args.history)
         current = [f for f in facts if f.current]
         print("Facts:" if current else "No facts yet: talk with os1 (os1 chat) and it will learn.")
-        for f in current:
-            print(f"  {f.ref:>6}  {_when(f.created_at)}  {f.text}")
+        for f in current:  # dated from when it became true
+            print(f"  {f.ref:>6}  {_when(f.valid_from or f.created_at)}  {f.text}")
         if args.history:
             _print_history(facts)
         notes = memory.notes()
@@ -142,10 +142,13 @@ def _print_history(facts: list[Fact]) -> int:
     if past:
         print("No longer true:")
     for f in past:
-        since = f"from {day(f.valid_from)} " if f.valid_from else ""
-        how = "corrected" if f.corrected else "replaced"
         by = f" by f{f.superseded_by}" if f.superseded_by else ""
-        print(f"  {f.ref:>6}  {f.text}  ({since}until {day(f.superseded_at or 0)}; {how}{by})")
+        if f.corrected:  # never true: wrong or badly worded
+            when = f"corrected{by} on {day(f.superseded_at or 0)}"
+        else:
+            since = f"from {day(f.valid_from)} " if f.valid_from else ""
+            when = f"{since}until {day(f.superseded_at or 0)}; replaced{by}"
+        print(f"  {f.ref:>6}  {f.text}  ({when})")
     return len(past)
 
 

@@ -596,8 +596,14 @@ class SQLiteMemory:
         kind, rowid = parsed
         if kind != "m":
             table = "facts" if kind == "f" else _NOTE_TABLE[kind]
-            cur = self._exec(f"DELETE FROM {table} WHERE id = ? AND user_id = ?", (rowid, self.user))
-            return cur.rowcount > 0
+            with self._tx():
+                deleted = self._exec(f"DELETE FROM {table} WHERE id = ? AND user_id = ?",
+                                     (rowid, self.user)).rowcount > 0
+                if deleted:
+                    self._purge(["facts"] if kind == "f" else [table])
+            if deleted:
+                self._checkpoint()
+            return deleted
         with self._tx():
             row = self._exec(
                 "SELECT session_id, role FROM messages WHERE id = ? AND user_id = ?",
@@ -632,12 +638,32 @@ class SQLiteMemory:
             self._delete_session_notes(session)
             self._exec("UPDATE sessions SET reflected_at = NULL, reflect_attempts = 0"
                        " WHERE id = ? AND user_id = ?", (session, self.user))
+            self._purge(["messages", "facts", *SEARCHABLE_NOTES])
+        self._checkpoint()
         with self._index_lock:
             for mid in doomed:
                 if self._vectors is not None:
                     self._vectors.pop(mid, None)
             self._version += 1
         return True
+
+    def _purge(self, tables: Sequence[str]) -> None:
+        """Rewrite these tables' full-text indexes without what was deleted.
+
+        A delete only adds a tombstone to an FTS5 index; the words stay in its
+        older segments until they are merged. Forgetting must not leave them
+        there (secure_delete then overwrites the freed pages)."""
+        for table in tables:
+            if table in ("messages", "facts", *SEARCHABLE_NOTES):
+                self._exec(f"INSERT INTO {table}_fts({table}_fts) VALUES ('optimize')")
+
+    def _checkpoint(self) -> None:
+        """Copy the write-ahead log into the database and empty it: it still
+        holds page images from before a deletion. Skipped while others read."""
+        try:
+            self._exec("PRAGMA wal_checkpoint(TRUNCATE)")
+        except StorageError as exc:
+            log.info("checkpoint after forgetting postponed: %s", exc)
 
     def profile(self) -> dict[str, str]:
         rows = self._exec("SELECT key, value FROM profile WHERE user_id = ?", (self.user,))
