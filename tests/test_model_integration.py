@@ -109,3 +109,23 @@ async def test_background_work_yields_to_a_turn(llm):
     assert not background.done(), "the turn should not have waited for background work"
     facts = await background
     assert isinstance(facts, list)
+
+
+async def test_reflection_writes_a_summary_and_a_journal_entry(llm, tmp_path):
+    from os1.mind.reflect import ReflectLimits, reflect_pending
+
+    memory = SQLiteMemory(tmp_path / "db.sqlite3", "local", embedder=None)
+    try:
+        memory.set_profile("name", "Theodore")
+        sid = memory.start_session("text")
+        memory.add_message(sid, "user", "I have a job interview at the museum on Friday. I'm nervous.")
+        memory.add_message(sid, "assistant", "That's exciting! You'll do well.")
+        short = ReflectLimits(summary_chars=120, journal_chars=100, self_chars=80, moments=1,
+                              moment_chars=60, facts=1, fact_chars=80)
+        assert await reflect_pending(llm, memory, companion="Mira", limits=short) == 1
+        (summary,) = memory.notes(["summary"])
+        (journal,) = memory.notes(["journal"])
+        assert len(summary.text) > 10 and len(journal.text) > 10, (summary, journal)
+        assert memory.pending_reflections() == []
+    finally:
+        memory.close()

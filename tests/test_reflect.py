@@ -26,6 +26,7 @@ def friday_reflection(messages):
             {"kind": "open_loop", "text": "Ana's job interview at the library", "when": "on Friday"},
             {"kind": "joke", "text": "the cat who judges her cooking", "when": ""},
             {"kind": "nonsense", "text": "dropped: not a kind", "when": ""},
+            {"kind": "moment", "text": "Ana's favourite movie night", "when": ""},  # never said: dropped
         ],
         "facts": [
             {"fact": "The user lives in Portland.", "kind": "place", "key": "user.home_city", "turn": 3},
