@@ -13,69 +13,9 @@ from os1.memory.sqlite import SQLiteMemory
 from os1.mind.companion import Companion
 from os1.talk import TimelineOutput, VoiceParts, VoiceSession, paced_frames
 
-from fakes import FakeLLM
-
-
-class LoudnessVAD:
-    def __call__(self, frame):
-        return 0.9 if np.abs(frame).max() > 0.05 else 0.05
-
-    def reset(self):
-        pass
-
-
-WORDS = {0.3: "alpha", 0.35: "bravo", 0.4: "charlie"}
-
-
-class CountingEars:
-    """'Hears' one word per 0.25 s of loud audio, named by its loudness."""
-
-    name = "fake-ears"
-
-    def __init__(self):
-        self.calls = []
-
-    async def transcribe(self, audio, *, prompt=""):
-        self.calls.append((audio.size / SAMPLE_RATE, prompt))
-        step = int(0.25 * SAMPLE_RATE)
-        loud = audio[np.abs(audio) > 0.05]
-        words = []
-        for i in range(0, loud.size - step + 1, step):
-            level = round(float(np.abs(loud[i : i + step]).mean()), 2)
-            words.append(WORDS.get(level, "what"))
-        return " ".join(words)
-
-    async def aclose(self):
-        pass
-
-
-class SlowVoice:
-    """0.1 s of audio per character: long enough to talk over."""
-
-    name = "fake-voice"
-    sample_rate = 8000
-
-    async def synthesize(self, text):
-        yield np.full(int(len(text) * 0.1 * self.sample_rate), 0.1, np.float32)
-
-    async def aclose(self):
-        pass
-
-
-class ScriptedTurnModel:
-    def __init__(self, answers):
-        self.answers = list(answers)
-
-    def probability(self, audio):
-        return self.answers.pop(0) if self.answers else 0.9
-
-
-def speech(seconds, level=0.3):
-    return np.full(int(seconds * SAMPLE_RATE), level, np.float32)
-
-
-def silence(seconds):
-    return np.zeros(int(seconds * SAMPLE_RATE), np.float32)
+from fakes import (
+    CountingEars, FakeLLM, LoudnessVAD, ScriptedTurnModel, SlowVoice, silence, speech,
+)
 
 
 @pytest.fixture

@@ -222,3 +222,34 @@ def _validate(llm: LLMSettings, persona: PersonaSettings, user: str, path: Path 
         raise ConfigError(f"{where}persona.name must not be empty.")
     if not user.strip():
         raise ConfigError("The user name (OS1_USER) must not be empty.")
+
+
+def update_config_file(path: Path, changes: Mapping[str, Mapping[str, Any]]) -> None:
+    """Write ``changes`` ({section: {key: value}}) into the TOML config file,
+    keeping what else it says. Used by the web page's settings."""
+    raw = _read_toml(path) if path.exists() else {}
+    for section, values in changes.items():
+        table = raw.setdefault(section, {})
+        if not isinstance(table, dict):
+            raise ConfigError(f"Config file {path}: [{section}] must be a table.")
+        table.update(values)
+    lines = [f"{k} = {_toml_value(v)}" for k, v in raw.items() if not isinstance(v, dict)]
+    for section, table in raw.items():
+        if isinstance(table, dict):
+            lines += ["", f"[{section}]", *(f"{k} = {_toml_value(v)}" for k, v in table.items())]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text("\n".join(lines).lstrip() + "\n", encoding="utf-8")
+    tmp.replace(path)  # atomically: a crash never leaves half a config
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        import json
+
+        return json.dumps(value, ensure_ascii=False)  # a JSON string is a valid TOML basic string
+    raise ConfigError(f"Cannot write {value!r} to the config file.")

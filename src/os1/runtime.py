@@ -19,7 +19,9 @@ from os1.mind.llm import LLM
 from os1.assets import Progress
 
 if TYPE_CHECKING:
+    from os1.ears import Transcriber
     from os1.talk import VoiceParts
+    from os1.voice import Synthesizer
 
 
 def open_memory(settings: Settings) -> MemoryStore:
@@ -58,30 +60,35 @@ async def companion_session(
 
 def open_voice_parts(settings: Settings) -> VoiceParts:
     """VAD, turn model, ears and voice as configured (embedded by default)."""
-    from pathlib import Path
-
     from os1.audio.smart_turn import SmartTurn, smart_turn_path
     from os1.audio.vad import SileroVAD
     from os1.talk import VoiceParts
 
+    path = smart_turn_path() if settings.voice.turn_model else None
+    return VoiceParts(vad=SileroVAD(), ears=open_transcriber(settings), voice=open_synthesizer(settings),
+                      turn_model=SmartTurn(path) if path else None)
+
+
+def open_transcriber(settings: Settings) -> Transcriber:
     v = settings.voice
     if v.asr.startswith(("http://", "https://")):
         from os1.ears.openai_stt import OpenAITranscriber
 
-        ears = OpenAITranscriber(v.asr, model=v.asr_model, api_key=v.api_key)
-    else:
-        from os1.ears.whisper import WhisperTranscriber, ensure_whisper_base
+        return OpenAITranscriber(v.asr, model=v.asr_model, api_key=v.api_key)
+    from os1.ears.whisper import WhisperTranscriber, ensure_whisper_base
 
-        ears = WhisperTranscriber(ensure_whisper_base(settings.cache_dir))
+    return WhisperTranscriber(ensure_whisper_base(settings.cache_dir))
+
+
+def open_synthesizer(settings: Settings) -> Synthesizer:
+    v = settings.voice
     if v.tts.startswith(("http://", "https://")):
         from os1.voice.openai_tts import OpenAISynthesizer
 
-        voice = OpenAISynthesizer(v.tts, model=v.tts_model, voice=v.tts_voice, api_key=v.api_key,
-                                  speed=v.speed)
-    else:
-        from os1.voice.piper import PiperSynthesizer
+        return OpenAISynthesizer(v.tts, model=v.tts_model, voice=v.tts_voice, api_key=v.api_key,
+                                 speed=v.speed)
+    from pathlib import Path
 
-        voice = PiperSynthesizer(None if v.tts == "piper" else Path(v.tts).expanduser(), speed=v.speed)
-    path = smart_turn_path() if v.turn_model else None
-    return VoiceParts(vad=SileroVAD(), ears=ears, voice=voice,
-                      turn_model=SmartTurn(path) if path else None)
+    from os1.voice.piper import PiperSynthesizer
+
+    return PiperSynthesizer(None if v.tts == "piper" else Path(v.tts).expanduser(), speed=v.speed)

@@ -32,7 +32,7 @@ from os1.ears import Transcriber
 from os1.errors import Os1Error
 from os1.events import (
     ErrorEvent, Event, Interrupted, ReplyAudio, ReplyDelta, ReplyDone, SpeechStarted,
-    SpeechStopped, Status, Transcript, TurnTimes,
+    SpeechStopped, Status, Transcript, TurnTimes, UserTurn,
 )
 from os1.mind.companion import Companion
 from os1.voice import Synthesizer
@@ -112,6 +112,20 @@ class VoiceSession:
             await asyncio.gather(self._pause_task, return_exceptions=True)
         if self._reply_task:
             await asyncio.gather(self._reply_task, return_exceptions=True)
+
+    def stop_reply(self) -> None:
+        """Stop speaking, as if the user had talked over the reply."""
+        if self._reply_task is not None and not self._reply_task.done():
+            self._reply_task.cancel()
+
+    async def hang_up(self) -> None:
+        """The call ended: stop listening and speaking at once. As with any
+        interruption, memory keeps only what was heard of the reply."""
+        tasks = [t for t in (self._partial_task, self._pause_task, self._reply_task, self._prefill)
+                 if t is not None and not t.done()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     def feed(self, frame: np.ndarray) -> None:
         loop = asyncio.get_running_loop()
@@ -274,9 +288,7 @@ class VoiceSession:
                         pieces.put_nowait(piece)
                 elif isinstance(event, ReplyDone):
                     done = event
-                elif isinstance(event, ErrorEvent):
-                    self.on_event(event)
-                else:
+                elif not isinstance(event, UserTurn | ErrorEvent):
                     continue
                 self.on_event(event)
             for piece in chunker.flush():

@@ -3,8 +3,10 @@ runs at 16 kHz (what VAD, Whisper and smart-turn expect)."""
 
 from __future__ import annotations
 
+import io
 import wave
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -22,10 +24,10 @@ def resample(samples: np.ndarray, rate: int, target: int = SAMPLE_RATE) -> np.nd
     return soxr.resample(samples, rate, target, quality="HQ").astype(np.float32)
 
 
-def read_wav(path: Path, rate: int = SAMPLE_RATE) -> np.ndarray:
+def read_wav(path: Path | BinaryIO, rate: int = SAMPLE_RATE) -> np.ndarray:
     """Any PCM WAV (8/16/24/32-bit, any rate, any channels) -> mono float32 at ``rate``."""
     try:
-        with wave.open(str(path), "rb") as wav:
+        with wave.open(path if hasattr(path, "read") else str(path), "rb") as wav:
             channels, width, source_rate = wav.getnchannels(), wav.getsampwidth(), wav.getframerate()
             raw = wav.readframes(wav.getnframes())
     except FileNotFoundError as exc:
@@ -48,9 +50,30 @@ def read_wav(path: Path, rate: int = SAMPLE_RATE) -> np.ndarray:
     return resample(mono, source_rate, rate)
 
 
-def write_wav(path: Path, samples: np.ndarray, rate: int) -> None:
+def decode_audio(data: bytes, name: str = "audio", rate: int = SAMPLE_RATE) -> np.ndarray:
+    """An uploaded recording -> mono float32 at ``rate``. WAV always; other
+    formats (mp3, ogg, webm, m4a...) through PyAV when faster-whisper brought it."""
+    if data[:4] == b"RIFF":
+        return read_wav(io.BytesIO(data), rate)
     try:
-        with wave.open(str(path), "wb") as wav:
+        from faster_whisper.audio import decode_audio as av_decode
+    except ImportError as exc:
+        raise AudioError(f"{name} is not a WAV file, and other formats need os1[voice].") from exc
+    try:
+        return av_decode(io.BytesIO(data), sampling_rate=rate).astype(np.float32)
+    except Exception as exc:  # noqa: BLE001 - PyAV raises many kinds for undecodable input
+        raise AudioError(f"{name} is not an audio file os1 can read ({type(exc).__name__}).") from exc
+
+
+def wav_bytes(samples: np.ndarray, rate: int) -> bytes:
+    buffer = io.BytesIO()
+    write_wav(buffer, samples, rate)
+    return buffer.getvalue()
+
+
+def write_wav(path: Path | BinaryIO, samples: np.ndarray, rate: int) -> None:
+    try:
+        with wave.open(path if hasattr(path, "write") else str(path), "wb") as wav:
             wav.setnchannels(1)
             wav.setsampwidth(2)
             wav.setframerate(rate)
@@ -65,3 +88,40 @@ def to_pcm16(samples: np.ndarray) -> bytes:
 
 def from_pcm16(data: bytes) -> np.ndarray:
     return np.frombuffer(data, "<i2").astype(np.float32) / 32768
+
+
+#: Compressed formats for the speech API: (container, codec, media type).
+_ENCODED = {
+    "mp3": ("mp3", "libmp3lame", "audio/mpeg"),
+    "opus": ("ogg", "libopus", "audio/ogg"),
+    "aac": ("adts", "aac", "audio/aac"),
+    "flac": ("flac", "flac", "audio/flac"),
+}
+AUDIO_FORMATS = ("wav", "pcm", *_ENCODED)
+
+
+def encode_audio(samples: np.ndarray, rate: int, fmt: str) -> tuple[bytes, str]:
+    """Speech as a file in ``fmt`` (one of AUDIO_FORMATS) and its media type.
+    ``pcm`` is raw s16le at 24 kHz, as OpenAI's speech API returns it."""
+    if fmt == "wav":
+        return wav_bytes(samples, rate), "audio/wav"
+    if fmt == "pcm":
+        return to_pcm16(resample(samples, rate, 24_000)), "audio/pcm"
+    if fmt not in _ENCODED:
+        raise AudioError(f"Unknown audio format {fmt!r}; use one of {', '.join(AUDIO_FORMATS)}.")
+    try:
+        import av
+    except ImportError as exc:
+        raise AudioError(f"{fmt} needs PyAV (os1[voice]); wav and pcm always work.") from exc
+    container, codec, media_type = _ENCODED[fmt]
+    if codec == "libopus":  # Opus runs at 48 kHz only
+        samples, rate = resample(samples, rate, 48_000), 48_000
+    buffer = io.BytesIO()
+    with av.open(buffer, "w", format=container) as out:
+        stream = out.add_stream(codec, rate=rate, layout="mono")
+        frame = av.AudioFrame.from_ndarray(
+            np.frombuffer(to_pcm16(samples), "<i2")[None, :], format="s16", layout="mono")
+        frame.sample_rate = rate
+        for packet in (*stream.encode(frame), *stream.encode(None)):
+            out.mux(packet)
+    return buffer.getvalue(), media_type

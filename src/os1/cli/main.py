@@ -1,4 +1,4 @@
-"""Entry point: ``os1 chat | memory | bench | setup``."""
+"""Entry point: ``os1 chat | talk | serve | memory | bench | setup``."""
 
 from __future__ import annotations
 
@@ -22,11 +22,12 @@ environment:
   OS1_TTS           voice: piper (default), a Piper .onnx voice, or an OpenAI-compatible URL
   OS1_ASR           ears: whisper-base (default) or an OpenAI-compatible URL
   OS1_CONFIG        config file (default: $OS1_HOME/config.toml)
+  OS1_TOKEN         access token for os1 serve
 """
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from os1.cli import bench, chat, memory, setup, talk
+    from os1.cli import bench, chat, memory, serve, setup, talk
 
     parser = argparse.ArgumentParser(
         prog="os1",
@@ -48,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument("-v", "--verbose", action="store_true", help="log what happens inside")
 
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (chat, talk, memory, bench, setup):
+    for module in (chat, talk, serve, memory, bench, setup):
         module.register(sub, common)
     return parser
 

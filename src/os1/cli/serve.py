@@ -1,0 +1,88 @@
+"""``os1 serve``: the web page with a voice call, and the OpenAI-compatible API."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import ipaddress
+import os
+import secrets
+import sys
+from typing import Any
+
+from os1.cli.ui import style
+from os1.config import Settings
+from os1.errors import ConfigError
+
+
+def register(sub: Any, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser(
+        "serve", parents=[common], help="the web page (voice call, chat, memory) and an OpenAI-compatible API",
+        description="Serve os1 on a web page: a call button to talk, the chat, what os1 remembers, "
+        "and settings. The same server answers OpenAI-compatible clients at /v1 (chat "
+        "completions, transcriptions, speech). It listens on 127.0.0.1 only, unless you "
+        "give --host; any other address needs an access token.",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 picks a free one)")
+    p.add_argument("--token", metavar="SECRET",
+                   help="access token (env OS1_TOKEN); required when --host is not loopback; "
+                   "'generate' makes one")
+    p.add_argument("--no-voice", action="store_true", help="do not load the voice models at start")
+    p.set_defaults(run=run)
+
+
+def run(settings: Settings, args: argparse.Namespace) -> int:
+    token = args.token or os.environ.get("OS1_TOKEN") or None
+    if token == "generate":
+        token = secrets.token_urlsafe(24)
+    if not _is_loopback(args.host) and not token:
+        raise ConfigError(
+            f"Listening on {args.host} makes os1 reachable from other machines, so it needs an "
+            f"access token: os1 serve --host {args.host} --token generate (or set OS1_TOKEN)."
+        )
+    if token is not None and len(token) < 12:
+        raise ConfigError("The access token must be at least 12 characters long.")
+    return asyncio.run(_serve(settings, args.host, args.port, token, not args.no_voice))
+
+
+async def _serve(settings: Settings, host: str, port: int, token: str | None, voice: bool) -> int:
+    try:
+        import uvicorn
+    except ImportError as exc:
+        raise ConfigError("os1 serve needs the web extra: pip install 'os1[web]'") from exc
+    from os1.web.app import create_app
+    from os1.web.hub import Hub
+
+    app = create_app(Hub(settings), token=token, preload_voice=voice)
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", ws_max_size=4 * 1024 * 1024,
+                            ws_ping_interval=20, lifespan="on")
+    server = uvicorn.Server(config)
+
+    async def announce() -> None:
+        while not server.started:
+            await asyncio.sleep(0.05)
+        bound = server.servers[0].sockets[0].getsockname()[1] if server.servers else port
+        shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+        url = f"http://{'[' + shown + ']' if ':' in shown else shown}:{bound}/"
+        print(f"{settings.persona.name} is at {style(url + (f'?token={token}' if token else ''), '1')}",
+              flush=True)
+        print(style(f"OpenAI-compatible API: {url}v1" + (" (Authorization: Bearer <token>)" if token else ""),
+                    "2"), flush=True)
+        print(style("Ctrl-C stops the server.", "2"), file=sys.stderr, flush=True)
+
+    watcher = asyncio.ensure_future(announce())
+    try:
+        await server.serve()
+    finally:
+        watcher.cancel()
+    return 0
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False

@@ -1,0 +1,259 @@
+"""The ASGI app of ``os1 serve``: the page, its WebSocket, the memory and
+settings API, and the OpenAI-compatible API.
+
+Who may talk to it: on loopback without a token, only pages served by os1
+itself (the Host must be a loopback name, which stops DNS rebinding, and a
+browser request from another origin is refused, which stops other web pages
+from using it). With a token (required on any other address), every request
+must carry it: ``Authorization: Bearer``, or the cookie the page gets when it
+is opened with ``?token=``.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from http.cookies import SimpleCookie
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.websockets import WebSocket
+
+from os1.errors import ConfigError, Os1Error
+from os1.web import openai_api
+from os1.web.hub import Hub
+from os1.web.realtime import Connection
+
+log = logging.getLogger(__name__)
+
+STATIC = Path(__file__).parent / "static"
+LOOPBACK_NAMES = {"127.0.0.1", "localhost", "::1"}
+COOKIE = "os1_token"
+
+
+def create_app(hub: Hub, *, token: str | None = None, preload_voice: bool = True) -> Starlette:
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        hub.start(preload_voice=preload_voice)
+        try:
+            yield
+        finally:
+            await hub.close()
+
+    app = Starlette(
+        routes=[
+            Route("/", index, methods=["GET"]),
+            Route("/api/status", status, methods=["GET"]),
+            Route("/api/history", history, methods=["GET"]),
+            Route("/api/memory", memory_list, methods=["GET"]),
+            Route("/api/memory/export", memory_export, methods=["GET"]),
+            Route("/api/memory/import", memory_import, methods=["POST"]),
+            Route("/api/memory/{ref}", memory_item, methods=["PATCH", "DELETE"]),
+            Route("/api/settings", settings, methods=["GET", "PUT"]),
+            WebSocketRoute("/ws", socket),
+            *openai_api.routes(),
+            Mount("/static", StaticFiles(directory=STATIC), name="static"),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.hub = hub
+    return _Guard(app, token)  # type: ignore[return-value]
+
+
+# -- the page --------------------------------------------------------------------------------
+
+
+async def index(request: Request) -> Response:
+    if "token" in request.query_params:
+        # Opened from the printed URL: keep the token in a cookie, drop it from the address bar.
+        response = RedirectResponse("/", 303)
+        response.set_cookie(COOKIE, request.query_params["token"], httponly=True, samesite="strict")
+        return response
+    return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
+
+
+async def socket(ws: WebSocket) -> None:
+    await ws.accept()
+    await Connection(ws, ws.app.state.hub).run()
+
+
+# -- status, history, memory, settings ---------------------------------------------------------
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": {"message": message}}, status)
+
+
+async def _body(request: Request) -> dict[str, Any]:
+    try:
+        body = await request.json()
+    except ValueError as exc:
+        raise ConfigError("The request body is not valid JSON.") from exc
+    if not isinstance(body, dict):
+        raise ConfigError("The request body must be a JSON object.")
+    return body
+
+
+async def status(request: Request) -> JSONResponse:
+    hub: Hub = request.app.state.hub
+    return JSONResponse({"ready": hub.companion is not None, "failure": hub.failure,
+                         "name": hub.settings.persona.name, "model": hub.settings.llm.model})
+
+
+async def history(request: Request) -> JSONResponse:
+    hub: Hub = request.app.state.hub
+    try:
+        await hub.ready()
+    except Os1Error as exc:
+        return _error(503, str(exc))
+    return JSONResponse({"messages": hub.history(limit=100)})
+
+
+def _fact(f: Any) -> dict[str, Any]:
+    return {k: getattr(f, k) for k in ("id", "text", "kind", "created_at", "valid_from",
+                                          "superseded_at") if hasattr(f, k)} | {"ref": f.ref}
+
+
+async def memory_list(request: Request) -> JSONResponse:
+    hub: Hub = request.app.state.hub
+    try:
+        await hub.ready()
+    except Os1Error as exc:
+        return _error(503, str(exc))
+    query = request.query_params.get("q", "").strip()
+    memory = hub.memory
+    result: dict[str, Any] = {"profile": memory.profile(), "facts": [_fact(f) for f in memory.facts()]}
+    if query:
+        result["hits"] = [{"ref": h.ref, "text": h.text, "kind": h.kind, "created_at": h.created_at,
+                           "score": round(h.score, 4)} for h in memory.search(query, limit=20)]
+    else:
+        result["messages"] = [m for m in hub.history(limit=30)]
+    return JSONResponse(result)
+
+
+async def memory_item(request: Request) -> JSONResponse:
+    hub: Hub = request.app.state.hub
+    ref = request.path_params["ref"]
+    try:
+        companion = await hub.ready()
+        if request.method == "DELETE":
+            if not companion.forget(ref):
+                return _error(404, f"There is no memory {ref}.")
+            hub.publish({"role": "forgotten", "id": ref})
+            return JSONResponse({"forgotten": ref})
+        text = str((await _body(request)).get("text", "")).strip()
+        if not text:
+            return _error(400, "The new text must not be empty.")
+        if not hub.memory.edit(ref, text):
+            return _error(404, f"There is no fact {ref} to edit (only facts can be edited).")
+        return JSONResponse({"edited": ref})
+    except ConfigError as exc:
+        return _error(400, str(exc))
+    except Os1Error as exc:
+        return _error(503, str(exc))
+
+
+async def memory_export(request: Request) -> Response:
+    hub: Hub = request.app.state.hub
+    await hub.ready()
+    data = json.dumps(hub.memory.export(), ensure_ascii=False, indent=2)
+    return Response(data, media_type="application/json", headers={
+        "Content-Disposition": f'attachment; filename="os1-memory-{hub.settings.user}.json"'})
+
+
+async def memory_import(request: Request) -> JSONResponse:
+    hub: Hub = request.app.state.hub
+    try:
+        await hub.ready()
+        counts = hub.memory.import_data(await _body(request))
+    except ConfigError as exc:
+        return _error(400, str(exc))
+    except Os1Error as exc:
+        return _error(400, str(exc))
+    return JSONResponse({"imported": counts})
+
+
+async def settings(request: Request) -> JSONResponse:
+    hub: Hub = request.app.state.hub
+    if request.method == "GET":
+        return JSONResponse(hub.public_settings())
+    try:
+        return JSONResponse(await hub.update_settings(await _body(request)))
+    except ConfigError as exc:
+        return _error(400, str(exc))
+
+
+# -- who may call ----------------------------------------------------------------------------
+
+
+class _Guard:
+    """Checks every HTTP request and WebSocket before the app sees it."""
+
+    def __init__(self, app: Starlette, token: str | None):
+        self.app = app
+        self.token = token
+        self.state = app.state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            return await self.app(scope, receive, send)
+        problem = self._check(scope)
+        if problem is None:
+            return await self.app(scope, receive, send)
+        status, message = problem
+        if scope["type"] == "websocket":
+            # Refuse the handshake (the client sees an HTTP 403).
+            await receive()
+            await send({"type": "websocket.close", "code": 1008, "reason": message[:120]})
+            return
+        await JSONResponse({"error": {"message": message, "type": "invalid_request_error",
+                                      "code": "forbidden"}}, status)(scope, receive, send)
+
+    def _check(self, scope: Scope) -> tuple[int, str] | None:
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        host = headers.get("host", "")
+        origin = headers.get("origin")
+        unsafe = scope["type"] == "websocket" or scope.get("method") not in ("GET", "HEAD", "OPTIONS")
+        if origin and unsafe and urlsplit(origin).netloc != host:
+            return 403, "Requests from other web pages are not allowed."
+        if self.token is None:
+            if _hostname(host) not in LOOPBACK_NAMES:
+                return 403, "os1 answers on loopback names only (127.0.0.1, localhost)."
+            return None
+        if scope["type"] == "http" and scope["path"] == "/" and "token=" in scope.get("query_string", b"").decode():
+            given = parse_qs(scope["query_string"].decode()).get("token", [""])[0]
+        else:
+            given = _token_in(headers)
+        if given and hmac.compare_digest(given.encode(), self.token.encode()):
+            return None
+        if scope["type"] == "http" and scope["path"].startswith("/static/"):
+            return None  # the page's own files hold nothing private
+        return 401, "This os1 needs its access token (open the URL os1 serve printed)."
+
+
+def _token_in(headers: dict[str, str]) -> str:
+    auth = headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        return auth[7:].strip()
+    cookie = SimpleCookie()
+    try:
+        cookie.load(headers.get("cookie", ""))
+    except Exception:  # noqa: BLE001 - a malformed cookie header is no token
+        return ""
+    return cookie[COOKIE].value if COOKIE in cookie else ""
+
+
+def _hostname(host: str) -> str:
+    if host.startswith("["):
+        return host[1 : host.find("]")]
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host

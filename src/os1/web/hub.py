@@ -1,0 +1,219 @@
+"""The engine behind ``os1 serve``: one conversation shared by every client.
+
+The page's chat, its voice call and OpenAI-compatible API clients all talk to
+the same :class:`Companion`, so typed, spoken and API turns interleave in one
+thread and one memory. Models load once, in worker threads, so the server
+answers (and shows progress) while they load.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from os1.config import Settings, update_config_file
+from os1.errors import ConfigError, Os1Error
+from os1.events import Event, ReplyDone
+from os1.memory.store import MemoryStore
+from os1.mind.companion import Companion
+from os1.mind.llm import LLM
+
+if TYPE_CHECKING:
+    from os1.talk import VoiceParts
+
+log = logging.getLogger(__name__)
+
+#: Settings the page may change, by section.
+EDITABLE = {"persona": {"name"}, "voice": {"speed"}, "llm": {"model"}}
+
+
+class Hub:
+    def __init__(self, settings: Settings, *, llm: LLM | None = None,
+                 voice: VoiceParts | None = None, memory: MemoryStore | None = None):
+        self.settings = settings
+        self._llm = llm
+        self._own_llm = llm is None
+        self._voice = voice
+        self._memory = memory
+        self.companion: Companion | None = None
+        self._ready = asyncio.Event()
+        self._voice_loading: asyncio.Future[VoiceParts] | None = None
+        self._startup: asyncio.Task[None] | None = None
+        self.failure: str | None = None  # why the model could not be loaded
+        self._listeners: set[Callable[[dict[str, Any]], None]] = set()
+        self._replies: set[asyncio.Task[None]] = set()
+        self.restart_needed = False
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    def start(self, *, preload_voice: bool = True) -> None:
+        """Begin loading in the background; the server serves meanwhile."""
+        self._startup = asyncio.ensure_future(self._load())
+        if preload_voice and self._voice is None:
+            self._voice_loading = asyncio.ensure_future(self._load_voice())
+
+    async def _load(self) -> None:
+        from os1.mind.engines import open_llm
+        from os1.runtime import open_memory
+
+        try:
+            if self._memory is None:
+                self._memory = open_memory(self.settings)
+            if self._llm is None:
+                self._llm = await asyncio.to_thread(open_llm, self.settings)
+            self.companion = Companion(self.settings, self._llm, self._memory, channel="text")
+            self.companion.start()
+        except Os1Error as exc:
+            self.failure = str(exc)
+            log.error("os1 cannot start its model: %s", exc)
+        finally:
+            self._ready.set()
+
+    async def ready(self) -> Companion:
+        await self._ready.wait()
+        if self.companion is None:
+            raise Os1Error(self.failure or "os1 is not running.")
+        return self.companion
+
+    @property
+    def memory(self) -> MemoryStore:
+        if self._memory is None:
+            raise Os1Error("os1 is still starting.")
+        return self._memory
+
+    async def voice(self) -> VoiceParts:
+        """The ears and voice, loaded on first use (or preloaded at start)."""
+        if self._voice is not None:
+            return self._voice
+        if self._voice_loading is None or (
+                self._voice_loading.done() and self._voice_loading.exception() is not None):
+            self._voice_loading = asyncio.ensure_future(self._load_voice())
+        return await asyncio.shield(self._voice_loading)
+
+    async def _load_voice(self) -> VoiceParts:
+        from os1.runtime import open_voice_parts
+
+        try:
+            self._voice = await asyncio.to_thread(open_voice_parts, self.settings)
+        except Os1Error as exc:
+            log.warning("voice unavailable: %s", exc)
+            raise
+        return self._voice
+
+    async def close(self) -> None:
+        for task in list(self._replies):
+            await asyncio.gather(task, return_exceptions=True)  # finish what is being said
+        if self._startup is not None:
+            await asyncio.gather(self._startup, return_exceptions=True)
+        if self._voice_loading is not None:
+            await asyncio.gather(self._voice_loading, return_exceptions=True)
+        if self.companion is not None:
+            await self.companion.close()
+        if self._llm is not None and self._own_llm:
+            await self._llm.aclose()
+        if self._voice is not None:
+            await self._voice.ears.aclose()
+            await self._voice.voice.aclose()
+        if self._memory is not None:
+            self._memory.close()
+
+    # -- the shared thread -----------------------------------------------------------------
+
+    def subscribe(self, listener: Callable[[dict[str, Any]], None]) -> Callable[[], None]:
+        """``listener`` sees every message of the thread as it is added (JSON-ready)."""
+        self._listeners.add(listener)
+        return lambda: self._listeners.discard(listener)
+
+    def publish(self, item: dict[str, Any]) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(item)
+            except Exception:  # noqa: BLE001 - one broken client must not stop the others
+                log.exception("a listener failed")
+
+    async def chat(self, text: str, *, channel: str = "text") -> AsyncIterator[Event]:
+        """One turn of the shared conversation.
+
+        The turn runs in its own task: if the client goes away mid-reply, the
+        reply is still finished and stored, so nothing already said is lost."""
+        companion = await self.ready()
+        events: asyncio.Queue[Event | None] = asyncio.Queue()
+
+        async def run() -> None:
+            try:
+                async for event in companion.send(text, channel=channel):
+                    events.put_nowait(event)
+                    self.publish_event(event, channel)
+            finally:
+                events.put_nowait(None)
+
+        task = asyncio.ensure_future(run())
+        self._replies.add(task)
+        task.add_done_callback(self._replies.discard)
+        while (event := await events.get()) is not None:
+            yield event
+        await task  # re-raise what went wrong inside
+
+    def publish_event(self, event: Event, channel: str) -> None:
+        """Tell every open page about a new message in the thread."""
+        from os1.events import UserTurn
+
+        if isinstance(event, UserTurn):
+            self.publish({"role": "user", "id": f"m{event.message_id}", "text": event.text,
+                          "channel": channel})
+        elif isinstance(event, ReplyDone) and event.text:
+            self.publish({"role": "assistant", "id": f"m{event.message_id}", "text": event.text,
+                          "channel": channel, "interrupted": event.interrupted})
+
+    def history(self, limit: int = 100) -> list[dict[str, Any]]:
+        messages = self.memory.messages(limit=limit)
+        return [{"role": m.role, "id": m.ref, "text": m.content, "channel": m.channel,
+                 "interrupted": m.interrupted, "at": m.created_at} for m in messages]
+
+    # -- settings ----------------------------------------------------------------------------
+
+    def public_settings(self) -> dict[str, Any]:
+        s = self.settings
+        return {"name": s.persona.name, "speed": s.voice.speed, "model": s.llm.model,
+                "restart_needed": self.restart_needed}
+
+    async def update_settings(self, changes: dict[str, Any]) -> dict[str, Any]:
+        """Save the page's settings to the config file and apply what can be
+        applied live: the name (a new conversation starts) and the voice speed."""
+        s = self.settings
+        name = str(changes.get("name", s.persona.name)).strip()
+        model = str(changes.get("model", s.llm.model)).strip()
+        try:
+            speed = float(changes.get("speed", s.voice.speed))
+        except (TypeError, ValueError) as exc:
+            raise ConfigError("The voice speed must be a number.") from exc
+        if not name or len(name) > 40:
+            raise ConfigError("The companion's name must be 1 to 40 characters.")
+        if not 0.5 <= speed <= 2.0:
+            raise ConfigError("The voice speed must be between 0.5 and 2.")
+        from os1.config import LOCAL_MODELS
+
+        if model not in LOCAL_MODELS and not model.startswith(("http://", "https://")):
+            raise ConfigError(f"The model must be one of {', '.join(LOCAL_MODELS)} or a server URL.")
+        path = s.config_file or s.home / "config.toml"
+        await asyncio.to_thread(update_config_file, path, {
+            "persona": {"name": name}, "voice": {"speed": speed}, "llm": {"model": model}})
+        new = replace(s, config_file=path, persona=replace(s.persona, name=name),
+                      voice=replace(s.voice, speed=speed), llm=replace(s.llm, model=model))
+        if model != s.llm.model:
+            self.restart_needed = True  # a new model means reloading it: on the next start
+        if speed != s.voice.speed and self._voice is not None:
+            from os1.runtime import open_synthesizer
+
+            self._voice = replace(self._voice, voice=await asyncio.to_thread(open_synthesizer, new))
+        self.settings = replace(new, llm=s.llm)  # the running model stays as it is
+        if name != s.persona.name and self.companion is not None:
+            old = self.companion
+            await old.close()  # an ongoing call keeps its conversation; new ones get the new name
+            self.companion = Companion(self.settings, old.llm, old.memory, channel="text")
+            self.companion.start()
+        return self.public_settings()
+

@@ -1,0 +1,502 @@
+// os1's page: one WebSocket (docs/protocol.md) carries the chat, the call's
+// audio both ways, captions and status. No framework, no build step.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const PROTOCOL = 1;
+const MIC_RATE = 16000;
+
+const ui = {
+  status: $("status"), name: $("companion-name"), thread: $("thread"), composer: $("composer"),
+  text: $("composer-text"), call: $("call"), callLabel: $("call-label"), stop: $("stop-reply"),
+  you: $("caption-you"), os1: $("caption-os1"),
+};
+
+const state = {
+  ws: null, connected: false, retry: 0, name: "os1",
+  pendingAudio: null,       // the audio.out header waiting for its binary message
+  pending: null,            // the reply bubble being written
+  call: null,               // {stream, ctx, node, source}
+  player: null,             // {ctx, analyser, head, sources}
+  played: 0,                // seconds of os1's voice actually played (tests read it)
+  level: 0,
+  botState: "idle",
+};
+window.os1 = state; // for the browser test and curious people
+
+// -- connection -----------------------------------------------------------------------------
+
+function connect() {
+  const ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`);
+  ws.binaryType = "arraybuffer";
+  state.ws = ws;
+  ws.onopen = () => {
+    state.retry = 0;
+    send({ type: "session.start", protocol: PROTOCOL, sample_rate: MIC_RATE });
+  };
+  ws.onmessage = (e) => (typeof e.data === "string" ? onEvent(JSON.parse(e.data)) : onAudio(e.data));
+  ws.onclose = () => {
+    state.connected = false;
+    if (state.call) endCall(false);
+    setStatus("Disconnected. Reconnecting…", "connecting");
+    setTimeout(connect, Math.min(8000, 500 * 2 ** state.retry++));
+  };
+}
+
+function send(message) {
+  if (state.ws && state.ws.readyState === WebSocket.OPEN) {
+    state.ws.send(typeof message === "string" || message instanceof ArrayBuffer ? message : JSON.stringify(message));
+    return true;
+  }
+  return false;
+}
+
+const STATUS_TEXT = {
+  listening: "Listening", thinking: "Thinking…", speaking: "Speaking", connecting: "Connecting the call…",
+};
+
+function setStatus(text, kind) {
+  ui.status.textContent = text;
+  if (kind) document.body.dataset.state = kind;
+}
+
+function onEvent(ev) {
+  switch (ev.type) {
+    case "session.started":
+      state.connected = true;
+      setName(ev.companion);
+      setStatus(`Waking ${ev.companion} up…`, "idle");
+      break;
+    case "history":
+      ui.thread.replaceChildren();
+      for (const m of ev.messages) addMessage(m);
+      setStatus(state.call ? "Listening" : "Ready", state.call ? "listening" : "idle");
+      scrollThread();
+      break;
+    case "thread.message":
+      if (ev.role === "forgotten") return removeMessage(ev.id);
+      if (ev.role === "assistant" && state.pending) {
+        finishPending(ev);
+      } else {
+        addMessage(ev);
+      }
+      scrollThread();
+      break;
+    case "reply.started":
+      startPending();
+      break;
+    case "reply.delta":
+      if (!state.pending) startPending();
+      state.pending.text += ev.text;
+      state.pending.body.textContent = state.pending.text;
+      if (state.call) showCaption(ui.os1, state.pending.text);
+      scrollThread();
+      break;
+    case "reply.spoken":
+      break;
+    case "status":
+      state.botState = ev.state;
+      setStatus(STATUS_TEXT[ev.state] || ev.state, ev.state);
+      ui.stop.hidden = !(state.call && ev.state === "speaking");
+      break;
+    case "speech.started":
+      showCaption(ui.you, "…");
+      break;
+    case "transcript":
+      showCaption(ui.you, ev.text);
+      if (ev.final) ui.you.dataset.final = "true";
+      break;
+    case "audio.out":
+      state.pendingAudio = ev;
+      break;
+    case "audio.stop":
+    case "interrupted":
+      stopPlayback();
+      if (ev.type === "interrupted" && state.pending) finishPending({ text: ev.heard, interrupted: true });
+      break;
+    case "call.started":
+      setStatus("Listening", "listening");
+      ui.callLabel.textContent = "End the call";
+      break;
+    case "call.ended":
+      break;
+    case "turn.times":
+      ui.status.title = `first audio ${Math.round(ev.first_audio_ms)} ms after you stopped`;
+      break;
+    case "notice":
+      addNotice(ev.text);
+      break;
+    case "error":
+      addNotice(ev.message);
+      if (ev.code === "voice_unavailable" && state.call) endCall(true);
+      break;
+  }
+}
+
+// -- the thread -------------------------------------------------------------------------------
+
+function setName(name) {
+  state.name = name || "os1";
+  ui.name.textContent = state.name;
+  document.title = `${state.name} · os1`;
+  ui.os1.dataset.name = state.name;
+}
+
+function bubble(role, text, id, extra) {
+  const li = document.createElement("li");
+  li.className = `msg ${role}`;
+  if (id) li.dataset.id = id;
+  const body = document.createElement("span");
+  body.className = "body";
+  body.textContent = text;
+  li.append(body);
+  const meta = extra || {};
+  const who = role === "user" ? "You" : state.name;
+  li.setAttribute("aria-label", `${who}${meta.channel === "voice" ? " (spoken)" : ""}`);
+  if (meta.channel === "voice" || meta.interrupted) {
+    const small = document.createElement("small");
+    small.className = "meta";
+    small.textContent = [meta.channel === "voice" ? "spoken" : "", meta.interrupted ? "interrupted" : ""]
+      .filter(Boolean).join(" · ");
+    li.append(small);
+  }
+  return li;
+}
+
+function addMessage(m) {
+  if (m.id && ui.thread.querySelector(`[data-id="${m.id}"]`)) return;
+  ui.thread.append(bubble(m.role, m.text, m.id, m));
+}
+
+function removeMessage(id) {
+  const li = ui.thread.querySelector(`[data-id="${id}"]`);
+  if (li) li.remove();
+}
+
+function addNotice(text) {
+  const li = document.createElement("li");
+  li.className = "msg notice";
+  li.setAttribute("role", "note");
+  li.textContent = text;
+  ui.thread.append(li);
+  scrollThread();
+}
+
+function startPending() {
+  if (state.pending) return;
+  const li = bubble("assistant", "", null);
+  li.classList.add("pending");
+  ui.thread.append(li);
+  state.pending = { li, body: li.querySelector(".body"), text: "" };
+}
+
+function finishPending(m) {
+  const { li } = state.pending;
+  state.pending = null;
+  if (!m.text) return li.remove();
+  li.replaceWith(bubble("assistant", m.text, m.id, m));
+}
+
+function scrollThread() {
+  ui.thread.scrollTop = ui.thread.scrollHeight;
+}
+
+function showCaption(el, text) {
+  el.hidden = false;
+  el.textContent = text;
+  delete el.dataset.final;
+}
+
+ui.composer.addEventListener("submit", (e) => {
+  e.preventDefault();
+  const text = ui.text.value.trim();
+  if (!text) return;
+  if (!send({ type: "message", text })) return addNotice("Not connected yet: your message is still in the box.");
+  ui.text.value = "";
+  autosize();
+});
+
+ui.text.addEventListener("keydown", (e) => {
+  if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
+    e.preventDefault();
+    ui.composer.requestSubmit();
+  }
+});
+ui.text.addEventListener("input", autosize);
+function autosize() {
+  ui.text.style.height = "auto";
+  ui.text.style.height = `${Math.min(ui.text.scrollHeight, 144)}px`;
+}
+
+// -- the call: microphone in -------------------------------------------------------------------
+
+ui.call.addEventListener("click", () => (state.call ? endCall(true) : startCall()));
+ui.stop.addEventListener("click", () => send({ type: "reply.cancel" }));
+
+async function startCall() {
+  ui.call.disabled = true;
+  try {
+    ensurePlayer();
+    const stream = await navigator.mediaDevices.getUserMedia({
+      audio: { echoCancellation: true, noiseSuppression: true, autoGainControl: true, channelCount: 1 },
+    });
+    let ctx;
+    try {
+      ctx = new AudioContext({ sampleRate: MIC_RATE });
+    } catch {
+      ctx = new AudioContext(); // the server resamples whatever rate we send
+    }
+    await ctx.audioWorklet.addModule("/static/mic-worklet.js");
+    const source = ctx.createMediaStreamSource(stream);
+    const node = new AudioWorkletNode(ctx, "mic-capture", { processorOptions: { frame: Math.round(ctx.sampleRate * 0.032) } });
+    node.port.onmessage = (e) => {
+      send(e.data.pcm);
+      if (state.botState !== "speaking") state.level = Math.min(1, e.data.level * 6);
+    };
+    source.connect(node); // not to the speakers: we do not want to hear ourselves
+    state.call = { stream, ctx, node, source };
+    send({ type: "call.start", sample_rate: ctx.sampleRate });
+    ui.call.setAttribute("aria-pressed", "true");
+    ui.callLabel.textContent = "Connecting…";
+    setStatus("Connecting the call…", "connecting");
+  } catch (err) {
+    addNotice(err && err.name === "NotAllowedError"
+      ? "The microphone is blocked. Allow it in the browser's site settings to talk."
+      : `The microphone could not start (${err && err.message ? err.message : err}).`);
+  } finally {
+    ui.call.disabled = false;
+  }
+}
+
+function endCall(tell) {
+  const call = state.call;
+  state.call = null;
+  if (call) {
+    call.node.port.onmessage = null;
+    call.source.disconnect();
+    call.stream.getTracks().forEach((t) => t.stop());
+    call.ctx.close();
+  }
+  if (tell) send({ type: "call.end" });
+  stopPlayback();
+  ui.call.setAttribute("aria-pressed", "false");
+  ui.callLabel.textContent = "Start a call";
+  ui.stop.hidden = true;
+  ui.you.hidden = ui.os1.hidden = true;
+  setStatus("Ready", "idle");
+}
+
+// -- the call: os1's voice out -----------------------------------------------------------------
+
+function ensurePlayer() {
+  if (state.player) return state.player;
+  const ctx = new AudioContext();
+  const analyser = ctx.createAnalyser();
+  analyser.fftSize = 512;
+  analyser.connect(ctx.destination);
+  state.player = { ctx, analyser, head: 0, sources: new Set() };
+  return state.player;
+}
+
+function onAudio(buffer) {
+  const header = state.pendingAudio;
+  state.pendingAudio = null;
+  if (!header || !state.call) return;
+  const player = ensurePlayer();
+  const pcm = new Int16Array(buffer);
+  const audio = player.ctx.createBuffer(1, pcm.length, header.sample_rate);
+  const channel = audio.getChannelData(0);
+  for (let i = 0; i < pcm.length; i++) channel[i] = pcm[i] / 32768;
+  const source = player.ctx.createBufferSource();
+  source.buffer = audio;
+  source.connect(player.analyser);
+  const at = Math.max(player.ctx.currentTime + 0.02, player.head);
+  source.start(at);
+  player.head = at + audio.duration;
+  player.sources.add(source);
+  source.onended = () => {
+    if (player.sources.delete(source) && !source.stopped) state.played += audio.duration;
+    document.body.dataset.played = state.played.toFixed(2);
+  };
+}
+
+function stopPlayback() {
+  const player = state.player;
+  if (!player) return;
+  for (const source of player.sources) {
+    source.stopped = true;
+    try { source.stop(); } catch { /* not started yet */ }
+  }
+  player.sources.clear();
+  player.head = 0;
+}
+
+// The presence follows whoever is talking: the microphone's level, or os1's voice.
+function animate() {
+  const player = state.player;
+  if (player && player.sources.size) {
+    const data = new Uint8Array(player.analyser.fftSize);
+    player.analyser.getByteTimeDomainData(data);
+    let energy = 0;
+    for (const v of data) energy += ((v - 128) / 128) ** 2;
+    state.level = Math.min(1, Math.sqrt(energy / data.length) * 5);
+  } else if (!state.call) {
+    state.level *= 0.9;
+  }
+  document.documentElement.style.setProperty("--level", state.level.toFixed(3));
+  state.level *= 0.92;
+  requestAnimationFrame(animate);
+}
+
+// -- memory -------------------------------------------------------------------------------------
+
+const memoryDialog = $("memory");
+$("open-memory").addEventListener("click", () => {
+  memoryDialog.showModal();
+  loadMemory("");
+});
+$("memory-search").addEventListener("submit", (e) => {
+  e.preventDefault();
+  loadMemory($("memory-query").value.trim());
+});
+
+async function api(path, options) {
+  const response = await fetch(path, {
+    ...options, headers: { "Content-Type": "application/json", ...(options && options.headers) },
+  });
+  const body = await response.json().catch(() => ({}));
+  if (!response.ok) throw new Error((body.error && body.error.message) || response.statusText);
+  return body;
+}
+
+async function loadMemory(query) {
+  const target = $("memory-body");
+  target.textContent = "Loading…";
+  try {
+    const data = await api(`/api/memory${query ? `?q=${encodeURIComponent(query)}` : ""}`);
+    target.replaceChildren();
+    const profile = Object.entries(data.profile || {});
+    if (profile.length) {
+      target.append(heading("About you"), list(profile.map(([k, v]) => ({ text: `${k.replace("_", " ")}: ${v}` }))));
+    }
+    if (query) {
+      target.append(heading(`Found for “${query}”`), list(data.hits, { forget: true }));
+    } else {
+      target.append(heading("Facts"), list(data.facts, { forget: true, edit: true }));
+      target.append(heading("Recent messages"), list((data.messages || []).slice().reverse()
+        .map((m) => ({ ref: m.id, text: m.text, kind: m.role === "user" ? "you" : state.name })), { forget: true }));
+    }
+  } catch (err) {
+    target.textContent = `Memory is not available: ${err.message}`;
+  }
+}
+
+function heading(text) {
+  const h = document.createElement("h3");
+  h.textContent = text;
+  return h;
+}
+
+function list(items, actions = {}) {
+  const ul = document.createElement("ul");
+  if (!items || !items.length) {
+    const li = document.createElement("li");
+    li.textContent = "Nothing yet.";
+    ul.append(li);
+  }
+  for (const item of items || []) {
+    const li = document.createElement("li");
+    const text = document.createElement("span");
+    text.textContent = item.text;
+    li.append(text);
+    if (item.kind) {
+      const kind = document.createElement("span");
+      kind.className = "kind";
+      kind.textContent = item.kind;
+      li.append(kind);
+    }
+    if (actions.edit && item.ref && item.ref.startsWith("f")) {
+      li.append(button("Edit", `Edit: ${item.text}`, () => editFact(li, item)));
+    }
+    if (actions.forget && item.ref) {
+      li.append(button("Forget", `Forget: ${item.text}`, async () => {
+        try {
+          await api(`/api/memory/${item.ref}`, { method: "DELETE" });
+          li.remove();
+        } catch (err) {
+          alert(err.message);
+        }
+      }));
+    }
+    ul.append(li);
+  }
+  return ul;
+}
+
+function button(label, aria, onClick) {
+  const b = document.createElement("button");
+  b.type = "button";
+  b.className = "ghost";
+  b.textContent = label;
+  b.setAttribute("aria-label", aria);
+  b.addEventListener("click", onClick);
+  return b;
+}
+
+function editFact(li, item) {
+  const input = document.createElement("input");
+  input.value = item.text;
+  input.setAttribute("aria-label", "Fact");
+  const save = button("Save", "Save the fact", async () => {
+    try {
+      await api(`/api/memory/${item.ref}`, { method: "PATCH", body: JSON.stringify({ text: input.value }) });
+      loadMemory("");
+    } catch (err) {
+      alert(err.message);
+    }
+  });
+  li.replaceChildren(input, save);
+  input.focus();
+  input.addEventListener("keydown", (e) => { if (e.key === "Enter") save.click(); });
+}
+
+// -- settings -------------------------------------------------------------------------------------
+
+const settingsDialog = $("settings");
+const speed = $("set-speed");
+speed.addEventListener("input", () => ($("speed-value").textContent = `${Number(speed.value).toFixed(2)}×`));
+$("settings-cancel").addEventListener("click", () => settingsDialog.close());
+$("open-settings").addEventListener("click", async () => {
+  $("settings-note").textContent = "";
+  try {
+    const s = await api("/api/settings");
+    $("set-name").value = s.name;
+    speed.value = s.speed;
+    speed.dispatchEvent(new Event("input"));
+    $("set-model").value = s.model;
+  } catch (err) {
+    $("settings-note").textContent = err.message;
+  }
+  settingsDialog.showModal();
+});
+$("settings-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const note = $("settings-note");
+  try {
+    const s = await api("/api/settings", {
+      method: "PUT",
+      body: JSON.stringify({ name: $("set-name").value, speed: Number(speed.value), model: $("set-model").value }),
+    });
+    setName(s.name);
+    if (s.restart_needed) {
+      note.textContent = "Saved. The new model is used after os1 serve restarts.";
+    } else {
+      settingsDialog.close();
+    }
+  } catch (err) {
+    note.textContent = err.message;
+  }
+});
+
+connect();
+requestAnimationFrame(animate);

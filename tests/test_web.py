@@ -1,0 +1,260 @@
+"""os1 serve with fakes at the model boundaries: the page, the access rules,
+the WebSocket protocol, the memory and settings API, the OpenAI-compatible API
+(through the official client)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+
+import numpy as np
+import pytest
+from starlette.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
+
+from os1.config import load_settings
+from os1.memory.sqlite import SQLiteMemory
+from os1.talk import VoiceParts
+from os1.web.app import create_app
+from os1.web.hub import Hub
+
+from fakes import CountingEars, FakeLLM, LoudnessVAD, SlowVoice, silence, speech
+
+LOCAL = "http://127.0.0.1:8765"
+WS = "ws://127.0.0.1:8765/ws"
+
+
+@pytest.fixture
+def settings(tmp_path):
+    return load_settings({"home": str(tmp_path / "home")}, env={"HOME": str(tmp_path)})
+
+
+def make_app(settings, llm=None, token=None, voice=True):
+    parts = VoiceParts(vad=LoudnessVAD(), ears=CountingEars(), voice=SlowVoice()) if voice else None
+    hub = Hub(settings, llm=llm or FakeLLM(), voice=parts,
+              memory=SQLiteMemory(settings.database, settings.user))
+    return create_app(hub, token=token, preload_voice=False), hub
+
+
+def start(ws):
+    ws.send_json({"type": "session.start", "protocol": 1})
+    started = ws.receive_json()
+    assert started["type"] == "session.started" and started["protocol"] == 1
+    history = ws.receive_json()
+    assert history["type"] == "history"
+    return history
+
+
+def until(ws, kind, limit=200):
+    """Messages up to and including the first of type ``kind``."""
+    seen = []
+    for _ in range(limit):
+        message = ws.receive()
+        if message.get("bytes") is not None:
+            seen.append(message["bytes"])
+            continue
+        event = json.loads(message["text"])
+        seen.append(event)
+        if event["type"] == kind:
+            return seen
+    raise AssertionError(f"no {kind} in {seen}")  # pragma: no cover
+
+
+def test_page_and_static_files(settings):
+    app, _ = make_app(settings)
+    with TestClient(app, base_url=LOCAL) as client:
+        page = client.get("/")
+        assert page.status_code == 200 and 'id="call"' in page.text and "app.js" in page.text
+        assert client.get("/static/app.js").status_code == 200
+        assert client.get("/static/mic-worklet.js").status_code == 200
+        assert "cdn" not in page.text.lower()  # works offline
+
+
+def test_loopback_server_refuses_other_hosts_and_other_pages(settings):
+    app, _ = make_app(settings)
+    with TestClient(app, base_url=LOCAL) as client:
+        # DNS rebinding: a name that resolves to 127.0.0.1 but is not ours.
+        assert client.get("/api/status", headers={"Host": "evil.example:8765"}).status_code == 403
+        # Another web page posting to the API.
+        r = client.post("/v1/chat/completions", headers={"Origin": "http://evil.example"},
+                        json={"messages": [{"role": "user", "content": "hi"}]})
+        assert r.status_code == 403
+        with pytest.raises(WebSocketDisconnect):
+            with client.websocket_connect(WS, headers={"Origin": "http://evil.example"}) as ws:
+                ws.receive_json()
+        # The page itself (same origin) is fine.
+        with client.websocket_connect(WS, headers={"Origin": LOCAL}) as ws:
+            start(ws)
+
+
+def test_token_guards_everything_but_static_files(settings):
+    token = "correct-horse-battery"
+    app, _ = make_app(settings, token=token)
+    with TestClient(app, base_url="http://192.168.1.20:8765") as client:
+        assert client.get("/api/status").status_code == 401
+        assert client.get("/api/status", headers={"Authorization": "Bearer wrong-token-123"}).status_code == 401
+        assert client.get("/api/status", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+        assert client.get("/static/style.css").status_code == 200
+        # Opening the printed URL stores the token in a cookie and cleans the address.
+        r = client.get(f"/?token={token}", follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"] == "/"
+        assert client.get("/api/status").status_code == 200  # the cookie now
+        with client.websocket_connect("ws://192.168.1.20:8765/ws") as ws:
+            start(ws)
+
+
+def test_typed_turn_over_the_socket_is_stored_and_shared(settings):
+    app, hub = make_app(settings, FakeLLM(["Hello Theo, nice to meet you."]))
+    with TestClient(app, base_url=LOCAL) as client:
+        with client.websocket_connect(WS) as ws, client.websocket_connect(WS) as other:
+            start(ws)
+            start(other)
+            ws.send_json({"type": "message", "text": "Hi, I'm Theo."})
+            seen = until(ws, "thread.message")
+            assert seen[-1] == {"type": "thread.message", "role": "user", "id": seen[-1]["id"],
+                                "text": "Hi, I'm Theo.", "channel": "text"}
+            seen = until(ws, "thread.message")
+            deltas = "".join(e["text"] for e in seen if e["type"] == "reply.delta")
+            assert deltas == "Hello Theo, nice to meet you."
+            assert seen[-1]["role"] == "assistant" and seen[-1]["text"] == deltas
+            # The other page sees the same thread (without the streaming).
+            assert until(other, "thread.message")[-1]["role"] == "user"
+            assert until(other, "thread.message")[-1]["role"] == "assistant"
+        history = client.get("/api/history").json()["messages"]
+        assert [m["text"] for m in history] == ["Hi, I'm Theo.", "Hello Theo, nice to meet you."]
+
+
+def test_bad_messages_get_errors_and_the_connection_stays_usable(settings):
+    app, _ = make_app(settings)
+    with TestClient(app, base_url=LOCAL) as client, client.websocket_connect(WS) as ws:
+        ws.send_text('{"type": "message"')
+        assert ws.receive_json()["code"] == "bad_json"
+        ws.send_json({"type": "message", "text": "before starting"})
+        assert ws.receive_json()["code"] == "no_session"
+        start(ws)
+        ws.send_json(["not", "an", "object"])
+        assert ws.receive_json()["code"] == "bad_message"
+        ws.send_json({"type": "dance"})
+        assert ws.receive_json()["code"] == "unknown_type"
+        ws.send_text(json.dumps({"type": "message", "text": "x" * 70_000}))
+        assert ws.receive_json()["code"] == "too_large"
+        ws.send_bytes(b"\x00" * 300_000)
+        assert ws.receive_json()["code"] == "too_large"
+        ws.send_bytes(b"\x00\x01\x02")
+        assert ws.receive_json()["code"] == "bad_audio"
+        ws.send_json({"type": "session.start", "protocol": 2})
+        assert ws.receive_json()["code"] == "bad_protocol"
+        ws.send_json({"type": "ping"})
+        assert ws.receive_json() == {"type": "pong"}
+
+
+def pcm(audio):
+    return (np.clip(audio, -1, 1) * 32767).astype("<i2").tobytes()
+
+
+def test_voice_call_over_the_socket(settings):
+    app, hub = make_app(settings, FakeLLM(["Sure."]))
+    with TestClient(app, base_url=LOCAL) as client, client.websocket_connect(WS) as ws:
+        start(ws)
+        ws.send_json({"type": "call.start", "sample_rate": 16000})
+        started = until(ws, "call.started")[-1]
+        assert started["output"] == {"format": "pcm_s16le", "sample_rate": 8000, "channels": 1}
+        audio = np.concatenate([silence(0.3), speech(1.0), silence(2.0)])
+        for i in range(0, audio.size, 1600):  # 100 ms messages, as a page sends them
+            ws.send_bytes(pcm(audio[i : i + 1600]))
+        seen = until(ws, "audio.out")
+        kinds = [e["type"] for e in seen if isinstance(e, dict)]
+        assert "speech.started" in kinds and "speech.stopped" in kinds
+        final = [e for e in seen if isinstance(e, dict) and e["type"] == "transcript" and e["final"]]
+        assert final and final[-1]["text"] == "alpha alpha alpha alpha"
+        header = seen[-1]
+        audio_out = ws.receive_bytes()
+        assert len(audio_out) == header["samples"] * 2
+        assert until(ws, "thread.message")[-1]["text"] == "Sure."  # once it has been heard
+        ws.send_json({"type": "call.end"})
+        until(ws, "call.ended")
+    db = sqlite3.connect(settings.database)
+    rows = db.execute("SELECT role, channel, content FROM messages ORDER BY id").fetchall()
+    assert rows == [("user", "voice", "alpha alpha alpha alpha"), ("assistant", "voice", "Sure.")]
+
+
+def test_disconnect_mid_reply_loses_nothing(settings):
+    reply = "One two three four five six seven eight nine ten."
+    app, hub = make_app(settings, FakeLLM([reply], delay=0.05))
+    with TestClient(app, base_url=LOCAL) as client:
+        with client.websocket_connect(WS) as ws:
+            start(ws)
+            ws.send_json({"type": "message", "text": "Count for me."})
+            until(ws, "reply.delta")
+        # The page is gone; the reply is still finished and stored.
+        deadline = time.time() + 5
+        while time.time() < deadline:
+            texts = [m["text"] for m in client.get("/api/history").json()["messages"]]
+            if reply in texts:
+                break
+            time.sleep(0.05)
+        assert texts == ["Count for me.", reply]
+
+
+def test_memory_api_lists_searches_and_forgets(settings):
+    app, hub = make_app(settings, FakeLLM(["Noted!"], facts_for=lambda t: [
+        {"fact": "The user's sister is called Ana.", "kind": "person"}] if "Ana" in t else []))
+    with TestClient(app, base_url=LOCAL) as client:
+        with client.websocket_connect(WS) as ws:
+            start(ws)
+            ws.send_json({"type": "message", "text": "My sister Ana lives in Lisbon."})
+            until(ws, "thread.message")
+            until(ws, "thread.message")
+        listed = client.get("/api/memory").json()
+        assert [m["text"] for m in listed["messages"]][0] == "My sister Ana lives in Lisbon."
+        found = client.get("/api/memory", params={"q": "Lisbon"}).json()["hits"]
+        ref = next(h["ref"] for h in found if "Lisbon" in h["text"])
+        assert client.delete(f"/api/memory/{ref}").status_code == 200
+        assert client.delete(f"/api/memory/{ref}").status_code == 404
+        assert not any("Lisbon" in h["text"] for h in client.get("/api/memory", params={"q": "Lisbon"}).json()["hits"])
+        export = client.get("/api/memory/export")
+        assert export.status_code == 200 and "attachment" in export.headers["content-disposition"]
+        assert "Lisbon" not in export.text
+
+
+def test_settings_are_saved_and_checked(settings):
+    app, hub = make_app(settings)
+    with TestClient(app, base_url=LOCAL) as client:
+        assert client.get("/api/settings").json()["name"] == "Mira"
+        r = client.put("/api/settings", json={"name": "Samantha", "speed": 1.2})
+        assert r.status_code == 200 and r.json()["name"] == "Samantha"
+        assert client.put("/api/settings", json={"speed": 9}).status_code == 400
+        assert client.put("/api/settings", json={"model": "gpt-17"}).status_code == 400
+        assert client.put("/api/settings", json={"model": "qwen2.5-0.5b"}).json()["restart_needed"] is True
+        with client.websocket_connect(WS) as ws:
+            ws.send_json({"type": "session.start"})
+            assert ws.receive_json()["companion"] == "Samantha"
+    again = load_settings({"home": str(settings.home)}, env={"HOME": str(settings.home.parent)})
+    assert again.persona.name == "Samantha" and again.voice.speed == 1.2 and again.llm.model == "qwen2.5-0.5b"
+
+
+def test_openai_client_against_the_api(settings):
+    from openai import OpenAI
+
+    app, hub = make_app(settings, FakeLLM(["Hello from os1.", "Second answer."]))
+    with TestClient(app, base_url=LOCAL) as http:
+        client = OpenAI(base_url=f"{LOCAL}/v1", api_key="unused", http_client=http)
+        assert "os1" in [m.id for m in client.models.list().data]
+        stream = client.chat.completions.create(
+            model="os1", messages=[{"role": "user", "content": "Say hello."}], stream=True)
+        text = "".join(chunk.choices[0].delta.content or "" for chunk in stream if chunk.choices)
+        assert text == "Hello from os1."
+        done = client.chat.completions.create(model="os1", messages=[{"role": "user", "content": "Again?"}])
+        assert done.choices[0].message.content == "Second answer."
+        spoken = client.audio.speech.create(model="tts-1", voice="alloy", input="Hi.", response_format="wav")
+        assert spoken.content[:4] == b"RIFF"
+        from os1.audio.format import wav_bytes
+
+        clip = wav_bytes(np.concatenate([speech(0.5, 0.35), silence(0.2)]), 16000)
+        heard = client.audio.transcriptions.create(model="whisper-1", file=("clip.wav", clip, "audio/wav"))
+        assert heard.text == "bravo bravo"
+        bad = http.post("/v1/audio/transcriptions", files={"file": ("x.wav", b"nonsense", "audio/wav")})
+        assert bad.status_code == 400 and "error" in bad.json()
+    texts = [m.content for m in SQLiteMemory(settings.database, settings.user).messages()]
+    assert texts == ["Say hello.", "Hello from os1.", "Again?", "Second answer."]
