@@ -70,6 +70,7 @@ function onEvent(ev) {
     case "history":
       ui.thread.replaceChildren();
       for (const m of ev.messages) addMessage(m);
+      state.historyShown = true;
       setStatus(state.call ? "Listening" : "Ready", state.call ? "listening" : "idle");
       scrollThread();
       break;
