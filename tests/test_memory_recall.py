@@ -77,6 +77,38 @@ def test_rrf_prefers_agreement_and_spreads_to_neighbours():
     assert {mid for mid, _ in ranked} <= {10, 13}
 
 
+def test_an_index_kept_up_to_date_in_place_equals_one_built_whole():
+    rng = np.random.default_rng(3)
+    # Two sessions that interleave, ids with gaps.
+    rows = [(i * 3, 1 + (i % 2 if i > 5 else 0), float(i), "user" if i % 3 else "assistant")
+            for i in range(1, 21)]
+    vectors = rng.standard_normal((20, 8)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    ids = np.array([r[0] for r in rows])
+    whole = build_index(rows, (ids, vectors), 8, neighbour_mix=0.5)
+
+    grown = build_index(rows[:7], (ids[:3], vectors[:3]), 8, neighbour_mix=0.5)
+    grown.append(rows[7:12])
+    grown.append(rows[12:])
+    grown.set_vectors(ids[3:15], vectors[3:15])
+    grown.set_vectors(ids[15:], vectors[15:])
+    grown.set_vectors(np.array([999]), vectors[:1])  # not held: ignored
+    for name in ("ids", "sessions", "prev", "next", "embedded", "spoken"):
+        assert np.array_equal(getattr(grown, name), getattr(whole, name)), name
+    assert np.allclose(grown.own, whole.own) and np.allclose(grown.norm, whole.norm)
+
+    # The context similarity equals that of explicit, normalised context vectors.
+    q = vectors[4]
+    padded = np.vstack([vectors, np.zeros((1, 8), np.float32)])
+    context = vectors + 0.5 * (padded[whole.prev] + padded[whole.next])
+    context /= np.linalg.norm(context, axis=1, keepdims=True)
+    assert np.allclose(whole.context_similarity(whole.own @ q), context @ q, atol=1e-5)
+
+    grown.clear_vectors([ids[4]])
+    again = build_index(rows, (np.delete(ids, 4), np.delete(vectors, 4, axis=0)), 8, neighbour_mix=0.5)
+    assert np.array_equal(grown.embedded, again.embedded) and np.allclose(grown.norm, again.norm)
+
+
 def test_dense_finds_what_shares_no_words(tmp_path, e5):
     m = SQLiteMemory(tmp_path / "db.sqlite3", "alice", embedder=e5)
     sid = m.start_session("text")

@@ -46,12 +46,18 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         "memory", parents=[common], help="long-term recall on LoCoMo / LongMemEval: recall@k, latency",
         description="Write each conversation of a dataset into a fresh memory store (dated "
         "sessions), ask every question of recall, and report recall_any@k / recall_all@k, "
-        "ingest time and search latency.",
+        "ingest time and search latency. --scale instead fills one store with many synthetic "
+        "turns and reports search latency p50/p95 at that size.",
     )
     data = memory.add_mutually_exclusive_group(required=True)
     data.add_argument("--locomo", metavar="FILE", help="LoCoMo JSON (turn-level recall of dia_ids)")
     data.add_argument("--longmemeval", metavar="FILE",
                       help="LongMemEval JSON (session-level recall, and has_answer turns)")
+    data.add_argument("--scale", type=int, metavar="TURNS",
+                      help="search latency over TURNS synthetic turns (e.g. 50000; random "
+                      "vectors stand in for embeddings)")
+    memory.add_argument("--queries", type=int, default=100, metavar="N",
+                        help="searches timed with --scale (default 100)")
     memory.add_argument("--k", default="1,5,10", metavar="K,K,...", help="cut-offs (default 1,5,10)")
     memory.add_argument("--limit", type=int, metavar="N", help="only the first N conversations/records")
     memory.add_argument("--no-vectors", action="store_true",
@@ -75,6 +81,17 @@ def _memory(settings: Settings, args: argparse.Namespace) -> int:
     from os1.bench.memory import load_locomo, load_longmemeval, print_report, run_memory_bench
     from os1.errors import ConfigError
 
+    if args.scale is not None:
+        from os1.bench.memory_scale import print_scale_report, run_scale_bench
+
+        if args.scale < 100 or args.queries < 1:
+            raise ConfigError("--scale needs at least 100 turns, and --queries at least 1.")
+        result = run_scale_bench(
+            args.scale, queries=args.queries, embedder=None if args.no_vectors else "default",
+            progress=None if args.json else lambda line: print(line, file=sys.stderr),
+        )
+        print_scale_report(result, args.json)
+        return 0
     try:
         ks = sorted({int(k) for k in args.k.split(",") if k.strip()})
     except ValueError:

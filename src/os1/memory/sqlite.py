@@ -58,11 +58,12 @@ class SQLiteMemory:
         self.tuning = tuning
         self._embedder_choice = embedder
         self._embedder: Embedder | None = None
-        self._vectors: dict[int, np.ndarray] | None = None  # loaded on first search
+        # The dense index: loaded on first search, then kept up to date in place.
         self._index: DenseIndex | None = None
-        self._version = 0  # bumped by every write that changes the dense index
+        self._version = 0  # bumped when vectors were written: newer messages are added
         self._index_version = -1
-        self._index_lock = threading.Lock()
+        self._rebuild = True  # messages were removed: read it all again
+        self._index_lock = threading.RLock()
         self._warmed = False
         # One connection serves the event loop and worker threads: a transaction
         # holds this lock so that no other thread's statement lands inside it.
@@ -156,10 +157,9 @@ class SQLiteMemory:
             "UPDATE messages SET content = ?, interrupted = ? WHERE id = ? AND user_id = ?",
             (content, int(interrupted), message_id, self.user),
         )
-        with self._index_lock:
-            if self._vectors is not None:
-                self._vectors.pop(message_id, None)
-            self._version += 1
+        with self._index_lock:  # its vector was dropped with its old words
+            if self._index is not None:
+                self._index.clear_vectors([message_id])
 
     # -- facts ----------------------------------------------------------------------------
 
@@ -415,15 +415,16 @@ class SQLiteMemory:
         elif not bm25_ids and vector is None:
             ranked = []
         else:
-            index = self._current_index()
-            allowed = index.sessions != (-1 if exclude_session is None else exclude_session)
             window = time_window(query, time.time() if now is None else now)
-            ranked = rank_messages(
-                index, bm25_ids=bm25_ids, query_vector=vector, allowed=allowed,
-                window=window, tuning=tuning, limit=limit,
-            )
-            # Messages another connection wrote since the index was built count by BM25 alone.
-            outside = index.positions(bm25_ids) < 0 if bm25_ids else []
+            with self._index_lock:  # background work updates the index in place
+                index = self._current_index()
+                allowed = index.sessions != (-1 if exclude_session is None else exclude_session)
+                ranked = rank_messages(
+                    index, bm25_ids=bm25_ids, query_vector=vector, allowed=allowed,
+                    window=window, tuning=tuning, limit=limit,
+                )
+                # Messages written since the index was refreshed count by BM25 alone.
+                outside = index.positions(bm25_ids) < 0 if bm25_ids else []
             ranked += [(mid, tuning.bm25_weight / (tuning.rrf_k + 1 + rank))
                        for rank, (mid, new) in enumerate(zip(bm25_ids, outside)) if new]
 
@@ -454,6 +455,8 @@ class SQLiteMemory:
         embedder = self._get_embedder()
         if embedder is None:
             return 0
+        import numpy as np
+
         rows = self._exec(
             "SELECT m.id, m.content FROM messages m LEFT JOIN message_vectors v"
             " ON v.message_id = m.id AND v.model = ? WHERE m.user_id = ? AND v.message_id IS NULL"
@@ -474,19 +477,24 @@ class SQLiteMemory:
             [(r[0], embedder.name, v.tobytes(), r[0], self.user) for r, v in zip(rows, vectors)],
         )
         with self._index_lock:
-            if self._vectors is not None:
-                for r, v in zip(rows, vectors):
-                    self._vectors[r[0]] = v
+            if self._index is not None:
+                self._index.set_vectors(np.array([r[0] for r in rows], dtype=np.int64), vectors)
             self._version += 1
-        self._current_index()  # rebuilt here, in background work, rather than in a turn
+            self._current_index()  # brought up to date here, in background work, not in a turn
         return len(rows)
 
     def _warm(self) -> None:
+        """Load the embedding model and the dense index before the first recall needs them."""
         try:
             if (embedder := self._get_embedder()) is not None:
                 embedder.embed_query("hello")
         except ModelError as exc:
             log.warning("recall without vectors: %s", exc)
+        if _have_numpy():
+            try:
+                self._current_index()
+            except StorageError as exc:  # closed meanwhile; or the search that needs it will say so
+                log.info("the recall index was not loaded ahead: %s", exc)
 
     def _get_embedder(self) -> Embedder | None:
         if self._embedder_choice == "default":
@@ -525,33 +533,43 @@ class SQLiteMemory:
         return None
 
     def _current_index(self) -> DenseIndex:
-        """The dense index, rebuilt when messages or vectors changed since."""
+        """The dense index: read whole the first time (or after messages were
+        removed), then only newer messages are added to it."""
+        with self._index_lock:
+            embedder = self._embedder
+            dim = embedder.dim if embedder else 1
+            if self._index is None or self._rebuild or self._index.own.shape[1] != dim:
+                self._rebuild = False
+                rows = self._exec(
+                    "SELECT id, session_id, created_at, role FROM messages WHERE user_id = ?"
+                    " ORDER BY id", (self.user,),
+                ).fetchall()
+                self._index = build_index(rows, self._stored_vectors(embedder, after=0), dim,
+                                          neighbour_mix=self.tuning.neighbour_mix)
+            elif self._index_version != self._version:
+                after = self._index.max_id
+                self._index.append(self._exec(
+                    "SELECT id, session_id, created_at, role FROM messages WHERE user_id = ?"
+                    " AND id > ? ORDER BY id", (self.user, after),
+                ).fetchall())
+                self._index.set_vectors(*self._stored_vectors(embedder, after=after))
+            self._index_version = self._version
+            return self._index
+
+    def _stored_vectors(self, embedder: Embedder | None, *, after: int) -> tuple[np.ndarray, np.ndarray]:
+        """(message ids, matrix) of this user's stored vectors for messages after ``after``."""
         import numpy as np
 
-        with self._index_lock:
-            if self._index is not None and self._index_version == self._version:
-                return self._index
-            version = self._version
-            embedder = self._embedder
-            if self._vectors is None:
-                self._vectors = {}
-                if embedder is not None:
-                    for mid, blob in self._exec(
-                        "SELECT v.message_id, v.vector FROM message_vectors v JOIN messages m"
-                        " ON m.id = v.message_id WHERE m.user_id = ? AND v.model = ?",
-                        (self.user, embedder.name),
-                    ).fetchall():
-                        self._vectors[mid] = np.frombuffer(blob, dtype=np.float32)
-            rows = self._exec(
-                "SELECT id, session_id, created_at, role FROM messages WHERE user_id = ? ORDER BY id",
-                (self.user,),
-            ).fetchall()
-            self._index = build_index(
-                rows, self._vectors, embedder.dim if embedder else 1,
-                neighbour_mix=self.tuning.neighbour_mix,
-            )
-            self._index_version = version
-            return self._index
+        dim = embedder.dim if embedder else 1
+        rows = self._exec(
+            "SELECT v.message_id, v.vector FROM message_vectors v JOIN messages m"
+            " ON m.id = v.message_id WHERE m.user_id = ? AND v.model = ? AND v.message_id > ?"
+            " ORDER BY v.message_id",
+            (self.user, embedder.name, after),
+        ).fetchall() if embedder is not None else []
+        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(-1, dim)
+        return ids, matrix
 
     def _messages_by_id(self, ids: list[int]) -> dict[int, tuple[str, str, float]]:
         if not ids:
@@ -641,10 +659,7 @@ class SQLiteMemory:
             self._purge(["messages", "facts", *SEARCHABLE_NOTES])
         self._checkpoint()
         with self._index_lock:
-            for mid in doomed:
-                if self._vectors is not None:
-                    self._vectors.pop(mid, None)
-            self._version += 1
+            self._rebuild = True  # positions shift: read again at the next search
         return True
 
     def _purge(self, tables: Sequence[str]) -> None:
@@ -689,7 +704,11 @@ class SQLiteMemory:
         return import_memory(self, data)
 
     def close(self) -> None:
-        self._db.close()
+        # Background work (the index being loaded, vectors being written) may
+        # be using the connection from another thread: close it after them.
+        # Their next statement then fails with a StorageError, not a crash.
+        with self._index_lock, self._lock:
+            self._db.close()
 
     # Package-internal (transfer.py uses them too): every statement goes through
     # _exec, every multi-statement write through _tx.

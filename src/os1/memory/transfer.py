@@ -96,7 +96,7 @@ def import_memory(store: SQLiteMemory, data: dict[str, Any]) -> dict[str, int]:
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise StorageError(f"The memory export is damaged or incomplete ({exc!r}).") from exc
     with store._index_lock:
-        store._version += 1
+        store._rebuild = True
     return counts
 
 
