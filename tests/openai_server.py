@@ -30,7 +30,12 @@ class OpenAIServer:
                     self.end_headers()
                     self.wfile.write(b'{"error": "overloaded"}')
                     return
-                if body.get("response_format"):
+                schema = (body.get("response_format") or {}).get("json_schema", {}).get("schema", {})
+                if "summary" in schema.get("properties", {}):  # reflection
+                    pieces = [json.dumps({"summary": "We said hello.", "journal": "A quiet start.",
+                                          "self_description": "I listen.", "moments": [],
+                                          "facts": []})]
+                elif body.get("response_format"):
                     pieces = ['{"facts": []}']
                 else:
                     last = body["messages"][-1]["content"].strip().splitlines()[-1]

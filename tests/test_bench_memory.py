@@ -129,3 +129,28 @@ def test_cli_rejects_bad_input(files, capsys, tmp_path):
     missing = tmp_path / "nope.json"
     assert main(["bench", "memory", "--locomo", str(missing), "--home", str(tmp_path)]) == 1
     assert "Cannot read" in capsys.readouterr().err
+
+
+def test_synthetic_turns_are_varied_and_the_same_every_time():
+    from os1.bench.memory_scale import questions, synthesize
+
+    sessions = synthesize(500)
+    turns = [t for s in sessions for t in s]
+    assert len(turns) == 500 and sessions == synthesize(500)
+    assert all(10 <= len(s) <= 40 for s in sessions[:-1])
+    said = [text for role, text, _ in turns if role == "user"]
+    assert len(set(said)) > 0.85 * len(said)  # the user seldom repeats a sentence
+    times = [at for _, _, at in turns]
+    assert times == sorted(times) and times[-1] - times[0] > 86400 * 5  # over days
+    asked = questions(100)
+    assert len(set(asked)) == 100 and asked == questions(100)
+
+
+def test_scale_bench_reports_latency(capsys, tmp_path):
+    assert main(["bench", "memory", "--scale", "400", "--queries", "5", "--no-vectors", "--json",
+                 "--home", str(tmp_path)]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["turns"] == 400 and out["queries"] == 5 and out["vectors"].startswith("none")
+    assert 0 <= out["latency_ms"]["p50"] <= out["latency_ms"]["p95"]
+    assert main(["bench", "memory", "--scale", "5", "--home", str(tmp_path)]) == 1
+    assert "--scale" in capsys.readouterr().err

@@ -184,3 +184,17 @@ async def test_cli_export_import_edit_history(tmp_path):
     bad.write_text("{not json")
     r = os1("memory", "import", str(bad), home=home_b)
     assert r.returncode == 1 and "not valid JSON" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_cli_reflect_writes_notes_with_the_configured_model(tmp_path):
+    from openai_server import OpenAIServer
+
+    with OpenAIServer() as server:
+        assert os1("chat", home=tmp_path, llm=server.url, stdin="hello there\n").returncode == 0
+        r = os1("memory", "reflect", home=tmp_path, llm=server.url)
+        assert r.returncode == 0, r.stderr
+        assert "Reflected on 1 conversation." in r.stdout
+        assert "Reflected on 0 conversations." in os1("memory", "reflect", home=tmp_path,
+                                                       llm=server.url).stdout
+    listed = os1("memory", "list", home=tmp_path).stdout
+    assert "We said hello." in listed and "How Mira sees itself: I listen." in listed

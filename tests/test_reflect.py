@@ -150,6 +150,13 @@ async def test_unusable_answers_are_retried_a_few_times_then_left(memory, caplog
     assert memory.pending_reflections() == [sid]
 
 
+async def test_an_answer_without_a_summary_is_unusable(memory):
+    sid, _ = conversation(memory)
+    empty = {"summary": " ", "journal": "", "self_description": "", "moments": [], "facts": []}
+    assert await reflect_pending(FakeLLM(reflect_for=lambda m: empty), memory, companion="Mira") == 0
+    assert memory.pending_reflections() == [sid] and memory.notes() == []
+
+
 async def test_an_unreachable_model_postpones_everything(memory):
     conversation(memory)
     conversation(memory, at=WEDNESDAY + 86400)

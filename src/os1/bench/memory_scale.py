@@ -140,16 +140,18 @@ def synthesize(turns: int, *, seed: int = 7, start: datetime = datetime(2022, 1,
 
 
 def questions(count: int, *, seed: int = 11) -> list[str]:
+    """``count`` different questions about the synthetic life."""
     rng = random.Random(seed)
-    out = []
-    for _ in range(count):
+    out: list[str] = []
+    while len(out) < count:
         q = rng.choice(QUESTION_TEMPLATES).format(
             rel=rng.choice(RELATIONS), name=rng.choice(PEOPLE), place=rng.choice(PLACES),
             hobby=rng.choice(HOBBIES), pet=rng.choice(PETS), food=rng.choice(FOODS),
             event=rng.choice(EVENTS), feeling=rng.choice(FEELINGS), month=rng.choice(MONTHS),
             day=rng.choice(DAYS),
         )
-        out.append(q)
+        if q not in out:
+            out.append(q)
     return out
 
 
@@ -182,11 +184,14 @@ def run_scale_bench(
                 if n % 500 == 0:
                     say(f"{len(ids):,} turns written")
             write_s = time.perf_counter() - started
+            store.close()
             vector_s = 0.0
             if model is not None:
                 t0 = time.perf_counter()
                 _random_vectors(path, ids, model.name, model.dim)
                 vector_s = time.perf_counter() - t0
+            # As a new process finds it: everything stored, nothing loaded yet.
+            store = SQLiteMemory(path, "bench", embedder=model)
             t0 = time.perf_counter()
             store.search("my sister", limit=1)  # loads the vectors and builds the index
             index_s = time.perf_counter() - t0

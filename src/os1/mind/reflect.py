@@ -169,6 +169,8 @@ async def reflect_session(
         raise ModelError(f"Reflection returned invalid JSON: {raw[:120]!r}") from exc
     if not isinstance(data, dict):
         raise ModelError(f"Reflection returned {type(data).__name__}, not an object.")
+    if not _text(data.get("summary")):
+        raise ModelError("Reflection returned no summary.")
     return Reflection(
         session_id=session_id,
         message_ids=tuple(m.id for m in messages),
