@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 SEARCH_BUDGET = 0.15
 #: Words of a query used for full-text search (a pasted page would be slow).
 QUERY_WORDS = 32
+#: Share of a search's budget the query's embedding may take.
+EMBED_SHARE = 0.7
 #: Failed attempts (the model's answer unusable) before a session is left unreflected.
 MAX_REFLECT_ATTEMPTS = 3
 
@@ -378,10 +380,15 @@ class SQLiteMemory:
         Messages: BM25 and vector similarity fused (recall.py); without an
         embedder, BM25 alone. Facts and notes: BM25. ``exclude_session`` leaves
         out that session's messages and what was drawn from them (a
-        conversation already has those in view). ``now`` resolves "last week" (default: the clock).
-        Past ``budget`` seconds the slower steps are skipped."""
-        deadline = time.perf_counter() + budget
-        embedding = self._embed_query(query, deadline)  # meanwhile, full-text search
+        conversation already has those in view). ``now`` resolves "last week"
+        (default: the clock). Past ``budget`` seconds the slower steps are skipped."""
+        started = time.perf_counter()
+        deadline = started + budget
+        # The query's vector first: the embedding model computes on both cores, and
+        # full-text search beside it would only slow both down (see os1.compute).
+        # It may take most of the budget, not all: the rest is full-text search's.
+        embedded_by = started + budget * EMBED_SHARE
+        vector = self._vector(self._embed_query(query, embedded_by), embedded_by)
         tuning = self.tuning
         words = fts_query(query, STOPWORDS).split(" OR ")[:QUERY_WORDS]
         match = " OR ".join(w for w in words if w)
@@ -408,7 +415,6 @@ class SQLiteMemory:
             (match, self.user, exclude_session, depth), deadline,
         )] if match else []
 
-        vector = self._vector(embedding, deadline)
         if not _have_numpy():  # a bare install without the memory extra: BM25 order
             ranked = [(mid, tuning.bm25_weight / (tuning.rrf_k + 1 + rank))
                       for rank, mid in enumerate(bm25_ids)]
