@@ -48,9 +48,11 @@ def test_piped_chat_one_reply_per_line(tmp_path, server):
 
 def test_slash_commands_in_a_pipe(tmp_path, server):
     os1("chat", home=tmp_path, llm=server.url, stdin="I like green tea\n")
-    r = os1("chat", home=tmp_path, llm=server.url, stdin="/memory green\n/forget m999\n/quit\nnever sent\n")
+    r = os1("chat", home=tmp_path, llm=server.url,
+            stdin="/memory green\n/forget m999\n/edit f999 The user likes tea.\n/quit\nnever sent\n")
     assert "I like green tea" in r.stdout
     assert "no memory with id 'm999'" in r.stdout
+    assert "no fact or note with id 'f999'" in r.stdout
     assert "never sent" not in r.stdout
 
 

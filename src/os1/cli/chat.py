@@ -20,6 +20,7 @@ Ctrl-C stops a reply; Ctrl-D or /quit leaves.
 
   /memory [QUERY]   what I remember about you (or search it)
   /forget ID        forget one memory (ids as shown by /memory, e.g. f3)
+  /edit ID TEXT     correct a fact (e.g. /edit f3 I live in Portland now)
   /help             this help
   /quit             leave"""
 
@@ -163,6 +164,14 @@ def _command(companion: Companion, line: str) -> str | None:
             facts = memory.facts()
             lines = [f"{f.ref:>6}  {f.text}" for f in facts] or ["(I don't know anything yet)"]
         print("\n".join(lines))
+    elif command == "/edit":
+        ref, _, words = rest.partition(" ")
+        if not words.strip():
+            print("Usage: /edit ID TEXT   (ids as shown by /memory, e.g. f3)")
+        elif companion.edit(ref, words):
+            print(f"Edited: {ref}")
+        else:
+            print(f"There is no fact or note with id {ref!r}.")
     elif command == "/forget":
         if not rest:
             print("Usage: /forget ID   (ids as shown by /memory, e.g. f3)")

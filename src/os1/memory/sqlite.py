@@ -1,5 +1,6 @@
 """The embedded memory store: one SQLite file (WAL) with FTS5 full-text search
-and message vectors for hybrid recall (see recall.py)."""
+and message vectors for hybrid recall (see recall.py). The tables and their
+upgrade are in schema.py, export and import in transfer.py."""
 
 from __future__ import annotations
 
