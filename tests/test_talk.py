@@ -57,7 +57,8 @@ async def test_a_thinking_pause_does_not_end_the_turn(settings, memory):
     events, llm, ears, _ = await converse(settings, memory, audio, turn_model=model)
     finals = [e.text for e in events if isinstance(e, Transcript) and e.final]
     assert finals == ["alpha alpha alpha alpha bravo bravo bravo bravo"]
-    assert len(llm.prompts) == 1
+    assert len([e for e in events if isinstance(e, ReplyDone)]) == 1
+    assert [m.content for m in memory.messages() if m.role == "user"] == [finals[0]]
     # Incremental: the second phrase was transcribed with the first as context.
     assert ears.calls[-1][1] == "alpha alpha alpha alpha"
     assert ears.calls[-1][0] < 2.0  # only the second phrase (2.6 s for the whole turn)
@@ -92,3 +93,35 @@ async def test_silence_gets_no_reply(settings, memory):
     events, llm, ears, _ = await converse(settings, memory, silence(1.0))
     assert llm.prompts == [] and ears.calls == []
     assert not [e for e in events if isinstance(e, Transcript)]
+
+
+async def test_a_probable_end_is_answered_early_but_heard_only_when_confirmed(settings, memory):
+    # "Probably over" at the pause: the reply is written at once, and spoken
+    # when the silence confirms it (TurnTiming.likely_end after the speech).
+    audio = np.concatenate([silence(0.3), speech(1.0)])
+    events, llm, _, output = await converse(settings, memory, audio, turn_model=ScriptedTurnModel([0.7]))
+    assert len(llm.prompts) == 1
+    times = [e for e in events if isinstance(e, TurnTimes)]
+    likely_end_ms = 900
+    assert len(times) == 1 and times[0].first_token_ms < likely_end_ms <= times[0].first_audio_ms
+    kinds = [type(e).__name__ for e in events]
+    # Nothing of the draft showed before the turn ended.
+    assert kinds.index("SpeechStopped") < kinds.index("UserTurn") < kinds.index("ReplyDelta")
+    assert [(m.role, m.content) for m in memory.messages()] == [
+        ("user", "alpha alpha alpha alpha"), ("assistant", "Hello there, nice to hear you.")]
+
+
+async def test_a_draft_reply_is_dropped_when_the_user_goes_on(settings, memory):
+    audio = np.concatenate([speech(1.0), silence(0.5), speech(1.0, level=0.35)])
+    model = ScriptedTurnModel([0.7, 0.95])  # "probably over" -- but they go on
+    events, llm, _, output = await converse(
+        settings, memory, audio, turn_model=model, replies=["Too early.", "Right on time."])
+    assert len(llm.prompts) == 2  # the draft was written...
+    done = [e for e in events if isinstance(e, ReplyDone)]
+    assert [d.text for d in done] == ["Right on time."]  # ...but never heard or shown
+    assert [(m.role, m.content) for m in memory.messages()] == [
+        ("user", "alpha alpha alpha alpha bravo bravo bravo bravo"), ("assistant", "Right on time.")]
+    # The real reply's prompt does not carry the dropped turn.
+    assert [m.content for m in llm.prompts[1][1:]] == ["alpha alpha alpha alpha bravo bravo bravo bravo"]
+    finals = [e.text for e in events if isinstance(e, Transcript) and e.final]
+    assert finals == ["alpha alpha alpha alpha bravo bravo bravo bravo"]

@@ -99,6 +99,7 @@ class VoiceSession:
         self._forced_end = False
         self._prefill: asyncio.Future[None] | None = None  # held: asyncio keeps tasks weakly
         self._partial_task: asyncio.Future[None] | None = None
+        self._tentative: _Tentative | None = None
         self._last_partial = 0.0
 
     # -- input ----------------------------------------------------------------------
@@ -110,6 +111,9 @@ class VoiceSession:
             self.feed(frame)
         if self._pause_task:
             await asyncio.gather(self._pause_task, return_exceptions=True)
+        # The microphone is gone, so a pause is the end of the turn.
+        for event in self.turns.verdict(1.0):
+            self._on_turn(event)
         if self._reply_task:
             await asyncio.gather(self._reply_task, return_exceptions=True)
 
@@ -121,6 +125,9 @@ class VoiceSession:
     async def hang_up(self) -> None:
         """The call ended: stop listening and speaking at once. As with any
         interruption, memory keeps only what was heard of the reply."""
+        if self._tentative is not None:  # keep their words, though the reply goes unheard
+            self._tentative.release(asyncio.get_running_loop().time())
+            self._tentative = None
         tasks = [t for t in (self._partial_task, self._pause_task, self._reply_task, self._prefill)
                  if t is not None and not t.done()]
         for task in tasks:
@@ -187,6 +194,7 @@ class VoiceSession:
                 self._at_pause(self._u, self._pause_id, event.t, previous))
         elif event.signal is Signal.RESUMED:
             self._pause_id += 1  # a verdict about the old pause no longer applies
+            self._drop_tentative()
         elif event.signal is Signal.TURN_ENDED:
             self._end_utterance(event.t)
 
@@ -229,7 +237,8 @@ class VoiceSession:
         except Os1Error as exc:
             self.on_event(ErrorEvent(str(exc)))
             return
-        if probability is not None and sounds_unfinished(" ".join([*u.committed, text])):
+        unfinished = sounds_unfinished(" ".join([*u.committed, text]))
+        if probability is not None and unfinished:
             probability = min(probability, 0.3)  # "...depending on how" is not an ending
         log.info("pause at %.2f s: heard %r, end-of-turn probability %s", t_last_speech, text,
                  "forced" if forced else probability)
@@ -243,11 +252,58 @@ class VoiceSession:
             self._forced_end = False
             for event in self.turns.verdict(1.0 if forced else probability):
                 self._on_turn(event)
-        if text and self.turns.in_turn and not self.speaking:
+        if not (u.committed and self.turns.in_turn and not self.speaking):
+            return
+        if pause_id == self._pause_id and not unfinished and not self._replying():
+            # This may be the end: start answering now, and speak as soon as
+            # the silence confirms it. If they go on talking, the draft is
+            # dropped (all it cost is CPU that would otherwise have idled).
+            self._start_tentative(u, t_last_speech)
+        elif text:
             # Still their turn: read what they said so far into the model now.
+            self._cancel_prefill()
             self._prefill = asyncio.ensure_future(self.companion.prepare(" ".join(u.committed)))
 
+    # -- answering before the turn is certainly over --------------------------------------
+
+    def _replying(self) -> bool:
+        return self._reply_task is not None and not self._reply_task.done()
+
+    def _cancel_prefill(self) -> None:
+        if self._prefill is not None and not self._prefill.done():
+            self._prefill.cancel()  # its prompt is out of date: stop it between batches
+
+    def _start_tentative(self, u: _Utterance, t_last_speech: float) -> None:
+        self._cancel_prefill()
+        draft = _Tentative(u, self.on_event)
+        self._tentative = draft
+        draft.emit(Transcript(" ".join(u.committed), final=True))
+        loop = asyncio.get_running_loop()
+        self._reply_task = asyncio.ensure_future(self._reply(
+            " ".join(u.committed), self._wall_at(t_last_speech), loop.time(), loop.time(), draft))
+
+    def _drop_tentative(self) -> None:
+        draft, self._tentative = self._tentative, None
+        if draft is not None and not draft.released.is_set() and self._reply_task is not None:
+            log.info("the user went on talking: dropping the draft reply")
+            self._reply_task.cancel()
+
+    def _release_tentative(self, t_end: float) -> bool:
+        """The turn is over: let the draft reply be heard, if it answers this turn."""
+        draft, self._tentative = self._tentative, None
+        if draft is None or draft.u is not self._u or not self._replying():
+            return False
+        draft.u.frames.clear()
+        draft.release(asyncio.get_running_loop().time())
+        self.speaking = True
+        self.on_event(SpeechStopped(t_end))
+        draft.flush()
+        return True
+
     def _end_utterance(self, t_end: float) -> None:
+        if self._release_tentative(t_end):
+            return
+        self._cancel_prefill()
         wall_end = self._wall_at(t_end)
         decided = asyncio.get_running_loop().time()
         self._reply_task = asyncio.ensure_future(
@@ -270,18 +326,24 @@ class VoiceSession:
 
     # -- the reply ------------------------------------------------------------------------
 
-    async def _reply(self, text: str, wall_end: float, transcribed: float, decided: float) -> None:
+    async def _reply(self, text: str, wall_end: float, transcribed: float, decided: float,
+                     draft: _Tentative | None = None) -> None:
         loop = asyncio.get_running_loop()
-        self.on_event(Status("thinking"))
+        emit = draft.emit if draft is not None else self.on_event
+        emit(Status("thinking"))
         pieces: asyncio.Queue[str | None] = asyncio.Queue()
         heard: list[str] = []
         marks: dict[str, float] = {}
-        speaker = asyncio.ensure_future(self._speak(pieces, heard, marks))
+        speaker = asyncio.ensure_future(self._speak(pieces, heard, marks, draft))
         chunker = SpeechChunker()
         done: ReplyDone | None = None
-        self.speaking = True
+        user_message: int | None = None
+        if draft is None:
+            self.speaking = True
         try:
             async for event in self.companion.send(text, channel="voice"):
+                if isinstance(event, UserTurn):
+                    user_message = event.message_id
                 if isinstance(event, ReplyDelta):
                     marks.setdefault("first_token", loop.time())
                     for piece in chunker.feed(event.text):
@@ -290,12 +352,14 @@ class VoiceSession:
                     done = event
                 elif not isinstance(event, UserTurn | ErrorEvent):
                     continue
-                self.on_event(event)
+                emit(event)
             for piece in chunker.flush():
                 pieces.put_nowait(piece)
             pieces.put_nowait(None)
             await speaker
             if "first_audio" in marks:
+                if draft is not None:  # the turn was decided when the draft was released
+                    decided = transcribed = draft.released_at
                 ms = lambda k: round((k - wall_end) * 1000, 1)  # noqa: E731
                 self.on_event(TurnTimes(
                     transcript_ms=ms(transcribed), decided_ms=ms(decided),
@@ -305,23 +369,32 @@ class VoiceSession:
             speaker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await speaker
+            if draft is not None and not draft.released.is_set():
+                # Never heard: as if this turn had not been taken (the user's
+                # words come back, complete, when their turn really ends).
+                self.companion.retract(user_message)
+                raise
             said = " ".join(heard)
             self.companion.reply_heard(self.companion.last_reply_id, said, interrupted=True)
             self.on_event(Interrupted(said))
             raise
         finally:
-            self.speaking = False
-            self.on_event(Status("listening"))
+            if draft is None or draft.released.is_set():
+                self.speaking = False
+                self.on_event(Status("listening"))
         if done is not None and done.text and " ".join(heard) != done.text:
             self.companion.reply_heard(done.message_id, " ".join(heard), interrupted=False)
 
-    async def _speak(self, pieces: asyncio.Queue[str | None], heard: list[str], marks: dict[str, float]) -> None:
+    async def _speak(self, pieces: asyncio.Queue[str | None], heard: list[str], marks: dict[str, float],
+                     draft: _Tentative | None) -> None:
         loop = asyncio.get_running_loop()
         while (piece := await pieces.get()) is not None:
             chunks = [a async for a in self.parts.voice.synthesize(piece)]
             if not chunks:
                 continue
             audio = np.concatenate(chunks)
+            if draft is not None:
+                await draft.released.wait()  # ready to speak; waiting for the turn to end
             if "first_audio" not in marks:
                 marks["first_audio"] = loop.time()
                 self.on_event(Status("speaking"))
@@ -343,6 +416,33 @@ class VoiceSession:
             if frame_t <= t + 1e-6:
                 return wall
         return self._walls[0][1] if self._walls else time.monotonic()
+
+
+class _Tentative:
+    """A reply started at a pause that probably ends the turn. Its events are
+    held back (and its audio waits) until the turn is confirmed over."""
+
+    def __init__(self, u: _Utterance, on_event: Callable[[Event], None]):
+        self.u = u
+        self._on_event = on_event
+        self._held: list[Event] = []
+        self.released = asyncio.Event()
+        self.released_at = 0.0
+
+    def emit(self, event: Event) -> None:
+        if self.released.is_set():
+            self._on_event(event)
+        else:
+            self._held.append(event)
+
+    def release(self, at: float) -> None:
+        self.released_at = at
+        self.released.set()
+
+    def flush(self) -> None:
+        held, self._held = self._held, []
+        for event in held:
+            self._on_event(event)
 
 
 class _Utterance:

@@ -125,15 +125,18 @@ class TurnDetector:
 
 
 # Words a finished English sentence rarely ends on: articles, possessives,
-# prepositions, conjunctions, subject pronouns and fillers ("the chemical is"
-# and "thank you" do end sentences, so auxiliaries and objects are not here). A pause right after one is
-# someone thinking, whatever the intonation sounds like to the turn model.
+# prepositions, conjunctions, subject pronouns, fillers, and the sentence
+# adverbs that open a thought ("However." -- smart-turn calls that complete).
+# "The chemical is" and "thank you" do end sentences, so auxiliaries and
+# objects are not here. A pause right after one of these is someone thinking,
+# whatever the intonation sounds like to the turn model.
 _UNFINISHED = frozenset("""
 a an the my your his her our their its every
 of to in on at by for with from into onto about than over under
 and or but because if when while although though unless until whether nor how
 i i'm i've i'd you're we're they're there's it's
 um uh er erm
+however moreover furthermore therefore meanwhile nevertheless besides
 """.split())
 
 

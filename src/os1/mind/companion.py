@@ -227,6 +227,19 @@ class Companion:
             else:  # nothing of it was heard: as far as the user knows, it was never said
                 self.memory.forget(f"m{message_id}")
 
+    def retract(self, message_id: int | None) -> None:
+        """Undo a turn that was answered too early (the user had not finished):
+        the message and its reply leave memory and this session's prompt. The
+        whole utterance arrives again as one turn when it really ends."""
+        if message_id is None:
+            return  # it was never stored
+        for i in range(len(self._history) - 1, -1, -1):
+            if self._history[i].role == "user":
+                del self._history[i:]
+                break
+        self.memory.forget(f"m{message_id}")  # with its reply
+        self.last_reply_id = None
+
     async def send(self, text: str, *, channel: str | None = None) -> AsyncIterator[Event]:
         """Take one user message and stream the companion's reply as events.
 
