@@ -215,3 +215,32 @@ async def test_a_name_learned_in_conversation_fills_the_profile(settings, memory
     async with Companion(settings, llm, memory) as c:
         await turn(c, "Hi, my name is Theodore.")
     assert memory.profile() == {"name": "Theodore"}
+
+
+async def test_closing_while_mining_does_not_wait_to_reflect(settings, memory):
+    # Mining is under way when the session closes: close finishes the mining
+    # and returns, instead of waiting out the idle time before reflecting.
+    import asyncio
+    import time
+
+    from os1.mind.companion import Companion
+
+    class SlowMiner(FakeLLM):
+        async def stream(self, messages, options):
+            if options.json_schema is not None:
+                await asyncio.sleep(0.3)  # mining takes a while
+            async for piece in super().stream(messages, options):
+                yield piece
+
+    llm = SlowMiner(["Hi!"])
+    companion = Companion(settings, llm, memory, idle_delay=0.0, reflect_delay=60.0)
+    companion.start()
+    async for _ in companion.send("I live in Lisbon."):
+        pass
+    for _ in range(100):
+        await asyncio.sleep(0.01)
+        if companion._phase == "mining":  # noqa: SLF001
+            break
+    start = time.monotonic()
+    await asyncio.wait_for(companion.close(), 10)
+    assert time.monotonic() - start < 5

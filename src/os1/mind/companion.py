@@ -66,6 +66,7 @@ class Companion:
         self._system: Message | None = None
         self._history: list[Message] = []
         self._interrupt = asyncio.Event()
+        self._mine_only = False  # set by remember(): the session is ending
         self._turn_lock = asyncio.Lock()
         self._background: asyncio.Task[int] | None = None
         #: What the background task is doing: a turn cancels it unless it is mining
@@ -354,11 +355,13 @@ class Companion:
 
     def _schedule_background(self) -> None:
         if self._background is None or self._background.done():
+            self._mine_only = False
             self._background = asyncio.ensure_future(self._mine_when_idle())
 
     async def remember(self) -> int:
         """Wait until every stored message has been mined for facts."""
         if self._background is not None:
+            self._mine_only = True  # no waiting to reflect after this mining
             if self._phase != "mining":
                 self._background.cancel()  # still waiting for idle: start now instead
             await asyncio.gather(self._background, return_exceptions=True)
@@ -380,6 +383,8 @@ class Companion:
         after a long one, reflect. A new turn cancels it while it waits or reflects."""
         await asyncio.sleep(self.idle_delay)
         learned = await self._in_phase("mining", self._mine)
+        if self._mine_only:
+            return learned
         await asyncio.sleep(self.reflect_delay)
         await self._in_phase("reflecting", self.reflect)
         return learned
