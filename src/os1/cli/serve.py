@@ -56,7 +56,8 @@ async def _serve(settings: Settings, host: str, port: int, token: str | None, vo
 
     app = create_app(Hub(settings), token=token, preload_voice=voice)
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", ws_max_size=4 * 1024 * 1024,
-                            ws_ping_interval=20, lifespan="on")
+                            ws_ping_interval=20, lifespan="on",
+                            timeout_graceful_shutdown=10)  # open calls must not hold up a stop
     server = uvicorn.Server(config)
 
     async def announce() -> None:
