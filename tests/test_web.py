@@ -213,6 +213,18 @@ def test_memory_api_lists_searches_and_forgets(settings):
         assert client.delete(f"/api/memory/{ref}").status_code == 200
         assert client.delete(f"/api/memory/{ref}").status_code == 404
         assert not any("Lisbon" in h["text"] for h in client.get("/api/memory", params={"q": "Lisbon"}).json()["hits"])
+        # A fact: edit it (the old wording stays in its history), then forget it.
+        fact = hub.memory.add_fact("The user's sister is called Anna.", kind="person", key="sister.name",
+                                   source_message_id=None)
+        assert client.patch(f"/api/memory/f{fact}", json={"text": "The user's sister is called Ana."}).status_code == 200
+        listed = client.get("/api/memory").json()
+        assert [f["text"] for f in listed["facts"]] == ["The user's sister is called Ana."]
+        assert [f["text"] for f in listed["history"]] == ["The user's sister is called Anna."]
+        assert client.patch("/api/memory/f999", json={"text": "x"}).status_code == 404
+        assert client.patch(f"/api/memory/f{fact}", content=b"{", headers={"Content-Type": "application/json"}).status_code == 400
+        for f in listed["facts"]:
+            assert client.delete(f"/api/memory/{f['ref']}").status_code == 200
+        assert client.get("/api/memory").json()["facts"] == []
         export = client.get("/api/memory/export")
         assert export.status_code == 200 and "attachment" in export.headers["content-disposition"]
         assert "Lisbon" not in export.text
@@ -258,3 +270,22 @@ def test_openai_client_against_the_api(settings):
         assert bad.status_code == 400 and "error" in bad.json()
     texts = [m.content for m in SQLiteMemory(settings.database, settings.user).messages()]
     assert texts == ["Say hello.", "Hello from os1.", "Again?", "Second answer."]
+
+
+def test_memory_export_imports_into_another_home(settings, tmp_path):
+    app, hub = make_app(settings, FakeLLM(["Noted."]))
+    with TestClient(app, base_url=LOCAL) as client:
+        with client.websocket_connect(WS) as ws:
+            start(ws)
+            ws.send_json({"type": "message", "text": "I was born in Porto."})
+            until(ws, "thread.message")
+            until(ws, "thread.message")
+        exported = client.get("/api/memory/export").json()
+    other = load_settings({"home": str(tmp_path / "other")}, env={"HOME": str(tmp_path)})
+    app2, _ = make_app(other)
+    with TestClient(app2, base_url=LOCAL) as client:
+        r = client.post("/api/memory/import", json=exported)
+        assert r.status_code == 200 and r.json()["imported"]["messages"] == 2
+        assert client.post("/api/memory/import", json=["nope"]).status_code == 400
+        texts = [m["text"] for m in client.get("/api/history").json()["messages"]]
+        assert texts == ["I was born in Porto.", "Noted."]

@@ -120,8 +120,12 @@ async def history(request: Request) -> JSONResponse:
 
 
 def _fact(f: Any) -> dict[str, Any]:
-    return {k: getattr(f, k) for k in ("id", "text", "kind", "created_at", "valid_from",
-                                          "superseded_at") if hasattr(f, k)} | {"ref": f.ref}
+    return {"ref": f.ref, "text": f.text, "kind": f.kind, "created_at": f.created_at,
+            "valid_from": f.valid_from, "superseded_at": f.superseded_at, "corrected": f.corrected}
+
+
+def _note(n: Any) -> dict[str, Any]:
+    return {"ref": n.ref, "text": n.text, "kind": n.kind, "created_at": n.created_at, "due_at": n.due_at}
 
 
 async def memory_list(request: Request) -> JSONResponse:
@@ -132,7 +136,17 @@ async def memory_list(request: Request) -> JSONResponse:
         return _error(503, str(exc))
     query = request.query_params.get("q", "").strip()
     memory = hub.memory
-    result: dict[str, Any] = {"profile": memory.profile(), "facts": [_fact(f) for f in memory.facts()]}
+    facts = memory.facts(include_history=True)
+    notes = memory.notes()
+    result: dict[str, Any] = {
+        "profile": memory.profile(),
+        "facts": [_fact(f) for f in facts if f.superseded_by is None],
+        "history": [_fact(f) for f in facts if f.superseded_by is not None],
+        "relationship": [_note(n) for n in notes if n.kind not in ("summary", "journal", "self")],
+        "journal": [_note(n) for n in notes if n.kind == "journal"][-10:],
+        "summaries": [_note(n) for n in notes if n.kind == "summary"][-10:],
+        "self_description": memory.self_description(),
+    }
     if query:
         result["hits"] = [{"ref": h.ref, "text": h.text, "kind": h.kind, "created_at": h.created_at,
                            "score": round(h.score, 4)} for h in memory.search(query, limit=20)]

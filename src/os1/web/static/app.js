@@ -384,12 +384,34 @@ async function loadMemory(query) {
       target.append(heading(`Found for “${query}”`), list(data.hits, { forget: true }));
     } else {
       target.append(heading("Facts"), list(data.facts, { forget: true, edit: true }));
+      if (data.history && data.history.length) {
+        target.append(heading("Used to be true"), list(data.history.map((f) => ({
+          ...f, kind: f.superseded_at ? `until ${new Date(f.superseded_at * 1000).toLocaleDateString()}` : "",
+        })), { forget: true }));
+      }
+      if (data.relationship && data.relationship.length) {
+        target.append(heading("Between us"), list(data.relationship.map((n) => ({
+          ...n, kind: n.kind.replace("_", " ") + (n.due_at ? ` · ${new Date(n.due_at * 1000).toLocaleDateString()}` : ""),
+        })), { forget: true }));
+      }
+      if (data.self_description) target.append(heading(`${state.name} on ${state.name}`), paragraph(data.self_description));
+      if (data.journal && data.journal.length) {
+        target.append(heading(`${state.name}'s journal`), list(data.journal.slice().reverse().map((n) => ({
+          ...n, kind: new Date(n.created_at * 1000).toLocaleDateString(),
+        })), { forget: true }));
+      }
       target.append(heading("Recent messages"), list((data.messages || []).slice().reverse()
         .map((m) => ({ ref: m.id, text: m.text, kind: m.role === "user" ? "you" : state.name })), { forget: true }));
     }
   } catch (err) {
     target.textContent = `Memory is not available: ${err.message}`;
   }
+}
+
+function paragraph(text) {
+  const p = document.createElement("p");
+  p.textContent = text;
+  return p;
 }
 
 function heading(text) {
