@@ -40,6 +40,8 @@ MESSAGE_SHARE = 0.4
 RECALL_LIMIT = 5
 _ABOUT_YOU = re.compile(r"\byou(r|rs|rself)?\b", re.IGNORECASE)
 _NAME_FACT = re.compile(r"^The user's name is ([A-Z][\w'-]*(?: [A-Z][\w'-]*){0,2})\.?$")
+#: Appended to spoken turns for the model (not stored: memory keeps their words).
+SPOKEN_CUE = "\n\n(Spoken aloud. Reply in one or two short, natural sentences.)"
 #: Seconds without a new turn before background memory work starts.
 IDLE_BEFORE_MINING = 1.5
 #: Further seconds of quiet before the conversation counts as over for now and
@@ -273,7 +275,11 @@ class Companion:
 
         note = self._pending_recall if self._pending_recall is not None else self._recall(text)
         self._pending_recall = None
-        user_message = Message("user", note + model_text)
+        # Small models drift into long answers; said aloud, a reply of many
+        # sentences is a monologue. A reminder beside the words works better
+        # than one in the system prompt (and the prompt prefix stays the same).
+        cue = SPOKEN_CUE if channel == "voice" else ""
+        user_message = Message("user", note + model_text + cue)
         prompt = self._fit([*self._history, user_message])
         options = GenerateOptions(
             max_tokens=self.settings.llm.max_reply_tokens,
