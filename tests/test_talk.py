@@ -43,7 +43,7 @@ async def test_a_spoken_turn_is_heard_answered_and_remembered(settings, memory):
     events, llm, ears, output = await converse(settings, memory, np.concatenate([silence(0.3), speech(1.0)]))
     finals = [e.text for e in events if isinstance(e, Transcript) and e.final]
     assert finals == ["alpha alpha alpha alpha"]
-    assert llm.prompts[-1][-1].content == "alpha alpha alpha alpha" + SPOKEN_CUE
+    assert llm.prompts[-1][-1].content == SPOKEN_CUE + "alpha alpha alpha alpha"
     times = [e for e in events if isinstance(e, TurnTimes)]
     assert len(times) == 1 and 0 < times[0].first_audio_ms < 2000
     assert output.pieces, "the reply was played"
@@ -52,16 +52,26 @@ async def test_a_spoken_turn_is_heard_answered_and_remembered(settings, memory):
 
 
 async def test_a_thinking_pause_does_not_end_the_turn(settings, memory):
-    audio = np.concatenate([speech(1.0), silence(0.6), speech(1.0, level=0.35)])
+    audio = np.concatenate([speech(1.5), silence(0.6), speech(1.0, level=0.35)])
     model = ScriptedTurnModel([0.1, 0.9])  # first pause: "not finished"; then: finished
     events, llm, ears, _ = await converse(settings, memory, audio, turn_model=model)
     finals = [e.text for e in events if isinstance(e, Transcript) and e.final]
-    assert finals == ["alpha alpha alpha alpha bravo bravo bravo bravo"]
+    assert finals == ["alpha alpha alpha alpha alpha alpha bravo bravo bravo bravo"]
     assert len([e for e in events if isinstance(e, ReplyDone)]) == 1
     assert [m.content for m in memory.messages() if m.role == "user"] == [finals[0]]
     # Incremental: the second phrase was transcribed with the first as context.
-    assert ears.calls[-1][1] == "alpha alpha alpha alpha"
-    assert ears.calls[-1][0] < 2.0  # only the second phrase (2.6 s for the whole turn)
+    assert ears.calls[-1][1] == "alpha alpha alpha alpha alpha alpha"
+    assert ears.calls[-1][0] < 2.0  # only the second phrase (3.1 s for the whole turn)
+
+
+async def test_a_short_phrase_is_heard_again_with_the_next(settings, memory):
+    audio = np.concatenate([speech(0.5), silence(0.6), speech(1.0, level=0.35)])
+    model = ScriptedTurnModel([0.1, 0.9])
+    events, llm, ears, _ = await converse(settings, memory, audio, turn_model=model)
+    finals = [e.text for e in events if isinstance(e, Transcript) and e.final]
+    assert finals == ["alpha alpha bravo bravo bravo bravo"]
+    assert ears.calls[-1][1] == ""  # no context: the first words are in this audio
+    assert ears.calls[-1][0] > 1.5
 
 
 async def test_barge_in_stops_playback_and_keeps_only_what_was_heard(settings, memory):
@@ -122,6 +132,6 @@ async def test_a_draft_reply_is_dropped_when_the_user_goes_on(settings, memory):
     assert [(m.role, m.content) for m in memory.messages()] == [
         ("user", "alpha alpha alpha alpha bravo bravo bravo bravo"), ("assistant", "Right on time.")]
     # The real reply's prompt does not carry the dropped turn.
-    assert [m.content for m in llm.prompts[1][1:]] == ["alpha alpha alpha alpha bravo bravo bravo bravo" + SPOKEN_CUE]
+    assert [m.content for m in llm.prompts[1][1:]] == [SPOKEN_CUE + "alpha alpha alpha alpha bravo bravo bravo bravo"]
     finals = [e.text for e in events if isinstance(e, Transcript) and e.final]
     assert finals == ["alpha alpha alpha alpha bravo bravo bravo bravo"]

@@ -45,6 +45,7 @@ PREROLL_S = 0.3  # audio kept from before the detected start of speech
 TAIL_S = 0.15  # audio kept after the end of speech when cutting a phrase
 MAX_PHRASE_S = 20.0  # transcribe in pieces at least this often
 MIN_VOICED_FRAMES = 4  # a phrase needs ~130 ms of speech to be worth transcribing
+MIN_PHRASE_S = 1.2  # shorter phrases are heard again with the next one
 PARTIAL_EVERY_S = 1.2  # provisional transcripts while a phrase goes on...
 PARTIAL_MAX_S = 8.0  # ...until it is this long (each costs more than the last)
 
@@ -242,17 +243,26 @@ class VoiceSession:
             probability = min(probability, 0.3)  # "...depending on how" is not an ending
         log.info("pause at %.2f s: heard %r, end-of-turn probability %s", t_last_speech, text,
                  "forced" if forced else probability)
-        if text and not _repeats(text, u.committed):
-            u.committed.append(text)
-            self.on_event(Transcript(" ".join(u.committed), final=False))
-        u.cut = max(u.cut, end)
+        u.open = ""
+        if end - u.cut < MIN_PHRASE_S * SAMPLE_RATE and pause_id != -1 and not forced:
+            # A short phrase ("Ask not") is easily misheard alone: it stays
+            # open, and is heard again together with what follows it (unless
+            # the turn ends here: then these words are the last ones).
+            u.open = text if text and not _repeats(text, u.committed) else ""
+            if u.open:
+                self.on_event(Transcript(u.text, final=False))
+        else:
+            if text and not _repeats(text, u.committed):
+                u.committed.append(text)
+                self.on_event(Transcript(u.text, final=False))
+            u.cut = max(u.cut, end)
         if u is not self._u:
             return  # a new turn began meanwhile; this one has ended
         if pause_id == self._pause_id and (forced or probability is not None):
             self._forced_end = False
             for event in self.turns.verdict(1.0 if forced else probability):
                 self._on_turn(event)
-        if not (u.committed and self.turns.in_turn and not self.speaking):
+        if not (u.text and self.turns.in_turn and not self.speaking):
             return
         if pause_id == self._pause_id and not unfinished and not self._replying():
             # This may be the end: start answering now, and speak as soon as
@@ -262,7 +272,7 @@ class VoiceSession:
         elif text:
             # Still their turn: read what they said so far into the model now.
             self._cancel_prefill()
-            self._prefill = asyncio.ensure_future(self.companion.prepare(" ".join(u.committed)))
+            self._prefill = asyncio.ensure_future(self.companion.prepare(u.text))
 
     # -- answering before the turn is certainly over --------------------------------------
 
@@ -277,10 +287,10 @@ class VoiceSession:
         self._cancel_prefill()
         draft = _Tentative(u, self.on_event)
         self._tentative = draft
-        draft.emit(Transcript(" ".join(u.committed), final=True))
+        draft.emit(Transcript(u.text, final=True))
         loop = asyncio.get_running_loop()
         self._reply_task = asyncio.ensure_future(self._reply(
-            " ".join(u.committed), self._wall_at(t_last_speech), loop.time(), loop.time(), draft))
+            u.text, self._wall_at(t_last_speech), loop.time(), loop.time(), draft))
 
     def _drop_tentative(self) -> None:
         draft, self._tentative = self._tentative, None
@@ -314,7 +324,7 @@ class VoiceSession:
                     decided: float) -> None:
         if pending is not None:
             await pending
-        text = " ".join(u.committed).strip()
+        text = u.text
         u.frames.clear()  # the words are what we keep
         if not text:
             self.on_event(Status("listening"))  # noise, or words too faint to make out
@@ -455,11 +465,16 @@ class _Utterance:
         self.frames: list[np.ndarray] = []
         self.voiced: list[bool] = []
         self.committed: list[str] = []
+        self.open = ""  # the words of a short last phrase, to be heard again with the next
         self.cut = 0  # samples already transcribed
 
     def add(self, frame: np.ndarray, voiced: bool) -> None:
         self.frames.append(frame)
         self.voiced.append(voiced)
+
+    @property
+    def text(self) -> str:
+        return " ".join([*self.committed, self.open]).strip()
 
     def audio(self) -> np.ndarray:
         return np.concatenate(self.frames) if self.frames else np.zeros(0, np.float32)
