@@ -69,9 +69,9 @@ def test_a_fairly_sure_model_ends_the_turn_after_a_longer_silence():
     d = TurnDetector()
     events, t = feed(d, "#" * 20 + "." * 6)
     assert d.verdict(0.8) == []  # not sure enough at 0.19 s of silence
-    more, t = feed(d, "." * 20, start=t)  # 0.83 s of silence: a thinking pause is still possible
+    more, t = feed(d, "." * 11, start=t)  # 0.54 s of silence: a thinking pause is still possible
     assert more == []
-    more, _ = feed(d, "." * 3, start=t)  # past 0.9 s
+    more, _ = feed(d, "." * 3, start=t)  # past 0.6 s
     assert [s for s, _ in more] == [Signal.TURN_ENDED]
 
 

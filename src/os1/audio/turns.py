@@ -25,11 +25,13 @@ class TurnTiming:
     start: float = 0.096  # seconds of speech that start a turn
     barge_in: float = 0.4  # ... while os1 is talking ("mhm" is shorter)
     pause: float = 0.16  # silence that makes a pause: time to transcribe and ask
-    end: float = 1.4  # silence that ends a turn whatever the turn model says
+    end: float = 1.2  # silence that ends a turn whatever the turn model says
     end_when_unsure: float = 0.7  # silence that ends it when there is no turn model
     sure: float = 0.9  # turn model's probability that ends the turn at the pause itself
     likely: float = 0.5  # ...that ends it after ``likely_end`` of silence
-    likely_end: float = 0.9
+    # A reply is drafted at the pause (see talk.py), so these waits are most
+    # of the latency: pipecat ends at p >= 0.5 right away; os1 waits a little.
+    likely_end: float = 0.6
 
 
 class Signal(Enum):
