@@ -138,3 +138,33 @@ async def test_a_draft_reply_is_dropped_when_the_user_goes_on(settings, memory):
     assert [m.content for m in llm.prompts[1][1:]] == [SPOKEN_CUE + "alpha alpha alpha alpha bravo bravo bravo bravo"]
     finals = [e.text for e in events if isinstance(e, Transcript) and e.final]
     assert finals == ["alpha alpha alpha alpha bravo bravo bravo bravo"]
+
+
+async def test_going_on_before_the_reply_is_heard_makes_one_utterance(settings, memory):
+    # The turn ends at the pause (the model is sure), but they go on talking
+    # while the reply is still being voiced: nothing was heard, so the turn is
+    # taken back and the whole utterance answered once.
+    class SlowStartVoice(SlowVoice):
+        async def synthesize(self, text):
+            import asyncio
+
+            await asyncio.sleep(1.0)  # the reply is not audible for a second
+            async for audio in super().synthesize(text):
+                yield audio
+
+    audio = np.concatenate([speech(1.5), silence(0.25), speech(1.0, level=0.35)])
+    llm = FakeLLM(["Too early.", "Right on time."])
+    events = []
+    parts = VoiceParts(vad=LoudnessVAD(), ears=CountingEars(), voice=SlowStartVoice(),
+                       turn_model=ScriptedTurnModel([0.95, 0.95]))
+    async with Companion(settings, llm, memory, channel="voice") as companion:
+        session = VoiceSession(companion, parts, TimelineOutput(), events.append)
+        await session.run(paced_frames(audio, tail_silence=3.0))
+    from os1.events import Retracted
+
+    assert len([e for e in events if isinstance(e, Retracted)]) == 1
+    assert [(m.role, m.content) for m in memory.messages()] == [
+        ("user", "alpha alpha alpha alpha alpha alpha bravo bravo bravo bravo"),
+        ("assistant", "Right on time.")]
+    assert [m.content for m in llm.prompts[-1][1:]] == [
+        SPOKEN_CUE + "alpha alpha alpha alpha alpha alpha bravo bravo bravo bravo"]

@@ -104,6 +104,15 @@ class Interrupted:
 
 
 @dataclass(frozen=True, slots=True)
+class Retracted:
+    """A turn was answered too early: the user went on before hearing the
+    reply. Message ``message_id`` (and its reply) is gone; the whole utterance
+    comes again as one turn."""
+
+    message_id: int
+
+
+@dataclass(frozen=True, slots=True)
 class TurnTimes:
     """Latency of one voice turn, in ms from the end of the user's speech."""
 
@@ -115,11 +124,11 @@ class TurnTimes:
 
 Event = (
     UserTurn | ReplyStarted | ReplyDelta | ReplyDone | Notice | ErrorEvent | Status
-    | SpeechStarted | SpeechStopped | Transcript | ReplyAudio | Interrupted | TurnTimes
+    | SpeechStarted | SpeechStopped | Transcript | ReplyAudio | Interrupted | Retracted | TurnTimes
 )
 
 __all__ = [
     "ErrorEvent", "Event", "Interrupted", "Notice", "ReplyAudio", "ReplyDelta", "ReplyDone",
-    "ReplyStarted", "SpeechStarted", "SpeechStopped", "Status", "Transcript", "TurnTimes",
+    "ReplyStarted", "Retracted", "SpeechStarted", "SpeechStopped", "Status", "Transcript", "TurnTimes",
     "UserTurn",
 ]

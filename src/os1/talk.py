@@ -31,7 +31,7 @@ from os1.compute import URGENT, lane
 from os1.ears import Transcriber
 from os1.errors import Os1Error
 from os1.events import (
-    ErrorEvent, Event, Interrupted, ReplyAudio, ReplyDelta, ReplyDone, SpeechStarted,
+    ErrorEvent, Event, Interrupted, ReplyAudio, ReplyDelta, ReplyDone, Retracted, SpeechStarted,
     SpeechStopped, Status, Transcript, TurnTimes, UserTurn,
 )
 from os1.mind.companion import Companion
@@ -91,7 +91,10 @@ class VoiceSession:
         self._gain = AutoGain()
         self.t = 0.0  # the audio clock: seconds of input consumed
         self._walls: deque[tuple[float, float]] = deque(maxlen=4096)  # (t, loop time)
-        self._recent: deque[tuple[np.ndarray, bool]] = deque(maxlen=int(PREROLL_S / FRAME_S) + 1)
+        # Audio before a turn starts: the preroll, and the speech that a
+        # barge-in must hear (0.4 s) before it counts as the start of a turn.
+        self._recent: deque[tuple[np.ndarray, bool]] = deque(
+            maxlen=int((PREROLL_S + parts.timing.barge_in) / FRAME_S) + 2)
         self._u = _Utterance(0.0)  # the user's current (or last) turn
         self._pause_id = 0
         self._pause_task: asyncio.Task[None] | None = None
@@ -101,6 +104,8 @@ class VoiceSession:
         self._prefill: asyncio.Future[None] | None = None  # held: asyncio keeps tasks weakly
         self._partial_task: asyncio.Future[None] | None = None
         self._tentative: _Tentative | None = None
+        self._audible = False  # has any of the current reply been played?
+        self._retract: set[asyncio.Task[object]] = set()  # replies to take back when cancelled
         self._last_partial = 0.0
 
     # -- input ----------------------------------------------------------------------
@@ -200,12 +205,29 @@ class VoiceSession:
             self._end_utterance(event.t)
 
     def _start_utterance(self, t: float) -> None:
+        keep = min(len(self._recent), int((self.t - t + PREROLL_S) / FRAME_S) + 1)
+        while len(self._recent) > keep:  # more than the preroll before their first word
+            self._recent.popleft()
+        start = self.t - len(self._recent) * FRAME_S
+        # They go on before a word of the reply was heard: the turn had not
+        # ended after all. Take back the answer and keep listening to the
+        # same utterance, so their sentence is answered as a whole.
+        resumed = self._replying() and not self._audible and bool(self._u.frames)
         if self._reply_task and not self._reply_task.done():
+            if resumed:
+                self._retract.add(self._reply_task)
             self._reply_task.cancel()  # barge-in
         self.companion.hold_background()
-        self._u = _Utterance(self.t - len(self._recent) * FRAME_S)
+        if resumed:
+            log.info("the user went on after the turn ended: one utterance after all")
+            u = self._u
+            gap = round((start - u.start) / FRAME_S) - len(u.frames)
+            for _ in range(max(0, gap)):  # keep the audio aligned with the clock
+                u.add(np.zeros(FRAME, np.float32), False)
+        else:
+            self._u = u = _Utterance(start)
         for frame, voiced in self._recent:
-            self._u.add(frame, voiced)
+            u.add(frame, voiced)
         self._recent.clear()
         self.on_event(SpeechStarted(t))
         self.on_event(Status("listening"))
@@ -303,7 +325,6 @@ class VoiceSession:
         draft, self._tentative = self._tentative, None
         if draft is None or draft.u is not self._u or not self._replying():
             return False
-        draft.u.frames.clear()
         draft.release(asyncio.get_running_loop().time())
         self.speaking = True
         self.on_event(SpeechStopped(t_end))
@@ -325,7 +346,6 @@ class VoiceSession:
         if pending is not None:
             await pending
         text = u.text
-        u.frames.clear()  # the words are what we keep
         if not text:
             self.on_event(Status("listening"))  # noise, or words too faint to make out
             return
@@ -348,6 +368,7 @@ class VoiceSession:
         chunker = SpeechChunker()
         done: ReplyDone | None = None
         user_message: int | None = None
+        self._audible = False
         if draft is None:
             self.speaking = True
         try:
@@ -379,10 +400,14 @@ class VoiceSession:
             speaker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await speaker
-            if draft is not None and not draft.released.is_set():
+            retract = asyncio.current_task() in self._retract
+            self._retract.discard(asyncio.current_task())
+            if retract or (draft is not None and not draft.released.is_set()):
                 # Never heard: as if this turn had not been taken (the user's
                 # words come back, complete, when their turn really ends).
                 self.companion.retract(user_message)
+                if retract and user_message is not None:
+                    self.on_event(Retracted(user_message))
                 raise
             said = " ".join(heard)
             self.companion.reply_heard(self.companion.last_reply_id, said, interrupted=True)
@@ -405,6 +430,7 @@ class VoiceSession:
             audio = np.concatenate(chunks)
             if draft is not None:
                 await draft.released.wait()  # ready to speak; waiting for the turn to end
+            self._audible = True
             if "first_audio" not in marks:
                 marks["first_audio"] = loop.time()
                 self.on_event(Status("speaking"))

@@ -25,7 +25,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from os1.errors import Os1Error
 from os1.events import (
     ErrorEvent, Event, Interrupted, Notice, ReplyAudio, ReplyDelta, ReplyDone, ReplyStarted,
-    SpeechStarted, SpeechStopped, Status, Transcript, TurnTimes, UserTurn,
+    Retracted, SpeechStarted, SpeechStopped, Status, Transcript, TurnTimes, UserTurn,
 )
 from os1.web.hub import Hub
 
@@ -66,6 +66,8 @@ def encode(event: Event) -> dict[str, Any] | None:
             return {"type": "reply.spoken", "text": text}
         case Interrupted(heard=heard):
             return {"type": "interrupted", "heard": heard}
+        case Retracted(message_id=i):
+            return {"type": "turn.retracted", "id": f"m{i}"}
         case TurnTimes():
             return {"type": "turn.times", "transcript_ms": event.transcript_ms,
                     "first_token_ms": event.first_token_ms, "first_audio_ms": event.first_audio_ms}
@@ -242,6 +244,10 @@ class Call:
             hub.publish_event(event, "voice")
         elif isinstance(event, ReplyDone):
             self._written = event  # it joins the thread once it has been heard
+        elif isinstance(event, Retracted):
+            self._written = None
+            self.conn.send(encode(event))  # this page drops the reply it was showing
+            hub.publish({"role": "forgotten", "id": f"m{event.message_id}"})
         else:
             if isinstance(event, Interrupted):
                 written, self._written = self._written, None

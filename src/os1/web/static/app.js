@@ -121,6 +121,13 @@ function onEvent(ev) {
       break;
     case "call.ended":
       break;
+    case "turn.retracted":
+      if (state.pending) {
+        state.pending.li.remove();
+        state.pending = null;
+      }
+      stopPlayback();
+      break;
     case "turn.times":
       ui.status.title = `first audio ${Math.round(ev.first_audio_ms)} ms after you stopped`;
       break;
