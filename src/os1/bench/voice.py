@@ -27,7 +27,7 @@ import numpy as np
 from os1.audio.format import read_wav
 from os1.bench.stats import spread
 from os1.config import Settings
-from os1.events import Event, Transcript, TurnTimes
+from os1.events import Event, Retracted, Transcript, TurnTimes
 from os1.mind.engines import open_llm
 from os1.mind.llm import GenerateOptions, Message, complete
 from os1.runtime import companion_session, open_voice_parts
@@ -97,7 +97,12 @@ async def _pipeline_turn(settings: Settings, llm: Any, parts: Any, audio: np.nda
         session = VoiceSession(companion, parts, _Collect(), events.append)
         await session.run(paced_frames(audio, tail_silence=2.5))
     times = next((e for e in events if isinstance(e, TurnTimes)), None)
-    finals = [e.text for e in events if isinstance(e, Transcript) and e.final]
+    finals: list[str] = []
+    for e in events:
+        if isinstance(e, Transcript) and e.final:
+            finals.append(e.text)
+        elif isinstance(e, Retracted):
+            finals.clear()  # that turn was taken back; the whole utterance comes again
     return {
         "transcript": " ".join(finals),
         "first_audio_ms": times.first_audio_ms if times else None,
