@@ -6,7 +6,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from os1.audio.format import SAMPLE_RATE
 
 from os1.events import Interrupted, ReplyDone, Transcript, TurnTimes
 from os1.memory.sqlite import SQLiteMemory

@@ -46,6 +46,13 @@ def start(ws):
     return history
 
 
+def say(ws, text):
+    """Type a message; wait until it and its reply are in the thread."""
+    ws.send_json({"type": "message", "text": text})
+    until(ws, "thread.message")
+    return until(ws, "thread.message")[-1]
+
+
 def until(ws, kind, limit=200):
     """Messages up to and including the first of type ``kind``."""
     seen = []
@@ -203,9 +210,7 @@ def test_memory_api_lists_searches_and_forgets(settings):
     with TestClient(app, base_url=LOCAL) as client:
         with client.websocket_connect(WS) as ws:
             start(ws)
-            ws.send_json({"type": "message", "text": "My sister Ana lives in Lisbon."})
-            until(ws, "thread.message")
-            until(ws, "thread.message")
+            say(ws, "My sister Ana lives in Lisbon.")
         listed = client.get("/api/memory").json()
         assert [m["text"] for m in listed["messages"]][0] == "My sister Ana lives in Lisbon."
         found = client.get("/api/memory", params={"q": "Lisbon"}).json()["hits"]
@@ -277,9 +282,7 @@ def test_memory_export_imports_into_another_home(settings, tmp_path):
     with TestClient(app, base_url=LOCAL) as client:
         with client.websocket_connect(WS) as ws:
             start(ws)
-            ws.send_json({"type": "message", "text": "I was born in Porto."})
-            until(ws, "thread.message")
-            until(ws, "thread.message")
+            say(ws, "I was born in Porto.")
         exported = client.get("/api/memory/export").json()
     other = load_settings({"home": str(tmp_path / "other")}, env={"HOME": str(tmp_path)})
     app2, _ = make_app(other)

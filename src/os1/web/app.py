@@ -11,10 +11,11 @@ is opened with ``?token=``.
 
 from __future__ import annotations
 
+import functools
 import hmac
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from http.cookies import SimpleCookie
 from pathlib import Path
@@ -26,7 +27,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from os1.errors import ConfigError, Os1Error
@@ -94,6 +95,24 @@ def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": {"message": message}}, status)
 
 
+def _api(handler: Callable[[Request, Hub], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
+    """A JSON route that needs the engine: waits until it is ready, and turns
+    os1's errors into answers (a bad request: 400; os1 cannot: 503)."""
+
+    @functools.wraps(handler)
+    async def route(request: Request) -> Response:
+        hub: Hub = request.app.state.hub
+        try:
+            await hub.ready()
+            return await handler(request, hub)
+        except ConfigError as exc:
+            return _error(400, str(exc))
+        except Os1Error as exc:
+            return _error(503, str(exc))
+
+    return route
+
+
 async def _body(request: Request) -> dict[str, Any]:
     try:
         body = await request.json()
@@ -110,12 +129,8 @@ async def status(request: Request) -> JSONResponse:
                          "name": hub.settings.persona.name, "model": hub.settings.llm.model})
 
 
-async def history(request: Request) -> JSONResponse:
-    hub: Hub = request.app.state.hub
-    try:
-        await hub.ready()
-    except Os1Error as exc:
-        return _error(503, str(exc))
+@_api
+async def history(request: Request, hub: Hub) -> Response:
     return JSONResponse({"messages": hub.history(limit=100)})
 
 
@@ -128,12 +143,8 @@ def _note(n: Any) -> dict[str, Any]:
     return {"ref": n.ref, "text": n.text, "kind": n.kind, "created_at": n.created_at, "due_at": n.due_at}
 
 
-async def memory_list(request: Request) -> JSONResponse:
-    hub: Hub = request.app.state.hub
-    try:
-        await hub.ready()
-    except Os1Error as exc:
-        return _error(503, str(exc))
+@_api
+async def memory_list(request: Request, hub: Hub) -> Response:
     query = request.query_params.get("q", "").strip()
     memory = hub.memory
     facts = memory.facts(include_history=True)
@@ -151,48 +162,38 @@ async def memory_list(request: Request) -> JSONResponse:
         result["hits"] = [{"ref": h.ref, "text": h.text, "kind": h.kind, "created_at": h.created_at,
                            "score": round(h.score, 4)} for h in memory.search(query, limit=20)]
     else:
-        result["messages"] = [m for m in hub.history(limit=30)]
+        result["messages"] = hub.history(limit=30)
     return JSONResponse(result)
 
 
-async def memory_item(request: Request) -> JSONResponse:
-    hub: Hub = request.app.state.hub
+@_api
+async def memory_item(request: Request, hub: Hub) -> Response:
     ref = request.path_params["ref"]
-    try:
-        companion = await hub.ready()
-        if request.method == "DELETE":
-            if not companion.forget(ref):
-                return _error(404, f"There is no memory {ref}.")
-            hub.publish({"role": "forgotten", "id": ref})
-            return JSONResponse({"forgotten": ref})
-        text = str((await _body(request)).get("text", "")).strip()
-        if not text:
-            return _error(400, "The new text must not be empty.")
-        if not hub.memory.edit(ref, text):
-            return _error(404, f"There is no fact {ref} to edit (only facts can be edited).")
-        return JSONResponse({"edited": ref})
-    except ConfigError as exc:
-        return _error(400, str(exc))
-    except Os1Error as exc:
-        return _error(503, str(exc))
+    if request.method == "DELETE":
+        if not hub.companion.forget(ref):  # type: ignore[union-attr] - ready
+            return _error(404, f"There is no memory {ref}.")
+        hub.publish({"role": "forgotten", "id": ref})
+        return JSONResponse({"forgotten": ref})
+    text = str((await _body(request)).get("text", "")).strip()
+    if not text:
+        return _error(400, "The new text must not be empty.")
+    if not hub.memory.edit(ref, text):
+        return _error(404, f"There is no memory {ref} that can be edited (messages cannot).")
+    return JSONResponse({"edited": ref})
 
 
-async def memory_export(request: Request) -> Response:
-    hub: Hub = request.app.state.hub
-    await hub.ready()
+@_api
+async def memory_export(request: Request, hub: Hub) -> Response:
     data = json.dumps(hub.memory.export(), ensure_ascii=False, indent=2)
     return Response(data, media_type="application/json", headers={
         "Content-Disposition": f'attachment; filename="os1-memory-{hub.settings.user}.json"'})
 
 
-async def memory_import(request: Request) -> JSONResponse:
-    hub: Hub = request.app.state.hub
+@_api
+async def memory_import(request: Request, hub: Hub) -> Response:
     try:
-        await hub.ready()
         counts = hub.memory.import_data(await _body(request))
-    except ConfigError as exc:
-        return _error(400, str(exc))
-    except Os1Error as exc:
+    except Os1Error as exc:  # a file that is not an os1 export
         return _error(400, str(exc))
     return JSONResponse({"imported": counts})
 
