@@ -90,10 +90,12 @@ function onEvent(ev) {
       if (!state.pending) startPending();
       state.pending.text += ev.text;
       state.pending.body.textContent = state.pending.text;
-      if (state.call) showCaption(ui.os1, state.pending.text);
       scrollThread();
       break;
     case "reply.spoken":
+      // Captions follow the voice, not the (faster) writing.
+      state.spoken = state.spoken ? `${state.spoken} ${ev.text}` : ev.text;
+      showCaption(ui.os1, state.spoken);
       break;
     case "status":
       state.botState = ev.state;
@@ -101,6 +103,7 @@ function onEvent(ev) {
       ui.stop.hidden = !(state.call && ev.state === "speaking");
       break;
     case "speech.started":
+      state.spoken = "";
       showCaption(ui.you, "…");
       break;
     case "transcript":
