@@ -26,10 +26,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: Settings the page may change, by section.
-EDITABLE = {"persona": {"name"}, "voice": {"speed"}, "llm": {"model"}}
-
-
 class Hub:
     def __init__(self, settings: Settings, *, llm: LLM | None = None,
                  voice: VoiceParts | None = None, memory: MemoryStore | None = None):
