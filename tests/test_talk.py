@@ -9,7 +9,7 @@ import pytest
 
 from os1.events import Interrupted, ReplyDone, Transcript, TurnTimes
 from os1.memory.sqlite import SQLiteMemory
-from os1.mind.companion import SPOKEN_CUE, Companion
+from os1.mind.companion import Companion
 from os1.talk import TimelineOutput, VoiceParts, VoiceSession, paced_frames
 
 from fakes import (
@@ -42,7 +42,7 @@ async def test_a_spoken_turn_is_heard_answered_and_remembered(settings, memory):
     events, llm, ears, output = await converse(settings, memory, np.concatenate([silence(0.3), speech(1.0)]))
     finals = [e.text for e in events if isinstance(e, Transcript) and e.final]
     assert finals == ["alpha alpha alpha alpha"]
-    assert llm.prompts[-1][-1].content == SPOKEN_CUE + "alpha alpha alpha alpha"
+    assert llm.prompts[-1][-1].content == "alpha alpha alpha alpha"
     times = [e for e in events if isinstance(e, TurnTimes)]
     assert len(times) == 1 and 0 < times[0].first_audio_ms < 2000
     assert output.pieces, "the reply was played"
@@ -134,7 +134,7 @@ async def test_a_draft_reply_is_dropped_when_the_user_goes_on(settings, memory):
     assert [(m.role, m.content) for m in memory.messages()] == [
         ("user", "alpha alpha alpha alpha bravo bravo bravo bravo"), ("assistant", "Right on time.")]
     # The real reply's prompt does not carry the dropped turn.
-    assert [m.content for m in llm.prompts[1][1:]] == [SPOKEN_CUE + "alpha alpha alpha alpha bravo bravo bravo bravo"]
+    assert [m.content for m in llm.prompts[1][1:]] == ["alpha alpha alpha alpha bravo bravo bravo bravo"]
     finals = [e.text for e in events if isinstance(e, Transcript) and e.final]
     assert finals == ["alpha alpha alpha alpha bravo bravo bravo bravo"]
 
@@ -166,4 +166,4 @@ async def test_going_on_before_the_reply_is_heard_makes_one_utterance(settings, 
         ("user", "alpha alpha alpha alpha alpha alpha bravo bravo bravo bravo"),
         ("assistant", "Right on time.")]
     assert [m.content for m in llm.prompts[-1][1:]] == [
-        SPOKEN_CUE + "alpha alpha alpha alpha alpha alpha bravo bravo bravo bravo"]
+        "alpha alpha alpha alpha alpha alpha bravo bravo bravo bravo"]

@@ -40,8 +40,6 @@ MESSAGE_SHARE = 0.4
 RECALL_LIMIT = 5
 _ABOUT_YOU = re.compile(r"\byou(r|rs|rself)?\b", re.IGNORECASE)
 _NAME_FACT = re.compile(r"^The user's name is ([A-Z][\w'-]*(?: [A-Z][\w'-]*){0,2})\.?$")
-#: Appended to spoken turns for the model (not stored: memory keeps their words).
-SPOKEN_CUE = "(Said aloud; answer in a sentence or two.)\n"
 #: Seconds without a new turn before background memory work starts.
 IDLE_BEFORE_MINING = 1.5
 #: Further seconds of quiet before the conversation counts as over for now and
@@ -204,7 +202,7 @@ class Companion:
             return
         if self._pending_recall is None:
             self._pending_recall = self._recall(partial)
-        message = Message("user", self._pending_recall + SPOKEN_CUE + partial.strip())
+        message = Message("user", self._pending_recall + partial.strip())
         await self.llm.warm(self._fit([*self._history, message]))
 
     def hold_background(self) -> None:
@@ -275,12 +273,7 @@ class Companion:
 
         note = self._pending_recall if self._pending_recall is not None else self._recall(text)
         self._pending_recall = None
-        # Small models drift into long answers; said aloud, a reply of many
-        # sentences is a monologue. A reminder beside the words works better
-        # than one in the system prompt. It goes before the words, so that
-        # it is read while the user is still speaking (see prepare).
-        cue = SPOKEN_CUE if channel == "voice" else ""
-        user_message = Message("user", note + cue + model_text)
+        user_message = Message("user", note + model_text)
         prompt = self._fit([*self._history, user_message])
         options = GenerateOptions(
             max_tokens=self.settings.llm.max_reply_tokens,
