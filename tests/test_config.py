@@ -49,6 +49,7 @@ def test_settings_are_frozen(tmp_path):
         ('[llm]\ncontext_length = "big"', "llm.context_length must be a int"),
         ('[llm]\nmodel = "gpt-9"', "unknown model 'gpt-9'"),
         ('llm = 3', "[llm] must be a table"),
+        ('[voice]\nspeed = 5', "voice.speed must be between 0.5 and 2"),
     ],
 )
 def test_bad_config_names_file_and_problem(tmp_path, content, fragment):

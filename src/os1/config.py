@@ -156,7 +156,7 @@ def load_settings(
     if "user" in flags:
         user = flags["user"]
 
-    _validate(llm, persona, user, config_file if config_file.exists() else None)
+    _validate(llm, persona, voice, user, config_file if config_file.exists() else None)
     return Settings(
         home=home,
         cache_dir=cache,
@@ -205,7 +205,13 @@ def _section(default: Any, values: Any, path: Path, name: str) -> Any:
     return replace(default, **changes)
 
 
-def _validate(llm: LLMSettings, persona: PersonaSettings, user: str, path: Path | None) -> None:
+def check_settings(settings: Settings) -> None:
+    """The checks :func:`load_settings` makes, for settings changed later (the web page)."""
+    _validate(settings.llm, settings.persona, settings.voice, settings.user, None)
+
+
+def _validate(llm: LLMSettings, persona: PersonaSettings, voice: VoiceSettings, user: str,
+              path: Path | None) -> None:
     where = f"Config file {path}: " if path else ""
     if not llm.is_remote and llm.model not in LOCAL_MODELS:
         raise ConfigError(
@@ -220,6 +226,8 @@ def _validate(llm: LLMSettings, persona: PersonaSettings, user: str, path: Path 
         raise ConfigError(f"{where}llm.max_reply_tokens must be at least 16.")
     if not persona.name.strip():
         raise ConfigError(f"{where}persona.name must not be empty.")
+    if not 0.5 <= voice.speed <= 2.0:
+        raise ConfigError(f"{where}voice.speed must be between 0.5 and 2.")
     if not user.strip():
         raise ConfigError("The user name (OS1_USER) must not be empty.")
 

@@ -10,7 +10,7 @@ import secrets
 import sys
 from typing import Any
 
-from os1.cli.ui import style
+from os1.cli.ui import progress_bar, style
 from os1.config import Settings
 from os1.errors import ConfigError
 
@@ -54,7 +54,8 @@ async def _serve(settings: Settings, host: str, port: int, token: str | None, vo
     from os1.web.app import create_app
     from os1.web.hub import Hub
 
-    app = create_app(Hub(settings), token=token, preload_voice=voice)
+    joining = progress_bar(f"Preparing the {settings.llm.model} model (once)")
+    app = create_app(Hub(settings, progress=joining), token=token, preload_voice=voice)
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", ws_max_size=4 * 1024 * 1024,
                             ws_ping_interval=20, lifespan="on",
                             timeout_graceful_shutdown=10)  # open calls must not hold up a stop

@@ -7,10 +7,11 @@ silence: ~10x less work for short utterances, with beam search to win back the
 accuracy the shorter window costs (WER on ../shared/data/speech: 0.08 with
 beam 5 vs 0.10 for the padded greedy default).
 
-Decoding, not encoding, is the cost (5 s window: encoder 40 ms; a 6 s phrase:
-beam 5 ~370 ms, greedy ~190 ms). Beam 2 keeps beam search's accuracy in the
-voice pipeline (os1 bench voice: WER 0.088 with beam 2, 0.096 with 5, 0.128
-greedy, which mishears whole words) at about two thirds of its time.
+Decoding, not encoding, is the cost (5 s window: encoder 40 ms; a 3 s / 6 s
+phrase: greedy 92 / 147 ms, beam 2 104 / 306 ms, beam 5 142 / 349 ms). Beam 2
+keeps beam search's accuracy in the voice pipeline (os1 bench voice: WER
+0.088-0.096 with beam 2, 0.096-0.104 with 5, 0.128 greedy, which mishears whole
+words) for 73-88% of beam 5's time.
 """
 
 from __future__ import annotations

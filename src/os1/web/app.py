@@ -217,7 +217,6 @@ class _Guard:
     def __init__(self, app: Starlette, token: str | None):
         self.app = app
         self.token = token
-        self.state = app.state
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):

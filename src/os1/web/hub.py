@@ -14,9 +14,10 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from os1.config import Settings, update_config_file
+from os1.assets import Progress
+from os1.config import Settings, check_settings, update_config_file
 from os1.errors import ConfigError, Os1Error
-from os1.events import Event, ReplyDone
+from os1.events import Event, ReplyDone, UserTurn
 from os1.memory.store import MemoryStore
 from os1.mind.companion import Companion
 from os1.mind.llm import LLM
@@ -26,10 +27,13 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+
 class Hub:
     def __init__(self, settings: Settings, *, llm: LLM | None = None,
-                 voice: VoiceParts | None = None, memory: MemoryStore | None = None):
+                 voice: VoiceParts | None = None, memory: MemoryStore | None = None,
+                 progress: Progress | None = None):
         self.settings = settings
+        self._progress = progress  # joining the model file on first use
         self._llm = llm
         self._own_llm = llm is None
         self._voice = voice
@@ -59,7 +63,7 @@ class Hub:
             if self._memory is None:
                 self._memory = open_memory(self.settings)
             if self._llm is None:
-                self._llm = await asyncio.to_thread(open_llm, self.settings)
+                self._llm = await asyncio.to_thread(open_llm, self.settings, self._progress)
             self.companion = Companion(self.settings, self._llm, self._memory, channel="text")
             self.companion.start()
         except Os1Error as exc:
@@ -155,8 +159,6 @@ class Hub:
 
     def publish_event(self, event: Event, channel: str) -> None:
         """Tell every open page about a new message in the thread."""
-        from os1.events import UserTurn
-
         if isinstance(event, UserTurn):
             self.publish({"role": "user", "id": f"m{event.message_id}", "text": event.text,
                           "channel": channel})
@@ -186,19 +188,14 @@ class Hub:
             speed = float(changes.get("speed", s.voice.speed))
         except (TypeError, ValueError) as exc:
             raise ConfigError("The voice speed must be a number.") from exc
-        if not name or len(name) > 40:
-            raise ConfigError("The companion's name must be 1 to 40 characters.")
-        if not 0.5 <= speed <= 2.0:
-            raise ConfigError("The voice speed must be between 0.5 and 2.")
-        from os1.config import LOCAL_MODELS
-
-        if model not in LOCAL_MODELS and not model.startswith(("http://", "https://")):
-            raise ConfigError(f"The model must be one of {', '.join(LOCAL_MODELS)} or a server URL.")
+        if len(name) > 40:
+            raise ConfigError("The companion's name must be at most 40 characters.")
         path = s.config_file or s.home / "config.toml"
-        await asyncio.to_thread(update_config_file, path, {
-            "persona": {"name": name}, "voice": {"speed": speed}, "llm": {"model": model}})
         new = replace(s, config_file=path, persona=replace(s.persona, name=name),
                       voice=replace(s.voice, speed=speed), llm=replace(s.llm, model=model))
+        check_settings(new)  # what a config file with these values would be told
+        await asyncio.to_thread(update_config_file, path, {
+            "persona": {"name": name}, "voice": {"speed": speed}, "llm": {"model": model}})
         if model != s.llm.model:
             self.restart_needed = True  # a new model means reloading it: on the next start
         if speed != s.voice.speed and self._voice is not None:

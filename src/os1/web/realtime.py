@@ -152,11 +152,8 @@ class Connection:
             self._turns.add(task)
             task.add_done_callback(self._turns.discard)
         elif kind == "call.start":
-            rate = message.get("sample_rate", self.input_rate)
-            if not isinstance(rate, int) or rate not in INPUT_RATES:
-                return self.error("bad_message", "sample_rate must be an integer from 8000 to 48000.")
-            self.input_rate = rate
-            await self._call_start()
+            if self._set_input_rate(message):
+                await self._call_start()
         elif kind == "call.end":
             if self.call is not None:
                 call, self.call = self.call, None
@@ -172,17 +169,23 @@ class Connection:
         else:
             self.error("unknown_type", f"Unknown message type {kind!r}.")
 
+    def _set_input_rate(self, message: dict[str, Any]) -> bool:
+        rate = message.get("sample_rate", self.input_rate)
+        if not isinstance(rate, int) or rate not in INPUT_RATES:
+            self.error("bad_message", "sample_rate must be an integer from 8000 to 48000.")
+            return False
+        self.input_rate = rate
+        return True
+
     async def _session_start(self, message: dict[str, Any]) -> None:
         version = message.get("protocol", PROTOCOL)
         if version != PROTOCOL:
             return self.error("bad_protocol", f"This server speaks protocol {PROTOCOL}, not {version!r}.")
-        rate = message.get("sample_rate", 16000)
-        if not isinstance(rate, int) or rate not in INPUT_RATES:
-            return self.error("bad_message", "sample_rate must be an integer from 8000 to 48000.")
-        self.input_rate = rate
+        if not self._set_input_rate(message):
+            return None
         self._started = True
         self.send({"type": "session.started", "protocol": PROTOCOL, "input": {
-            "format": "pcm_s16le", "sample_rate": rate, "channels": 1},
+            "format": "pcm_s16le", "sample_rate": self.input_rate, "channels": 1},
             "companion": self.hub.settings.persona.name, "user": self.hub.settings.user})
         try:
             await self.hub.ready()
