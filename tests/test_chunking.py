@@ -15,10 +15,18 @@ def test_first_piece_is_an_early_phrase_then_sentences():
     assert pieces == ["Oh,", "that sounds lovely!", "I would love to hear more.", "What happened next?"]
 
 
-def test_first_piece_without_punctuation_is_cut_after_five_words():
+def test_first_piece_without_punctuation_is_cut_after_four_words():
     pieces = run([w + " " for w in "well I think that is a really good idea for the weekend".split()])
-    assert pieces[0] == "well I think that is"
-    assert pieces[1] == "a really good idea for the weekend"
+    assert pieces[0] == "well I think that"
+    assert pieces[1] == "is a really good idea for the weekend"
+
+
+def test_first_phrase_ends_when_its_punctuation_is_written():
+    c = SpeechChunker()
+    assert c.feed("That") == [] and c.feed("'s") == [] and c.feed(" true") == []
+    assert c.feed("!") == ["That's true!"]  # not waiting for the next token's space
+    for start in ("It costs 3.", "It costs 3,", "Ask Dr.", "Well..", "The U.S."):
+        assert SpeechChunker().feed(start) == [], start
 
 
 def test_a_first_word_with_punctuation_is_spoken_at_once():

@@ -178,6 +178,22 @@ async def test_background_mining_waits_for_the_conversation_to_idle(settings, me
         assert [f.text for f in memory.facts()] == ["The user has a cat called Miso."]
 
 
+async def test_no_background_work_starts_while_the_user_is_talking(settings, memory):
+    llm = FakeLLM(["Oh, do tell me everything about it from the start."], delay=0.05,
+                  facts_for=lambda t: [])
+    async with Companion(settings, llm, memory, idle_delay=0.1) as c:
+        reply = asyncio.create_task(turn(c, "I am going to tell you a long story."))
+        await asyncio.sleep(0.12)
+        c.hold_background()  # they speak again, over the reply, which is cancelled
+        reply.cancel()
+        await asyncio.gather(reply, return_exceptions=True)
+        await asyncio.sleep(0.3)
+        assert llm.background_prompts == []  # mining would have started mid-sentence
+        c.resume_background()  # it was only noise
+        await asyncio.sleep(0.3)
+        assert len(llm.background_prompts) == 1
+
+
 async def test_the_system_prompt_is_warmed_at_session_start(settings, memory):
     llm = FakeLLM()
     async with Companion(settings, llm, memory) as c:

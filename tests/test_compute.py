@@ -46,3 +46,55 @@ def test_a_long_job_lets_urgent_work_through_at_checkpoints():
 def test_nested_submissions_run_inline():
     lane = Lane("test-lane")
     assert lane.submit(lambda: lane.submit(lambda: 42, URGENT).result(1), BACKGROUND).result(5) == 42
+
+
+def test_an_interruptible_job_is_stopped_by_work_that_outranks_it():
+    lane = Lane("test-lane")
+    stopped = threading.Event()
+    log = []
+
+    def speculative():
+        with lane.interruptible(stopped.set):
+            log.append("start")
+            stopped.wait(5)  # a long batch, cut short
+            log.append("stopped" if stopped.is_set() else "timed out")
+            lane.checkpoint()
+            # Equal or lower priority does not interrupt it.
+            lane.submit(lambda: None, FOREGROUND)
+            lane.submit(lambda: None, BACKGROUND)
+
+    job = lane.submit(speculative, FOREGROUND)
+    while not log:
+        time.sleep(0.001)
+    began = time.monotonic()
+    lane.submit(lambda: log.append("urgent"), URGENT).result(5)
+    job.result(5)
+    assert time.monotonic() - began < 1
+    assert log == ["start", "stopped", "urgent"]
+
+
+def test_a_job_run_at_an_interruptible_jobs_checkpoint_is_not_interruptible():
+    lane = Lane("test-lane")
+    calls = []
+    queued, inner_running, urgent_sent = threading.Event(), threading.Event(), threading.Event()
+
+    def inner():  # e.g. a reply, run while memory work waits at its checkpoint
+        inner_running.set()
+        urgent_sent.wait(5)
+
+    def outer():
+        with lane.interruptible(lambda: calls.append("outer stopped")):
+            queued.wait(5)
+            lane.checkpoint()  # runs inner, then the urgent job
+
+    job = lane.submit(outer, BACKGROUND)
+    lane.submit(inner, FOREGROUND)
+    queued.set()
+    inner_running.wait(5)
+    assert calls == ["outer stopped"]  # the foreground job outranked it
+    calls.clear()
+    urgent = lane.submit(lambda: calls.append("urgent"), URGENT)
+    urgent_sent.set()
+    urgent.result(5)
+    job.result(5)
+    assert calls == ["urgent"]  # the running job (inner) was not interruptible

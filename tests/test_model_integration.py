@@ -6,6 +6,7 @@ import asyncio
 import os
 import subprocess
 import sys
+import time
 from dataclasses import replace
 
 import pytest
@@ -109,6 +110,41 @@ async def test_background_work_yields_to_a_turn(llm):
     assert not background.done(), "the turn should not have waited for background work"
     facts = await background
     assert isinstance(facts, list)
+
+
+async def test_urgent_work_stops_a_warm_up_mid_batch_and_nothing_is_lost(llm):
+    from os1.compute import URGENT, lane
+
+    prompt = [Message("system", "You are terse."),
+              Message("user", "Here is a list: " + ", ".join(f"item {i}" for i in range(150))
+                      + ". Which item comes first?")]
+    greedy = GenerateOptions(max_tokens=12, temperature=0.0)
+    llm._fg.reset()
+    reference = await complete(llm, prompt, greedy)
+    llm._fg.reset()
+    decode = llm._fg._ctx.decode
+    aborted = []
+
+    def counting_decode(batch):
+        try:
+            return decode(batch)
+        except RuntimeError:
+            aborted.append(batch)
+            raise
+
+    llm._fg._ctx.decode = counting_decode
+    try:
+        warming = asyncio.create_task(llm.warm(prompt))
+        await asyncio.sleep(0.15)  # into its prefill (~600 tokens)
+        submitted = time.monotonic()
+        waited = await lane().run(time.monotonic, URGENT) - submitted
+        assert not warming.done()
+        await warming
+        assert await complete(llm, prompt, greedy) == reference  # the cut batch was redone
+    finally:
+        llm._fg._ctx.decode = decode
+    assert aborted, "the urgent job should have cut a batch short"
+    assert waited < 0.5
 
 
 async def test_reflection_writes_a_summary_and_a_journal_entry(llm, tmp_path):

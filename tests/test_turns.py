@@ -84,3 +84,7 @@ def test_unfinished_sentences():
     assert not sounds_unfinished("")
     assert not sounds_unfinished("how acidic or basic the chemical is")
     assert not sounds_unfinished("Thank you")
+    # Whisper's punctuation: more is coming.
+    assert sounds_unfinished("However, due to the slow communication channels,")
+    assert sounds_unfinished("in which was...")
+    assert sounds_unfinished("I think -")

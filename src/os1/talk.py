@@ -348,6 +348,7 @@ class VoiceSession:
         text = u.text
         if not text:
             self.on_event(Status("listening"))  # noise, or words too faint to make out
+            self.companion.resume_background()
             return
         loop = asyncio.get_running_loop()
         transcribed = loop.time()

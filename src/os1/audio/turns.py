@@ -143,6 +143,10 @@ however moreover furthermore therefore meanwhile nevertheless besides
 
 
 def sounds_unfinished(text: str) -> bool:
-    """Whether a transcript stops on a word no sentence ends with ("depending on how")."""
+    """Whether a transcript stops on a word no sentence ends with ("depending
+    on how"), or where Whisper's punctuation says more is coming: a comma, a
+    dash or a trailing "..." ("due to the slow communication channels,")."""
+    if text.rstrip().endswith((",", "...", "…", "-", "—", "–")):
+        return True
     words = "".join(c if c.isalnum() or c in "'" else " " for c in text.lower()).split()
     return bool(words) and words[-1] in _UNFINISHED

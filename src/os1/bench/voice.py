@@ -27,7 +27,7 @@ import numpy as np
 from os1.audio.format import read_wav
 from os1.bench.stats import spread
 from os1.config import Settings
-from os1.events import Event, Retracted, Transcript, TurnTimes
+from os1.events import Event, ReplyAudio, Retracted, Transcript, TurnTimes
 from os1.mind.engines import open_llm
 from os1.mind.llm import GenerateOptions, Message, complete
 from os1.runtime import companion_session, open_voice_parts
@@ -103,8 +103,10 @@ async def _pipeline_turn(settings: Settings, llm: Any, parts: Any, audio: np.nda
             finals.append(e.text)
         elif isinstance(e, Retracted):
             finals.clear()  # that turn was taken back; the whole utterance comes again
+    first = next((e.text for e in events if isinstance(e, ReplyAudio)), "")
     return {
         "transcript": " ".join(finals),
+        "first_words": first,
         "first_audio_ms": times.first_audio_ms if times else None,
         "transcript_ms": times.transcript_ms if times else None,
         "first_token_ms": times.first_token_ms if times else None,
@@ -169,7 +171,8 @@ def print_report(result: dict[str, Any], as_json: bool) -> None:
             return f"{v:8.0f}ms" if v is not None else "        -"
         wer = r["errors"] / max(r["ref_words"], 1)
         print(f"{r['clip']:<22} {ms(r['transcript_ms'])} {ms(r['first_token_ms'])} "
-              f"{ms(r['first_audio_ms'])} {ms(r.get('baseline_ms'))}  {wer:.2f}  {r['transcript'][:50]}")
+              f"{ms(r['first_audio_ms'])} {ms(r.get('baseline_ms'))}  {wer:.2f}  {r['transcript'][:40]}"
+              f" -> {r['first_words']!r}")
     lat, base = result["latency_ms"], result["baseline_latency_ms"]
     print(f"end of speech -> first audio:  p50 {lat['p50']} ms  p95 {lat['p95']} ms")
     for stage, values in result["stages_ms"].items():

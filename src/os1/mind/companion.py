@@ -79,6 +79,7 @@ class Companion:
         self._user_label = "The user"
         self.last_reply_id: int | None = None
         self._pending_recall: str | None = None
+        self._held = False  # the user is talking: no background work until their turn
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -207,7 +208,18 @@ class Companion:
 
     def hold_background(self) -> None:
         """The user is talking: postpone background work that has not started,
-        and stop reflecting (the conversation is not over; nothing half-done is kept)."""
+        and stop reflecting (the conversation is not over; nothing half-done is
+        kept). None starts again before their next turn is taken (a reply they
+        talked over would otherwise schedule it, to start mid-sentence)."""
+        self._held = True
+        self._postpone_background()
+
+    def resume_background(self) -> None:
+        """What sounded like the user talking was not a turn after all (noise)."""
+        self._held = False
+        self._schedule_background()
+
+    def _postpone_background(self) -> None:
         if self._background is not None and self._phase != "mining":
             self._background.cancel()
 
@@ -256,7 +268,8 @@ class Companion:
             return
         if self.session_id is None:
             self.start()
-        self.hold_background()  # the conversation is not idle after all
+        self._postpone_background()  # the conversation is not idle after all
+        self._held = False
         assert self.session_id is not None and self._system is not None
         self._interrupt.clear()  # from here on, interrupt() stops this turn
         message_id = self.memory.add_message(self.session_id, "user", text, channel=channel)
@@ -354,6 +367,8 @@ class Companion:
     # -- background memory work --------------------------------------------------------
 
     def _schedule_background(self) -> None:
+        if self._held:
+            return
         if self._background is None or self._background.done():
             self._mine_only = False
             self._background = asyncio.ensure_future(self._mine_when_idle())

@@ -16,6 +16,9 @@ more than one small batch for background work.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ctypes
+import logging
 import os
 import threading
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -44,7 +47,7 @@ def default_threads() -> int:
 
 
 class LlamaLocalLLM:
-    """An embedded llama.cpp model. Load with :meth:`load` (blocking, ~1 s)."""
+    """An embedded llama.cpp model. Load with :meth:`load` (blocking, ~3 s)."""
 
     def __init__(self, settings: LLMSettings, model_path: Path):
         self.name = settings.model
@@ -58,18 +61,25 @@ class LlamaLocalLLM:
     # -- loading -----------------------------------------------------------------
 
     def load(self) -> None:
-        """Load the foreground context (blocks until ready)."""
-        if self._fg is not None:
+        """Load both contexts (blocks until ready, ~3 s for the 1.5B model)."""
+        if self._bg is not None:
             return
-        self._lane.submit(self._load_foreground, FOREGROUND).result()
+        self._lane.submit(self._load, FOREGROUND).result()
 
-    def _load_foreground(self) -> None:
+    def _load(self) -> None:
         if self._fg is None:
-            # Batches of 32 tokens: a prompt is read in steps of ~0.45 s (1.5B,
-            # 2 cores), between which urgent voice work (the user's last words)
-            # can run, and a prefill nobody needs any more can stop. Batches of
-            # 128 read ~15% faster but hold the CPU for ~1.5 s.
+            # Batches of 32 tokens (~0.45 s with the 1.5B model on 2 cores):
+            # a reply's prefill is not interrupted, so urgent voice work waits
+            # at most this long. Batches of 128 read ~15% faster but would
+            # hold the CPU for ~1.5 s.
             self._fg = self._new_context(n_batch=32)
+        if self._bg is None:
+            # Created now, not at the first memory job: a context takes ~2 s
+            # to set up, which would otherwise land in the middle of a
+            # conversation. Its window holds one message, or one conversation's
+            # transcript when reflecting on it.
+            self._bg = self._new_context(
+                n_batch=32, n_ctx=min(BACKGROUND_CONTEXT, self.context_length))
 
     def _new_context(self, *, n_batch: int, n_ctx: int | None = None) -> Any:
         try:
@@ -81,7 +91,7 @@ class LlamaLocalLLM:
             ) from exc
         cls = _pausable_class(llama_cpp.Llama, self._lane.checkpoint)
         try:
-            return cls(
+            llama = cls(
                 model_path=str(self._path),
                 n_ctx=n_ctx or self.context_length,
                 n_batch=n_batch,
@@ -91,25 +101,35 @@ class LlamaLocalLLM:
             )
         except (ValueError, RuntimeError, OSError) as exc:
             raise ModelError(f"Could not load the model {self._path}: {exc}") from exc
+        # llama.cpp reports an interrupted batch as an error ("removing memory
+        # module entries"); it is routine here, and real failures raise.
+        logging.getLogger("llama-cpp-python").setLevel(logging.CRITICAL)
+        return llama
 
     # -- the LLM protocol ---------------------------------------------------------
 
     def count_tokens(self, text: str) -> int:
         # Tokenizing only reads the vocabulary: safe beside the compute thread.
-        self.load()
+        if self._fg is None:
+            self.load()
         return len(self._fg.tokenize(text.encode("utf-8"), add_bos=False, special=True))
 
     async def warm(self, messages: Sequence[Message]) -> None:
-        """Prefill ``messages`` into the foreground KV cache (one token sampled)."""
-        async for _ in self.stream(messages, GenerateOptions(max_tokens=1, temperature=0.0)):
+        """Prefill ``messages`` into the foreground KV cache (one token sampled).
+        Speculative: it gives way mid-batch to anything more urgent."""
+        options = GenerateOptions(max_tokens=1, temperature=0.0)
+        async for _ in self._stream(messages, options, speculative=True):
             pass
 
-    async def stream(
-        self, messages: Sequence[Message], options: GenerateOptions
+    def stream(self, messages: Sequence[Message], options: GenerateOptions) -> AsyncIterator[str]:
+        return self._stream(messages, options, speculative=options.priority == "background")
+
+    async def _stream(
+        self, messages: Sequence[Message], options: GenerateOptions, *, speculative: bool
     ) -> AsyncIterator[str]:
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[Any] = asyncio.Queue()
-        cancel = threading.Event()
+        cancel = _Cancel()
 
         def put(item: Any) -> None:
             try:
@@ -119,7 +139,7 @@ class LlamaLocalLLM:
 
         def job() -> None:
             try:
-                self._generate(messages, options, cancel, put)
+                self._generate(messages, options, cancel, put, speculative)
                 put(_END)
             except _Abandoned:
                 put(_END)
@@ -142,18 +162,12 @@ class LlamaLocalLLM:
 
     def _generate(
         self, messages: Sequence[Message], options: GenerateOptions,
-        cancel: threading.Event, put: Callable[[Any], None],
+        cancel: _Cancel, put: Callable[[Any], None], speculative: bool,
     ) -> None:
         if cancel.is_set():
             return
         background = options.priority == "background"
-        self._load_foreground()
-        if background and self._bg is None:
-            # Small batches so background prefill reaches a checkpoint every ~32
-            # tokens (~0.3 s); a window for one message, or one conversation's
-            # transcript when reflecting on it.
-            self._bg = self._new_context(
-                n_batch=32, n_ctx=min(BACKGROUND_CONTEXT, self.context_length))
+        self._load()
         llama = self._bg if background else self._fg
         kwargs: dict[str, Any] = {
             "messages": [{"role": m.role, "content": m.content} for m in messages],
@@ -166,11 +180,14 @@ class LlamaLocalLLM:
         if options.json_schema is not None:
             kwargs["response_format"] = {"type": "json_object", "schema": options.json_schema}
         llama.cancel = cancel
-        # A warm-up (reading what the user has said so far) is speculative:
-        # shorter steps (~0.25 s) so their next words are heard without delay.
-        llama.step = WARM_STEP if options.max_tokens == 1 else None
-        chunks = llama.create_chat_completion(**kwargs)
-        try:
+        cancel.interrupt = llama.interrupt  # cancelled: stop mid-batch
+        if cancel.is_set():
+            return
+        with contextlib.ExitStack() as stack:
+            if speculative:
+                # Work that can be redone also stops mid-batch for anything more urgent.
+                stack.enter_context(self._lane.interruptible(llama.interrupt.set))
+            chunks = stack.enter_context(contextlib.closing(llama.create_chat_completion(**kwargs)))
             for chunk in chunks:
                 if cancel.is_set():
                     break
@@ -178,8 +195,6 @@ class LlamaLocalLLM:
                 if delta:
                     put(delta)
                 self._lane.checkpoint()
-        finally:
-            chunks.close()
 
     async def aclose(self) -> None:
         def close() -> None:
@@ -191,29 +206,90 @@ class LlamaLocalLLM:
         await self._lane.run(close, BACKGROUND)
 
 
-WARM_STEP = 16
-
-
 class _Abandoned(Exception):
     """Raised inside llama.cpp's prompt loop to stop a job that was cancelled."""
 
 
+class _Interrupt:
+    """Stops llama.cpp in the middle of a batch.
+
+    llama.cpp asks an abort callback between the nodes of its compute graph. A
+    Python callback would take the GIL there thousands of times a token, so
+    the callback is libc's ``strlen`` reading a two-byte flag: non-zero (stop)
+    once the first byte is set. An aborted batch is rolled back by llama.cpp
+    (its positions leave the KV cache), so it can simply be run again.
+    """
+
+    def __init__(self) -> None:
+        self._flag = ctypes.create_string_buffer(2)
+        self._callback: Any = None  # kept alive as long as the context
+
+    def install(self, llama_cpp: Any, ctx: Any) -> None:
+        try:
+            strlen = ctypes.CDLL(None).strlen
+        except (OSError, AttributeError):  # no C library to borrow: batches finish
+            return
+        self._callback = ctypes.cast(strlen, llama_cpp.ggml_abort_callback)
+        llama_cpp.llama_set_abort_callback(ctx, self._callback, ctypes.cast(self._flag, ctypes.c_void_p))
+
+    def set(self) -> None:
+        self._flag[0] = b"\x01"
+
+    def clear(self) -> None:
+        self._flag[0] = b"\x00"
+
+    def is_set(self) -> bool:
+        return self._flag[0] != b"\x00"
+
+
+class _Cancel:
+    """A job's cancellation: seen between tokens, and mid-batch when the job
+    is interruptible."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+        self.interrupt: _Interrupt | None = None
+
+    def set(self) -> None:
+        self._event.set()
+        if self.interrupt is not None:
+            self.interrupt.set()
+
+    def is_set(self) -> bool:
+        return self._event.is_set()
+
+
 def _pausable_class(base: type, checkpoint: Callable[[], None]) -> type:
-    """A Llama whose prompt evaluation calls ``checkpoint`` between batches."""
+    """A Llama whose prompt evaluation calls ``checkpoint`` between batches,
+    and that can be interrupted in the middle of one."""
 
     class PausableLlama(base):  # type: ignore[misc, valid-type]
-        cancel: threading.Event | None = None  # the running job's
-        step: int | None = None  # tokens between checkpoints (default: n_batch)
+        cancel: _Cancel | None = None  # the running job's
+
+        def __init__(self, *args: Any, **kwargs: Any):
+            super().__init__(*args, **kwargs)
+            self.interrupt = _Interrupt()
+            import llama_cpp
+
+            self.interrupt.install(llama_cpp, self._ctx.ctx)
 
         def eval(self, tokens: Sequence[int]) -> None:
-            step = self.step or self.n_batch
-            for start in range(0, len(tokens), step):
-                checkpoint()
-                if self.cancel is not None and self.cancel.is_set():
-                    # A prefill nobody waits for any more (the user said more,
-                    # or the reply started): stop between batches. What was
-                    # read so far stays in the KV cache for the next prompt.
-                    raise _Abandoned
-                super().eval(tokens[start : start + step])
+            for start in range(0, len(tokens), self.n_batch):
+                while True:
+                    self.interrupt.clear()  # before the checkpoint: a later arrival still stops us
+                    checkpoint()
+                    if self.cancel is not None and self.cancel.is_set():
+                        # A prefill nobody waits for any more (the user said more,
+                        # or the reply started). What was read so far stays in
+                        # the KV cache for the next prompt.
+                        raise _Abandoned
+                    try:
+                        super().eval(tokens[start : start + self.n_batch])
+                        break
+                    except RuntimeError:
+                        if not self.interrupt.is_set():
+                            raise
+                        # Stopped half-way for something more urgent (or
+                        # cancelled): run that at the checkpoint, then redo the batch.
 
     return PausableLlama

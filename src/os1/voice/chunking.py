@@ -1,8 +1,10 @@
 """Streamed reply text -> pieces worth speaking, as early as they make sense.
 
 The first piece is cut as soon as it is a phrase (at the first punctuation,
-or after five words), because the time to first audio is what a listener feels; later
-pieces are whole sentences, which Piper phrases better.
+or after four words), because the time to first audio is what a listener feels; later
+pieces are whole sentences, which Piper phrases better. Punctuation ends the
+first piece as soon as it is written, without waiting for the next token to
+show a space after it: a token is ~70 ms of the 1.5B model on two cores.
 """
 
 from __future__ import annotations
@@ -12,7 +14,10 @@ import re
 _SENTENCE_END = re.compile(r"[.!?…]+[\"')\]]*\s|[;:]\s|\n")
 _PHRASE_END = re.compile(r"[,.!?;:…—]+[\"')\]]*\s")
 FIRST_MIN_WORDS = 1  # "Oh," "Sure!" and "Hmm," sound natural on their own
-FIRST_MAX_WORDS = 5
+FIRST_MAX_WORDS = 4
+# Punctuation at the very end of the text so far that surely ends a phrase:
+# not a decimal or thousands separator ("3.5", "3,000"), not an abbreviation.
+_PHRASE_END_NOW = re.compile(r"(?<![\d.])[,!?;:…]+$|(?<=[A-Za-z]{2})(?<!\bMr|\bDr|\bSt|\bMs|\bvs|\bJr|\bSr)\.$")
 
 
 class SpeechChunker:
@@ -34,8 +39,8 @@ class SpeechChunker:
     def _cut(self) -> str | None:
         if self._first:
             words = self._buffer.split()
-            for match in _PHRASE_END.finditer(self._buffer):
-                if len(self._buffer[: match.end()].split()) >= FIRST_MIN_WORDS:
+            for match in [*_PHRASE_END.finditer(self._buffer), _PHRASE_END_NOW.search(self._buffer)]:
+                if match and len(self._buffer[: match.end()].split()) >= FIRST_MIN_WORDS:
                     return self._take(match.end())
             if len(words) > FIRST_MAX_WORDS:  # a complete word is followed by another
                 spans = list(re.finditer(r"\S+", self._buffer))
