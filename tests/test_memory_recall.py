@@ -6,7 +6,7 @@ from datetime import datetime
 import numpy as np
 import pytest
 
-from os1.memory.recall import RecallTuning, build_index, rank_messages
+from os1.memory.recall import IndexRow, RecallTuning, build_index, rank_messages
 from os1.memory.schema import SCHEMA_VERSION
 from os1.memory.sqlite import SQLiteMemory
 from os1.memory.when import time_window
@@ -31,8 +31,8 @@ class TableEmbedder:
 
     def embed_passages(self, texts):
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        for i, t in enumerate(texts):
-            out[i, self.axes.get(t, self.dim - 1)] = 1.0
+        for i, t in enumerate(texts):  # a message's own words come last (after its context)
+            out[i, self.axes.get(t.splitlines()[-1] if t else t, self.dim - 1)] = 1.0
         return out
 
     def embed_query(self, text):
@@ -57,7 +57,7 @@ def test_embedder_vectors_are_normalised_and_meaningful(e5):
 def test_rrf_prefers_agreement_and_spreads_to_neighbours():
     # Positions 0..3 in one session; vectors along distinct axes.
     own = np.eye(4, 8, dtype=np.float32)
-    rows = [(10 + i, 1, float(i), "user") for i in range(4)]
+    rows = [IndexRow(10 + i, 1, float(i), "user", False, None) for i in range(4)]
     index = build_index(rows, {10 + i: own[i] for i in range(4)}, 8, neighbour_mix=0.0)
     q = np.zeros(8, dtype=np.float32)
     q[2] = 1.0
@@ -80,8 +80,8 @@ def test_rrf_prefers_agreement_and_spreads_to_neighbours():
 def test_an_index_kept_up_to_date_in_place_equals_one_built_whole():
     rng = np.random.default_rng(3)
     # Two sessions that interleave, ids with gaps.
-    rows = [(i * 3, 1 + (i % 2 if i > 5 else 0), float(i), "user" if i % 3 else "assistant")
-            for i in range(1, 21)]
+    rows = [IndexRow(i * 3, 1 + (i % 2 if i > 5 else 0), float(i), "user" if i % 3 else "assistant",
+                     i % 4 == 0, "ann" if i % 5 else None) for i in range(1, 21)]
     vectors = rng.standard_normal((20, 8)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     ids = np.array([r[0] for r in rows])
@@ -93,7 +93,8 @@ def test_an_index_kept_up_to_date_in_place_equals_one_built_whole():
     grown.set_vectors(ids[3:15], vectors[3:15])
     grown.set_vectors(ids[15:], vectors[15:])
     grown.set_vectors(np.array([999]), vectors[:1])  # not held: ignored
-    for name in ("ids", "sessions", "prev", "next", "embedded", "spoken"):
+    for name in ("ids", "sessions", "prev", "next", "embedded", "spoken", "asks", "session_pos",
+                 "speaker"):
         assert np.array_equal(getattr(grown, name), getattr(whole, name)), name
     assert np.allclose(grown.own, whole.own) and np.allclose(grown.norm, whole.norm)
 
@@ -111,12 +112,12 @@ def test_an_index_kept_up_to_date_in_place_equals_one_built_whole():
 
 def test_dense_finds_what_shares_no_words(tmp_path, e5):
     m = SQLiteMemory(tmp_path / "db.sqlite3", "alice", embedder=e5)
-    sid = m.start_session("text")
     for text in ["I adopted a puppy last month, his name is Biscuit.",
                  "My brother works as an accountant in Leeds.",
                  "We watched a film about the ocean yesterday.",
                  "The weather has been rainy all week."]:
-        m.add_message(sid, "user", text)
+        # One conversation each: a turn is embedded with the one before it.
+        m.add_message(m.start_session("text"), "user", text)
     while m.embed_pending(2):
         pass
     assert m.embed_pending() == 0
@@ -209,6 +210,9 @@ def test_forget_removes_the_vectors(tmp_path, e5):
     assert raw.execute("SELECT count(*) FROM message_vectors").fetchone()[0] == 3
     assert any("marmalade" in h.text for h in m.search("secret clue for my login"))
     assert m.forget(f"m{mid}")
+    # The turn after them was embedded with the reply as its context: again, without it.
+    assert raw.execute("SELECT count(*) FROM message_vectors").fetchone()[0] == 0
+    assert m.embed_pending() == 1
     ids = [r[0] for r in raw.execute("SELECT message_id FROM message_vectors")]
     assert ids == [keep] and reply not in ids
     assert all("armalade" not in h.text for h in m.search("secret clue for my login password"))
@@ -303,4 +307,80 @@ def test_search_works_without_numpy(tmp_path, monkeypatch):
     m.add_message(sid, "user", "I love hiking in the mountains.")
     m.add_message(sid, "user", "Mountains are cold in winter.")
     assert [h.text for h in m.search("hikes in the mountains")][0] == "I love hiking in the mountains."
+    m.close()
+
+
+def test_the_reply_to_a_matching_question_inherits_more():
+    # 0 asks "What did you take away from the book?", 1 answers it, 2 and 3 chat on.
+    rows = [IndexRow(10 + i, 1, float(i), "user", i == 0, None) for i in range(4)]
+    index = build_index(rows, {}, 8, neighbour_mix=0.5)
+    allowed = np.ones(4, bool)
+    plain = rank_messages(index, bm25_ids=[10, 13], query_vector=None, allowed=allowed,
+                          window=None, tuning=RecallTuning(rrf_k=1, reply_spread=0.0), limit=4)
+    replied = rank_messages(index, bm25_ids=[10, 13], query_vector=None, allowed=allowed,
+                            window=None, tuning=RecallTuning(rrf_k=1, reply_spread=0.9), limit=4)
+    assert [m for m, _ in plain][:2] == [10, 13]
+    assert [m for m, _ in replied][:2] == [10, 11]  # the answer before a weaker match
+
+
+def test_turns_of_a_strongly_matching_session_come_forward():
+    # Session 1: turns 0..5, only 0 matches; session 2: turn 6 matches a little.
+    rows = [IndexRow(i, 1 if i < 6 else 2, float(i), "user", False, None) for i in range(8)]
+    index = build_index(rows, {}, 8, neighbour_mix=0.5)
+    tuning = RecallTuning(spread=0.0, session_weight=0.2)
+    ranked = dict(rank_messages(index, bm25_ids=[0, 6], query_vector=None, allowed=np.ones(8, bool),
+                                window=None, tuning=tuning, limit=8))
+    assert ranked[3] > ranked[7] > 0  # a turn of the better session over the other's
+
+
+def test_messages_by_the_person_a_question_names_come_first():
+    from os1.memory.recall import speaker_label
+
+    assert speaker_label("Caroline: I went to a support group.") == "caroline"
+    assert speaker_label("Mary Ann Lee: hi") == "mary ann lee"
+    assert speaker_label("I went: it was fun") is None and speaker_label("https://x.org") is None
+    rows = [IndexRow(1, 1, 0.0, "user", False, "melanie"), IndexRow(2, 1, 1.0, "user", False, "caroline")]
+    index = build_index(rows, {}, 8, neighbour_mix=0.5)
+    args = dict(bm25_ids=[1, 2], query_vector=None, allowed=np.ones(2, bool), window=None, limit=2)
+    tuning = RecallTuning(spread=0.0, speaker_boost=1.5)
+    assert [m for m, _ in rank_messages(index, tuning=tuning, query="What did Caroline paint?", **args)] == [2, 1]
+    assert [m for m, _ in rank_messages(index, tuning=tuning, query="What was painted?", **args)] == [1, 2]
+
+
+def test_search_reads_speakers_and_questions_from_the_words(tmp_path):
+    store = SQLiteMemory(tmp_path / "m.sqlite3", "u", embedder=None)
+    s = store.start_session("text")
+    store.add_message(s, "user", "Melanie: What did you paint?")
+    store.add_message(s, "user", "Caroline: A sunset over the lake.")
+    store.end_session(s)
+    rows = store._index_rows(after=0)
+    assert [(r.asks, r.speaker) for r in rows] == [(True, "melanie"), (False, "caroline")]
+    index = build_index(rows, {}, 8, neighbour_mix=0.5)
+    assert index.named_in("What did Caroline paint?").tolist() == [False, True]
+    store.close()
+
+
+def test_a_turn_is_embedded_with_the_one_before_and_again_when_that_changes(tmp_path):
+    path = tmp_path / "db.sqlite3"
+    seen = []
+
+    class Recording(TableEmbedder):
+        def embed_passages(self, texts):
+            seen.extend(texts)
+            return super().embed_passages(texts)
+
+    m = SQLiteMemory(path, "alice", embedder=Recording({}, {}))
+    s = m.start_session("text")
+    asked = m.add_message(s, "user", "Where do you want to live?")
+    said = m.add_message(s, "assistant", "By the sea, I think.")
+    after = m.add_message(s, "user", "Mostly Lisbon.")
+    assert m.embed_pending() == 3
+    assert seen == ["Where do you want to live?", "Where do you want to live?\nBy the sea, I think.",
+                    "By the sea, I think.\nMostly Lisbon."]
+    m.revise_message(said, "By the", interrupted=True)  # its words, and so the next turn's context
+    assert m.embed_pending() == 2 and seen[-1] == "By the\nMostly Lisbon."
+    m.forget(f"m{asked}")  # with its reply: the turn after them loses its context
+    assert m.embed_pending() == 1 and seen[-1] == "Mostly Lisbon."
+    rows = sqlite3.connect(path).execute("SELECT message_id FROM message_vectors").fetchall()
+    assert rows == [(after,)]
     m.close()

@@ -1,14 +1,18 @@
 """Hybrid recall over past messages: ranking arithmetic, free of SQL.
 
 Three ranked lists vote by reciprocal-rank fusion (RRF): full-text BM25, the
-cosine similarity of each message's own vector, and of its vector in context
-(mixed with the turns before and after it: "adoption agencies" only means
-something next to the question it answers). Then a light rerank: a turn takes
-a share of its neighbours' score (evidence often sits in the reply to the
-matching turn), the companion's own replies weigh a little less than the
-user's words, messages inside a time window the question names get a boost,
-and the best candidates are re-scored with the raw similarities so that
-fusion's rank ties break by meaning rather than by order.
+cosine similarity of each message's own vector (embedded with the end of the
+turn before it), and of its vector in context (mixed with the turns before
+and after it: "adoption agencies" only means something next to the question
+it answers). Then a light rerank: a turn takes a share of its neighbours'
+score, a larger one when the turn before it asked a question (the answer is
+in the reply); every turn takes a share of its conversation's best score
+(evidence gathers in the conversations about the thing asked); messages by a
+speaker the question names ("What did Caroline paint?", for transcripts whose
+messages carry their speaker) count more; the companion's own replies weigh a
+little less than the user's words; messages inside a time window the question
+names get a boost; and the best candidates are re-scored with the raw
+similarities so that fusion's rank ties break by meaning rather than by order.
 
 Everything is numpy over one (messages x 384) float32 matrix per user, kept in
 memory and refreshed in place: ~1 ms for a thousand messages, ~10 ms for
@@ -17,9 +21,10 @@ memory and refreshed in place: ~1 ms for a thousand messages, ~10 ms for
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     import numpy as np
@@ -35,12 +40,37 @@ class RecallTuning:
     own_weight: float = 0.5       # the message's own vector
     context_weight: float = 1.0   # the message mixed with its neighbours
     neighbour_mix: float = 0.5    # neighbours' share in the context vector
-    spread: float = 0.3           # share of the best neighbour's score a turn inherits
-    time_boost: float = 0.5       # added RRF mass for messages inside the named period
+    spread: float = 0.15          # share of the best neighbour's score a turn inherits
+    reply_spread: float = 0.5     # share a turn inherits from a question just before it
+    session_weight: float = 0.2   # share of its session's best score a turn inherits
+    time_boost: float = 2.0       # added RRF mass for messages inside the named period
+    speaker_boost: float = 1.5    # factor for messages by a speaker the question names
     assistant_weight: float = 0.8  # the user's own words say more about them than replies do
     candidates: int = 100         # depth of each ranked list
     rerank_depth: int = 50
     rerank_weight: float = 0.02   # per unit of cosine similarity
+
+
+class IndexRow(NamedTuple):
+    """What the index keeps of a message besides its vector."""
+
+    id: int
+    session: int
+    created_at: float
+    role: str
+    asks: bool            # it asks a question: its answer is in the next turn
+    speaker: str | None   # the name it is labelled with ("Caroline: ..."), lowercased
+
+
+#: A transcript's speaker label at the start of a message: one to three capitalised words.
+_LABEL = re.compile(r"([A-Z][\w'-]*(?: [A-Z][\w'-]*){0,2}):\s")
+
+
+def speaker_label(head: str | None) -> str | None:
+    """``"Caroline: I went..."`` -> ``"caroline"``: messages of imported chats
+    and transcripts carry who said them; None for plain messages."""
+    found = _LABEL.match(head or "")
+    return found.group(1).lower() if found else None
 
 
 class DenseIndex:
@@ -56,8 +86,9 @@ class DenseIndex:
     the same mix of the turns' own similarities divided by the context's norm,
     so one matrix-vector product scores both (half the memory and time)."""
 
-    __slots__ = ("ids", "sessions", "created", "prev", "next", "embedded", "spoken", "norm",
-                 "neighbour_mix", "_matrix", "_last")
+    __slots__ = ("ids", "sessions", "created", "prev", "next", "embedded", "spoken", "asks",
+                 "session_pos", "speaker", "speaker_codes", "norm", "neighbour_mix", "_matrix",
+                 "_last", "_session_index")
 
     def __init__(self, dim: int, neighbour_mix: float, capacity: int = 0):
         import numpy as np
@@ -70,6 +101,11 @@ class DenseIndex:
         self.next = np.zeros(0, dtype=np.int64)      # position of the next turn, or -1
         self.embedded = np.zeros(0, dtype=bool)
         self.spoken = np.zeros(0, dtype=bool)        # said by the user (not by the companion)
+        self.asks = np.zeros(0, dtype=bool)          # the message asks a question
+        self.session_pos = np.zeros(0, dtype=np.int64)  # dense number of each turn's session
+        self._session_index: dict[int, int] = {}
+        self.speaker = np.zeros(0, dtype=np.int64)   # code of the labelled speaker, or -1
+        self.speaker_codes: dict[str, int] = {}
         self.norm = np.zeros(0, dtype=np.float32)    # norm of each turn's context vector
         self._matrix = np.zeros((capacity, dim), dtype=np.float32)
         self._last: dict[int, int] = {}              # session -> position of its latest turn
@@ -96,8 +132,8 @@ class DenseIndex:
         pos = np.minimum(np.searchsorted(self.ids, wanted), len(self.ids) - 1)
         return np.where(self.ids[pos] == wanted, pos, -1)
 
-    def append(self, rows: Sequence[tuple[int, int, float, str]]) -> None:
-        """Add messages newer than every one held: (id, session id, created_at, role)."""
+    def append(self, rows: Sequence[IndexRow]) -> None:
+        """Add messages newer than every one held."""
         import numpy as np
 
         rows = [r for r in rows if r[0] > self.max_id]
@@ -113,6 +149,9 @@ class DenseIndex:
         self.sessions = np.append(self.sessions, [r[1] for r in rows])
         self.created = np.append(self.created, [r[2] for r in rows])
         self.spoken = np.append(self.spoken, [r[3] == "user" for r in rows])
+        self.asks = np.append(self.asks, np.array([bool(r[4]) for r in rows], dtype=bool))
+        self.session_pos = np.append(self.session_pos, [self._session_number(r[1]) for r in rows])
+        self.speaker = np.append(self.speaker, [self._speaker_code(r[5]) for r in rows])
         self.embedded = np.append(self.embedded, np.zeros(len(rows), dtype=bool))
         self.prev = np.append(self.prev, np.full(len(rows), -1, dtype=np.int64))
         self.next = np.append(self.next, np.full(len(rows), -1, dtype=np.int64))
@@ -154,6 +193,24 @@ class DenseIndex:
         around = np.concatenate([pos, self.prev[pos], self.next[pos]])
         self._renorm(np.unique(around[around >= 0]))
 
+    @property
+    def session_count(self) -> int:
+        return len(self._session_index)
+
+    def _session_number(self, session: int) -> int:
+        return self._session_index.setdefault(int(session), len(self._session_index))
+
+    def _speaker_code(self, name: str | None) -> int:
+        return -1 if name is None else self.speaker_codes.setdefault(name, len(self.speaker_codes))
+
+    def named_in(self, query: str) -> np.ndarray:
+        """Which messages are by a speaker ``query`` names (all False: none named)."""
+        import numpy as np
+
+        words = set(re.findall(r"[\w'-]+", query.lower()))
+        codes = [code for name, code in self.speaker_codes.items() if set(name.split()) <= words]
+        return np.isin(self.speaker, codes) if codes else np.zeros(len(self.ids), dtype=bool)
+
     def context_similarity(self, own_sim: np.ndarray) -> np.ndarray:
         """Cosine similarity of each context vector to the query, from ``own @ query``."""
         import numpy as np
@@ -177,11 +234,11 @@ class DenseIndex:
 
 
 def build_index(
-    rows: Sequence[tuple[int, int, float, str]],
+    rows: Sequence[IndexRow],
     vectors: dict[int, np.ndarray] | tuple[np.ndarray, np.ndarray], dim: int,
     *, neighbour_mix: float,
 ) -> DenseIndex:
-    """``rows``: (message id, session id, created_at, role) in id order;
+    """``rows``: the messages in id order;
     ``vectors``: {message id: vector}, or (ids, matrix)."""
     import numpy as np
 
@@ -191,6 +248,10 @@ def build_index(
     index.sessions = np.fromiter((r[1] for r in rows), dtype=np.int64, count=n)
     index.created = np.fromiter((r[2] for r in rows), dtype=np.float64, count=n)
     index.spoken = np.fromiter((r[3] == "user" for r in rows), dtype=bool, count=n)
+    index.asks = np.fromiter((bool(r[4]) for r in rows), dtype=bool, count=n)
+    index.session_pos = np.fromiter((index._session_number(s) for s in index.sessions.tolist()),
+                                    dtype=np.int64, count=n)
+    index.speaker = np.fromiter((index._speaker_code(r[5]) for r in rows), dtype=np.int64, count=n)
     index.embedded = np.zeros(n, dtype=bool)
     index.norm = np.zeros(n, dtype=np.float32)
     # Neighbours: consecutive turns of a session in id order (sessions may interleave).
@@ -226,6 +287,7 @@ def rank_messages(
     window: tuple[float, float] | None,
     tuning: RecallTuning,
     limit: int,
+    query: str = "",
 ) -> list[tuple[int, float]]:
     """(message id, score) best first, over the index's messages that are ``allowed``.
 
@@ -257,9 +319,21 @@ def rank_messages(
             top = top[np.argsort(-masked[top], kind="stable")]
             score[top] += weight / (k + 1 + np.arange(depth))
 
-    if tuning.spread:
+    if tuning.spread or tuning.reply_spread:
         padded = np.append(score, 0.0)
-        score = score + tuning.spread * np.maximum(padded[index.prev], padded[index.next])
+        before = padded[index.prev]
+        inherited = tuning.spread * np.maximum(before, padded[index.next])
+        if tuning.reply_spread:  # the answer to a matching question is in the reply
+            asked = np.append(index.asks, False)[index.prev]
+            inherited = np.maximum(inherited, np.where(asked, tuning.reply_spread * before, 0.0))
+        score = score + inherited
+    if tuning.session_weight:
+        hit = np.flatnonzero(score)
+        best = np.zeros(index.session_count, dtype=np.float64)
+        np.maximum.at(best, index.session_pos[hit], score[hit])
+        score = score + tuning.session_weight * best[index.session_pos]
+    if tuning.speaker_boost != 1.0 and index.speaker_codes:
+        score = np.where(index.named_in(query), score * tuning.speaker_boost, score)
     if tuning.assistant_weight != 1.0:
         score = np.where(index.spoken, score, score * tuning.assistant_weight)
     if window is not None and tuning.time_boost:
@@ -273,5 +347,7 @@ def rank_messages(
     top = np.argpartition(-score, depth - 1)[:depth]
     if own_sim is not None and tuning.rerank_weight:
         score[top] += tuning.rerank_weight * np.maximum(own_sim[top], ctx_sim[top])
-    top = top[np.argsort(-score[top], kind="stable")][:limit]
+    top = top[np.argsort(-score[top], kind="stable")]
+    top = top[:limit]
     return [(int(index.ids[i]), float(score[i])) for i in top]
+

@@ -19,7 +19,9 @@ from typing import TYPE_CHECKING, Any, Literal
 from os1.errors import ModelError, StorageError
 from os1.memory import schema
 from os1.memory.facts import normalize_key
-from os1.memory.recall import DenseIndex, RecallTuning, build_index, rank_messages
+from os1.memory.recall import (
+    DenseIndex, IndexRow, RecallTuning, build_index, rank_messages, speaker_label,
+)
 from os1.memory.schema import SCHEMA_VERSION, SEARCHABLE_NOTES
 from os1.memory.store import (
     NOTE_PREFIX, RELATIONSHIP_KINDS, STOPWORDS, Fact, Hit, Note, Reflection, Role, StoredMessage,
@@ -40,6 +42,9 @@ SEARCH_BUDGET = 0.15
 QUERY_WORDS = 32
 #: Share of a search's budget the query's embedding may take.
 EMBED_SHARE = 0.7
+#: Characters of the previous turn embedded with a message: an answer ("mostly
+#: adoption agencies") means something next to the question it answers.
+CONTEXT_CHARS = 200
 #: Failed attempts (the model's answer unusable) before a session is left unreflected.
 MAX_REFLECT_ATTEMPTS = 3
 
@@ -160,9 +165,25 @@ class SQLiteMemory:
             "UPDATE messages SET content = ?, interrupted = ? WHERE id = ? AND user_id = ?",
             (content, int(interrupted), message_id, self.user),
         )
-        with self._index_lock:  # its vector was dropped with its old words
+        # Its vector was dropped with its old words (a trigger), and the next
+        # turn's vector was made with them as its context.
+        following = self._drop_next_vector(message_id)
+        with self._index_lock:
             if self._index is not None:
-                self._index.clear_vectors([message_id])
+                self._index.clear_vectors([message_id] + ([following] if following else []))
+
+    def _drop_next_vector(self, message_id: int) -> int | None:
+        """Delete the vector of the turn after ``message_id`` in its session
+        (embedded again later, with its new context); its id, or None."""
+        row = self._exec(
+            "SELECT n.id FROM messages m JOIN messages n ON n.session_id = m.session_id"
+            " AND n.id > m.id WHERE m.id = ? AND m.user_id = ? ORDER BY n.id LIMIT 1",
+            (message_id, self.user),
+        ).fetchone()
+        if row is None:
+            return None
+        self._exec("DELETE FROM message_vectors WHERE message_id = ?", (row[0],))
+        return int(row[0])
 
     # -- facts ----------------------------------------------------------------------------
 
@@ -428,7 +449,7 @@ class SQLiteMemory:
                 allowed = index.sessions != (-1 if exclude_session is None else exclude_session)
                 ranked = rank_messages(
                     index, bm25_ids=bm25_ids, query_vector=vector, allowed=allowed,
-                    window=window, tuning=tuning, limit=limit,
+                    window=window, tuning=tuning, limit=limit, query=query,
                 )
                 # Messages written since the index was refreshed count by BM25 alone.
                 outside = index.positions(bm25_ids) < 0 if bm25_ids else []
@@ -465,7 +486,9 @@ class SQLiteMemory:
         import numpy as np
 
         rows = self._exec(
-            "SELECT m.id, m.content FROM messages m LEFT JOIN message_vectors v"
+            "SELECT m.id, m.content, (SELECT p.content FROM messages p WHERE p.session_id ="
+            " m.session_id AND p.id < m.id ORDER BY p.id DESC LIMIT 1)"
+            " FROM messages m LEFT JOIN message_vectors v"
             " ON v.message_id = m.id AND v.model = ? WHERE m.user_id = ? AND v.message_id IS NULL"
             " ORDER BY m.id LIMIT ?",
             (embedder.name, self.user, limit),
@@ -473,7 +496,7 @@ class SQLiteMemory:
         if not rows:
             return 0
         try:
-            vectors = embedder.embed_passages([r[1] for r in rows])
+            vectors = embedder.embed_passages([_in_context(r[1], r[2]) for r in rows])
         except ModelError as exc:  # recall keeps working on full-text search
             log.warning("embedding messages failed: %s", exc)
             return 0
@@ -547,21 +570,23 @@ class SQLiteMemory:
             dim = embedder.dim if embedder else 1
             if self._index is None or self._rebuild or self._index.own.shape[1] != dim:
                 self._rebuild = False
-                rows = self._exec(
-                    "SELECT id, session_id, created_at, role FROM messages WHERE user_id = ?"
-                    " ORDER BY id", (self.user,),
-                ).fetchall()
+                rows = self._index_rows(after=0)
                 self._index = build_index(rows, self._stored_vectors(embedder, after=0), dim,
                                           neighbour_mix=self.tuning.neighbour_mix)
             elif self._index_version != self._version:
                 after = self._index.max_id
-                self._index.append(self._exec(
-                    "SELECT id, session_id, created_at, role FROM messages WHERE user_id = ?"
-                    " AND id > ? ORDER BY id", (self.user, after),
-                ).fetchall())
+                self._index.append(self._index_rows(after=after))
                 self._index.set_vectors(*self._stored_vectors(embedder, after=after))
             self._index_version = self._version
             return self._index
+
+    def _index_rows(self, *, after: int) -> list[IndexRow]:
+        """The index's view of this user's messages after ``after``, in id order."""
+        rows = self._exec(
+            "SELECT id, session_id, created_at, role, instr(content, '?') > 0, substr(content, 1, 40)"
+            " FROM messages WHERE user_id = ? AND id > ? ORDER BY id", (self.user, after),
+        ).fetchall()
+        return [IndexRow(r[0], r[1], r[2], r[3], bool(r[4]), speaker_label(r[5])) for r in rows]
 
     def _stored_vectors(self, embedder: Embedder | None, *, after: int) -> tuple[np.ndarray, np.ndarray]:
         """(message ids, matrix) of this user's stored vectors for messages after ``after``."""
@@ -646,6 +671,8 @@ class SQLiteMemory:
                 ).fetchone()
                 if reply is not None and reply["role"] == "assistant":
                     doomed.append(reply["id"])
+            # The next turn's vector holds some of their words as its context.
+            self._drop_next_vector(doomed[-1])
             # Facts drawn from them and their vectors go too (ON DELETE CASCADE).
             self._exec(
                 f"DELETE FROM messages WHERE user_id = ? AND id IN ({','.join('?' * len(doomed))})",
@@ -795,3 +822,9 @@ def _note(table: str, r: sqlite3.Row) -> Note:
         created_at=r["created_at"], due_at=r["due_at"] if table == "relationship" else None,
     )
 
+
+def _in_context(content: str, previous: str | None) -> str:
+    """What is embedded for a message: the end of the turn before it, then its own words."""
+    if not previous:
+        return content
+    return f"{previous[-CONTEXT_CHARS:]}\n{content}"  # (the embedder tidies the spaces)
