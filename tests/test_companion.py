@@ -1,4 +1,5 @@
 import asyncio
+import time
 
 import pytest
 
@@ -260,3 +261,43 @@ async def test_closing_while_mining_does_not_wait_to_reflect(settings, memory):
     start = time.monotonic()
     await asyncio.wait_for(companion.close(), 10)
     assert time.monotonic() - start < 5
+
+
+async def test_memories_and_recent_turns_grow_with_the_context_and_never_overflow(settings, tmp_path):
+    found = {}
+    for n_ctx in (1024, 8192):
+        memory = SQLiteMemory(tmp_path / f"{n_ctx}.sqlite3", "u", embedder=None)
+        past = memory.start_session("text")
+        for i in range(60):
+            memory.add_message(past, "user", f"My garden has {i} tomato plants and lemon tree {i}.")
+        memory.end_session(past)
+        llm = FakeLLM(context_length=n_ctx)
+        async with Companion(settings, llm, memory) as c:
+            for i in range(30):
+                await turn(c, f"How are my garden tomato plants doing, day {i}? " + "well " * 40)
+            await turn(c, "tomato garden " * 3000)  # far more than the window
+        budget = n_ctx - settings.llm.max_reply_tokens
+        assert all(sum(llm.count_tokens(m.content) for m in p) <= budget for p in llm.prompts)
+        before_last = llm.prompts[-2]
+        found[n_ctx] = (before_last[-1].content.count(" said on "), len(before_last) - 2)
+        memory.close()
+    (small_memories, small_turns), (large_memories, large_turns) = found[1024], found[8192]
+    assert 1 <= small_memories < large_memories
+    assert small_turns < large_turns
+
+
+async def test_ask_answers_like_a_turn_and_keeps_nothing(settings, memory):
+    said = time.mktime((2025, 3, 2, 10, 0, 0, 0, 0, -1))
+    past = memory.start_session("text", started_at=said)
+    memory.add_message(past, "user", "My sister Catherine moved to Lisbon.", created_at=said)
+    memory.end_session(past)
+    llm = FakeLLM(["Lisbon."])
+    now = said + 7 * 86400
+    async with Companion(settings, llm, memory, clock=lambda: now) as c:
+        stored = len(memory.messages(limit=100))
+        answer = await c.ask("Where does Catherine live?", instruction="Answer in a few words.")
+        assert answer == "Lisbon." and len(memory.messages(limit=100)) == stored
+    system, question = llm.prompts[-1][0], llm.prompts[-1][-1]
+    assert "9 March 2025" in system.content  # "today" is the clock's
+    assert 'The user said on 2 March 2025: "My sister Catherine moved to Lisbon."' in question.content
+    assert question.content.endswith("Where does Catherine live?\n\nAnswer in a few words.")

@@ -20,15 +20,16 @@ import logging
 import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from typing import Literal
 
 from os1.config import Settings
 from os1.errors import ModelError, ModelUnavailable, Os1Error
 from os1.events import ErrorEvent, Event, Notice, ReplyDelta, ReplyDone, ReplyStarted, UserTurn
 from os1.memory.facts import spoken_day
-from os1.memory.store import MemoryStore
+from os1.memory.store import Hit, MemoryStore
 from os1.mind.extract import extract_facts
-from os1.mind.llm import LLM, GenerateOptions, Message, until
+from os1.mind.llm import LLM, GenerateOptions, Message, complete, until
 from os1.mind.onboarding import Onboarding
 from os1.mind.persona import core_facts, past_facts, recall_note, system_prompt, upcoming
 from os1.mind.reflect import reflect_pending
@@ -37,7 +38,14 @@ log = logging.getLogger(__name__)
 
 #: Share of the context window one incoming message may take.
 MESSAGE_SHARE = 0.4
-RECALL_LIMIT = 5
+#: Share of the context window for the memories recalled for a turn: ~400
+#: tokens of 4096 (a few seconds of prefill on two cores, mostly read while the
+#: user is still speaking), more for a model with a longer context.
+MEMORY_SHARE = 0.1
+#: Characters of one recalled message (a long message's gist is up front).
+MEMORY_CHARS = 400
+#: Tokens kept free besides the reply's: the chat template's markers.
+TEMPLATE_MARGIN = 64
 _ABOUT_YOU = re.compile(r"\byou(r|rs|rself)?\b", re.IGNORECASE)
 _NAME_FACT = re.compile(r"^The user's name is ([A-Z][\w'-]*(?: [A-Z][\w'-]*){0,2})\.?$")
 #: Seconds without a new turn before background memory work starts.
@@ -51,12 +59,29 @@ _NOTE_LABELS = {"summary": "Summary of a conversation", "journal": "Your journal
                 "promise": "A promise", "open_loop": "Something to follow up on"}
 
 
+@dataclass(frozen=True, slots=True)
+class ContextBudget:
+    """How a prompt shares the model's context window, in tokens. The stable
+    head (persona and core memory) comes first; then recalled memories, at
+    most ``memories``; the recent turns get what is left of ``window``."""
+
+    window: int    # all of the prompt (the reply has its own room)
+    memories: int  # recalled memories, at most
+    message: int   # the user's message, at most
+
+    @classmethod
+    def for_model(cls, context_length: int, reply_tokens: int) -> ContextBudget:
+        window = max(context_length // 2, context_length - reply_tokens - TEMPLATE_MARGIN)
+        return cls(window, int(context_length * MEMORY_SHARE), int(window * MESSAGE_SHARE))
+
+
 class Companion:
     """One session. Use as ``async with Companion(...) as c: async for e in c.send(t)``."""
 
     def __init__(
         self, settings: Settings, llm: LLM, memory: MemoryStore, *, channel: str = "text",
         idle_delay: float = IDLE_BEFORE_MINING, reflect_delay: float = IDLE_BEFORE_REFLECTING,
+        clock: Callable[[], float] = time.time,
     ):
         self.settings = settings
         self.llm = llm
@@ -78,7 +103,12 @@ class Companion:
         self._core_refs: set[str] = set()
         self._user_label = "The user"
         self.last_reply_id: int | None = None
-        self._pending_recall: str | None = None
+        self._pending_recall: list[str] | None = None
+        #: "Now", for the date in the prompt and time words in recall ("last week").
+        self.clock = clock
+        #: From the engine's real context length (llama.cpp's n_ctx, or the
+        #: configured one of a remote server).
+        self.budget = ContextBudget.for_model(llm.context_length, settings.llm.max_reply_tokens)
         self._held = False  # the user is talking: no background work until their turn
 
     # -- lifecycle -------------------------------------------------------------------
@@ -112,10 +142,10 @@ class Companion:
         self._user_label = profile.get("address_as") or profile.get("name") or "The user"
         facts = self.memory.facts(include_history=True)
         core = core_facts([f for f in facts if f.current])
-        loops = upcoming(self.memory.notes(["open_loop", "promise"]), time.time())
+        loops = upcoming(self.memory.notes(["open_loop", "promise"]), self.clock())
         self._core_refs = {f.ref for f in core} | {n.ref for n in loops}
         return Message("system", system_prompt(
-            self.settings.persona, profile=profile, facts=core,
+            self.settings.persona, profile=profile, facts=core, now=self.clock(),
             self_description=self.memory.self_description(), past=past_facts(facts), loops=loops,
         ))
 
@@ -203,8 +233,8 @@ class Companion:
             return
         if self._pending_recall is None:
             self._pending_recall = self._recall(partial)
-        message = Message("user", self._pending_recall + partial.strip())
-        await self.llm.warm(self._fit([*self._history, message]))
+        history, message = self._fit(self._history, self._pending_recall, partial.strip())
+        await self.llm.warm([self.system_message, *history, message])
 
     def hold_background(self) -> None:
         """The user is talking: postpone background work that has not started,
@@ -284,10 +314,10 @@ class Companion:
                 "of them. All of it is saved in my memory."
             )
 
-        note = self._pending_recall if self._pending_recall is not None else self._recall(text)
+        memories = self._pending_recall if self._pending_recall is not None else self._recall(text)
         self._pending_recall = None
-        user_message = Message("user", note + model_text)
-        prompt = self._fit([*self._history, user_message])
+        self._history, user_message = self._fit(self._history, memories, model_text)
+        prompt = [self._system, *self._history, user_message]
         options = GenerateOptions(
             max_tokens=self.settings.llm.max_reply_tokens,
             temperature=self.settings.llm.temperature,
@@ -322,47 +352,79 @@ class Companion:
             yield ErrorEvent(failure)
         yield ReplyDone(reply, interrupted=interrupted, message_id=reply_id)
 
-    def _recall(self, text: str) -> str:
-        # What is already in the prompt (core facts, this session's turns and
-        # the facts drawn from them) would only cost prefill time.
-        hits = self.memory.search(text, limit=3 * RECALL_LIMIT + len(self._core_refs),
-                                  exclude_session=self.session_id)
+    async def ask(self, question: str, *, instruction: str = "") -> str:
+        """Answer ``question`` as a turn would, with the same recall and prompt,
+        but keep nothing: neither the question nor the answer is stored or
+        added to the session (benchmarks ask many questions of one memory).
+        ``instruction`` follows the question, e.g. to answer in a few words."""
+        assert self._system is not None, "start() first"
+        text = f"{question.strip()}\n\n{instruction.strip()}" if instruction else question.strip()
+        history, message = self._fit(self._history, self._recall(question), text)
+        options = GenerateOptions(max_tokens=self.settings.llm.max_reply_tokens,
+                                  temperature=self.settings.llm.temperature)
+        return (await complete(self.llm, [self._system, *history, message], options)).strip()
+
+    def _recall(self, text: str) -> list[str]:
+        """Memories related to ``text``, as prompt lines, best first, within the
+        budget's tokens for memories."""
+        cost = self.llm.count_tokens
+        room = self.budget.memories
+        wanted = max(3, room // 40)  # lines of ~40 tokens
+        hits = self.memory.search(text, limit=2 * wanted + len(self._core_refs),
+                                  exclude_session=self.session_id, now=self.clock())
         seen = {" ".join(text.lower().split())}
-        lines = []
+        lines: list[str] = []
         for hit in hits:
             key = " ".join(hit.text.lower().split())
+            # What is already in the prompt (core facts, this session's turns and
+            # the facts drawn from them) would only cost prefill time.
             if hit.ref in self._core_refs or key in seen:
                 continue  # already in the prompt, or the same words said again
             seen.add(key)
-            if len(lines) == RECALL_LIMIT:
-                break
             if hit.kind == "assistant" and not _ABOUT_YOU.search(text):
                 continue  # its own old replies help only when asked about them
-            if hit.kind in ("user", "assistant"):
-                who = f"{self._user_label} said" if hit.kind == "user" else "You said"
-                lines.append(f'{who}: "{hit.text[:300]}"')
-            elif hit.kind in _NOTE_LABELS:
-                due = f", due {spoken_day(hit.due_at)}" if hit.due_at is not None else ""
-                lines.append(f"{_NOTE_LABELS[hit.kind]} ({spoken_day(hit.created_at)}{due}): {hit.text}")
-            else:
-                lines.append(hit.text)
-        return recall_note(lines)
+            line = self._memory_line(hit)
+            room -= cost(line) + 2
+            if room < 0:
+                break
+            lines.append(line)
+        return lines
 
-    def _fit(self, turns: list[Message]) -> list[Message]:
-        """System prompt plus as many recent turns as the context allows.
+    def _memory_line(self, hit: Hit) -> str:
+        """A recalled memory, dated (questions are often about when)."""
+        when = spoken_day(hit.created_at)
+        if hit.kind in ("user", "assistant"):
+            who = self._user_label if hit.kind == "user" else "You"
+            quoted = hit.text if len(hit.text) <= MEMORY_CHARS else hit.text[:MEMORY_CHARS] + "..."
+            return f'{who} said on {when}: "{quoted}"'
+        if hit.kind in _NOTE_LABELS:
+            due = f", due {spoken_day(hit.due_at)}" if hit.due_at is not None else ""
+            return f"{_NOTE_LABELS[hit.kind]} ({when}{due}): {hit.text}"
+        return hit.text
+
+    def _fit(self, history: list[Message], memories: list[str],
+             text: str) -> tuple[list[Message], Message]:
+        """The user's message (recalled memories, then ``text``) and as many
+        recent turns as fit the window beside the system prompt: never more.
 
         Dropping old turns changes the prompt's prefix, which costs one full
         prefill, so drop half of the history at once rather than a turn a time.
         """
         assert self._system is not None
-        budget = self.llm.context_length - self.settings.llm.max_reply_tokens - 64
         cost = self.llm.count_tokens
-        fixed = cost(self._system.content) + cost(turns[-1].content)
-        history = turns[:-1]
-        while history and fixed + sum(cost(m.content) + 8 for m in history) > budget:
+        room = self.budget.window - cost(self._system.content)
+        text = _clip_tokens(text, max(0, min(self.budget.message, room)), cost)
+        room -= cost(text)
+        kept: list[str] = []
+        for line in memories:  # the system prompt or the message may leave less room
+            if cost(recall_note([*kept, line])) > room:
+                break
+            kept.append(line)
+        message = Message("user", recall_note(kept) + text)
+        room -= cost(message.content) - cost(text)
+        while history and sum(cost(m.content) + 8 for m in history) > room:
             history = history[len(history) // 2 or 1 :]
-        self._history = history
-        return [self._system, *history, turns[-1]]
+        return history, message
 
     # -- background memory work --------------------------------------------------------
 
@@ -438,6 +500,13 @@ class Companion:
         while await asyncio.to_thread(self.memory.embed_pending, 16):
             pass
         return learned
+
+
+def _clip_tokens(text: str, limit: int, cost: Callable[[str], int]) -> str:
+    """``text`` cut to at most ``limit`` tokens."""
+    while text and cost(text) > limit:
+        text = text[: int(len(text) * limit / cost(text) * 0.95)]
+    return text
 
 
 def _log_failure(future: asyncio.Future[None]) -> None:
