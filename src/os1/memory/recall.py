@@ -347,7 +347,6 @@ def rank_messages(
     top = np.argpartition(-score, depth - 1)[:depth]
     if own_sim is not None and tuning.rerank_weight:
         score[top] += tuning.rerank_weight * np.maximum(own_sim[top], ctx_sim[top])
-    top = top[np.argsort(-score[top], kind="stable")]
-    top = top[:limit]
+    top = top[np.argsort(-score[top], kind="stable")][:limit]
     return [(int(index.ids[i]), float(score[i])) for i in top]
 
