@@ -301,3 +301,32 @@ async def test_ask_answers_like_a_turn_and_keeps_nothing(settings, memory):
     assert "9 March 2025" in system.content  # "today" is the clock's
     assert 'The user said on 2 March 2025: "My sister Catherine moved to Lisbon."' in question.content
     assert question.content.endswith("Where does Catherine live?\n\nAnswer in a few words.")
+
+
+async def test_spoken_turns_recall_only_what_can_be_read_in_time(settings, tmp_path):
+    from os1.mind.companion import SPOKEN_LATE_MEMORY_TOKENS, SPOKEN_MEMORY_TOKENS
+
+    memory = SQLiteMemory(tmp_path / "m.sqlite3", "u", embedder=None)
+    past = memory.start_session("text")
+    for i in range(60):
+        memory.add_message(past, "user", f"My garden has {i} tomato plants and lemon tree {i}.")
+    memory.end_session(past)
+    llm = FakeLLM()
+
+    def recalled(prompt):  # tokens of recalled memories in the user's message
+        lines = [line for line in prompt[-1].content.splitlines() if " said on " in line]
+        return sum(llm.count_tokens(line) for line in lines)
+
+    question = "How are my garden tomato plants doing?"
+    async with Companion(settings, llm, memory) as c:
+        await turn(c, question)  # typed: the full share for memories
+        typed = recalled(llm.prompts[-1])
+        async for _ in c.send(question, channel="voice"):  # spoken, too short to prepare
+            pass
+        late = recalled(llm.prompts[-1])
+        await c.prepare(question)  # spoken, recalled while they speak
+        async for _ in c.send(question, channel="voice"):
+            pass
+        early = recalled(llm.prompts[-1])
+    memory.close()
+    assert 0 < late <= SPOKEN_LATE_MEMORY_TOKENS < early <= SPOKEN_MEMORY_TOKENS < typed

@@ -42,6 +42,13 @@ MESSAGE_SHARE = 0.4
 #: tokens of 4096 (a few seconds of prefill on two cores, mostly read while the
 #: user is still speaking), more for a model with a longer context.
 MEMORY_SHARE = 0.1
+#: Spoken turns get fewer: the memories are read into the model while the user
+#: is still speaking (see prepare), at ~70 tokens/s (1.5B model, two cores);
+#: 400 tokens would still be being read seconds after they stop.
+SPOKEN_MEMORY_TOKENS = 120
+#: ...and fewer still when they stopped before any could be read (a short
+#: phrase): these are read after the end of their turn.
+SPOKEN_LATE_MEMORY_TOKENS = 40
 #: Characters of one recalled message (a long message's gist is up front).
 MEMORY_CHARS = 400
 #: Tokens kept free besides the reply's: the chat template's markers.
@@ -232,7 +239,7 @@ class Companion:
         if not partial.strip():
             return
         if self._pending_recall is None:
-            self._pending_recall = self._recall(partial)
+            self._pending_recall = self._recall(partial, room=SPOKEN_MEMORY_TOKENS)
         history, message = self._fit(self._history, self._pending_recall, partial.strip())
         await self.llm.warm([self.system_message, *history, message])
 
@@ -314,7 +321,10 @@ class Companion:
                 "of them. All of it is saved in my memory."
             )
 
-        memories = self._pending_recall if self._pending_recall is not None else self._recall(text)
+        if self._pending_recall is not None:
+            memories = self._pending_recall
+        else:
+            memories = self._recall(text, room=SPOKEN_LATE_MEMORY_TOKENS if channel == "voice" else None)
         self._pending_recall = None
         self._history, user_message = self._fit(self._history, memories, model_text)
         prompt = [self._system, *self._history, user_message]
@@ -364,11 +374,11 @@ class Companion:
                                   temperature=self.settings.llm.temperature)
         return (await complete(self.llm, [self._system, *history, message], options)).strip()
 
-    def _recall(self, text: str) -> list[str]:
-        """Memories related to ``text``, as prompt lines, best first, within the
-        budget's tokens for memories."""
+    def _recall(self, text: str, *, room: int | None = None) -> list[str]:
+        """Memories related to ``text``, as prompt lines, best first, within
+        ``room`` tokens (at most the budget's for memories)."""
         cost = self.llm.count_tokens
-        room = self.budget.memories
+        room = min(self.budget.memories, room or self.budget.memories)
         wanted = max(3, room // 40)  # lines of ~40 tokens
         hits = self.memory.search(text, limit=2 * wanted + len(self._core_refs),
                                   exclude_session=self.session_id, now=self.clock())
