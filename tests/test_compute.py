@@ -76,7 +76,8 @@ def test_an_interruptible_job_is_stopped_by_work_that_outranks_it():
 def test_a_job_run_at_an_interruptible_jobs_checkpoint_is_not_interruptible():
     lane = Lane("test-lane")
     calls = []
-    queued, inner_running, urgent_sent = threading.Event(), threading.Event(), threading.Event()
+    entered, queued = threading.Event(), threading.Event()
+    inner_running, urgent_sent = threading.Event(), threading.Event()
 
     def inner():  # e.g. a reply, run while memory work waits at its checkpoint
         inner_running.set()
@@ -84,10 +85,12 @@ def test_a_job_run_at_an_interruptible_jobs_checkpoint_is_not_interruptible():
 
     def outer():
         with lane.interruptible(lambda: calls.append("outer stopped")):
+            entered.set()
             queued.wait(5)
             lane.checkpoint()  # runs inner, then the urgent job
 
     job = lane.submit(outer, BACKGROUND)
+    entered.wait(5)
     lane.submit(inner, FOREGROUND)
     queued.set()
     inner_running.wait(5)
