@@ -330,3 +330,23 @@ async def test_spoken_turns_recall_only_what_can_be_read_in_time(settings, tmp_p
         early = recalled(llm.prompts[-1])
     memory.close()
     assert 0 < late <= SPOKEN_LATE_MEMORY_TOKENS < early <= SPOKEN_MEMORY_TOKENS < typed
+
+
+async def test_a_retracted_turn_keeps_its_memories_for_the_longer_utterance(settings, tmp_path):
+    memory = SQLiteMemory(tmp_path / "m.sqlite3", "u", embedder=None)
+    past = memory.start_session("text")
+    memory.add_message(past, "user", "My garden has tomato plants.")
+    memory.add_message(past, "user", "The lemon tree needs water.")
+    memory.end_session(past)
+    llm = FakeLLM()
+    async with Companion(settings, llm, memory, channel="voice") as c:
+        await c.prepare("How is my garden")
+        draft = [e async for e in c.send("How is my garden", channel="voice")]
+        c.retract(next(e.message_id for e in draft if isinstance(e, UserTurn)))  # they went on
+        await c.prepare("How is my garden and the lemon tree")
+        async for _ in c.send("How is my garden and the lemon tree doing?", channel="voice"):
+            pass
+    memory.close()
+    first, last = llm.prompts[0][-1].content, llm.prompts[-1][-1].content  # the draft, the turn
+    note = first[: first.index("How is my garden")]
+    assert " said on " in note and last.startswith(note)  # same prefix: nothing read twice

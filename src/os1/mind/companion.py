@@ -111,6 +111,7 @@ class Companion:
         self._user_label = "The user"
         self.last_reply_id: int | None = None
         self._pending_recall: list[str] | None = None
+        self._last_recall: list[str] = []  # the last turn's, should it be retracted
         #: "Now", for the date in the prompt and time words in recall ("last week").
         self.clock = clock
         #: From the engine's real context length (llama.cpp's n_ctx, or the
@@ -289,6 +290,9 @@ class Companion:
                 break
         self.memory.forget(f"m{message_id}")  # with its reply
         self.last_reply_id = None
+        # The same utterance comes back longer: recalling the same memories
+        # keeps the prompt's prefix, so the model does not read them again.
+        self._pending_recall = self._last_recall
 
     async def send(self, text: str, *, channel: str | None = None) -> AsyncIterator[Event]:
         """Take one user message and stream the companion's reply as events.
@@ -326,6 +330,7 @@ class Companion:
         else:
             memories = self._recall(text, room=SPOKEN_LATE_MEMORY_TOKENS if channel == "voice" else None)
         self._pending_recall = None
+        self._last_recall = memories
         self._history, user_message = self._fit(self._history, memories, model_text)
         prompt = [self._system, *self._history, user_message]
         options = GenerateOptions(
