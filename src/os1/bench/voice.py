@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import shutil
 import sys
 import tempfile
 import time
@@ -67,27 +68,59 @@ def clips(folder: Path) -> list[tuple[Path, str]]:
 
 
 async def run_voice_bench(settings: Settings, folder: Path, *, max_tokens: int = 80,
-                          baseline: bool = True) -> dict[str, Any]:
+                          baseline: bool = True, memory: Path | None = None) -> dict[str, Any]:
     settings = replace(settings, llm=replace(settings.llm, max_reply_tokens=max_tokens))
+    found = clips(folder)
+    with tempfile.TemporaryDirectory(prefix="os1-bench-memory-") as seeded:
+        if memory is not None:
+            _seed(replace(settings, home=Path(seeded)), memory)
+        return await _run(settings, found, baseline, Path(seeded) if memory else None, memory)
+
+
+def _seed(settings: Settings, export: Path) -> None:
+    """A home whose memory holds ``export``, embedded, to be copied per clip."""
+    from os1.runtime import open_memory
+
+    try:
+        data = json.loads(export.read_text())
+    except (OSError, ValueError) as exc:
+        raise SystemExit(f"Could not read the memory export {export}: {exc}") from None
+    store = open_memory(settings)
+    try:
+        store.import_data(data)
+        while store.embed_pending(64):
+            pass
+    finally:
+        store.close()
+
+
+async def _run(settings: Settings, found: list[tuple[Path, str]], baseline: bool,
+               seeded: Path | None, memory: Path | None) -> dict[str, Any]:
     parts = open_voice_parts(settings)
     llm = open_llm(settings)
     rows = []
     try:
-        for wav, reference in clips(folder):
+        for wav, reference in found:
             print(f"  {wav.name} ...", file=sys.stderr, flush=True)
             audio = read_wav(wav)
             with tempfile.TemporaryDirectory(prefix="os1-bench-") as home:
+                if seeded is not None:
+                    shutil.copytree(seeded, home, dirs_exist_ok=True)
                 row = await _pipeline_turn(replace(settings, home=Path(home)), llm, parts, audio)
             row["clip"] = wav.name
             row["errors"], row["ref_words"] = word_errors(reference, row["transcript"])
             if baseline:
                 with tempfile.TemporaryDirectory(prefix="os1-bench-") as home:
+                    if seeded is not None:
+                        shutil.copytree(seeded, home, dirs_exist_ok=True)
                     row["baseline_ms"] = await _baseline_turn(
                         replace(settings, home=Path(home)), llm, parts, audio)
             rows.append(row)
     finally:
         await llm.aclose()
-    return _summary(settings, rows)
+    result = _summary(settings, rows)
+    result["memory"] = str(memory) if memory else None
+    return result
 
 
 async def _pipeline_turn(settings: Settings, llm: Any, parts: Any, audio: np.ndarray) -> dict[str, Any]:
@@ -164,7 +197,8 @@ def print_report(result: dict[str, Any], as_json: bool) -> None:
         print(json.dumps(result, indent=2))
         return
     print(f"os1 bench voice - model {result['model']}, {result['clips']} clips "
-          f"({result['answered']} answered)")
+          f"({result['answered']} answered), "
+          + (f"memory from {result['memory']}" if result.get("memory") else "empty memory"))
     print(f"{'clip':<22} {'transcript':>10} {'1st token':>10} {'1st audio':>10} {'baseline':>9}  wer   heard")
     for r in result["per_clip"]:
         def ms(v: Any) -> str:

@@ -40,6 +40,9 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
                        help="folder of *.wav + *.txt, e.g. ../shared/data/speech")
     voice.add_argument("--max-tokens", type=int, default=80, help="reply length cap (default 80)")
     voice.add_argument("--no-baseline", action="store_true", help="skip the naive cascade")
+    voice.add_argument("--memory", type=Path, metavar="EXPORT",
+                       help="start every clip with this memory (a file from `os1 memory export`), "
+                       "to measure with a lived-in memory rather than an empty one")
     voice.add_argument("--json", action="store_true", help="print one JSON object")
     voice.set_defaults(run=_voice)
     memory = kinds.add_parser(
@@ -152,6 +155,7 @@ def _voice(settings: Settings, args: argparse.Namespace) -> int:
     from os1.bench.voice import print_report, run_voice_bench
 
     result = asyncio.run(run_voice_bench(
-        settings, args.audio, max_tokens=args.max_tokens, baseline=not args.no_baseline))
+        settings, args.audio, max_tokens=args.max_tokens, baseline=not args.no_baseline,
+        memory=args.memory))
     print_report(result, args.json)
     return 0

@@ -240,7 +240,9 @@ class Companion:
         if not partial.strip():
             return
         if self._pending_recall is None:
-            self._pending_recall = self._recall(partial, room=SPOKEN_MEMORY_TOKENS)
+            recalled = await self._recall(partial, room=SPOKEN_MEMORY_TOKENS)
+            if self._pending_recall is None:  # the first of two at once wins: one prefix
+                self._pending_recall = recalled
         history, message = self._fit(self._history, self._pending_recall, partial.strip())
         await self.llm.warm([self.system_message, *history, message])
 
@@ -328,7 +330,8 @@ class Companion:
         if self._pending_recall is not None:
             memories = self._pending_recall
         else:
-            memories = self._recall(text, room=SPOKEN_LATE_MEMORY_TOKENS if channel == "voice" else None)
+            room = SPOKEN_LATE_MEMORY_TOKENS if channel == "voice" else None
+            memories = await self._recall(text, room=room)
         self._pending_recall = None
         self._last_recall = memories
         self._history, user_message = self._fit(self._history, memories, model_text)
@@ -374,19 +377,22 @@ class Companion:
         ``instruction`` follows the question, e.g. to answer in a few words."""
         assert self._system is not None, "start() first"
         text = f"{question.strip()}\n\n{instruction.strip()}" if instruction else question.strip()
-        history, message = self._fit(self._history, self._recall(question), text)
+        history, message = self._fit(self._history, await self._recall(question), text)
         options = GenerateOptions(max_tokens=self.settings.llm.max_reply_tokens,
                                   temperature=self.settings.llm.temperature)
         return (await complete(self.llm, [self._system, *history, message], options)).strip()
 
-    def _recall(self, text: str, *, room: int | None = None) -> list[str]:
+    async def _recall(self, text: str, *, room: int | None = None) -> list[str]:
         """Memories related to ``text``, as prompt lines, best first, within
-        ``room`` tokens (at most the budget's for memories)."""
+        ``room`` tokens (at most the budget's for memories). The search waits
+        for the query's vector (up to ~0.1 s): in a thread, so that the voice
+        session's audio keeps flowing meanwhile."""
         cost = self.llm.count_tokens
         room = min(self.budget.memories, room or self.budget.memories)
         wanted = max(3, room // 40)  # lines of ~40 tokens
-        hits = self.memory.search(text, limit=2 * wanted + len(self._core_refs),
-                                  exclude_session=self.session_id, now=self.clock())
+        hits = await asyncio.to_thread(
+            self.memory.search, text, limit=2 * wanted + len(self._core_refs),
+            exclude_session=self.session_id, now=self.clock())
         seen = {" ".join(text.lower().split())}
         lines: list[str] = []
         for hit in hits:
