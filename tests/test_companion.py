@@ -190,6 +190,11 @@ async def test_no_background_work_starts_while_the_user_is_talking(settings, mem
         await asyncio.gather(reply, return_exceptions=True)
         await asyncio.sleep(0.3)
         assert llm.background_prompts == []  # mining would have started mid-sentence
+        # A draft answered too early and taken back: they are still talking too.
+        draft = [e async for e in c.send("And then one day", channel="voice")]
+        c.retract(next(e.message_id for e in draft if isinstance(e, UserTurn)))
+        await asyncio.sleep(0.3)
+        assert llm.background_prompts == []
         c.resume_background()  # it was only noise
         await asyncio.sleep(0.3)
         assert len(llm.background_prompts) == 1

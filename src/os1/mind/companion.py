@@ -284,6 +284,7 @@ class Companion:
         """Undo a turn that was answered too early (the user had not finished):
         the message and its reply leave memory and this session's prompt. The
         whole utterance arrives again as one turn when it really ends."""
+        self.hold_background()  # they are still talking
         if message_id is None:
             return  # it was never stored
         for i in range(len(self._history) - 1, -1, -1):
