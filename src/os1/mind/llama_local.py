@@ -229,7 +229,7 @@ class _Interrupt:
     def install(self, llama_cpp: Any, ctx: Any) -> None:
         try:
             strlen = ctypes.CDLL(None).strlen
-        except (OSError, AttributeError):  # no C library to borrow: batches finish
+        except (OSError, AttributeError, TypeError):  # no C library to borrow: batches finish
             return
         self._callback = ctypes.cast(strlen, llama_cpp.ggml_abort_callback)
         llama_cpp.llama_set_abort_callback(ctx, self._callback, ctypes.cast(self._flag, ctypes.c_void_p))
