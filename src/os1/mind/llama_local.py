@@ -9,8 +9,10 @@ never evicts the conversation's cache.
 All llama.cpp work runs on the CPU lane (os1.compute), with the other
 engines: a turn is FOREGROUND work, memory work BACKGROUND. Both step aside at
 checkpoints (between prompt batches and between tokens) for work that outranks
-them, e.g. speech synthesis of the sentence just written, so a turn never waits
-more than one small batch for background work.
+them, e.g. speech synthesis of the sentence just written. Work that can be
+redone goes further: a speculative prefill (what the user has said so far) or
+memory work stops in the middle of a batch when anything outranks it or it is
+cancelled, so the user's last words are heard, and a turn starts, at once.
 """
 
 from __future__ import annotations
