@@ -303,7 +303,7 @@ class VoiceSession:
 
     def _cancel_prefill(self) -> None:
         if self._prefill is not None and not self._prefill.done():
-            self._prefill.cancel()  # its prompt is out of date: stop it between batches
+            self._prefill.cancel()  # its prompt is out of date: it stops mid-batch
 
     def _start_tentative(self, u: _Utterance, t_last_speech: float) -> None:
         self._cancel_prefill()

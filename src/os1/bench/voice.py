@@ -13,12 +13,14 @@ whole reply, synthesise all of it, play.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -69,22 +71,22 @@ def clips(folder: Path) -> list[tuple[Path, str]]:
 
 async def run_voice_bench(settings: Settings, folder: Path, *, max_tokens: int = 80,
                           baseline: bool = True, memory: Path | None = None) -> dict[str, Any]:
+    """``memory``: an export every clip's fresh store starts with."""
     settings = replace(settings, llm=replace(settings.llm, max_reply_tokens=max_tokens))
     found = clips(folder)
     with tempfile.TemporaryDirectory(prefix="os1-bench-memory-") as seeded:
-        if memory is not None:
+        if memory is not None:  # imported and embedded once, copied for each clip
             _seed(replace(settings, home=Path(seeded)), memory)
-        return await _run(settings, found, baseline, Path(seeded) if memory else None, memory)
+        result = await _run(settings, found, baseline, Path(seeded))
+    result["memory"] = str(memory) if memory else None
+    return result
 
 
 def _seed(settings: Settings, export: Path) -> None:
-    """A home whose memory holds ``export``, embedded, to be copied per clip."""
+    from os1.memory.transfer import read_export
     from os1.runtime import open_memory
 
-    try:
-        data = json.loads(export.read_text())
-    except (OSError, ValueError) as exc:
-        raise SystemExit(f"Could not read the memory export {export}: {exc}") from None
+    data = read_export(export)
     store = open_memory(settings)
     try:
         store.import_data(data)
@@ -94,8 +96,16 @@ def _seed(settings: Settings, export: Path) -> None:
         store.close()
 
 
+@contextlib.contextmanager
+def _home(settings: Settings, seeded: Path) -> Iterator[Settings]:
+    """Settings with a fresh home, holding a copy of ``seeded`` (maybe empty)."""
+    with tempfile.TemporaryDirectory(prefix="os1-bench-") as home:
+        shutil.copytree(seeded, home, dirs_exist_ok=True)
+        yield replace(settings, home=Path(home))
+
+
 async def _run(settings: Settings, found: list[tuple[Path, str]], baseline: bool,
-               seeded: Path | None, memory: Path | None) -> dict[str, Any]:
+               seeded: Path) -> dict[str, Any]:
     parts = open_voice_parts(settings)
     llm = open_llm(settings)
     rows = []
@@ -103,24 +113,17 @@ async def _run(settings: Settings, found: list[tuple[Path, str]], baseline: bool
         for wav, reference in found:
             print(f"  {wav.name} ...", file=sys.stderr, flush=True)
             audio = read_wav(wav)
-            with tempfile.TemporaryDirectory(prefix="os1-bench-") as home:
-                if seeded is not None:
-                    shutil.copytree(seeded, home, dirs_exist_ok=True)
-                row = await _pipeline_turn(replace(settings, home=Path(home)), llm, parts, audio)
+            with _home(settings, seeded) as fresh:
+                row = await _pipeline_turn(fresh, llm, parts, audio)
             row["clip"] = wav.name
             row["errors"], row["ref_words"] = word_errors(reference, row["transcript"])
             if baseline:
-                with tempfile.TemporaryDirectory(prefix="os1-bench-") as home:
-                    if seeded is not None:
-                        shutil.copytree(seeded, home, dirs_exist_ok=True)
-                    row["baseline_ms"] = await _baseline_turn(
-                        replace(settings, home=Path(home)), llm, parts, audio)
+                with _home(settings, seeded) as fresh:
+                    row["baseline_ms"] = await _baseline_turn(fresh, llm, parts, audio)
             rows.append(row)
     finally:
         await llm.aclose()
-    result = _summary(settings, rows)
-    result["memory"] = str(memory) if memory else None
-    return result
+    return _summary(settings, rows)
 
 
 async def _pipeline_turn(settings: Settings, llm: Any, parts: Any, audio: np.ndarray) -> dict[str, Any]:

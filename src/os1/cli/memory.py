@@ -13,6 +13,7 @@ from os1.config import Settings
 from os1.errors import StorageError
 from os1.memory.facts import day
 from os1.memory.store import RELATIONSHIP_KINDS, Fact, parse_ref
+from os1.memory.transfer import read_export
 from os1.runtime import open_memory
 
 #: How many of the latest summaries and journal entries `list` shows.
@@ -218,14 +219,7 @@ def _export(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _import(settings: Settings, args: argparse.Namespace) -> int:
-    try:
-        raw = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise StorageError(f"Cannot read {args.file}: {exc.strerror}.") from exc
-    try:
-        data = json.loads(raw)
-    except ValueError as exc:
-        raise StorageError(f"{args.file} is not valid JSON: {exc}.") from exc
+    data = read_export(args.file)
     memory = open_memory(settings)
     try:
         counts = memory.import_data(data)

@@ -14,8 +14,11 @@ not exported: they are computed again from the messages in the background.
 
 from __future__ import annotations
 
+import json
+import sys
 import time
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from os1.errors import StorageError
@@ -29,6 +32,18 @@ FORMAT = "os1-memory"
 #: Export list -> table of the notes the companion writes while reflecting.
 NOTE_LISTS = {"summaries": "summaries", "journal": "journal", "relationship": "relationship",
               "self_description": "self_descriptions"}
+
+
+def read_export(source: str | Path) -> Any:
+    """An export's contents, from a file or ("-") standard input."""
+    try:
+        raw = sys.stdin.read() if str(source) == "-" else Path(source).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise StorageError(f"Cannot read {source}: {exc.strerror}.") from exc
+    try:
+        return json.loads(raw)
+    except ValueError as exc:
+        raise StorageError(f"{source} is not valid JSON: {exc}.") from exc
 
 
 def export_memory(store: SQLiteMemory) -> dict[str, Any]:

@@ -25,6 +25,7 @@ import os
 import threading
 from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from os1.compute import BACKGROUND, FOREGROUND, lane
@@ -91,7 +92,7 @@ class LlamaLocalLLM:
                 "The embedded model runtime is not installed. Install it with: "
                 "pip install 'os1[local]'  (or point OS1_LLM at an OpenAI-compatible server)."
             ) from exc
-        cls = _pausable_class(llama_cpp.Llama, self._lane.checkpoint)
+        cls = _pausable_class(llama_cpp, self._lane.checkpoint)
         try:
             llama = cls(
                 model_path=str(self._path),
@@ -228,7 +229,7 @@ class _Interrupt:
         self._flag = ctypes.create_string_buffer(2)
         self._callback: Any = None  # kept alive as long as the context
 
-    def install(self, llama_cpp: Any, ctx: Any) -> None:
+    def install(self, llama_cpp: ModuleType, ctx: Any) -> None:
         try:
             strlen = ctypes.CDLL(None).strlen
         except (OSError, AttributeError, TypeError):  # no C library to borrow: batches finish
@@ -263,11 +264,11 @@ class _Cancel:
         return self._event.is_set()
 
 
-def _pausable_class(base: type, checkpoint: Callable[[], None]) -> type:
+def _pausable_class(llama_cpp: ModuleType, checkpoint: Callable[[], None]) -> type:
     """A Llama whose prompt evaluation calls ``checkpoint`` between batches,
     and that can be interrupted in the middle of one."""
 
-    class PausableLlama(base):  # type: ignore[misc, valid-type]
+    class PausableLlama(llama_cpp.Llama):  # type: ignore[misc, name-defined]
         cancel: _Cancel | None = None  # the running job's
         _step_tokens = 0  # tokens in the batch being evaluated (llama_cpp has _batch)
 
@@ -279,8 +280,6 @@ def _pausable_class(base: type, checkpoint: Callable[[], None]) -> type:
         def __init__(self, *args: Any, **kwargs: Any):
             super().__init__(*args, **kwargs)
             self.interrupt = _Interrupt()
-            import llama_cpp
-
             self.interrupt.install(llama_cpp, self._ctx.ctx)
 
         def eval(self, tokens: Sequence[int]) -> None:
