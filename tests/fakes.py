@@ -47,6 +47,7 @@ class FakeLLM:
         self.background_prompts: list[list[Message]] = []
         self.closed = False
         self.warmed: list[list[Message]] = []
+        self.writing = 0  # replies being written: streams not yet closed
 
     def count_tokens(self, text: str) -> int:
         return estimate_tokens(text)
@@ -79,10 +80,14 @@ class FakeLLM:
             raise self.fail
         reply = self.replies.pop(0) if self.replies else f"echo: {messages[-1].content[-40:]}"
         words = reply.split(" ")
-        for i, word in enumerate(words):
-            if self.delay:
-                await asyncio.sleep(self.delay)
-            yield word if i == 0 else " " + word
+        self.writing += 1  # as an engine does, until its stream is closed
+        try:
+            for i, word in enumerate(words):
+                if self.delay:
+                    await asyncio.sleep(self.delay)
+                yield word if i == 0 else " " + word
+        finally:
+            self.writing -= 1
 
     async def aclose(self) -> None:
         self.closed = True

@@ -45,3 +45,27 @@ def test_whisper_repetition_is_cut():
     assert drop_loops("What can you do for me? What can you do to me? Ask away") == "What can you do for me? Ask away"
     jfk = "And so my fellow Americans, ask not what your country can do for you, ask what you can do for your country."
     assert drop_loops(jfk) == jfk
+
+
+def test_after_a_short_reaction_the_next_piece_is_a_phrase_too():
+    # "Oh," is heard in ~0.4 s: a whole sentence after it would leave a silence.
+    text = "Oh, that sounds like a lovely walk, and the weather helped. Where did you go?"
+    assert run(list(text)) == ["Oh,", "that sounds like a lovely walk,", "and the weather helped.",
+                               "Where did you go?"]
+    long = "Mm, I think you should take the train because it is cheaper. Yes."
+    assert run([w + " " for w in long.split()])[:3] == [
+        "Mm,", "I think you should take the train because", "it is cheaper."]
+    # After a longer first piece, sentences as before.
+    assert run(list("I'm sorry to hear that, it sounds hard. Tell me more."))[1:] == [
+        "that, it sounds hard.", "Tell me more."]
+
+
+def test_a_reaction_written_as_the_first_token_is_spoken_at_once():
+    c = SpeechChunker()
+    assert c.feed("Oh") == ["Oh,"]  # not waiting for the comma's token
+    assert c.feed(",") == [] and c.feed(" that") == []
+    assert c.feed(" sounds lovely!") == ["that sounds lovely!"]
+    # Spoken and written agree, so the history keeps the reply as written.
+    assert " ".join(run(["Well", ",", " I", " think", " so."])) == "Well, I think so."
+    # Letters streamed in pieces may start another word.
+    assert run(list("Wellington is lovely.")) == ["Wellington is lovely."]

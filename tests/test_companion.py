@@ -115,6 +115,20 @@ async def test_interrupt_while_the_model_is_still_thinking(settings, memory):
     assert events[-1] == ReplyDone("", interrupted=True, message_id=None)
 
 
+async def test_a_reply_whose_reader_is_cancelled_stops_being_written(settings, memory):
+    # A voice reply dropped because the user went on talking: the model must
+    # stop writing it at once, not go on to the token limit on a busy CPU.
+    llm = FakeLLM(["one two three four five six seven eight nine ten"], delay=0.05)
+    async with Companion(settings, llm, memory) as c:
+        task = asyncio.ensure_future(turn(c, "count"))
+        await asyncio.sleep(0.12)
+        assert llm.writing == 1
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert llm.writing == 0
+
+
 async def test_facts_are_extracted_with_provenance_and_recalled_later(settings, memory):
     def facts_for(text):
         if "Theodore" in text:

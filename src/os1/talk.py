@@ -103,6 +103,7 @@ class VoiceSession:
         self._forced_end = False
         self._prefill: asyncio.Future[None] | None = None  # held: asyncio keeps tasks weakly
         self._partial_task: asyncio.Future[None] | None = None
+        self._ahead: _Heard | None = None  # the latest provisional transcript, maybe still running
         self._tentative: _Tentative | None = None
         self._audible = False  # has any of the current reply been played?
         self._retract: set[asyncio.Task[object]] = set()  # replies to take back when cancelled
@@ -172,14 +173,24 @@ class VoiceSession:
         """Mid-phrase: a provisional transcript for the captions, and a head
         start for the model, which reads it while the user is still talking."""
         committed = " ".join(u.committed)
+        audio = u.audio()[u.cut :]
+        heard = asyncio.ensure_future(self.parts.ears.transcribe(audio, prompt=committed))
+        heard.add_done_callback(_retrieved)  # its failure may have nobody left to see it
+        self._ahead = _Heard(u, u.cut, u.cut + audio.size, committed, heard)
         try:
-            text = await self.parts.ears.transcribe(u.audio()[u.cut :], prompt=committed)
+            text = await asyncio.shield(heard)  # a pause may still use it
         except Os1Error:
             return
         if text and u is self._u and self.turns.speaking and not self.speaking:
             so_far = f"{committed} {text}".strip()
             self.on_event(Transcript(so_far, final=False))
-            await self.companion.prepare(so_far)
+            # The model reads only the words the final transcript will likely
+            # begin with: the sound was cut mid-phrase, so the last word may be
+            # cut too, and its full stop is Whisper closing what it was given.
+            # The prompt's prefix then still holds when the phrase is complete.
+            settled = f"{committed} {' '.join(text.split()[:-1])}".strip().rstrip(".,!?…")
+            if settled:
+                await self.companion.prepare(settled)
 
     def _busy(self) -> bool:
         return self._pause_task is not None and not self._pause_task.done()
@@ -194,7 +205,7 @@ class VoiceSession:
         elif event.signal is Signal.PAUSED:
             self._pause_id += 1
             if self._partial_task is not None:
-                self._partial_task.cancel()  # the pause transcribes the phrase for real
+                self._partial_task.cancel()  # no captions or prefill from it now
             previous = self._pause_task
             self._pause_task = asyncio.ensure_future(
                 self._at_pause(self._u, self._pause_id, event.t, previous))
@@ -246,12 +257,18 @@ class VoiceSession:
         voiced = sum(u.voiced[u.cut // FRAME : end // FRAME + 1])
         forced = self._forced_end
         model = None if forced else self.parts.turn_model
+        prompt = " ".join(u.committed)
+        ahead = self._ahead
         try:
             if voiced < MIN_VOICED_FRAMES:
                 # A breath or a click: Whisper would only echo its prompt back.
                 ears = _nothing()
+            elif ahead is not None and ahead.covers(u, prompt, u.sample_at(t_last_speech)):
+                # A provisional transcript started as they fell silent already
+                # holds all of this phrase: the same words, at no extra cost.
+                ears = ahead.text
             else:
-                ears = self.parts.ears.transcribe(phrase, prompt=" ".join(u.committed))
+                ears = self.parts.ears.transcribe(phrase, prompt=prompt)
             if model is not None:
                 judged = lane().run(lambda: model.probability(audio[:end]), URGENT)
                 text, probability = await asyncio.gather(ears, judged)
@@ -455,6 +472,23 @@ class VoiceSession:
         return self._walls[0][1] if self._walls else time.monotonic()
 
 
+@dataclass(frozen=True, slots=True)
+class _Heard:
+    """A provisional transcript of ``u``'s audio from sample ``cut`` to ``end``."""
+
+    u: _Utterance
+    cut: int
+    end: int
+    prompt: str
+    text: asyncio.Future[str]
+
+    def covers(self, u: _Utterance, prompt: str, last_speech: int) -> bool:
+        """Whether it heard the whole phrase that ends with speech at ``last_speech``
+        (a sample index): the same start and context, and nothing said after it."""
+        return (self.u is u and self.cut == u.cut and self.prompt == prompt
+                and self.end >= last_speech and not self.text.cancelled())
+
+
 class _Tentative:
     """A reply started at a pause that probably ends the turn. Its events are
     held back (and its audio waits) until the turn is confirmed over."""
@@ -512,6 +546,11 @@ class _Utterance:
     @property
     def uncut_seconds(self) -> float:
         return len(self.frames) * FRAME_S - self.cut / SAMPLE_RATE
+
+
+def _retrieved(future: asyncio.Future[str]) -> None:
+    if not future.cancelled():
+        future.exception()
 
 
 async def _nothing() -> str:

@@ -80,15 +80,13 @@ async def until(stream: AsyncIterator[str], stop: asyncio.Event) -> AsyncIterato
     makes the engine drop the rest of the generation."""
     pieces = aiter(stream)
     stopper = asyncio.ensure_future(stop.wait())
+    step: asyncio.Future[str] | None = None
     try:
         while not stop.is_set():
             step = asyncio.ensure_future(anext(pieces))
             step.add_done_callback(_consume)
             done, _ = await asyncio.wait({step, stopper}, return_when=asyncio.FIRST_COMPLETED)
             if step not in done:
-                step.cancel()
-                with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
-                    await step
                 return
             try:
                 yield step.result()
@@ -96,6 +94,14 @@ async def until(stream: AsyncIterator[str], stop: asyncio.Event) -> AsyncIterato
                 return
     finally:
         stopper.cancel()
+        if step is not None and not step.done():
+            # Stopped, or our own reader was cancelled, mid-read: the read
+            # runs the stream's generator, so cancelling it is what closes
+            # the stream (aclose() cannot while it runs), and makes the
+            # engine stop writing a reply nobody will read.
+            step.cancel()
+            with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
+                await step
         closer = getattr(pieces, "aclose", None)
         if closer is not None:
             # A read cancelled before it started leaves the generator marked running.
