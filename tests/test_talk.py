@@ -167,3 +167,25 @@ async def test_going_on_before_the_reply_is_heard_makes_one_utterance(settings, 
         ("assistant", "Right on time.")]
     assert [m.content for m in llm.prompts[-1][1:]] == [
         "alpha alpha alpha alpha alpha alpha bravo bravo bravo bravo"]
+
+
+async def test_going_on_over_an_opening_reaction_makes_one_utterance(settings, memory):
+    # The turn ends at the pause and the reply's "Oh," is heard at once, but
+    # they were only drawing breath: as with people, they go on over the "Oh,"
+    # and their whole sentence is answered once.
+    audio = np.concatenate([speech(1.5), silence(0.25), speech(1.0, level=0.35)])
+    llm = FakeLLM(["Oh, that is a long story to tell you about.", "Right on time."])
+    events = []
+    parts = VoiceParts(vad=LoudnessVAD(), ears=CountingEars(), voice=SlowVoice(),
+                       turn_model=ScriptedTurnModel([0.95, 0.95]))
+    async with Companion(settings, llm, memory, channel="voice") as companion:
+        session = VoiceSession(companion, parts, TimelineOutput(), events.append)
+        await session.run(paced_frames(audio, tail_silence=3.0))
+    from os1.events import ReplyAudio, Retracted
+
+    assert [e.text for e in events if isinstance(e, ReplyAudio)][0] == "Oh,"  # it was heard
+    assert len([e for e in events if isinstance(e, Retracted)]) == 1
+    assert not [e for e in events if isinstance(e, Interrupted)]
+    assert [(m.role, m.content) for m in memory.messages()] == [
+        ("user", "alpha alpha alpha alpha alpha alpha bravo bravo bravo bravo"),
+        ("assistant", "Right on time.")]

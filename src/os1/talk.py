@@ -105,7 +105,9 @@ class VoiceSession:
         self._partial_task: asyncio.Future[None] | None = None
         self._ahead: _Heard | None = None  # the latest provisional transcript, maybe still running
         self._tentative: _Tentative | None = None
-        self._audible = False  # has any of the current reply been played?
+        # When the user began to hear the current reply, on the audio clock
+        # (an opening "Oh," does not count: people go on talking over that).
+        self._heard_from: float | None = None
         self._retract: set[asyncio.Task[object]] = set()  # replies to take back when cancelled
         self._last_partial = 0.0
 
@@ -220,10 +222,11 @@ class VoiceSession:
         while len(self._recent) > keep:  # more than the preroll before their first word
             self._recent.popleft()
         start = self.t - len(self._recent) * FRAME_S
-        # They go on before a word of the reply was heard: the turn had not
-        # ended after all. Take back the answer and keep listening to the
-        # same utterance, so their sentence is answered as a whole.
-        resumed = self._replying() and not self._audible and bool(self._u.frames)
+        # They went on before the reply was heard (or over its opening "Oh,"):
+        # the turn had not ended after all. Take back the answer and keep
+        # listening to the same utterance, so their sentence is answered as a whole.
+        resumed = (self._replying() and (self._heard_from is None or t < self._heard_from)
+                   and bool(self._u.frames))
         if self._reply_task and not self._reply_task.done():
             if resumed:
                 self._retract.add(self._reply_task)
@@ -386,7 +389,7 @@ class VoiceSession:
         chunker = SpeechChunker()
         done: ReplyDone | None = None
         user_message: int | None = None
-        self._audible = False
+        self._heard_from = None
         if draft is None:
             self.speaking = True
         try:
@@ -448,7 +451,8 @@ class VoiceSession:
             audio = np.concatenate(chunks)
             if draft is not None:
                 await draft.released.wait()  # ready to speak; waiting for the turn to end
-            self._audible = True
+            if self._heard_from is None and not ("first_audio" not in marks and len(piece.split()) == 1):
+                self._heard_from = self.t
             if "first_audio" not in marks:
                 marks["first_audio"] = loop.time()
                 self.on_event(Status("speaking"))
