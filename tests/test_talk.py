@@ -174,13 +174,9 @@ async def test_going_on_over_an_opening_reaction_makes_one_utterance(settings, m
     # they were only drawing breath: as with people, they go on over the "Oh,"
     # and their whole sentence is answered once.
     audio = np.concatenate([speech(1.5), silence(0.25), speech(1.0, level=0.35)])
-    llm = FakeLLM(["Oh, that is a long story to tell you about.", "Right on time."])
-    events = []
-    parts = VoiceParts(vad=LoudnessVAD(), ears=CountingEars(), voice=SlowVoice(),
-                       turn_model=ScriptedTurnModel([0.95, 0.95]))
-    async with Companion(settings, llm, memory, channel="voice") as companion:
-        session = VoiceSession(companion, parts, TimelineOutput(), events.append)
-        await session.run(paced_frames(audio, tail_silence=3.0))
+    events, *_ = await converse(
+        settings, memory, audio, replies=["Oh, that is a long story to tell you about.", "Right on time."],
+        turn_model=ScriptedTurnModel([0.95, 0.95]), tail=3.0)
     from os1.events import ReplyAudio, Retracted
 
     assert [e.text for e in events if isinstance(e, ReplyAudio)][0] == "Oh,"  # it was heard
