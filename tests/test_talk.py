@@ -179,7 +179,7 @@ async def test_going_on_over_an_opening_reaction_makes_one_utterance(settings, m
         turn_model=ScriptedTurnModel([0.95, 0.95]), tail=3.0)
     from os1.events import ReplyAudio, Retracted
 
-    assert [e.text for e in events if isinstance(e, ReplyAudio)][0] == "Oh,"  # it was heard
+    assert next(e.text for e in events if isinstance(e, ReplyAudio)) == "Oh,"  # it was heard
     assert len([e for e in events if isinstance(e, Retracted)]) == 1
     assert not [e for e in events if isinstance(e, Interrupted)]
     assert [(m.role, m.content) for m in memory.messages()] == [
