@@ -451,7 +451,8 @@ class VoiceSession:
             audio = np.concatenate(chunks)
             if draft is not None:
                 await draft.released.wait()  # ready to speak; waiting for the turn to end
-            if self._heard_from is None and not ("first_audio" not in marks and len(piece.split()) == 1):
+            opening = "first_audio" not in marks and len(piece.split()) == 1  # "Oh,"
+            if self._heard_from is None and not opening:
                 self._heard_from = self.t
             if "first_audio" not in marks:
                 marks["first_audio"] = loop.time()

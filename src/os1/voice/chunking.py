@@ -27,11 +27,11 @@ FIRST_MAX_WORDS = 4
 SHORT_FIRST_WORDS = 2  # a first piece this short is followed by another phrase
 SECOND_MIN_WORDS = 3
 SECOND_MAX_WORDS = 8
-# Punctuation at the very end of the text so far that surely ends a phrase:
-# not a decimal or thousands separator ("3.5", "3,000"), not an abbreviation.
 # Reactions that are a phrase by themselves at the start of a reply.
 # Not "Right" or "Sure": "Right now", "Sure thing".
 _REACTION = re.compile(r"(Oh|Ah|Aw|Ooh|Mm+|Hm+|Well|Yeah|Wow)")
+# Punctuation at the very end of the text so far that surely ends a phrase:
+# not a decimal or thousands separator ("3.5", "3,000"), not an abbreviation.
 _PHRASE_END_NOW = re.compile(r"(?<![\d.])[,!?;:…]+$|(?<=[A-Za-z]{2})(?<!\bMr|\bDr|\bSt|\bMs|\bvs|\bJr|\bSr)\.$")
 
 
@@ -40,12 +40,12 @@ class SpeechChunker:
         self._buffer = ""
         self._first = True
         self._phrase_next = False  # the next piece is a phrase, not a sentence
-        self._fed = 0
+        self._started = False  # has the first token arrived?
         self._after_reaction = False  # drop the comma written after a spoken "Oh,"
 
     def feed(self, text: str) -> list[str]:
-        self._fed += 1
-        if self._fed == 1 and _REACTION.fullmatch(text.strip()):
+        first_token, self._started = not self._started, True
+        if first_token and _REACTION.fullmatch(text.strip()):
             # Spoken with the comma that almost always follows it in writing.
             self._first, self._phrase_next, self._buffer = False, True, ""
             self._after_reaction = True
