@@ -210,6 +210,7 @@ def test_a_version_2_database_is_upgraded_in_place(tmp_path):
     raw.close()
     m = SQLiteMemory(path, "alice", embedder=None)
     try:
+        assert [h.ref for h in m.search("Los Angeles")] == ["f1", "m1"]  # indexed anew
         (fact,) = m.facts()
         assert fact.valid_from == 1500 and fact.current and fact.key is None  # when it was said
         assert m.pending_reflections() == [1]  # old sessions get their notes too

@@ -113,3 +113,67 @@ def test_corrupt_database_is_a_clear_error(tmp_path):
     path.write_bytes(b"this is not a database" * 100)
     with pytest.raises(StorageError, match="Cannot open the memory database"):
         SQLiteMemory(path, "alice")
+
+
+def test_joined_words_are_found_by_their_parts(memory):
+    from os1.memory.store import index_words
+
+    assert index_words("my iPhone 13 and a PS5") == "my iPhone 13 and a PS5\ni Phone PS 5"
+    assert index_words("plain words, 2023-05-01") == "plain words, 2023-05-01"
+    sid = memory.start_session("text")
+    mid = memory.add_message(sid, "user", "The screen of my iPhone 13 Pro cracked.")
+    memory.add_message(sid, "user", "I had pasta for lunch.")
+    assert [h.ref for h in memory.search("phone screen")][:1] == [f"m{mid}"]
+
+
+def test_a_message_is_found_by_the_words_around_it(tmp_path, memory):
+    sid = memory.start_session("text")
+    shoes = memory.add_message(sid, "user", "Look at my new running shoes!")
+    reply = memory.add_message(sid, "assistant", "Love that purple colour.")
+    later = memory.add_message(sid, "user", "Anyway, work was busy.")
+    raw = sqlite3.connect(tmp_path / "db.sqlite3")
+
+    def around(word):
+        return {r[0] for r in raw.execute(
+            "SELECT rowid FROM messages_context_fts WHERE messages_context_fts MATCH ?", (word,))}
+
+    assert around("shoes") == {shoes, reply} and around("purple") == {shoes, reply, later}
+    assert f"m{reply}" in {h.ref for h in memory.search("shoes")}  # the reply is about them
+    memory.revise_message(reply, "Love that green colour.", interrupted=False)
+    assert around("purple") == set() and around("green") == {shoes, reply, later}
+    assert memory.forget(f"m{reply}")
+    assert around("green") == set() and around("shoes") == {shoes, later}  # neighbours now
+
+
+def test_writing_and_reading_from_two_threads_never_deadlocks(tmp_path):
+    # A message's triggers call back into Python (os1_words) while another
+    # thread reads rows: a reader that fetched outside the store's lock once
+    # held the interpreter lock while waiting for SQLite, and both stopped
+    # (the whole process: hence a child process with a time limit).
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent(f"""
+        import threading
+        from pathlib import Path
+        from os1.memory.sqlite import SQLiteMemory
+
+        memory = SQLiteMemory(Path({str(tmp_path / "db.sqlite3")!r}), "alice")
+        sid = memory.start_session("text")
+        done = threading.Event()
+
+        def read():
+            while not done.is_set():
+                memory.messages(limit=400)
+
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
+        for i in range(400):
+            memory.add_message(sid, "user", f"Message {{i}} about my iPhone and the MacBook.")
+        done.set()
+        reader.join()
+        print("ok")
+    """)
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0 and run.stdout.strip() == "ok", run.stderr

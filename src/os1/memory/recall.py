@@ -1,18 +1,24 @@
 """Hybrid recall over past messages: ranking arithmetic, free of SQL.
 
-Three ranked lists vote by reciprocal-rank fusion (RRF): full-text BM25, the
-cosine similarity of each message's own vector (embedded with the end of the
-turn before it), and of its vector in context (mixed with the turns before
-and after it: "adoption agencies" only means something next to the question
-it answers). Then a light rerank: a turn takes a share of its neighbours'
-score, a larger one when the turn before it asked a question (the answer is
-in the reply); every turn takes a share of its conversation's best score
-(evidence gathers in the conversations about the thing asked); messages by a
-speaker the question names ("What did Caroline paint?", for transcripts whose
-messages carry their speaker) count more; the companion's own replies weigh a
-little less than the user's words; messages inside a time window the question
-names get a boost; and the best candidates are re-scored with the raw
-similarities so that fusion's rank ties break by meaning rather than by order.
+Four lists vote: full-text BM25 over each message's own words and over its
+words with the turns before and after it, and the cosine similarity of each
+message's own vector (embedded with the end of the turn before it) and of its
+vector in context (mixed with its neighbours': "adoption agencies" only means
+something next to the question it answers). The votes are the lists' scores
+scaled to 0..1 and weighted (convex fusion): BM25 by the list's best score,
+since zero means no word matched; similarities min-max over the list's top
+``candidates``, since a cosine has no such zero. Unlike reciprocal ranks, this
+keeps how far ahead of the tenth the first one is.
+
+Then a light rerank: a turn takes a share of its neighbours' score, a larger
+one when the turn before it asked a question (the answer is in the reply);
+every turn takes a share of its conversation's best score (evidence gathers in
+the conversations about the thing asked); messages by a speaker the question
+names ("What did Caroline paint?", for transcripts whose messages carry their
+speaker) count more; the companion's own replies weigh a little less than the
+user's words; messages inside a time window the question names get a boost;
+and the best candidates are re-scored with the raw similarities so that ties
+break by meaning rather than by order.
 
 Everything is numpy over one (messages x 384) float32 matrix per user, kept in
 memory and refreshed in place: ~1 ms for a thousand messages, ~10 ms for
@@ -35,18 +41,22 @@ class RecallTuning:
     """Weights of the signals. Set on LoCoMo and LongMemEval dev data, kept round
     and few so as not to fit them: see ``os1 bench memory``."""
 
-    rrf_k: float = 10.0           # RRF's damping: small, so that the head of each list counts
+    rrf_k: float = 10.0           # facts and notes vote by rank, 1/(rrf_k + rank); a list's
+                                  # best message counts as their first: 1/(rrf_k + 1)
     bm25_weight: float = 1.5      # exact words (names, places) are the surest sign
+    context_bm25_weight: float = 1.0  # the words of the message and the turns around it
     own_weight: float = 0.5       # the message's own vector
     context_weight: float = 1.0   # the message mixed with its neighbours
     neighbour_mix: float = 0.5    # neighbours' share in the context vector
     spread: float = 0.15          # share of the best neighbour's score a turn inherits
     reply_spread: float = 0.5     # share a turn inherits from a question just before it
     session_weight: float = 0.2   # share of its session's best score a turn inherits
-    time_boost: float = 2.0       # added RRF mass for messages inside the named period
+    time_boost: float = 2.0       # added for messages inside the named period, in lists' best votes
     speaker_boost: float = 1.5    # factor for messages by a speaker the question names
     assistant_weight: float = 0.8  # the user's own words say more about them than replies do
-    candidates: int = 100         # depth of each ranked list
+    candidates: int = 150         # depth of each ranked list
+    least_range: float = 0.03     # similarities closer than this do not span a whole vote
+                                  # (a small memory's few turns: e5 spreads ~0.05 over 150)
     rerank_depth: int = 50
     rerank_weight: float = 0.02   # per unit of cosine similarity
 
@@ -281,7 +291,8 @@ def build_index(
 def rank_messages(
     index: DenseIndex,
     *,
-    bm25_ids: Sequence[int],
+    words: Sequence[tuple[int, float]],
+    context_words: Sequence[tuple[int, float]] = (),
     query_vector: np.ndarray | None,
     allowed: np.ndarray,
     window: tuple[float, float] | None,
@@ -291,19 +302,27 @@ def rank_messages(
 ) -> list[tuple[int, float]]:
     """(message id, score) best first, over the index's messages that are ``allowed``.
 
-    ``bm25_ids``: full-text hits, best first; ids outside the index are
-    ignored here (the caller merges them)."""
+    ``words``, ``context_words``: full-text hits on a message's own words and
+    on them with its neighbours', as (message id, BM25 score: higher is
+    better); ids outside the index are ignored here (the caller merges them)."""
     import numpy as np
 
     n = len(index)
     if n == 0:
         return []
     k = tuning.rrf_k
+    unit = 1.0 / (k + 1)  # what a list's best counts, as for rank-voted facts and notes
     score = np.zeros(n, dtype=np.float64)
-    pos = index.positions(bm25_ids)
-    pos = pos[pos >= 0]
-    pos = pos[allowed[pos]]
-    score[pos] += tuning.bm25_weight / (k + 1 + np.arange(len(pos)))
+    for hits, weight in ((words, tuning.bm25_weight), (context_words, tuning.context_bm25_weight)):
+        if not hits or not weight:
+            continue
+        pos = index.positions([mid for mid, _ in hits])
+        value = np.fromiter((v for _, v in hits), dtype=np.float64, count=len(hits))
+        keep = pos >= 0
+        keep[keep] = allowed[pos[keep]]
+        pos, value = pos[keep], value[keep]
+        if len(pos) and value.max() > 0:
+            score[pos] += weight * unit * value / value.max()
 
     own_sim = ctx_sim = None
     usable = allowed & index.embedded
@@ -316,8 +335,9 @@ def rank_messages(
         for sims, weight in ((own_sim, tuning.own_weight), (ctx_sim, tuning.context_weight)):
             masked = np.where(usable, sims, -np.inf)
             top = np.argpartition(-masked, depth - 1)[:depth]
-            top = top[np.argsort(-masked[top], kind="stable")]
-            score[top] += weight / (k + 1 + np.arange(depth))
+            best = masked[top].max()
+            floor = min(masked[top].min(), best - tuning.least_range)
+            score[top] += weight * unit * (masked[top] - floor) / ((best - floor) or 1.0)
 
     if tuning.spread or tuning.reply_spread:
         padded = np.append(score, 0.0)
@@ -338,7 +358,7 @@ def rank_messages(
         score = np.where(index.spoken, score, score * tuning.assistant_weight)
     if window is not None and tuning.time_boost:
         inside = (index.created >= window[0]) & (index.created < window[1])
-        score += np.where(inside & (score > 0), tuning.time_boost / (k + 1), 0.0)
+        score += np.where(inside & (score > 0), tuning.time_boost * unit, 0.0)
     score = np.where(allowed, score, 0.0)
 
     depth = min(max(limit, tuning.rerank_depth), int((score > 0).sum()))

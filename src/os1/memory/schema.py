@@ -6,6 +6,9 @@ Version history:
        remember how far they were reflected on; the companion's reflections:
        summaries, journal, relationship records and self-descriptions, each with
        the session it was drawn from (+ FTS for the first three).
+  4    messages_fts indexes a message's words, messages_context_fts them with
+       the turns around it; both with joined words also in parts (``os1_words``,
+       a function every connection registers: store.index_words).
 
 The whole schema (and any migration) is applied in one transaction, so a crash
 or a second process opening the file at the same time never sees half of it.
@@ -15,7 +18,13 @@ from __future__ import annotations
 
 import sqlite3
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
+
+#: Trigger parts: index a message's context anew; the turn before / after message {m}.
+_RECONTEXT = ("UPDATE messages_context_fts SET context = (SELECT os1_words(around)"
+              " FROM message_context WHERE id = messages_context_fts.rowid)")
+_BEFORE = "(SELECT max(id) FROM messages WHERE session_id = {m}.session_id AND id < {m}.id)"
+_AFTER = "(SELECT min(id) FROM messages WHERE session_id = {m}.session_id AND id > {m}.id)"
 
 _TABLES = (
     """CREATE TABLE IF NOT EXISTS sessions (
@@ -64,9 +73,24 @@ _TABLES = (
         value TEXT NOT NULL,
         PRIMARY KEY (user_id, key)
     )""",
+    # Their own copies of the words, not external-content indexes: a message's
+    # context changes when its neighbours come and go, and such an index could
+    # not be told which words to take out. Two tables, not two columns: BM25
+    # weighs a match by the length of the whole row.
     """CREATE VIRTUAL TABLE IF NOT EXISTS messages_fts USING fts5(
-        content, content='messages', content_rowid='id', tokenize='porter unicode61'
+        words, tokenize='porter unicode61'
     )""",
+    """CREATE VIRTUAL TABLE IF NOT EXISTS messages_context_fts USING fts5(
+        context, tokenize='porter unicode61'
+    )""",
+    # A message with the turns before and after it in its session.
+    """CREATE VIEW IF NOT EXISTS message_context AS SELECT m.id AS id,
+        coalesce((SELECT p.content FROM messages p WHERE p.session_id = m.session_id
+                  AND p.id < m.id ORDER BY p.id DESC LIMIT 1) || char(10), '')
+        || m.content ||
+        coalesce(char(10) || (SELECT n.content FROM messages n WHERE n.session_id = m.session_id
+                  AND n.id > m.id ORDER BY n.id LIMIT 1), '') AS around
+    FROM messages m""",
     """CREATE VIRTUAL TABLE IF NOT EXISTS facts_fts USING fts5(
         text, content='facts', content_rowid='id', tokenize='porter unicode61'
     )""",
@@ -75,15 +99,21 @@ _TABLES = (
         model TEXT NOT NULL,
         vector BLOB NOT NULL  -- float32, L2-normalised
     )""",
-    """CREATE TRIGGER IF NOT EXISTS messages_ai AFTER INSERT ON messages BEGIN
-        INSERT INTO messages_fts(rowid, content) VALUES (new.id, new.content);
+    # A message comes, goes or changes: so do its words, and its neighbours' context.
+    f"""CREATE TRIGGER IF NOT EXISTS messages_ai AFTER INSERT ON messages BEGIN
+        INSERT INTO messages_fts(rowid, words) VALUES (new.id, os1_words(new.content));
+        INSERT INTO messages_context_fts(rowid, context)
+            SELECT id, os1_words(around) FROM message_context WHERE id = new.id;
+        {_RECONTEXT} WHERE rowid = {_BEFORE.format(m="new")};
     END""",
-    """CREATE TRIGGER IF NOT EXISTS messages_ad AFTER DELETE ON messages BEGIN
-        INSERT INTO messages_fts(messages_fts, rowid, content) VALUES ('delete', old.id, old.content);
+    f"""CREATE TRIGGER IF NOT EXISTS messages_ad AFTER DELETE ON messages BEGIN
+        DELETE FROM messages_fts WHERE rowid = old.id;
+        DELETE FROM messages_context_fts WHERE rowid = old.id;
+        {_RECONTEXT} WHERE rowid IN ({_BEFORE.format(m="old")}, {_AFTER.format(m="old")});
     END""",
-    """CREATE TRIGGER IF NOT EXISTS messages_au AFTER UPDATE OF content ON messages BEGIN
-        INSERT INTO messages_fts(messages_fts, rowid, content) VALUES ('delete', old.id, old.content);
-        INSERT INTO messages_fts(rowid, content) VALUES (new.id, new.content);
+    f"""CREATE TRIGGER IF NOT EXISTS messages_au AFTER UPDATE OF content ON messages BEGIN
+        UPDATE messages_fts SET words = os1_words(new.content) WHERE rowid = new.id;
+        {_RECONTEXT} WHERE rowid IN (new.id, {_BEFORE.format(m="new")}, {_AFTER.format(m="new")});
     END""",
     """CREATE TRIGGER IF NOT EXISTS message_vectors_au AFTER UPDATE OF content ON messages BEGIN
         DELETE FROM message_vectors WHERE message_id = new.id;  -- embedded again from the new words
@@ -180,8 +210,17 @@ def apply(db: sqlite3.Connection, version: int) -> None:
         version = db.execute("PRAGMA user_version").fetchone()[0]
         if 0 < version < SCHEMA_VERSION:
             _migrate(db)
+        if 0 < version < 4:  # the message index changed shape: built anew below
+            for name in ("messages_ai", "messages_ad", "messages_au"):
+                db.execute(f"DROP TRIGGER IF EXISTS {name}")
+            db.execute("DROP TABLE IF EXISTS messages_fts")
         for statement in STATEMENTS:
             db.execute(statement)
+        if 0 < version < 4:
+            db.execute("INSERT INTO messages_fts(rowid, words)"
+                       " SELECT id, os1_words(content) FROM messages")
+            db.execute("INSERT INTO messages_context_fts(rowid, context)"
+                       " SELECT id, os1_words(around) FROM message_context")
         db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
     except BaseException:
         db.execute("ROLLBACK")

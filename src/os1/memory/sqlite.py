@@ -25,7 +25,7 @@ from os1.memory.recall import (
 from os1.memory.schema import SCHEMA_VERSION, SEARCHABLE_NOTES
 from os1.memory.store import (
     NOTE_PREFIX, RELATIONSHIP_KINDS, STOPWORDS, Fact, Hit, Note, Reflection, Role, StoredMessage,
-    fts_query, parse_ref,
+    fts_query, index_words, parse_ref,
 )
 from os1.memory.when import time_window
 
@@ -80,6 +80,8 @@ class SQLiteMemory:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
             self._db.row_factory = sqlite3.Row
+            # The message index's triggers read words through it (schema.py).
+            self._db.create_function("os1_words", 1, index_words, deterministic=True)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")  # durable across process crashes
             self._db.execute("PRAGMA foreign_keys=ON")
@@ -412,8 +414,8 @@ class SQLiteMemory:
         embedded_by = started + budget * EMBED_SHARE
         vector = self._vector(self._embed_query(query, embedded_by), embedded_by)
         tuning = self.tuning
-        words = fts_query(query, STOPWORDS).split(" OR ")[:QUERY_WORDS]
-        match = " OR ".join(w for w in words if w)
+        terms = fts_query(query, STOPWORDS).split(" OR ")[:QUERY_WORDS]
+        match = " OR ".join(t for t in terms if t)
         depth = max(limit, tuning.candidates)
         facts = self._fts(
             "SELECT f.id, f.text, f.kind, f.created_at"
@@ -430,17 +432,19 @@ class SQLiteMemory:
             f" ORDER BY bm25({table}_fts) LIMIT ?",
             (match, self.user, exclude_session, limit), deadline,
         )) for table in SEARCHABLE_NOTES] if match else []
-        bm25_ids = [r[0] for r in self._fts(
-            "SELECT m.id FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid"
-            " WHERE messages_fts MATCH ? AND m.user_id = ? AND m.session_id IS NOT ?"
-            " ORDER BY bm25(messages_fts) LIMIT ?",
+        # A message's own words, and its words with the turns around it.
+        words, context_words = ([(r[0], r[1]) for r in self._fts(
+            f"SELECT m.id, -bm25({table}) FROM {table} JOIN messages m ON m.id = {table}.rowid"
+            f" WHERE {table} MATCH ? AND m.user_id = ? AND m.session_id IS NOT ?"
+            f" ORDER BY bm25({table}) LIMIT ?",
             (match, self.user, exclude_session, depth), deadline,
-        )] if match else []
+        )] if match else [] for table in ("messages_fts", "messages_context_fts"))
 
+        unit = 1.0 / (tuning.rrf_k + 1)  # the vote of a list's best (recall.py)
+        best = words[0][1] if words and words[0][1] > 0 else 1.0
         if not _have_numpy():  # a bare install without the memory extra: BM25 order
-            ranked = [(mid, tuning.bm25_weight / (tuning.rrf_k + 1 + rank))
-                      for rank, mid in enumerate(bm25_ids)]
-        elif not bm25_ids and vector is None:
+            ranked = [(mid, tuning.bm25_weight * unit * s / best) for mid, s in words]
+        elif not words and not context_words and vector is None:
             ranked = []
         else:
             window = time_window(query, time.time() if now is None else now)
@@ -448,17 +452,18 @@ class SQLiteMemory:
                 index = self._current_index()
                 allowed = index.sessions != (-1 if exclude_session is None else exclude_session)
                 ranked = rank_messages(
-                    index, bm25_ids=bm25_ids, query_vector=vector, allowed=allowed,
-                    window=window, tuning=tuning, limit=limit, query=query,
+                    index, words=words, context_words=context_words, query_vector=vector,
+                    allowed=allowed, window=window, tuning=tuning, limit=limit, query=query,
                 )
-                # Messages written since the index was refreshed count by BM25 alone.
-                outside = index.positions(bm25_ids) < 0 if bm25_ids else []
-            ranked += [(mid, tuning.bm25_weight / (tuning.rrf_k + 1 + rank))
-                       for rank, (mid, new) in enumerate(zip(bm25_ids, outside)) if new]
+                # Messages written since the index was refreshed count by their words alone.
+                outside = index.positions([mid for mid, _ in words]) < 0 if words else []
+            ranked += [(mid, tuning.bm25_weight * unit * s / best)
+                       for (mid, s), new in zip(words, outside) if new]
 
         # A fact counts as a message that matched on every signal, and a bit
         # more: it is the distilled, checked form of what was said.
-        fact_weight = 1.25 * (tuning.bm25_weight + tuning.own_weight + tuning.context_weight)
+        fact_weight = 1.25 * (tuning.bm25_weight + tuning.context_bm25_weight
+                              + tuning.own_weight + tuning.context_weight)
         hits = [Hit(f"f{r[0]}", r[1], r[2], r[3], fact_weight / (tuning.rrf_k + 1 + rank))
                 for rank, r in enumerate(facts)]
         # A note sums up a whole conversation: between a fact and a single turn.
@@ -705,6 +710,8 @@ class SQLiteMemory:
         for table in tables:
             if table in ("messages", "facts", *SEARCHABLE_NOTES):
                 self._exec(f"INSERT INTO {table}_fts({table}_fts) VALUES ('optimize')")
+            if table == "messages":
+                self._exec("INSERT INTO messages_context_fts(messages_context_fts) VALUES ('optimize')")
 
     def _checkpoint(self) -> None:
         """Copy the write-ahead log into the database and empty it: it still
@@ -747,10 +754,10 @@ class SQLiteMemory:
     # Package-internal (transfer.py uses them too): every statement goes through
     # _exec, every multi-statement write through _tx.
 
-    def _exec(self, sql: str, args: tuple[Any, ...] | list[Any] = ()) -> sqlite3.Cursor:
+    def _exec(self, sql: str, args: tuple[Any, ...] | list[Any] = ()) -> _Rows:
         try:
             with self._lock:
-                return self._db.execute(sql, args)
+                return _Rows(self._db.execute(sql, args))
         except sqlite3.DatabaseError as exc:
             raise StorageError(f"The memory database {self.path} failed: {exc}.") from exc
 
@@ -784,6 +791,29 @@ class SQLiteMemory:
 
 
 @functools.cache
+class _Rows:
+    """A statement's outcome, read whole while the connection was ours. Rows
+    fetched after the lock is let go reach into SQLite while another thread's
+    statement runs; when that statement's trigger calls back into Python
+    (os1_words), it waits for the interpreter lock that the fetching thread
+    holds while it waits for SQLite: a deadlock."""
+
+    __slots__ = ("_rows", "lastrowid", "rowcount")
+
+    def __init__(self, cursor: sqlite3.Cursor):
+        self._rows = cursor.fetchall()
+        self.lastrowid, self.rowcount = cursor.lastrowid, cursor.rowcount
+
+    def fetchall(self) -> list[Any]:
+        return self._rows
+
+    def fetchone(self) -> Any:
+        return self._rows[0] if self._rows else None
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._rows)
+
+
 def _have_numpy() -> bool:
     return importlib.util.find_spec("numpy") is not None
 

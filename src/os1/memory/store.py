@@ -16,6 +16,8 @@ kept as history with ``superseded_at``: "lived in Los Angeles until March".
 
 from __future__ import annotations
 
+import re
+
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
@@ -171,6 +173,20 @@ def parse_ref(ref: str) -> tuple[str, int] | None:
     if len(ref) < 2 or ref[0] not in REF_PREFIXES or not ref[1:].isdigit():
         return None
     return ref[0], int(ref[1:])
+
+
+#: Where a word written joined comes apart: "iPhone", "MacBook", "PS5", "3pm".
+_SEAM = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Za-z])(?=[0-9])|(?<=[0-9])(?=[A-Za-z])")
+
+
+def index_words(text: str) -> str:
+    """``text`` as the full-text index should read it: with its joined words
+    also in their parts ("my iPhone 13" -> "my iPhone 13\ni Phone"), so that
+    asking about a "phone" finds the iPhone; the names of products and
+    services are often written so (MacBook, PlayStation, YouTube).
+    Linear in the text (it may be a pasted book)."""
+    parts = [_SEAM.sub(" ", word) for word in re.findall(r"\w+", text) if _SEAM.search(word)]
+    return text + "\n" + " ".join(parts) if parts else text
 
 
 def fts_query(text: str, stopwords: Sequence[str] | frozenset[str]) -> str:

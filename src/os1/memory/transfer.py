@@ -22,13 +22,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from os1.errors import StorageError
-from os1.memory.schema import SCHEMA_VERSION
 from os1.memory.store import RELATIONSHIP_KINDS
 
 if TYPE_CHECKING:
     from os1.memory.sqlite import SQLiteMemory
 
 FORMAT = "os1-memory"
+#: The export's own version: 2 had no sessions, 3 added facts over time and the
+#: reflections. Schema changes that do not show in an export leave it alone.
+EXPORT_VERSION = 3
 #: Export list -> table of the notes the companion writes while reflecting.
 NOTE_LISTS = {"summaries": "summaries", "journal": "journal", "relationship": "relationship",
               "self_description": "self_descriptions"}
@@ -56,7 +58,7 @@ def export_memory(store: SQLiteMemory) -> dict[str, Any]:
     ).fetchall()
     data: dict[str, Any] = {
         "format": FORMAT,
-        "version": SCHEMA_VERSION,
+        "version": EXPORT_VERSION,
         "user": user,
         "exported_at": iso(time.time()),
         "profile": store.profile(),
@@ -100,10 +102,10 @@ def import_memory(store: SQLiteMemory, data: dict[str, Any]) -> dict[str, int]:
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise StorageError("This is not an os1 memory export (its \"format\" is not os1-memory).")
     version = data.get("version")
-    if not isinstance(version, int) or version > SCHEMA_VERSION:
+    if not isinstance(version, int) or version > EXPORT_VERSION:
         raise StorageError(
             f"This memory export is version {version!r}; this os1 reads versions up to "
-            f"{SCHEMA_VERSION}. Upgrade os1 to import it."
+            f"{EXPORT_VERSION}. Upgrade os1 to import it."
         )
     try:
         with store._tx():
