@@ -187,3 +187,17 @@ async def test_going_on_over_an_opening_reaction_makes_one_utterance(settings, m
     messages = [(m.role, m.content) for m in memory.messages()]
     assert messages[0] == ("user", "alpha alpha alpha alpha alpha alpha bravo bravo bravo bravo")
     assert [role for role, _ in messages] == ["user", "assistant"]
+
+
+def test_a_final_transcript_keeps_the_wording_the_model_already_read():
+    from os1.talk import _as_read
+
+    # The same words: the model's prompt still begins as it read it.
+    assert (_as_read("made famous to foreigners after Lord Byron.", "made famous, to foreigners after")
+            == "made famous, to foreigners after Lord Byron.")
+    # A word heard differently: from there on, the new transcript.
+    assert _as_read("The basic alkaline", "Basic alkaline") == "The basic alkaline"
+    assert _as_read("of its splendor", "of the splendor") == "of its splendor"
+    # The last word read had lost its comma to the cut: the new one keeps it.
+    assert _as_read("slow communication channels, styles", "slow communication channels") \
+        == "slow communication channels, styles"

@@ -30,6 +30,8 @@ SECOND_MAX_WORDS = 8
 # Reactions that are a phrase by themselves at the start of a reply.
 # Not "Right" or "Sure": "Right now", "Sure thing".
 _REACTION = re.compile(r"(Oh|Ah|Aw|Ooh|Mm+|Hm+|Well|Yeah|Wow)")
+#: The reactions replies open with most, as spoken: worth having ready (piper.py).
+COMMON_REACTIONS = ("Oh,", "Ah,", "Hmm,", "Well,", "Wow,", "Yeah,")
 # Punctuation at the very end of the text so far that surely ends a phrase:
 # not a decimal or thousands separator ("3.5", "3,000"), not an abbreviation.
 _PHRASE_END_NOW = re.compile(r"(?<![\d.])[,!?;:…]+$|(?<=[A-Za-z]{2})(?<!\bMr|\bDr|\bSt|\bMs|\bvs|\bJr|\bSr)\.$")
