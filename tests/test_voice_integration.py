@@ -133,3 +133,11 @@ async def test_barge_in_stops_playback_and_trims_history(settings, parts, tmp_pa
     assert stored[0].interrupted and stored[0].content == interrupted[0].heard
     finals = [e.text.lower() for e in events if isinstance(e, Transcript) and e.final]
     assert len(finals) == 2 and "fellow americans" in finals[1]
+
+
+def test_whisper_reads_its_context_in_its_own_tokens(parts):
+    # The packaged tokenizer lacks its first merge (" t"): " the" came out as
+    # " " + "the", a prompt Whisper never saw in training.
+    tok = parts.ears._tokenizer
+    ids = tok.encode(" I think the team talked to them")
+    assert [tok.decode([i]) for i in ids] == [" I", " think", " the", " team", " talked", " to", " them"]

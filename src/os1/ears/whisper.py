@@ -20,6 +20,7 @@ import difflib
 import re
 import shutil
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -70,7 +71,7 @@ class WhisperTranscriber:
         self._ct2 = ctranslate2
         self._model = WhisperModel(str(model_dir), device="cpu", compute_type="int8", cpu_threads=threads)
         self._tokenizer = Tokenizer(
-            self._model.hf_tokenizer, self._model.model.is_multilingual,
+            _with_first_merge(self._model.hf_tokenizer), self._model.model.is_multilingual,
             task="transcribe", language=language,
         )
         self._features = FeatureExtractor(feature_size=80)
@@ -105,6 +106,28 @@ class WhisperTranscriber:
 
     async def aclose(self) -> None:
         pass
+
+
+def _with_first_merge(tokenizer: Any) -> Any:
+    """The packaged tokenizer.json lacks its first BPE merge ("Ġ t", which makes
+    token 256, "Ġt"): without it " the", " to", " think" are cut into " " +
+    "the", and the context given to Whisper as a prompt reaches it in pieces it
+    never saw in training. Put back, the tokens are Whisper's own."""
+    import json
+
+    from tokenizers import Tokenizer
+
+    spec = json.loads(tokenizer.to_str())
+    model = spec.get("model", {})
+    merges, vocab = model.get("merges") or [], model.get("vocab") or {}
+    first = next((t for t, i in vocab.items() if i == 256), None)
+    if not merges or first is None or len(first) != 2:
+        return tokenizer
+    joined = merges[0].replace(" ", "") if isinstance(merges[0], str) else "".join(merges[0])
+    if joined == first:
+        return tokenizer  # complete
+    merges.insert(0, f"{first[0]} {first[1]}" if isinstance(merges[0], str) else [first[0], first[1]])
+    return Tokenizer.from_str(json.dumps(spec))
 
 
 def drop_loops(text: str, max_repeats: int = 2) -> str:
