@@ -369,3 +369,33 @@ async def test_a_retracted_turn_keeps_its_memories_for_the_longer_utterance(sett
     first, last = llm.prompts[0][-1].content, llm.prompts[-1][-1].content  # the draft, the turn
     note = first[: first.index("How is my garden")]
     assert " said on " in note and last.startswith(note)  # same prefix: nothing read twice
+
+
+async def test_memories_the_model_had_no_time_to_read_are_cut_to_a_late_recall(settings, tmp_path):
+    from os1.mind.companion import SPOKEN_LATE_MEMORY_TOKENS
+
+    memory = SQLiteMemory(tmp_path / "m.sqlite3", "u", embedder=None)
+    past = memory.start_session("text")
+    for i in range(60):
+        memory.add_message(past, "user", f"My garden has {i} tomato plants and lemon tree {i}.")
+    memory.end_session(past)
+
+    class SlowToRead(FakeLLM):
+        async def warm(self, messages):
+            await asyncio.sleep(10)  # reading the memories takes longer than they speak
+
+    llm = SlowToRead()
+
+    def recalled(prompt):
+        lines = [line for line in prompt[-1].content.splitlines() if " said on " in line]
+        return sum(llm.count_tokens(line) for line in lines)
+
+    question = "How are my garden tomato plants doing?"
+    async with Companion(settings, llm, memory) as c:
+        reading = asyncio.ensure_future(c.prepare(question))
+        await asyncio.sleep(0.3)  # recalled; still being read when they stop
+        reading.cancel()
+        async for _ in c.send(question, channel="voice"):
+            pass
+    memory.close()
+    assert 0 < recalled(llm.prompts[-1]) <= SPOKEN_LATE_MEMORY_TOKENS

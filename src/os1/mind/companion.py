@@ -111,6 +111,7 @@ class Companion:
         self._user_label = "The user"
         self.last_reply_id: int | None = None
         self._pending_recall: list[str] | None = None
+        self._recall_read = False  # has a prefill of the pending recall finished?
         self._last_recall: list[str] = []  # the last turn's, should it be retracted
         #: "Now", for the date in the prompt and time words in recall ("last week").
         self.clock = clock
@@ -242,9 +243,10 @@ class Companion:
         if self._pending_recall is None:
             recalled = await self._recall(partial, room=SPOKEN_MEMORY_TOKENS)
             if self._pending_recall is None:  # the first of two at once wins: one prefix
-                self._pending_recall = recalled
+                self._pending_recall, self._recall_read = recalled, False
         history, message = self._fit(self._history, self._pending_recall, partial.strip())
         await self.llm.warm([self.system_message, *history, message])
+        self._recall_read = True
 
     def hold_background(self) -> None:
         """The user is talking: postpone background work that has not started,
@@ -295,7 +297,7 @@ class Companion:
         self.last_reply_id = None
         # The same utterance comes back longer: recalling the same memories
         # keeps the prompt's prefix, so the model does not read them again.
-        self._pending_recall = self._last_recall
+        self._pending_recall, self._recall_read = self._last_recall, True
 
     async def send(self, text: str, *, channel: str | None = None) -> AsyncIterator[Event]:
         """Take one user message and stream the companion's reply as events.
@@ -330,6 +332,10 @@ class Companion:
 
         if self._pending_recall is not None:
             memories = self._pending_recall
+            if channel == "voice" and not self._recall_read:
+                # They stopped before the model had read these: reading them
+                # all now would be heard as silence (~1 s for 120 tokens).
+                memories = _within(memories, SPOKEN_LATE_MEMORY_TOKENS, self.llm.count_tokens)
         else:
             room = SPOKEN_LATE_MEMORY_TOKENS if channel == "voice" else None
             memories = await self._recall(text, room=room)
@@ -405,12 +411,8 @@ class Companion:
             seen.add(key)
             if hit.kind == "assistant" and not _ABOUT_YOU.search(text):
                 continue  # its own old replies help only when asked about them
-            line = self._memory_line(hit)
-            room -= cost(line) + 2
-            if room < 0:
-                break
-            lines.append(line)
-        return lines
+            lines.append(self._memory_line(hit))
+        return _within(lines, room, cost)
 
     def _memory_line(self, hit: Hit) -> str:
         """A recalled memory, dated (questions are often about when)."""
@@ -534,3 +536,14 @@ def _clip_tokens(text: str, limit: int, cost: Callable[[str], int]) -> str:
 def _log_failure(future: asyncio.Future[None]) -> None:
     if not future.cancelled() and future.exception() is not None:
         log.warning("warming the model failed: %s", future.exception())
+
+
+def _within(lines: list[str], room: int, cost: Callable[[str], int]) -> list[str]:
+    """The first of ``lines`` that fit in ``room`` tokens (with their line breaks)."""
+    kept = []
+    for line in lines:
+        room -= cost(line) + 2
+        if room < 0:
+            break
+        kept.append(line)
+    return kept
