@@ -322,31 +322,40 @@ async def test_ask_answers_like_a_turn_and_keeps_nothing(settings, memory):
     assert question.content.endswith("Where does Catherine live?\n\nAnswer in a few words.")
 
 
-async def test_spoken_turns_recall_only_what_can_be_read_in_time(settings, tmp_path):
-    from os1.mind.companion import SPOKEN_LATE_MEMORY_TOKENS, SPOKEN_MEMORY_TOKENS
-
+def garden_memory(tmp_path):
+    """A memory with many messages about the garden: more than any recall holds."""
     memory = SQLiteMemory(tmp_path / "m.sqlite3", "u", embedder=None)
     past = memory.start_session("text")
     for i in range(60):
         memory.add_message(past, "user", f"My garden has {i} tomato plants and lemon tree {i}.")
     memory.end_session(past)
+    return memory
+
+
+def recalled_tokens(llm, prompt):
+    """Tokens of the recalled memories in a prompt's user message."""
+    lines = [line for line in prompt[-1].content.splitlines() if " said on " in line]
+    return sum(llm.count_tokens(line) for line in lines)
+
+
+GARDEN_QUESTION = "How are my garden tomato plants doing?"
+
+
+async def test_spoken_turns_recall_only_what_can_be_read_in_time(settings, tmp_path):
+    from os1.mind.companion import SPOKEN_LATE_MEMORY_TOKENS, SPOKEN_MEMORY_TOKENS
+
+    memory = garden_memory(tmp_path)
     llm = FakeLLM()
-
-    def recalled(prompt):  # tokens of recalled memories in the user's message
-        lines = [line for line in prompt[-1].content.splitlines() if " said on " in line]
-        return sum(llm.count_tokens(line) for line in lines)
-
-    question = "How are my garden tomato plants doing?"
     async with Companion(settings, llm, memory) as c:
-        await turn(c, question)  # typed: the full share for memories
-        typed = recalled(llm.prompts[-1])
-        async for _ in c.send(question, channel="voice"):  # spoken, too short to prepare
+        await turn(c, GARDEN_QUESTION)  # typed: the full share for memories
+        typed = recalled_tokens(llm, llm.prompts[-1])
+        async for _ in c.send(GARDEN_QUESTION, channel="voice"):  # spoken, too short to prepare
             pass
-        late = recalled(llm.prompts[-1])
-        await c.prepare(question)  # spoken, recalled while they speak
-        async for _ in c.send(question, channel="voice"):
+        late = recalled_tokens(llm, llm.prompts[-1])
+        await c.prepare(GARDEN_QUESTION)  # spoken, recalled while they speak
+        async for _ in c.send(GARDEN_QUESTION, channel="voice"):
             pass
-        early = recalled(llm.prompts[-1])
+        early = recalled_tokens(llm, llm.prompts[-1])
     memory.close()
     assert 0 < late <= SPOKEN_LATE_MEMORY_TOKENS < early <= SPOKEN_MEMORY_TOKENS < typed
 
@@ -374,28 +383,17 @@ async def test_a_retracted_turn_keeps_its_memories_for_the_longer_utterance(sett
 async def test_memories_the_model_had_no_time_to_read_are_cut_to_a_late_recall(settings, tmp_path):
     from os1.mind.companion import SPOKEN_LATE_MEMORY_TOKENS
 
-    memory = SQLiteMemory(tmp_path / "m.sqlite3", "u", embedder=None)
-    past = memory.start_session("text")
-    for i in range(60):
-        memory.add_message(past, "user", f"My garden has {i} tomato plants and lemon tree {i}.")
-    memory.end_session(past)
-
     class SlowToRead(FakeLLM):
         async def warm(self, messages):
             await asyncio.sleep(10)  # reading the memories takes longer than they speak
 
+    memory = garden_memory(tmp_path)
     llm = SlowToRead()
-
-    def recalled(prompt):
-        lines = [line for line in prompt[-1].content.splitlines() if " said on " in line]
-        return sum(llm.count_tokens(line) for line in lines)
-
-    question = "How are my garden tomato plants doing?"
     async with Companion(settings, llm, memory) as c:
-        reading = asyncio.ensure_future(c.prepare(question))
+        reading = asyncio.ensure_future(c.prepare(GARDEN_QUESTION))
         await asyncio.sleep(0.3)  # recalled; still being read when they stop
         reading.cancel()
-        async for _ in c.send(question, channel="voice"):
+        async for _ in c.send(GARDEN_QUESTION, channel="voice"):
             pass
     memory.close()
-    assert 0 < recalled(llm.prompts[-1]) <= SPOKEN_LATE_MEMORY_TOKENS
+    assert 0 < recalled_tokens(llm, llm.prompts[-1]) <= SPOKEN_LATE_MEMORY_TOKENS

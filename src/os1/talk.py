@@ -575,7 +575,7 @@ def _as_read(text: str, read: str) -> str:
     they are the same words: "made famous to foreigners" after "made famous,
     to" keeps the comma. Whisper's punctuation and capitals vary from one pass
     to the next; a prompt that still begins as the model read it costs only
-    its new words (~20 ms a token), not a second reading from the first change."""
+    its new words (~12 ms a token), not a second reading from the first change."""
     bare = lambda w: "".join(c for c in w.lower() if c.isalnum())  # noqa: E731
     new, old = text.split(), read.split()
     same = 0

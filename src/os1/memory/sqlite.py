@@ -790,7 +790,6 @@ class SQLiteMemory:
                 raise StorageError(f"The memory database {self.path} failed: {exc}.") from exc
 
 
-@functools.cache
 class _Rows:
     """A statement's outcome, read whole while the connection was ours. Rows
     fetched after the lock is let go reach into SQLite while another thread's
@@ -814,6 +813,7 @@ class _Rows:
         return iter(self._rows)
 
 
+@functools.cache
 def _have_numpy() -> bool:
     return importlib.util.find_spec("numpy") is not None
 
