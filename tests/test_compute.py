@@ -101,3 +101,95 @@ def test_a_job_run_at_an_interruptible_jobs_checkpoint_is_not_interruptible():
     urgent.result(5)
     job.result(5)
     assert calls == ["urgent"]  # the running job (inner) was not interruptible
+
+
+def test_two_narrow_jobs_share_the_cores():
+    lane = Lane("test-lane")
+    a_running, b_running = threading.Event(), threading.Event()
+
+    def a():
+        a_running.set()
+        return b_running.wait(5)  # only true if b runs at the same time
+
+    def b():
+        b_running.set()
+        return a_running.wait(5)
+
+    first = lane.submit(a, URGENT, narrow=True)
+    a_running.wait(5)
+    second = lane.submit(b, URGENT, narrow=True)
+    assert first.result(5) and second.result(5)
+
+
+def test_a_job_using_both_cores_never_runs_beside_another():
+    lane = Lane("test-lane")
+    running: set[str] = set()
+    overlaps = []
+    gate = threading.Event()
+
+    def work(name, wait=False):
+        running.add(name)
+        overlaps.append(sorted(running))
+        if wait:
+            gate.wait(5)
+        time.sleep(0.02)
+        running.discard(name)
+
+    first = lane.submit(lambda: work("narrow1", wait=True), URGENT, narrow=True)
+    while "narrow1" not in running:
+        time.sleep(0.001)
+    jobs = [lane.submit(lambda: work("narrow2", wait=True), URGENT, narrow=True),
+            lane.submit(lambda: work("wide"), URGENT),
+            lane.submit(lambda: work("narrow3"), BACKGROUND, narrow=True)]
+    time.sleep(0.05)
+    assert "wide" not in running
+    gate.set()
+    for job in [first, *jobs]:
+        job.result(5)
+    assert ["narrow1", "narrow2"] in overlaps  # side by side
+    assert all(names == ["wide"] for names in overlaps if "wide" in names)
+
+
+def test_a_narrow_job_waits_for_a_job_using_both_cores():
+    lane = Lane("test-lane")
+    order = []
+    gate, running = threading.Event(), threading.Event()
+    wide = lane.submit(lambda: (running.set(), gate.wait(5), order.append("wide")), FOREGROUND)
+    running.wait(5)
+    narrow = lane.submit(lambda: order.append("narrow"), URGENT, narrow=True)  # no checkpoint
+    time.sleep(0.05)
+    assert order == []
+    gate.set()
+    wide.result(5)
+    narrow.result(5)
+    assert order == ["wide", "narrow"]
+
+
+def test_a_long_job_resumes_only_when_the_side_thread_is_idle():
+    lane = Lane("test-lane")
+    log = []
+    started, side_may_end = threading.Event(), threading.Event()
+
+    def long_job():
+        started.set()
+        for i in range(30):
+            time.sleep(0.005)
+            lane.checkpoint()
+            log.append("token")
+
+    def slow_side():
+        side_may_end.wait(5)
+        time.sleep(0.02)
+        log.append("side done")
+
+    long = lane.submit(long_job, FOREGROUND)
+    started.wait(5)
+    with lane._wake:  # both queued at once, as ASR and the turn model are at a pause
+        inline = lane.submit(lambda: log.append("inline"), URGENT, narrow=True)
+        side = lane.submit(slow_side, URGENT, narrow=True)
+    inline.result(5)
+    side_may_end.set()
+    long.result(5)
+    side.result(5)
+    i = log.index("inline")
+    assert log[i + 1] == "side done"  # the long job waited for the side thread

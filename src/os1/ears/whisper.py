@@ -7,11 +7,15 @@ silence: ~10x less work for short utterances, with beam search to win back the
 accuracy the shorter window costs (WER on ../shared/data/speech: 0.08 with
 beam 5 vs 0.10 for the padded greedy default).
 
-Decoding, not encoding, is the cost (5 s window: encoder 40 ms; a 3 s / 6 s
-phrase: greedy 92 / 147 ms, beam 2 104 / 306 ms, beam 5 142 / 349 ms). Beam 2
-keeps beam search's accuracy in the voice pipeline (os1 bench voice: WER
-0.088-0.096 with beam 2, 0.096-0.104 with 5, 0.128 greedy, which mishears whole
-words) for 73-88% of beam 5's time.
+Decoding, not encoding, is the cost. Beam 2 keeps beam search's accuracy in the
+voice pipeline (os1 bench voice: WER 0.088-0.096 with beam 2, 0.096-0.104 with
+5, 0.128 greedy, which mishears whole words) for 73-88% of beam 5's time.
+
+One thread, not two: Whisper base's matrices are small, and CTranslate2's
+OpenMP threads spend more time meeting at barriers than computing. Measured
+here (beam 2, a 1.2 / 3 / 6 / 11 s phrase): one thread 88 / 118 / 231 / 431 ms,
+two threads 120 / 224 / 611 / 1118 ms. The other core stays free for the turn
+model, which runs beside it at a pause (talk.py).
 """
 
 from __future__ import annotations
@@ -60,7 +64,7 @@ class WhisperTranscriber:
 
     name = "whisper-base"
 
-    def __init__(self, model_dir: Path, *, threads: int = 2, beam_size: int = 2, language: str = "en"):
+    def __init__(self, model_dir: Path, *, threads: int = 1, beam_size: int = 2, language: str = "en"):
         try:
             import ctranslate2
             from faster_whisper import WhisperModel
@@ -76,10 +80,11 @@ class WhisperTranscriber:
         )
         self._features = FeatureExtractor(feature_size=80)
         self._beam = beam_size
+        self._narrow = threads == 1
 
     async def transcribe(self, audio: np.ndarray, *, prompt: str = "") -> str:
         # On the CPU lane, ahead of the reply being written: the user is waiting.
-        return await lane().run(lambda: self.transcribe_now(audio, prompt), URGENT)
+        return await lane().run(lambda: self.transcribe_now(audio, prompt), URGENT, narrow=self._narrow)
 
     def transcribe_now(self, audio: np.ndarray, prompt: str = "") -> str:
         audio = audio[-int((_MAX_S - _MIN_PAD_S) * SAMPLE_RATE) :]
