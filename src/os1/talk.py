@@ -46,7 +46,7 @@ TAIL_S = 0.15  # audio kept after the end of speech when cutting a phrase
 MAX_PHRASE_S = 20.0  # transcribe in pieces at least this often
 MIN_VOICED_FRAMES = 4  # a phrase needs ~130 ms of speech to be worth transcribing
 MIN_PHRASE_S = 1.2  # shorter phrases are heard again with the next one
-PARTIAL_EVERY_S = 1.2  # provisional transcripts while a phrase goes on...
+PARTIAL_EVERY_S = 0.6  # provisional transcripts while a phrase goes on...
 PARTIAL_MAX_S = 8.0  # ...until it is this long (each costs more than the last)
 
 
@@ -103,7 +103,6 @@ class VoiceSession:
         self._forced_end = False
         self._prefill: asyncio.Future[None] | None = None  # held: asyncio keeps tasks weakly
         self._partial_task: asyncio.Future[None] | None = None
-        self._ahead: _Heard | None = None  # the latest provisional transcript, maybe still running
         # The words of the current phrase the model has read ahead: (utterance, cut, context, words).
         self._read: tuple[_Utterance, int, str, str] | None = None
         self._tentative: _Tentative | None = None
@@ -161,7 +160,7 @@ class VoiceSession:
             self._on_turn(event)
         u = self._u
         if (
-            self.turns.speaking and not self.speaking and not self._busy()
+            voiced and self.turns.speaking and not self.speaking and not self._busy()
             and PARTIAL_EVERY_S <= u.uncut_seconds <= PARTIAL_MAX_S
             and self.t - self._last_partial >= PARTIAL_EVERY_S
             and (self._partial_task is None or self._partial_task.done())
@@ -177,12 +176,8 @@ class VoiceSession:
         """Mid-phrase: a provisional transcript for the captions, and a head
         start for the model, which reads it while the user is still talking."""
         committed = " ".join(u.committed)
-        audio = u.audio()[u.cut :]
-        heard = asyncio.ensure_future(self.parts.ears.transcribe(audio, prompt=committed))
-        heard.add_done_callback(_retrieved)  # its failure may have nobody left to see it
-        self._ahead = _Heard(u, u.cut, u.cut + audio.size, committed, heard)
         try:
-            text = await asyncio.shield(heard)  # a pause may still use it
+            text = await self.parts.ears.transcribe(u.audio()[u.cut :], prompt=committed)
         except Os1Error:
             return
         if text and u is self._u and self.turns.speaking and not self.speaking:
@@ -265,15 +260,10 @@ class VoiceSession:
         forced = self._forced_end
         model = None if forced else self.parts.turn_model
         prompt = " ".join(u.committed)
-        ahead = self._ahead
         try:
             if voiced < MIN_VOICED_FRAMES:
                 # A breath or a click: Whisper would only echo its prompt back.
                 ears = _nothing()
-            elif ahead is not None and ahead.covers(u, prompt, u.sample_at(t_last_speech)):
-                # A provisional transcript started as they fell silent already
-                # holds all of this phrase: the same words, at no extra cost.
-                ears = ahead.text
             else:
                 ears = self.parts.ears.transcribe(phrase, prompt=prompt)
             if model is not None:
@@ -484,23 +474,6 @@ class VoiceSession:
         return self._walls[0][1] if self._walls else time.monotonic()
 
 
-@dataclass(frozen=True, slots=True)
-class _Heard:
-    """A provisional transcript of ``u``'s audio from sample ``cut`` to ``end``."""
-
-    u: _Utterance
-    cut: int
-    end: int
-    prompt: str
-    text: asyncio.Future[str]
-
-    def covers(self, u: _Utterance, prompt: str, last_speech: int) -> bool:
-        """Whether it heard the whole phrase that ends with speech at ``last_speech``
-        (a sample index): the same start and context, and nothing said after it."""
-        return (self.u is u and self.cut == u.cut and self.prompt == prompt
-                and self.end >= last_speech and not self.text.cancelled())
-
-
 class _Tentative:
     """A reply started at a pause that probably ends the turn. Its events are
     held back (and its audio waits) until the turn is confirmed over."""
@@ -558,11 +531,6 @@ class _Utterance:
     @property
     def uncut_seconds(self) -> float:
         return len(self.frames) * FRAME_S - self.cut / SAMPLE_RATE
-
-
-def _retrieved(future: asyncio.Future[str]) -> None:
-    if not future.cancelled():
-        future.exception()
 
 
 async def _nothing() -> str:
