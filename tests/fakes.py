@@ -114,9 +114,11 @@ class CountingEars:
 
     def __init__(self):
         self.calls = []
+        self.audio = []
 
     async def transcribe(self, audio, *, prompt=""):
         self.calls.append((audio.size / SAMPLE_RATE, prompt))
+        self.audio.append(audio)
         step = int(0.25 * SAMPLE_RATE)
         loud = audio[np.abs(audio) > 0.05]
         words = []

@@ -89,6 +89,17 @@ async def test_barge_in_stops_playback_and_keeps_only_what_was_heard(settings, m
     assert played < len(reply) * 0.1  # playback was cut short
 
 
+async def test_a_short_first_word_of_a_barge_in_is_heard(settings, memory):
+    # "Ask not ...": "Ask" alone is too short to interrupt, but it is part of the words.
+    reply = "This is a long answer that goes on. And on and on for quite a while longer."
+    audio = np.concatenate([speech(1.0), silence(2.2), speech(0.25, level=0.4), silence(0.3),
+                            speech(1.0, level=0.35)])
+    events, llm, _, _ = await converse(settings, memory, audio, replies=[reply, "Okay."], tail=2.5)
+    assert [e for e in events if isinstance(e, Interrupted)]
+    finals = [e.text for e in events if isinstance(e, Transcript) and e.final]
+    assert finals[-1] == "charlie bravo bravo bravo bravo"
+
+
 async def test_a_backchannel_does_not_interrupt(settings, memory):
     reply = "Here is a fairly long reply to listen to."
     audio = np.concatenate([speech(1.0), silence(2.0), speech(0.15), silence(0.5)])
@@ -201,3 +212,15 @@ def test_a_final_transcript_keeps_the_wording_the_model_already_read():
     # The last word read had lost its comma to the cut: the new one keeps it.
     assert _as_read("slow communication channels, styles", "slow communication channels") \
         == "slow communication channels, styles"
+
+
+async def test_no_provisional_transcript_starts_in_the_silence_before_a_pause(settings, memory):
+    # A transcript started there hears the phrase without its last sound (a
+    # final "s" the VAD already counts as silence) and only delays the real one.
+    for seconds in (1.15, 1.75):  # provisional transcripts are due at ~1.2 and ~1.8 s
+        events, llm, ears, _ = await converse(settings, memory, speech(seconds))
+        assert len(ears.calls) >= 2  # provisional ones, and the pause's
+        for audio in ears.audio:
+            loud = np.flatnonzero(np.abs(audio) > 0.05)
+            trailing = (audio.size - 1 - loud[-1]) / 16000
+            assert trailing < 0.01 or trailing > 0.12, trailing  # mid-speech, or with the tail

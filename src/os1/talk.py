@@ -47,6 +47,7 @@ MAX_PHRASE_S = 20.0  # transcribe in pieces at least this often
 MIN_VOICED_FRAMES = 4  # a phrase needs ~130 ms of speech to be worth transcribing
 MIN_PHRASE_S = 1.2  # shorter phrases are heard again with the next one
 PARTIAL_EVERY_S = 0.6  # provisional transcripts while a phrase goes on...
+ONSET_GAP_S = 1.2  # speech this close before a turn starts belongs to it
 PARTIAL_MAX_S = 8.0  # ...until it is this long (each costs more than the last)
 
 
@@ -91,10 +92,11 @@ class VoiceSession:
         self._gain = AutoGain()
         self.t = 0.0  # the audio clock: seconds of input consumed
         self._walls: deque[tuple[float, float]] = deque(maxlen=4096)  # (t, loop time)
-        # Audio before a turn starts: the preroll, and the speech that a
-        # barge-in must hear (0.4 s) before it counts as the start of a turn.
+        # Audio before a turn starts: the preroll, the speech that a barge-in
+        # must hear (0.4 s) before it counts as the start of a turn, and
+        # words just before it that were too short to count (see _onset).
         self._recent: deque[tuple[np.ndarray, bool]] = deque(
-            maxlen=int((PREROLL_S + parts.timing.barge_in) / FRAME_S) + 2)
+            maxlen=int((PREROLL_S + parts.timing.barge_in + 2 * ONSET_GAP_S) / FRAME_S) + 2)
         self._u = _Utterance(0.0)  # the user's current (or last) turn
         self._pause_id = 0
         self._pause_task: asyncio.Task[None] | None = None
@@ -217,7 +219,8 @@ class VoiceSession:
             self._end_utterance(event.t)
 
     def _start_utterance(self, t: float) -> None:
-        keep = min(len(self._recent), int((self.t - t + PREROLL_S) / FRAME_S) + 1)
+        onset = self._onset(t)
+        keep = min(len(self._recent), int((self.t - onset + PREROLL_S) / FRAME_S) + 1)
         while len(self._recent) > keep:  # more than the preroll before their first word
             self._recent.popleft()
         start = self.t - len(self._recent) * FRAME_S
@@ -244,6 +247,21 @@ class VoiceSession:
         self._recent.clear()
         self.on_event(SpeechStarted(t))
         self.on_event(Status("listening"))
+
+    def _onset(self, t: float) -> float:
+        """Where the words of a turn starting at ``t`` began. Over os1's voice
+        a turn needs 0.4 s of speech to start, so a short first word ("Ask" of
+        "Ask not") said while os1 was still talking did not count alone:
+        speech that ended at most ``ONSET_GAP_S`` before is part of the same words."""
+        onset = t  # like t, the end time of a frame: the first one of speech
+        end = self.t  # the end time of the frame being looked at
+        for _, voiced in reversed(self._recent):
+            if voiced and end < onset - 1e-6:
+                if onset - end > ONSET_GAP_S:
+                    break
+                onset = end
+            end -= FRAME_S
+        return onset
 
     # -- pauses: transcribe what was said so far, ask whether the turn is over ------------
 
