@@ -47,8 +47,8 @@ MAX_PHRASE_S = 20.0  # transcribe in pieces at least this often
 MIN_VOICED_FRAMES = 4  # a phrase needs ~130 ms of speech to be worth transcribing
 MIN_PHRASE_S = 1.2  # shorter phrases are heard again with the next one
 PARTIAL_EVERY_S = 0.6  # provisional transcripts while a phrase goes on...
-ONSET_GAP_S = 1.2  # speech this close before a turn starts belongs to it
 PARTIAL_MAX_S = 8.0  # ...until it is this long (each costs more than the last)
+ONSET_GAP_S = 1.2  # speech this close before a turn starts belongs to it
 
 
 class VAD(Protocol):
