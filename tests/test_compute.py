@@ -193,3 +193,27 @@ def test_a_long_job_resumes_only_when_the_side_thread_is_idle():
     side.result(5)
     i = log.index("inline")
     assert log[i + 1] == "side done"  # the long job waited for the side thread
+
+
+def test_after_a_narrow_job_at_a_checkpoint_the_long_job_has_the_cores_again():
+    lane = Lane("test-lane")
+    started, resumed, release = threading.Event(), threading.Event(), threading.Event()
+
+    def long_job():
+        started.set()
+        while not resumed.is_set():
+            time.sleep(0.005)
+            lane.checkpoint()
+        release.wait(5)
+
+    long = lane.submit(long_job, FOREGROUND)
+    started.wait(5)
+    lane.submit(lambda: None, URGENT, narrow=True).result(5)  # run inline at a checkpoint
+    resumed.set()
+    time.sleep(0.05)  # the long (two-core) job runs again: nothing may join it
+    ran = threading.Event()
+    lane.submit(ran.set, URGENT, narrow=True)
+    assert not ran.wait(0.2)
+    release.set()
+    long.result(5)
+    assert ran.wait(5)

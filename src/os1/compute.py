@@ -127,17 +127,23 @@ class Lane:
                 if not self._jobs or self._jobs[0][0] >= level:
                     self._wake.wait_for(lambda: self._side_job is None)  # the caller uses both cores
                     return
-                job, outer = self._take(), self._narrow
+                outer = self._narrow
+                job = self._take()
+            if job is None:
+                continue
             try:
                 job()
             finally:
                 with self._wake:
                     self._narrow = outer
 
-    def _take(self) -> Callable[[], None]:
+    def _take(self) -> Callable[[], None] | None:
         """The most urgent waiting job, for the lane's thread (lock held). A job
-        that uses both cores first waits for the side thread to finish."""
-        self._wake.wait_for(lambda: self._jobs[0][3] or self._side_job is None)
+        that uses both cores first waits for the side thread to finish (None:
+        meanwhile the side thread took them all)."""
+        self._wake.wait_for(lambda: not self._jobs or self._jobs[0][3] or self._side_job is None)
+        if not self._jobs:
+            return None
         _, _, job, narrow = self._jobs.pop(0)
         self._narrow = narrow
         self._pair()
@@ -159,6 +165,8 @@ class Lane:
             with self._wake:
                 self._wake.wait_for(lambda: bool(self._jobs))
                 job = self._take()
+            if job is None:
+                continue
             try:
                 job()
             finally:
