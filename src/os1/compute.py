@@ -129,13 +129,8 @@ class Lane:
                     return
                 outer = self._narrow
                 job = self._take()
-            if job is None:
-                continue
-            try:
-                job()
-            finally:
-                with self._wake:
-                    self._narrow = outer
+            if job is not None:
+                self._run(job, then_narrow=outer)
 
     def _take(self) -> Callable[[], None] | None:
         """The most urgent waiting job, for the lane's thread (lock held). A job
@@ -148,6 +143,15 @@ class Lane:
         self._narrow = narrow
         self._pair()
         return job
+
+    def _run(self, job: Callable[[], None], *, then_narrow: bool) -> None:
+        """Run a job taken by the lane's thread; after it, the thread is back
+        to running what it ran before (a long job, narrow or not, or nothing)."""
+        try:
+            job()
+        finally:
+            with self._wake:
+                self._narrow = then_narrow
 
     def _pair(self) -> None:
         """Hand the most urgent waiting job to the side thread if both it and the
@@ -165,13 +169,8 @@ class Lane:
             with self._wake:
                 self._wake.wait_for(lambda: bool(self._jobs))
                 job = self._take()
-            if job is None:
-                continue
-            try:
-                job()
-            finally:
-                with self._wake:
-                    self._narrow = False
+            if job is not None:
+                self._run(job, then_narrow=False)
 
     def _side_loop(self) -> None:
         while True:

@@ -35,12 +35,11 @@ class SmartTurn:
 
         # One core: at a pause it runs beside the transcription of the last
         # phrase (a narrow job on the compute lane), ~55 ms a call, where on
-        # both cores after the transcription it took ~45. Its workers sleep when
-        # done rather than spin beside whatever runs next.
+        # both cores after the transcription it took ~45. One thread has no
+        # workers to spin beside whatever runs next.
         opts = onnxruntime.SessionOptions()
         opts.inter_op_num_threads = 1
         opts.intra_op_num_threads = 1
-        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         opts.log_severity_level = 4
         self._session = onnxruntime.InferenceSession(
             str(path), sess_options=opts, providers=["CPUExecutionProvider"]
