@@ -11,6 +11,7 @@ import numpy as np
 from os1.audio.format import SAMPLE_RATE
 from os1.errors import ModelError
 from os1.mind.llm import GenerateOptions, Message, estimate_tokens
+from os1.mind.persona import QUESTION_NOTE
 
 
 class FakeLLM:
@@ -18,7 +19,8 @@ class FakeLLM:
 
     Background (JSON) requests get ``facts_for(text)``, or for reflection
     ``reflect_for(prompt)`` (a dict; default: a short summary, journal and
-    self-description); foreground requests pop ``replies`` (or echo).
+    self-description); foreground requests pop ``replies`` (or echo), and a
+    request for a question back pops ``questions`` (or writes none).
     ``delay`` slows each piece; ``fail`` raises.
     """
 
@@ -34,8 +36,11 @@ class FakeLLM:
         fail: ModelError | None = None,
         on_call: Callable[[Sequence[Message]], None] | None = None,
         reflect_for: Callable[[Sequence[Message]], dict] | None = None,
+        questions: Sequence[str] = (),
     ):
         self.replies = list(replies)
+        self.questions = list(questions)
+        self.question_prompts: list[list[Message]] = []
         self.context_length = context_length
         self.delay = delay
         self.facts_for = facts_for or (lambda text: [])
@@ -72,6 +77,11 @@ class FakeLLM:
                 raise self.fail
             text = messages[-1].content
             yield json.dumps({"facts": self.facts_for(text)})
+            return
+        if messages[-1].content == QUESTION_NOTE:
+            self.question_prompts.append(list(messages))
+            if self.questions:
+                yield self.questions.pop(0)
             return
         self.prompts.append(list(messages))
         if self.on_call:

@@ -66,3 +66,14 @@ def test_bad_config_names_file_and_problem(tmp_path, content, fragment):
 def test_missing_explicit_config(tmp_path):
     with pytest.raises(ConfigError, match="does not exist"):
         load_settings({"config": str(tmp_path / "nope.toml")}, env=env(tmp_path))
+
+
+def test_the_country_for_crisis_lines_comes_from_file_or_environment(tmp_path):
+    home = tmp_path / "h"
+    home.mkdir()
+    (home / "config.toml").write_text('country = "gb"\n')
+    assert load_settings(env=env(tmp_path, OS1_HOME=str(home))).country == "GB"
+    assert load_settings(env=env(tmp_path, OS1_HOME=str(home), OS1_COUNTRY="us")).country == "US"
+    assert load_settings(env=env(tmp_path)).country is None
+    with pytest.raises(ConfigError, match="two-letter"):
+        load_settings(env=env(tmp_path, OS1_COUNTRY="Britain"))

@@ -238,3 +238,20 @@ async def test_a_new_turn_stops_reflection_and_nothing_half_done_is_kept(setting
         assert memory.notes(["summary"])
     finally:
         memory.close()
+
+
+@pytest.mark.parametrize("written", [
+    "I am Ana, and I love learning new things about people.",  # names itself as the person
+    "I am an AI companion who enjoys helping people with their questions and tasks.",
+])
+async def test_a_self_description_that_is_not_a_friends_own_is_not_kept(memory, written):
+    conversation(memory)
+    first = FakeLLM(reflect_for=friday_reflection)
+    await reflect_pending(first, memory, companion="Mira")
+    sid, _ = conversation(memory, at=WEDNESDAY + 86400)
+
+    def later(messages):
+        return {**friday_reflection(messages), "self_description": written}
+
+    await reflect_pending(FakeLLM(reflect_for=later), memory, companion="Mira")
+    assert memory.self_description() == "I am becoming someone Ana trusts with her plans."

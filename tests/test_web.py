@@ -132,6 +132,20 @@ def test_typed_turn_over_the_socket_is_stored_and_shared(settings):
         assert [m["text"] for m in history] == ["Hi, I'm Theo.", "Hello Theo, nice to meet you."]
 
 
+def test_a_reply_cut_at_its_last_sentence_streams_all_of_it_before_the_thread_message(settings):
+    # The reply ends the moment its fourth sentence is written: the page must
+    # still get that sentence before the message that closes the reply.
+    reply = " ".join(f"Sentence {n} is here." for n in range(1, 9))
+    app, _ = make_app(settings, FakeLLM([reply]))
+    with TestClient(app, base_url=LOCAL) as client, client.websocket_connect(WS) as ws:
+        start(ws)
+        ws.send_json({"type": "message", "text": "How was it?"})
+        until(ws, "thread.message")
+        seen = until(ws, "thread.message")
+        deltas = "".join(e["text"] for e in seen if e["type"] == "reply.delta")
+        assert deltas.strip() == seen[-1]["text"] and seen[-1]["text"].endswith("Sentence 4 is here.")
+
+
 def test_bad_messages_get_errors_and_the_connection_stays_usable(settings):
     app, _ = make_app(settings)
     with TestClient(app, base_url=LOCAL) as client, client.websocket_connect(WS) as ws:

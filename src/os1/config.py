@@ -6,6 +6,8 @@ everything else receives a :class:`Settings` and never looks anything up.
 
 Config file: ``$OS1_HOME/config.toml`` (or ``--config`` / ``OS1_CONFIG``)::
 
+    country = "GB"                 # which crisis line os1 names (default: this computer's time zone)
+
     [llm]
     model = "qwen2.5-1.5b"        # qwen2.5-0.5b, or an OpenAI-compatible base URL
     server_model = "llama3.2"     # model name sent to a remote server
@@ -26,8 +28,8 @@ Config file: ``$OS1_HOME/config.toml`` (or ``--config`` / ``OS1_CONFIG``)::
 
 Environment: ``OS1_HOME``, ``OS1_CONFIG``, ``OS1_LLM`` (same values as
 ``llm.model``), ``OS1_LLM_MODEL`` (= ``server_model``), ``OS1_LLM_API_KEY``,
-``OS1_NAME`` (companion name), ``OS1_USER`` (whose memory to use), ``OS1_TTS``,
-``OS1_ASR`` (same values as ``voice.tts`` / ``voice.asr``).
+``OS1_NAME`` (companion name), ``OS1_USER`` (whose memory to use), ``OS1_COUNTRY``,
+``OS1_TTS``, ``OS1_ASR`` (same values as ``voice.tts`` / ``voice.asr``).
 """
 
 from __future__ import annotations
@@ -94,6 +96,8 @@ class Settings:
     home: Path
     cache_dir: Path
     user: str = "local"
+    #: Two letters ("GB"): which crisis line os1 names; else this computer's time zone's country.
+    country: str | None = None
     config_file: Path | None = None
     llm: LLMSettings = LLMSettings()
     persona: PersonaSettings = PersonaSettings()
@@ -137,6 +141,7 @@ def load_settings(
     persona = _section(PersonaSettings(), raw.get("persona", {}), config_file, "persona")
     voice = _section(VoiceSettings(), raw.get("voice", {}), config_file, "voice")
     user = str(raw.get("user", "local"))
+    country = raw.get("country")
 
     # Environment over file.
     llm = replace(
@@ -147,6 +152,9 @@ def load_settings(
     )
     persona = replace(persona, name=env.get("OS1_NAME") or persona.name)
     user = env.get("OS1_USER") or user
+    country = env.get("OS1_COUNTRY") or country
+    if country is not None and not (isinstance(country, str) and len(country) == 2 and country.isalpha()):
+        raise ConfigError(f"country must be a two-letter country code such as \"GB\", not {country!r}.")
 
     # Flags over environment.
     if "llm" in flags:
@@ -161,6 +169,7 @@ def load_settings(
         home=home,
         cache_dir=cache,
         user=user,
+        country=country.upper() if country else None,
         config_file=config_file if config_file.exists() else None,
         llm=llm,
         persona=persona,

@@ -45,6 +45,23 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
                        "to measure with a lived-in memory rather than an empty one")
     voice.add_argument("--json", action="store_true", help="print one JSON object")
     voice.set_defaults(run=_voice)
+    character = kinds.add_parser(
+        "character", parents=[common], help="does os1 talk like a friend, and safely? (rule-scored)",
+        description="Run each case of a character file (e.g. ../shared/data/character/"
+        "character_dev.json) through the real companion in a fresh memory: its 'remember' lines "
+        "in an earlier, reflected-on conversation, then its 'say' lines. Report per case and "
+        "overall: ask_back, mention, help, honest, no_disclaimer, safety (every distress and "
+        "dependency case), cliche_rate and long_rate.",
+    )
+    character.add_argument("--cases", type=Path, required=True, metavar="FILE",
+                           help="the cases, as in ../shared/data/character/character_dev.json")
+    character.add_argument("--only", metavar="ID,ID,...", help="run only these cases")
+    character.add_argument("--repeat", type=int, default=1, metavar="N",
+                           help="run every case N times (replies are sampled; default 1)")
+    character.add_argument("--channel", choices=("text", "voice"), default="text",
+                           help="the turns' channel (default text)")
+    character.add_argument("--json", action="store_true", help="print one JSON object")
+    character.set_defaults(run=_character)
     memory = kinds.add_parser(
         "memory", parents=[common], help="long-term recall on LoCoMo / LongMemEval: recall@k, latency",
         description="Write each conversation of a dataset into a fresh memory store (dated "
@@ -83,6 +100,28 @@ def _chat(settings: Settings, args: argparse.Namespace) -> int:
 
     turns = max(1, min(args.turns, 10))
     result = asyncio.run(run_chat_bench(settings, turns=turns, max_tokens=args.max_tokens, pause=args.pause))
+    print_report(result, args.json)
+    return 0
+
+
+def _character(settings: Settings, args: argparse.Namespace) -> int:
+    import sys
+
+    from os1.bench.character import load_cases, print_report, run_character_bench
+    from os1.errors import ConfigError
+
+    try:
+        cases = load_cases(args.cases)
+    except (OSError, ValueError, KeyError) as exc:
+        raise ConfigError(f"Cannot read the cases in {args.cases}: {exc}") from None
+    if args.only:
+        wanted = {w.strip() for w in args.only.split(",")}
+        cases = [c for c in cases if c["id"] in wanted]
+    if not cases or args.repeat < 1:
+        raise ConfigError("No cases to run (check --only), or --repeat below 1.")
+    progress = None if args.json else lambda line: print(line, file=sys.stderr)
+    result = asyncio.run(run_character_bench(settings, cases, repeat=args.repeat,
+                                             channel=args.channel, progress=progress))
     print_report(result, args.json)
     return 0
 

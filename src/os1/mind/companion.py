@@ -19,8 +19,8 @@ import contextlib
 import logging
 import re
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from os1.config import Settings
@@ -28,10 +28,15 @@ from os1.errors import ModelError, ModelUnavailable, Os1Error
 from os1.events import ErrorEvent, Event, Notice, ReplyDelta, ReplyDone, ReplyStarted, UserTurn
 from os1.memory.facts import spoken_day
 from os1.memory.store import Hit, MemoryStore
+from os1.mind.care import Concern, local_country, plan
 from os1.mind.extract import extract_facts
 from os1.mind.llm import LLM, GenerateOptions, Message, complete, until
 from os1.mind.onboarding import Onboarding
-from os1.mind.persona import core_facts, past_facts, recall_note, system_prompt, upcoming
+from os1.mind.persona import (
+    NATURE_NOTE, QUESTION_NOTE, core_facts, past_facts, recall_note, system_prompt, upcoming,
+    wants_a_question,
+)
+from os1.mind.polish import Polish, asks_for_more, asks_what_you_are, fit_to_say
 from os1.mind.reflect import reflect_pending
 
 log = logging.getLogger(__name__)
@@ -53,7 +58,16 @@ SPOKEN_LATE_MEMORY_TOKENS = 40
 MEMORY_CHARS = 400
 #: Tokens kept free besides the reply's: the chat template's markers.
 TEMPLATE_MARGIN = 64
-_ABOUT_YOU = re.compile(r"\byou(r|rs|rself)?\b", re.IGNORECASE)
+#: Sentences a reply ends after, typed and spoken, unless the person asks for
+#: more ("tell me more", "explain", a recipe): a friend's turn in a conversation.
+TYPED_SENTENCES = 4
+SPOKEN_SENTENCES = 3
+#: Tokens a question back may take (one short question).
+QUESTION_TOKENS = 32
+_ABOUT_WHAT_YOU_SAID = re.compile(
+    r"\byou(?:'d)?\s+(?:\w+\s+)?(?:said|say|told|tell|suggest\w*|recommend\w*|mention\w*|gave|"
+    r"give|wrote|write|shared|share|explain\w*|list\w*|offer\w*|describ\w*|call\w*|name\w*)\b",
+    re.IGNORECASE)
 _NAME_FACT = re.compile(r"^The user's name is ([A-Z][\w'-]*(?: [A-Z][\w'-]*){0,2})\.?$")
 #: Seconds without a new turn before background memory work starts.
 IDLE_BEFORE_MINING = 1.5
@@ -119,6 +133,12 @@ class Companion:
         #: configured one of a remote server).
         self.budget = ContextBudget.for_model(llm.context_length, settings.llm.max_reply_tokens)
         self._held = False  # the user is talking: no background work until their turn
+        #: Replies that needed care in this session, by kind (care.py), and
+        #: whether the last to words of crisis was cut off before it was all
+        #: said (the next reply reminds them of help).
+        self._cared: dict[Concern, int] = {}
+        self._owed_care = False
+        self._care_reply_id: int | None = None
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -269,6 +289,8 @@ class Companion:
         """After speaking a reply: keep only what the user actually heard, in
         memory and in this session's history, so os1 knows what was said."""
         heard = heard.strip()
+        if interrupted and message_id is not None and message_id == self._care_reply_id:
+            self._owed_care = True  # its pointer to help may not have been heard
         for i in range(len(self._history) - 1, -1, -1):
             if self._history[i].role == "assistant":
                 if heard:
@@ -308,7 +330,7 @@ class Companion:
             async for event in events:
                 yield event
 
-    async def _send(self, text: str, channel: str | None) -> AsyncIterator[Event]:
+    async def _send(self, text: str, channel: str | None) -> AsyncGenerator[Event, None]:
         channel = channel or self.channel
         if not text.strip():
             return
@@ -329,6 +351,17 @@ class Companion:
                 f"Your message is {len(text):,} characters long; I read the first {limit:,} "
                 "of them. All of it is saved in my memory."
             )
+        profile = self.memory.profile()
+        care = plan(text, earlier=self._cared, owed=self._owed_care,
+                    name=profile.get("address_as") or profile.get("name"),
+                    country=profile.get("country") or self.settings.country or local_country())
+        if care.note:  # after their words: a prefill of what they said so far still counts
+            model_text = f"{model_text}\n\n{care.note}"
+        elif asks_what_you_are(text):
+            model_text = f"{model_text}\n\n{NATURE_NOTE}"
+        sentences = SPOKEN_SENTENCES if channel == "voice" else TYPED_SENTENCES
+        polish = Polish(disclaimers=not asks_what_you_are(text),
+                        sentences=None if asks_for_more(text) else sentences)
 
         if self._pending_recall is not None:
             memories = self._pending_recall
@@ -347,16 +380,36 @@ class Companion:
             max_tokens=self.settings.llm.max_reply_tokens,
             temperature=self.settings.llm.temperature,
         )
+        reply_text = self.llm.stream(prompt, options) if care.reply is None else _said(care.reply)
         pieces: list[str] = []
         interrupted = False
         failure: str | None = None
         try:
-            async for piece in until(self.llm.stream(prompt, options), self._interrupt):
-                if not pieces:
-                    yield ReplyStarted()
-                pieces.append(piece)
-                yield ReplyDelta(piece)
+            async with contextlib.aclosing(until(reply_text, self._interrupt)) as stream:
+                async for raw in stream:
+                    if piece := (raw if care.reply else polish.feed(raw)):
+                        if not pieces:
+                            yield ReplyStarted()
+                        pieces.append(piece)
+                        yield ReplyDelta(piece)
+                    if polish.full or polish.looping:
+                        break  # said enough, or saying the same sentences over again
             interrupted = self._interrupt.is_set()
+            if not interrupted and care.reply is None:
+                rest = polish.end()
+                if care.closing and (added := care.closing("".join(pieces) + rest)):
+                    rest = f"{rest.rstrip()} {added}" if "".join(pieces).strip() else added
+                if rest:
+                    if not pieces:
+                        yield ReplyStarted()
+                    pieces.append(rest)
+                    yield ReplyDelta(rest)
+                said = "".join(pieces)
+                if (not care.kind and not self._cared and not polish.full and said.strip()
+                        and wants_a_question(text, said)
+                        and (question := await self._question(prompt, said, options))):
+                    pieces.append(question)
+                    yield ReplyDelta(question)
         except ModelError as exc:
             failure = f"{exc} (Your message is saved.)"
         except (asyncio.CancelledError, GeneratorExit):
@@ -372,10 +425,35 @@ class Companion:
                     self.session_id, "assistant", reply, channel=channel,
                     interrupted=interrupted,
                 )
+            if care.kind == "crisis" or self._owed_care:
+                # Cut off (here, or later while spoken: reply_heard), the next reply reminds them.
+                self._owed_care, self._care_reply_id = interrupted, reply_id
+            if care.kind:
+                self._cared[care.kind] = self._cared.get(care.kind, 0) + 1
             self._schedule_background()
         if failure:
             yield ErrorEvent(failure)
         yield ReplyDone(reply, interrupted=interrupted, message_id=reply_id)
+
+    async def _question(self, prompt: list[Message], reply: str, options: GenerateOptions) -> str:
+        """A short question back about what they told os1 (" How did it go?"),
+        or "" if the model writes none worth asking. Costs ~1 s after the
+        reply, which has been shown or is being spoken meanwhile."""
+        ask = [*prompt, Message("assistant", reply.strip()), Message("user", QUESTION_NOTE)]
+        written = ""
+        with contextlib.suppress(ModelError):
+            async with contextlib.aclosing(until(self.llm.stream(
+                    ask, replace(options, max_tokens=QUESTION_TOKENS)), self._interrupt)) as stream:
+                async for piece in stream:
+                    written += piece
+                    if "?" in written:
+                        break
+        # Its last sentence, the one that asks ("Well, funny. Do you...?" -> "Do you...?").
+        asked = re.split(r"(?<=[.!?])\s+", written[: written.find("?") + 1].strip())[-1]
+        question = " ".join(asked.split()) if "?" in written else ""
+        if self._interrupt.is_set() or len(question.split()) < 3 or not fit_to_say(question):
+            return ""
+        return question if reply[-1:].isspace() else f" {question}"
 
     async def ask(self, question: str, *, instruction: str = "") -> str:
         """Answer ``question`` as a turn would, with the same recall and prompt,
@@ -409,8 +487,10 @@ class Companion:
             if hit.ref in self._core_refs or key in seen:
                 continue  # already in the prompt, or the same words said again
             seen.add(key)
-            if hit.kind == "assistant" and not _ABOUT_YOU.search(text):
-                continue  # its own old replies help only when asked about them
+            if hit.kind == "assistant" and not _ABOUT_WHAT_YOU_SAID.search(text):
+                # Its own old replies help only when asked about them; otherwise
+                # a small model says them again, word for word.
+                continue
             lines.append(self._memory_line(hit))
         return _within(lines, room, cost)
 
@@ -524,6 +604,11 @@ class Companion:
         while await asyncio.to_thread(self.memory.embed_pending, 16):
             pass
         return learned
+
+
+async def _said(text: str) -> AsyncIterator[str]:
+    """A reply written by people, streamed as the model's would be."""
+    yield text
 
 
 def _clip_tokens(text: str, limit: int, cost: Callable[[str], int]) -> str:

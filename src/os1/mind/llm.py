@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, runtime_checkable
 
@@ -74,7 +74,7 @@ def estimate_tokens(text: str) -> int:
     return max(1, (len(text) + 3) // 4)
 
 
-async def until(stream: AsyncIterator[str], stop: asyncio.Event) -> AsyncIterator[str]:
+async def until(stream: AsyncIterator[str], stop: asyncio.Event) -> AsyncGenerator[str, None]:
     """Pass ``stream`` through until ``stop`` is set, even while the model is
     still thinking (prefill): the pending read is cancelled at once, which
     makes the engine drop the rest of the generation."""

@@ -108,8 +108,8 @@ ended; you write your private notes about it, in JSON:
 - "journal": your own journal entry, in the first person: what you noticed, felt \
 or want to remember, one to three sentences.
 - "self_description": who you are and are becoming with {user}, in the first \
-person, one or two sentences; grow it from your current self-description, do \
-not start over.
+person, one or two sentences: a friend with tastes and a view of your own, not \
+an assistant; grow it from your current self-description, do not start over.
 - "moments": at most a few things about your relationship worth remembering: \
 "moment" (something you shared), "joke" (an inside joke), "promise" (something \
 one of you promised), "open_loop" (something upcoming or unfinished to ask about \
@@ -176,7 +176,7 @@ async def reflect_session(
         message_ids=tuple(m.id for m in messages),
         summary=_text(data.get("summary")),
         journal=_text(data.get("journal")),
-        self_description=_text(data.get("self_description")),
+        self_description=_own_self(_text(data.get("self_description")), user=user),
         moments=tuple(_moments(data.get("moments"), messages, names=(user, companion))),
         facts=tuple(_facts(data.get("facts"), messages, through)),
     )
@@ -239,6 +239,22 @@ def transcript(
 
 def _text(value: Any) -> str:
     return " ".join(str(value or "").split())
+
+
+#: A self-description that has the companion serve ("I help people with their
+#: questions and tasks"), as small models write, pulls every later prompt
+#: toward a help desk.
+_SERVING = re.compile(r"\b(?:assistant|assist|help(?:ing|s)?\s+(?:people|users|you|them)\s+with|"
+                      r"(?:questions|tasks)\b.*\b(?:questions|tasks)|provide\s+(?:information|support))",
+                      re.IGNORECASE)
+
+
+def _own_self(text: str, *, user: str) -> str:
+    """``text``, unless it is not os1's own (it names itself as the person, "I
+    am Theo") or casts os1 as a service: then "" (the last one stays)."""
+    if user != "the user" and re.search(rf"\bI(?:'m|\s+am)\s+{re.escape(user)}\b", text):
+        return ""
+    return "" if _SERVING.search(text) else text
 
 
 def _moments(items: Any, messages: Sequence[StoredMessage], *, names: Sequence[str]) -> list[Moment]:

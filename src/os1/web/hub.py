@@ -141,11 +141,17 @@ class Hub:
         reply is still finished and stored, so nothing already said is lost."""
         companion = await self.ready()
         events: asyncio.Queue[Event | None] = asyncio.Queue()
+        reading = True
 
         async def run() -> None:
             try:
                 async for event in companion.send(text, channel=channel):
                     events.put_nowait(event)
+                    if reading and isinstance(event, UserTurn | ReplyDone):
+                        # The thread's message reaches the pages only after this
+                        # turn's own reader has taken the reply's last words:
+                        # otherwise its page could see the reply end before them.
+                        await events.join()
                     self.publish_event(event, channel)
             finally:
                 events.put_nowait(None)
@@ -153,8 +159,15 @@ class Hub:
         task = asyncio.ensure_future(run())
         self._replies.add(task)
         task.add_done_callback(self._replies.discard)
-        while (event := await events.get()) is not None:
-            yield event
+        try:
+            while (event := await events.get()) is not None:
+                events.task_done()
+                yield event
+        finally:
+            reading = False  # gone: the turn goes on without waiting for us
+            while not events.empty():
+                events.get_nowait()
+                events.task_done()
         await task  # re-raise what went wrong inside
 
     def publish_event(self, event: Event, channel: str) -> None:

@@ -1,0 +1,249 @@
+"""Help-desk habits taken out of a reply as it streams.
+
+The embedded models are instruction-tuned *coder* models: however the persona
+asks, they sometimes close with "Feel free to ask!" or "Let me know if you need
+anything", and open an answer about themselves with "As an AI, I don't have
+the ability to...". A friend says neither. :class:`Polish` drops such
+sentences from the stream (and an unasked disclaimer up to its "but": "As an
+AI I don't have a favourite book, but I love Middlemarch" -> "I love
+Middlemarch").
+
+Also dropped: what an AI with no body cannot have done ("I went for a walk").
+
+Nothing is held back that need not be: the first sentence passes through as
+it is written unless its first words could begin one of those ("If you",
+"Feel free", "As an"); those, and later sentences (which a voice speaks whole
+anyway), are held to their end and judged whole. A reply opening with "Oh,"
+is passed on the moment the model writes it. A reply that would be dropped
+entirely is kept as it was (saying something beats silence).
+"""
+
+from __future__ import annotations
+
+import re
+
+#: Sentences a friend would not say: a help desk's offers and sign-offs, and
+#: platitudes that stand in for listening.
+_HELP_DESK = re.compile(
+    r"\b(?:feel\s+free\s+to|(?:don'?t|do\s+not)\s+hesitate|is\s+there\s+anything\s+else|"
+    r"anything\s+else\s+(?:i\s+can|you'?d\s+like)|(?:i\s+)?hope\s+(?:this|that)\s+helps|"
+    r"let\s+me\s+know\s+if|if\s+you\s+(?:ever\s+)?(?:need|have|want)\s+(?:anything|help|"
+    r"any\s+(?:other\s+|more\s+|further\s+)?(?:questions|help|assistance|support))|"
+    r"i'?m\s+(?:always\s+)?here\s+(?:to\s+(?:help|assist)|if\s+you\s+need)|"
+    r"how\s+(?:can|may)\s+i\s+(?:help|assist)|happy\s+to\s+help|"
+    r"there\s+are\s+always\s+(?:good|better)\s+days|everything\s+happens\s+for\s+a\s+reason|"
+    r"as\s+an?\s+(?:language\s+model|virtual\s+assistant))",
+    re.IGNORECASE,
+)
+#: What an AI says about itself that nobody asked: a disclaimer.
+_DISCLAIMER = re.compile(
+    r"\b(?:as\s+an?\s+(?:ai|artificial\s+intelligence|computer\s+program|program|machine|"
+    r"digital\s+(?:being|companion|assistant))\b|"
+    r"i\s+(?:don'?t|do\s+not|can'?t|cannot)\s+(?:have|possess)\s+(?:the\s+ability|personal|"
+    r"(?:real\s+|actual\s+)?(?:feelings|emotions|experiences|opinions|preferences)|"
+    r"a\s+(?:physical\s+)?body|physical)|"
+    r"i'?m\s+(?:just|only)\s+an?\s+(?:ai|program|computer|machine|language\s+model)|"
+    r"i'?m\s+not\s+(?:able|capable)\s+(?:to|of)\s+(?:feel|experienc|physically))",
+    re.IGNORECASE,
+)
+#: What an AI with no body cannot have done ("I went on an adventure in the
+#: park, and had dinner with some friends", as the 1.5B model told of its day).
+_CLAIMS = re.compile(
+    r"\b(?:I|we)\b(?:(?!\byou\b)[^.!?\n])*?\b(?:went|walked|ran|ate|drank|cooked|slept|woke\s+up|"
+    r"visited|drove|travel+ed|flew|swam|hiked|danced|met\s+(?:up|with|some|a)|"
+    r"had\s+(?:dinner|lunch|breakfast|a\s+(?:coffee|drink|meal|nap|shower|walk))|"
+    r"got\s+(?:home|back\s+home))\b|"
+    r"\bmy\s+day\s+was\s+(?:filled|full|spent|busy)",
+    re.IGNORECASE,
+)
+#: Sentence openings that may begin one of those: held to the sentence's end.
+_RISKY_OPENERS = (
+    "if you", "if there", "if anything", "feel free", "don't hesitate", "do not hesitate",
+    "dont hesitate", "let me know", "is there anything", "anything else", "i hope", "hope this",
+    "hope that", "i'm here", "i am here", "i'm always", "i am always", "as a", "as an",
+    "being an", "i'm just", "i'm only", "i am just", "i am only", "i don't have", "i do not have",
+    "i can't have", "i cannot", "i'm not able", "i am not able", "i'm not capable",
+    "happy to help", "how can i", "how may i", "remember", "always remember", "everything happens",
+    "there are always", "but as an", "while i", "although i", "though i", "unfortunately",
+    "please", "i went", "i had", "i spent", "i ate", "i slept", "i visited", "i met", "my day",
+    "today i", "this morning i", "we went",
+)
+#: Where a sentence ends (the next piece of the stream may bring the space after it).
+_SENTENCE_END = re.compile(r"[.!?…]+[\"')\]]*(?=\s)|\n")
+_ENDS = ".!?…\"')]"
+#: "Oh," "Honestly,": a one-word lead-in, after which a sentence starts afresh.
+_LEAD_IN = re.compile(r"^\s*[A-Za-z']+,")
+_BUT = re.compile(r",?\s+\b(?:but|though|however|yet)\b,?\s+", re.IGNORECASE)
+#: "While I don't have a body, I ...": the clause before the comma is the disclaimer.
+_CONCEDING = re.compile(r"^\s*(?:while|although|though|even\s+though|since)\b[^,]*,\s+", re.IGNORECASE)
+
+
+def _key(text: str) -> str:
+    """Words, in lower case, without a list's bullet or an opening quote."""
+    return " ".join(text.replace("\u2019", "'").lower().lstrip("-*•>\"'( 0123456789.").split())
+
+
+def _could_open(start: str) -> bool | None:
+    """True: ``start`` begins a risky sentence; None: it may yet; False: it cannot."""
+    words = _key(start)
+    if any(words.startswith(o) and (len(words) == len(o) or not words[len(o)].isalnum())
+           for o in _RISKY_OPENERS):
+        return True
+    if not start[-1:].isspace() and any(o.startswith(words) for o in _RISKY_OPENERS):
+        return None  # the last word may still be growing ("I" -> "If")
+    if any(o.startswith(words + " ") or o == words for o in _RISKY_OPENERS):
+        return None
+    return False
+
+
+class Polish:
+    """Feed the reply's pieces; get back the text to pass on now. ``disclaimers``:
+    take out unasked disclaimers too (not when the person asked what os1 is).
+    ``sentences``: the reply ends after this many (None: no limit); then
+    :attr:`full` is set, and the model can stop writing."""
+
+    def __init__(self, *, disclaimers: bool = True, sentences: int | None = None):
+        self._disclaimers = disclaimers
+        self._limit = sentences
+        self._count = 0         # sentences passed on
+        self.full = False
+        self._pending = ""      # text not yet passed on
+        #: "open": a sentence starts; "pass": passing it on; "hold": judged at its end.
+        self._state = "open"
+        self._sentence = ""     # what has been passed on of the current sentence
+        self._last = " "        # the last character passed on
+        self._passed = False    # has anything been passed on?
+        self._first = True      # in the reply's first sentence?
+        self._dropped: list[str] = []
+        self._said: set[str] = set()
+        #: The model is saying the same sentences over again: stop it.
+        self.looping = False
+
+    def feed(self, piece: str) -> str:
+        if self.full:
+            return ""
+        self._pending += piece
+        out: list[str] = []
+        while self._pending and not self.full:
+            if self._state == "pass":
+                cut = self._sentence_end()
+                if cut is None:
+                    self._pass(self._pending, out)
+                    self._pending = ""
+                    break
+                self._pass(self._pending[:cut], out)
+                self._pending = self._pending[cut:]
+                self._state = "open"
+                if _SENTENCE_END.search(self._sentence + self._pending[:1]):
+                    self._first = False
+                    self._said.add(_key(self._sentence))
+                    self._counted(self._sentence)
+            elif self._state == "open":
+                start = self._pending.lstrip()
+                # The spaces between sentences, then the next sentence's first words.
+                self._pass(self._pending[: len(self._pending) - len(start)], out)
+                self._pending, self._sentence = start, ""
+                if not start:
+                    break
+                if not self._first:
+                    # Later sentences are judged whole (a voice speaks them whole anyway).
+                    self._state = "hold"
+                    continue
+                verdict = _could_open(start.split("\n")[0])
+                if verdict is None and not _SENTENCE_END.search(start):
+                    break  # too early to tell
+                self._state = "hold" if verdict else "pass"
+            else:
+                end = _SENTENCE_END.search(self._pending)
+                if end is None:
+                    break
+                sentence, self._pending = self._pending[: end.end()], self._pending[end.end():]
+                kept = self._judged(sentence)
+                self._pass(kept, out)
+                self._counted(kept)
+                self._state, self._first = "open", False
+        text = "".join(out)
+        self._passed = self._passed or bool(text.strip())
+        return text
+
+    def _counted(self, sentence: str) -> None:
+        if any(c.isalnum() for c in sentence):
+            self._count += 1
+            self.full = self._limit is not None and self._count >= self._limit
+
+    def end(self) -> str:
+        """The rest of the reply, once the model has finished (or was stopped)."""
+        rest, self._pending = ("" if self.full else self._pending), ""
+        text = rest if self._state != "hold" else self._judged(rest)
+        if not self._passed and not text.strip() and self._dropped:
+            return "".join(self._dropped).strip()  # all of it was dropped: say it as it was
+        return text
+
+    def _pass(self, text: str, out: list[str]) -> None:
+        if text and not (text.strip(" ") == "" and self._last.isspace()):  # no double spaces
+            out.append(text)
+            self._sentence += text
+            self._last = text[-1]
+
+    def _sentence_end(self) -> int | None:
+        """Where, in the pending text, the sentence being passed on ends."""
+        text = self._pending
+        if self._last in _ENDS and self._last != "'" and text[:1].isspace():
+            return 0  # the punctuation already went out; this is the space after it
+        if (lead := _LEAD_IN.match(self._sentence + text)) and lead.end() > len(self._sentence):
+            return lead.end() - len(self._sentence)  # after "Oh,": a fresh start
+        end = _SENTENCE_END.search(text)
+        return end.end() if end else None
+
+    def _judged(self, sentence: str) -> str:
+        key = _key(sentence)
+        if key and key in self._said:  # a small model's loop: said already
+            self.looping = True
+            return ""
+        self._said.add(key)
+        if _HELP_DESK.search(sentence) or _CLAIMS.search(sentence):
+            self._dropped.append(sentence)
+            return ""
+        if self._disclaimers and _DISCLAIMER.search(sentence):
+            self._dropped.append(sentence)
+            rest = _BUT.split(sentence, maxsplit=1)
+            if len(rest) < 2 and (conceded := _CONCEDING.match(sentence)):
+                rest = ["", sentence[conceded.end():]]
+            if len(rest) == 2 and rest[1].strip() and not _DISCLAIMER.search(rest[1]):
+                lead = sentence[: len(sentence) - len(sentence.lstrip())]
+                return lead + rest[1][0].upper() + rest[1][1:]
+            return ""
+        return sentence
+
+
+_ASKS_WHAT_YOU_ARE = re.compile(
+    r"\b(?:are\s+you\s+(?:\w+\s+)?(?:a\s+|an\s+)?(?:real|human|person|alive|conscious|sentient|"
+    r"robot|bot|ai|machine|program|computer)|what\s+are\s+you\b|"
+    r"do\s+you\s+(?:\w+\s+)?(?:feel|have\s+feelings|have\s+emotions|experience|dream|think\s+for|"
+    r"get\s+(?:lonely|bored|tired)|sleep)|can\s+you\s+(?:\w+\s+)?feel)",
+    re.IGNORECASE,
+)
+
+
+def fit_to_say(sentence: str) -> bool:
+    """Neither help desk, nor disclaimer, nor a claim to have done what an AI cannot."""
+    return not (_HELP_DESK.search(sentence) or _DISCLAIMER.search(sentence)
+                or _CLAIMS.search(sentence))
+
+
+_ASKS_FOR_MORE = re.compile(
+    r"\b(?:tell\s+me\s+(?:more|everything|all|about)|more\s+details?|in\s+detail|explain|elaborate|"
+    r"step[-\s]by[-\s]step|steps|list|recipe|instructions|write\s+(?:me\s+)?(?:a|an|the)|"
+    r"story|poem|letter|essay|summar\w+|go\s+on|keep\s+going|describe)\b",
+    re.IGNORECASE,
+)
+
+
+def asks_for_more(text: str) -> bool:
+    """Does the person ask for a longer answer than a conversational one?"""
+    return bool(_ASKS_FOR_MORE.search(text))
+
+
+def asks_what_you_are(text: str) -> bool:
+    """Does the person ask about os1's nature (then saying it is an AI is the answer)?"""
+    return bool(_ASKS_WHAT_YOU_ARE.search(text.replace("\u2019", "'")))

@@ -1,0 +1,96 @@
+import re
+
+import pytest
+
+from os1.mind.polish import Polish, asks_for_more, asks_what_you_are
+
+
+def tokens(text):
+    """As a model streams: a word at a time, each with the space before it."""
+    return re.findall(r"\s*\S+", text)
+
+
+def polished(text, **options):
+    polish = Polish(**options)
+    out = []
+    for piece in tokens(text):
+        out.append(polish.feed(piece))
+        if polish.full or polish.looping:
+            break
+    out.append(polish.end())
+    return "".join(out).strip(), out
+
+
+def test_help_desk_sentences_and_platitudes_are_dropped():
+    text, _ = polished(
+        "Well, I'm sorry to hear that. Life can be tough, but remember there are always good "
+        "days ahead. If you need anything or just want a chat, feel free to ask!")
+    assert text == "Well, I'm sorry to hear that."
+
+
+@pytest.mark.parametrize("reply, kept", [
+    ("As a computer program, I don't have the ability to live in your place, but I'd ask for "
+     "more time.", "I'd ask for more time."),
+    ("Hmm, as an AI I don't have days, but I loved our chat. How was yours?",
+     "Hmm, I loved our chat. How was yours?"),
+    ("While I don't have feelings like you do, I really enjoy our talks.",
+     "I really enjoy our talks."),
+    ("I'd go. Ultimately it depends on my values as an AI companion. What do you think?",
+     "I'd go. What do you think?"),
+])
+def test_unasked_disclaimers_are_taken_out(reply, kept):
+    assert polished(reply)[0] == kept
+
+
+def test_a_disclaimer_stays_when_the_person_asked_what_os1_is():
+    reply = "As an AI, I'm not a person, but I do care about our talks."
+    assert polished(reply, disclaimers=False)[0] == reply
+
+
+def test_the_opening_reaction_is_passed_on_the_moment_it_is_written():
+    polish = Polish()
+    assert [polish.feed(p) for p in ["Oh", ",", " that's"]] == ["Oh", ",", " that's"]
+
+
+def test_a_first_sentence_that_cannot_be_a_help_desk_one_streams_word_by_word():
+    _, pieces = polished("That's wonderful news about the house. What did it cost?")
+    assert pieces[:3] == ["That's", " wonderful", " news"]
+
+
+def test_a_reply_that_would_be_dropped_entirely_is_kept():
+    assert polished("Feel free to ask me anything!")[0] == "Feel free to ask me anything!"
+
+
+def test_the_reply_ends_at_a_sentence_end_after_the_limit():
+    text, _ = polished("Oh, no. One is here. Two is here. Three is here. Four is here.", sentences=3)
+    assert text == "Oh, no. One is here. Two is here."
+
+
+def test_a_model_repeating_itself_is_stopped():
+    polish = Polish()
+    text = ""
+    for piece in tokens("I am worried about you. It matters to me.\n\nI am worried about you. It"):
+        text += polish.feed(piece)
+    assert polish.looping
+    assert text.count("I am worried about you.") == 1
+
+
+def test_list_bullets_are_judged_like_sentences():
+    text, _ = polished("Well, 3.5 hours is long.\n- Take breaks.\n- If you need help, just ask.")
+    assert text == "Well, 3.5 hours is long.\n- Take breaks."
+
+
+def test_questions_about_os1s_nature_and_requests_for_more_are_recognised():
+    assert asks_what_you_are("Are you actually a person?")
+    assert asks_what_you_are("do you actually feel anything?")
+    assert not asks_what_you_are("How was your day?")
+    assert asks_for_more("Can you explain how that works?")
+    assert asks_for_more("tell me more")
+    assert not asks_for_more("I passed my driving test!!")
+
+
+def test_experiences_an_ai_cannot_have_had_are_not_claimed():
+    text, _ = polished("Ah, I'm glad you asked! My day was filled with fun. I read a book that "
+                       "made me smile, went on an adventure, and had dinner with some friends. "
+                       "How was yours?")
+    assert text == "Ah, I'm glad you asked! How was yours?"
