@@ -147,7 +147,11 @@ class SlowVoice:
     name = "fake-voice"
     sample_rate = 8000
 
+    def __init__(self):
+        self.said = []  # every text it was given to say
+
     async def synthesize(self, text):
+        self.said.append(text)
         yield np.full(int(len(text) * 0.1 * self.sample_rate), 0.1, np.float32)
 
     async def aclose(self):

@@ -25,11 +25,11 @@ def memory(settings):
 
 
 async def converse(settings, memory, audio, *, replies=("Hello there, nice to hear you.",),
-                   turn_model=None, tail=1.5):
+                   turn_model=None, tail=1.5, voice=None):
     llm = FakeLLM(list(replies))
     events = []
     ears = CountingEars()
-    parts = VoiceParts(vad=LoudnessVAD(), ears=ears, voice=SlowVoice(),
+    parts = VoiceParts(vad=LoudnessVAD(), ears=ears, voice=voice or SlowVoice(),
                        turn_model=turn_model or ScriptedTurnModel([]))
     async with Companion(settings, llm, memory, channel="voice") as companion:
         output = TimelineOutput()
@@ -48,6 +48,18 @@ async def test_a_spoken_turn_is_heard_answered_and_remembered(settings, memory):
     assert output.pieces, "the reply was played"
     stored = [(m.role, m.channel) for m in memory.messages()]
     assert stored == [("user", "voice"), ("assistant", "voice")]
+
+
+async def test_markdown_latex_and_code_are_shown_but_never_reach_the_voice(settings, memory):
+    voice = SlowVoice()
+    reply = "Oh, it's **easy**: \\( \\frac{3}{2} \\).\n```\nprint(3/2)\n```\nDone 😊"
+    events, *_ = await converse(settings, memory, np.concatenate([silence(0.3), speech(1.0)]),
+                                replies=[reply], voice=voice, tail=4.0)
+    said = " ".join(voice.said)
+    assert "easy" in said and "3 over 2" in said and "Done" in said
+    assert not set(said) & set("*\\`{}😊") and "print" not in said
+    done = next(e for e in events if isinstance(e, ReplyDone))
+    assert "**easy**" in done.text  # the thread keeps the formatting
 
 
 async def test_a_thinking_pause_does_not_end_the_turn(settings, memory):

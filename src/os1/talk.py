@@ -37,6 +37,7 @@ from os1.events import (
 from os1.mind.companion import Companion
 from os1.voice import Synthesizer
 from os1.voice.chunking import SpeechChunker
+from os1.voice.speakable import Speakable
 
 log = logging.getLogger(__name__)
 
@@ -459,8 +460,11 @@ class VoiceSession:
     async def _speak(self, pieces: asyncio.Queue[str | None], heard: list[str], marks: dict[str, float],
                      draft: _Tentative | None) -> None:
         loop = asyncio.get_running_loop()
+        say = Speakable()  # markdown, LaTeX, code and emoji are shown, not read out
         while (piece := await pieces.get()) is not None:
-            chunks = [a async for a in self.parts.voice.synthesize(piece)]
+            if not (spoken := say(piece)):
+                continue
+            chunks = [a async for a in self.parts.voice.synthesize(spoken)]
             if not chunks:
                 continue
             audio = np.concatenate(chunks)

@@ -197,7 +197,7 @@ class Polish:
 
     def _judged(self, sentence: str) -> str:
         key = _key(sentence)
-        if key and key in self._said:  # a small model's loop: said already
+        if key in self._said and any(c.isalnum() for c in key):  # a small model's loop
             self.looping = True
             return ""
         self._said.add(key)

@@ -93,4 +93,5 @@ class SpeechChunker:
 
 
 def _speakable(text: str) -> bool:
-    return any(c.isalnum() for c in text)
+    # A code fence says nothing but tells the voice what not to read (speakable.py).
+    return any(c.isalnum() for c in text) or "```" in text

@@ -1,0 +1,104 @@
+"""Written text -> what a voice should say.
+
+The small models write markdown and LaTeX even in a call ("**bold**",
+"\\[ \\frac{3}{2} \\]", bullets, tables), and a voice reads such marks aloud, or
+stumbles on them. :func:`speakable` turns a piece of a reply into words a
+person would say: emphasis, headings, bullets and fences go; a link is its
+text; a web address is its host ("example.org"); a formula is read ("3 over 2",
+"x squared"); a block of code and emoji go. The text shown on the page keeps its formatting: only
+what is voiced passes through here. Pure and cheap (a few regular expressions
+over a phrase), so it costs nothing before the first audio.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+#: LaTeX commands read as words.
+_TEX_WORDS = {
+    "times": " times ", "cdot": " times ", "div": " divided by ", "pm": " plus or minus ",
+    "leq": " is at most ", "le": " is at most ", "geq": " is at least ", "ge": " is at least ",
+    "neq": " is not ", "ne": " is not ", "approx": " is about ", "infty": " infinity ",
+    "pi": " pi ", "alpha": " alpha ", "beta": " beta ", "theta": " theta ", "sum": " the sum of ",
+    "degree": " degrees", "circ": " degrees", "to": " to ", "rightarrow": " to ",
+    "percent": " percent", "%": " percent",
+}
+_FRAC = re.compile(r"\\d?frac\s*\{([^{}]*)\}\s*\{([^{}]*)\}")
+_SQRT = re.compile(r"\\sqrt\s*\{([^{}]*)\}")
+_TEXT = re.compile(r"\\(?:text|mathrm|mathbf|operatorname)\s*\{([^{}]*)\}")
+_POWER = re.compile(r"\^\s*(?:\{([^{}]*)\}|(\w))")
+_TEX_COMMAND = re.compile(r"\\([A-Za-z]+|%)")
+_TEX_DELIMITERS = re.compile(r"\\[()\[\]]|\$\$?")
+_SUBSCRIPT = re.compile(r"_\{([^{}]*)\}")
+
+_FENCE = re.compile(r"```[\w+-]*")  # opens or closes a block of code
+_LINK = re.compile(r"\[([^\]]+)\]\((?:[^)]+)\)")
+_URL = re.compile(r"\b(?:https?://)?(?:www\.)?((?:[a-z0-9-]+\.)+[a-z]{2,})(?:/[^\s)]*)?", re.IGNORECASE)
+_LINE_MARK = re.compile(r"^\s*(?:#{1,6}\s+|[-*•+]\s+|\d+[.)]\s+|>\s*)", re.MULTILINE)
+_EMPHASIS = re.compile(r"(\*\*|__|\*|`+|~~)")
+_UNDERSCORE_EMPHASIS = re.compile(r"(?<!\w)_([^_\n]+)_(?!\w)")
+_TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?\s*$", re.MULTILINE)
+_UNITS = ((re.compile(r"°\s*C\b"), " degrees Celsius"), (re.compile(r"°\s*F\b"), " degrees Fahrenheit"),
+          (re.compile(r"°"), " degrees"), (re.compile(r"(?<=\d)\s*%"), " percent"),
+          (re.compile(r"(?<=\d)\s*km/h\b"), " kilometres an hour"),
+          (re.compile(r"(?<=\d)\s*mph\b"), " miles an hour"), (re.compile(r"\s&\s"), " and "))
+
+
+class Speakable:
+    """The pieces of one reply, in order, as they should be said: a block of
+    code (between ``` fences, which pieces may split) is not read out."""
+
+    def __init__(self) -> None:
+        self._in_code = False
+
+    def __call__(self, piece: str) -> str:
+        said = []
+        for i, part in enumerate(_FENCE.split(piece)):
+            if i:
+                self._in_code = not self._in_code
+            if not self._in_code:
+                said.append(part)
+        return speakable(" ".join(said))
+
+
+def speakable(text: str) -> str:
+    """``text`` as it should be said ("" if nothing in it is to be said)."""
+    text = _TABLE_RULE.sub("", text)
+    text = _LINK.sub(r"\1", text)
+    text = _URL.sub(lambda m: m.group(1).lower(), text)
+    text = _math(text)
+    text = _LINE_MARK.sub("", text)
+    text = re.sub(r"^[ \t]*\||\|[ \t]*$", "", text, flags=re.MULTILINE).replace("|", ", ")
+    text = _EMPHASIS.sub("", text)
+    text = _UNDERSCORE_EMPHASIS.sub(r"\1", text)
+    for pattern, words in _UNITS:
+        text = pattern.sub(words, text)
+    text = "".join(c for c in text if not _is_emoji(c))
+    text = re.sub(r"\s*\n\s*", " ", text)
+    text = re.sub(r"\s+([,.!?;:])", r"\1", re.sub(r"[ \t]{2,}", " ", text))
+    text = re.sub(r"(?:,\s*){2,}", ", ", text).strip().lstrip(", ")
+    return text if any(c.isalnum() for c in text) else ""
+
+
+def _math(text: str) -> str:
+    if "\\" not in text and "^" not in text and "$" not in text:
+        return text
+    text = _TEX_DELIMITERS.sub(" ", text)
+    for _ in range(3):  # nested: \frac{\sqrt{2}}{2}
+        text = _TEXT.sub(r"\1", text)
+        text = _SQRT.sub(r" the square root of \1 ", text)
+        text = _FRAC.sub(r" \1 over \2 ", text)
+    text = _POWER.sub(_power, text)
+    text = _SUBSCRIPT.sub(r" \1", text)
+    text = _TEX_COMMAND.sub(lambda m: _TEX_WORDS.get(m.group(1), " "), text)
+    return text.replace("{", "").replace("}", "")
+
+
+def _power(match: re.Match[str]) -> str:
+    exponent = (match.group(1) or match.group(2) or "").strip()
+    return {"2": " squared", "3": " cubed"}.get(exponent, f" to the power of {exponent}")
+
+
+def _is_emoji(c: str) -> bool:
+    return unicodedata.category(c) == "So" or c in "\ufe0f\u200d"

@@ -1,0 +1,34 @@
+import pytest
+
+from os1.voice.speakable import Speakable, speakable
+
+
+@pytest.mark.parametrize("written, said", [
+    ("So the answer is \\[ \\frac{3}{2} \\]. Easy!", "So the answer is 3 over 2. Easy!"),
+    ("The area is \\(\\pi r^2\\).", "The area is pi r squared."),
+    ("$x^{10} \\times y$", "x to the power of 10 times y"),
+    ("**Eggplant Parmesan** is _lovely_.", "Eggplant Parmesan is lovely."),
+    ("## Ideas", "Ideas"),
+    ("- Take breaks.", "Take breaks."),
+    ("2. Call Ana.", "Call Ana."),
+    ("It's 20°C, 50% humid 😊", "It's 20 degrees Celsius, 50 percent humid"),
+    ("See https://www.example.org/a/b?x=1 for more.", "See example.org for more."),
+    ("Try [this guide](https://example.org/guide).", "Try this guide."),
+    ("| Ana | 30 |", "Ana, 30"),
+    ("|---|---|", ""),
+    ("Rock & roll, 3.5 km/h", "Rock and roll, 3.5 kilometres an hour"),
+    ("snake_case stays", "snake_case stays"),
+])
+def test_written_marks_become_what_a_person_would_say(written, said):
+    assert speakable(written) == said
+
+
+def test_an_opening_reaction_keeps_its_comma_so_its_ready_audio_is_used():
+    assert speakable("Oh,") == "Oh,"
+
+
+def test_a_block_of_code_is_not_read_out_even_split_over_pieces():
+    say = Speakable()
+    pieces = ["Here it is:", "```python", "print(1)", "```", "That prints one."]
+    assert [say(p) for p in pieces] == ["Here it is:", "", "", "", "That prints one."]
+    assert Speakable()("Run ```ls -la``` and see.") == "Run and see."
