@@ -355,12 +355,13 @@ class Companion:
         care = plan(text, earlier=self._cared, owed=self._owed_care,
                     name=profile.get("address_as") or profile.get("name"),
                     country=profile.get("country") or self.settings.country or local_country())
+        asked_what_os1_is = asks_what_you_are(text)
         if care.note:  # after their words: a prefill of what they said so far still counts
             model_text = f"{model_text}\n\n{care.note}"
-        elif asks_what_you_are(text):
+        elif asked_what_os1_is:
             model_text = f"{model_text}\n\n{NATURE_NOTE}"
         sentences = SPOKEN_SENTENCES if channel == "voice" else TYPED_SENTENCES
-        polish = Polish(disclaimers=not asks_what_you_are(text),
+        polish = Polish(disclaimers=not asked_what_os1_is,
                         sentences=None if asks_for_more(text) else sentences)
 
         if self._pending_recall is not None:

@@ -245,8 +245,7 @@ def _text(value: Any) -> str:
 #: questions and tasks"), as small models write, pulls every later prompt
 #: toward a help desk.
 _SERVING = re.compile(r"\b(?:assistant|assist|help(?:ing|s)?\s+(?:people|users|you|them)\s+with|"
-                      r"(?:questions|tasks)\b.*\b(?:questions|tasks)|provide\s+(?:information|support))",
-                      re.IGNORECASE)
+                      r"questions\s+and\s+tasks|provide\s+(?:information|support))", re.IGNORECASE)
 
 
 def _own_self(text: str, *, user: str) -> str:
