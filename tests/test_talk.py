@@ -213,7 +213,7 @@ async def test_going_on_over_an_opening_reaction_makes_one_utterance(settings, m
 
 
 def test_a_final_transcript_keeps_the_wording_the_model_already_read():
-    from os1.talk import _as_read
+    from os1.call import _as_read
 
     # The same words: the model's prompt still begins as it read it.
     assert (_as_read("made famous to foreigners after Lord Byron.", "made famous, to foreigners after")

@@ -120,6 +120,8 @@ class TurnTimes:
     decided_ms: float
     first_token_ms: float
     first_audio_ms: float
+    # The first word that carries content (after an opening "Oh," if any).
+    first_content_ms: float | None = None
 
 
 Event = (

@@ -23,7 +23,8 @@ from enum import Enum
 class TurnTiming:
     threshold: float = 0.5  # speech probability that counts as speech
     start: float = 0.096  # seconds of speech that start a turn
-    barge_in: float = 0.4  # ... while os1 is talking ("mhm" is shorter)
+    barge_in: float = 0.4  # ... while os1 is talking: it falls silent and listens (see call.py)
+    talk_over: float = 1.0  # speech over os1's voice this long takes the turn, whatever it says
     pause: float = 0.16  # silence that makes a pause: time to transcribe and ask
     end: float = 1.2  # silence that ends a turn whatever the turn model says
     end_when_unsure: float = 0.7  # silence that ends it when there is no turn model
@@ -64,6 +65,11 @@ class TurnDetector:
         self._run_start: float | None = None  # start of the current run of speech
         self._last_speech = 0.0
         self._p_end: float | None = None
+        self._hold: float | None = None
+
+    @property
+    def last_speech(self) -> float:
+        return self._last_speech
 
     @property
     def in_turn(self) -> bool:
@@ -95,6 +101,7 @@ class TurnDetector:
             if not speech and t - self._last_speech >= self.timing.pause - 1e-9:
                 self._state = _State.PAUSED
                 self._p_end = None
+                self._hold = None
                 self._run_start = None
                 events.append(TurnEvent(Signal.PAUSED, self._last_speech))
             return events
@@ -108,10 +115,18 @@ class TurnDetector:
         self._run_start = None
         silence = t - self._last_speech
         limit = self.timing.end if self.has_turn_model else self.timing.end_when_unsure
+        if self._hold is not None:
+            limit = max(limit, self._hold)
         likely = self._p_end is not None and self._p_end >= self.timing.likely
         if silence >= limit - 1e-9 or (likely and silence >= self.timing.likely_end - 1e-9):
             events.append(self._end())
         return events
+
+    def hold(self, seconds: float | None) -> None:
+        """The words so far say more is coming: this pause ends the turn only
+        after ``seconds`` of silence (None: the usual limit)."""
+        if self._state is _State.PAUSED:
+            self._hold = seconds
 
     def verdict(self, probability: float) -> list[TurnEvent]:
         """The turn model's probability that the current pause ends the turn."""

@@ -1,0 +1,49 @@
+"""What a person said over os1's voice: a backchannel, a stop, or a turn.
+
+"mhm", "yeah", "right", "okay", a laugh: a listener's signals that they are
+following, which a person talking goes on over. "wait", "no no", "stop",
+"hold on": the listener wants the floor now. Anything else is a turn of its
+own. And os1's own words coming back through open speakers are nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import Enum
+
+
+class Overlap(Enum):
+    NOTHING = "nothing"  # no words (a cough, a breath), or os1's own voice echoed
+    BACKCHANNEL = "backchannel"
+    STOP = "stop"
+    TURN = "turn"
+
+
+_BACKCHANNEL = frozenset("""
+mhm mm mmm mhmm hmm hm uh-huh uhhuh uh huh um yeah yea yep yup yes ya right okay ok alright
+sure true exactly totally absolutely wow oh ah aha ooh nice cool great good gotcha i see
+ha haha hahaha heh hehe laughs laughter laughing chuckles
+""".split())
+_STOP = frozenset("wait stop no nope hold hang sorry excuse pause enough actually".split())
+_STOP_PHRASES = ("hold on", "hang on", "excuse me", "one second", "just a second", "shut up", "be quiet")
+
+
+def _words(text: str) -> list[str]:
+    text = re.sub(r"[\[\(][^\]\)]*[\]\)]", lambda m: " " + m.group(0)[1:-1] + " ", text.lower())
+    return re.sub(r"[^a-z'\- ]+", " ", text).replace("uh-huh", "uhhuh").split()
+
+
+def classify(text: str, echo: str = "") -> Overlap:
+    """``text``: what the ears heard; ``echo``: what os1 was saying meanwhile."""
+    words = _words(text)
+    if not words:
+        return Overlap.NOTHING
+    plain = " ".join(words)
+    if any(p in plain for p in _STOP_PHRASES) or words[0] in _STOP:
+        return Overlap.STOP
+    if all(w in _BACKCHANNEL for w in words) and len(words) <= 4:
+        return Overlap.BACKCHANNEL
+    spoken = set(_words(echo))
+    if spoken and sum(w in spoken for w in words) >= 0.6 * len(words):
+        return Overlap.NOTHING  # os1's own voice, back through the room
+    return Overlap.TURN

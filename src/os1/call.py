@@ -1,0 +1,603 @@
+"""A call's decisions as a pure policy: inputs in, commands out.
+
+No tasks, no models, no playback and no real clock in here. The runner
+(:class:`os1.talk.VoiceSession`) feeds the policy what happened -- a frame of
+audio with the VAD's verdict on the audio clock, what the ears heard at a
+pause, what a provisional transcript said, that the reply became audible or
+ended -- and carries out the commands it returns: transcribe and judge a
+phrase, read ahead into the model, draft a reply, release or drop the draft,
+answer, stop or take back a reply, emit an event. Tests drive it with a fake
+clock and made-up transcripts (tests/test_call.py).
+
+The words of a turn are transcribed at every pause, so when the turn ends only
+the last phrase remains to be heard. At a pause that probably ends the turn a
+reply is drafted at once and heard only if the silence confirms it; if the
+person goes on, the draft is dropped. Speech over os1's voice is a barge-in,
+unless it is only a backchannel ("mhm", "yeah") -- see :mod:`os1.audio.backchannel`.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from enum import Enum
+
+import numpy as np
+
+from os1.audio.backchannel import Overlap, classify
+from os1.audio.format import FRAME, SAMPLE_RATE
+from os1.audio.turns import Signal, TurnDetector, TurnEvent, TurnTiming, sounds_unfinished
+from os1.events import Event, SpeechStarted, Status, Transcript
+
+FRAME_S = FRAME / SAMPLE_RATE
+PREROLL_S = 0.3  # audio kept from before the detected start of speech
+TAIL_S = 0.15  # audio kept after the end of speech when cutting a phrase
+MAX_PHRASE_S = 20.0  # transcribe in pieces at least this often
+MIN_VOICED_FRAMES = 4  # a phrase needs ~130 ms of speech to be worth transcribing
+MIN_PHRASE_S = 1.2  # shorter phrases are heard again with the next one
+PARTIAL_EVERY_S = 0.6  # provisional transcripts while a phrase goes on...
+PARTIAL_MAX_S = 8.0  # ...until it is this long (each costs more than the last)
+ONSET_GAP_S = 1.2  # speech this close before a turn starts belongs to it
+# A mid-sentence pause (the words so far end on "the", "because", a comma)
+# keeps the turn this long at most: people think for 0.8-1.5 s mid-clause.
+THINKING_S = 2.5
+UNFINISHED_P = 0.3  # the turn model's verdict is capped here when the words say "more to come"
+
+
+class Utterance:
+    """One turn of the person's: its audio, the VAD's verdicts, and the phrases
+    transcribed so far. Jobs hold on to theirs, so a new turn starting while
+    an old one is still being transcribed cannot mix the two."""
+
+    def __init__(self, start: float):
+        self.start = start  # audio-clock time of the first frame
+        self.frames: list[np.ndarray] = []
+        self.voiced: list[bool] = []
+        self.committed: list[str] = []
+        self.open = ""  # the words of a short last phrase, to be heard again with the next
+        self.cut = 0  # samples already transcribed
+        self.pending = 0  # transcriptions asked for and not yet heard
+
+    def add(self, frame: np.ndarray, voiced: bool) -> None:
+        self.frames.append(frame)
+        self.voiced.append(voiced)
+
+    @property
+    def text(self) -> str:
+        return " ".join([*self.committed, self.open]).strip()
+
+    def audio(self) -> np.ndarray:
+        return np.concatenate(self.frames) if self.frames else np.zeros(0, np.float32)
+
+    def sample_at(self, t: float) -> int:
+        return max(0, int((t - self.start) * SAMPLE_RATE))
+
+    @property
+    def uncut_seconds(self) -> float:
+        return len(self.frames) * FRAME_S - self.cut / SAMPLE_RATE
+
+
+# -- jobs: what the runner is asked to find out ----------------------------------------
+
+
+@dataclass(eq=False)
+class Hearing:
+    """Transcribe the phrase before a pause (and ask the turn model whether the
+    turn is over). Jobs run one after another, in order; the audio is taken
+    when the job starts (:meth:`CallPolicy.phrase`), after the one before it
+    has cut its phrase off."""
+
+    u: Utterance
+    pause_id: int  # -1: a long run without pauses, cut to keep Whisper's window
+    t_last_speech: float
+    forced: bool  # push-to-talk released: this pause ends the turn
+
+
+@dataclass(frozen=True)
+class Phrase:
+    audio: np.ndarray | None  # None: too little speech to transcribe
+    prompt: str
+    judge: np.ndarray | None  # the turn so far, for the turn model (None: do not ask)
+    end: int
+
+
+@dataclass(eq=False)
+class Provisional:
+    """Mid-phrase: a provisional transcript for the captions and a read-ahead."""
+
+    u: Utterance
+    cut: int
+    prompt: str
+    audio: np.ndarray
+
+
+@dataclass(eq=False)
+class Overheard:
+    """Speech over os1's voice: what was it? ("mhm" or "wait")"""
+
+    audio: np.ndarray
+
+
+# -- commands ------------------------------------------------------------------------
+
+
+class Stop(Enum):
+    BARGE_IN = "barge_in"  # talked over: keep what was heard
+    RETRACT = "retract"  # they went on before it was heard: take it back, tell the page
+    DROP = "drop"  # an unreleased draft: it never existed
+
+
+@dataclass(frozen=True)
+class Emit:
+    event: Event
+
+
+@dataclass(frozen=True)
+class Transcribe:
+    job: Hearing
+
+
+@dataclass(frozen=True)
+class Listen:
+    job: Provisional
+
+
+@dataclass(frozen=True)
+class CheckOverlap:
+    job: Overheard
+
+
+@dataclass(frozen=True)
+class CancelListen:
+    pass
+
+
+@dataclass(frozen=True)
+class Prefill:
+    text: str
+    ahead: bool = False  # read ahead from a provisional transcript (within its job)
+
+
+@dataclass(frozen=True)
+class CancelPrefill:
+    pass
+
+
+@dataclass(frozen=True)
+class Draft:
+    """Start answering ``text`` now, unheard until :class:`Release`."""
+
+    text: str
+    t_end: float
+    reply: Reply
+
+
+@dataclass(frozen=True)
+class Release:
+    t_end: float
+
+
+@dataclass(frozen=True)
+class Ended:
+    """The turn ended at ``t_end`` (no draft was ready): the answer follows."""
+
+    t_end: float
+
+
+@dataclass(frozen=True)
+class Answer:
+    text: str
+    reply: Reply
+
+
+@dataclass(frozen=True)
+class StopReply:
+    how: Stop
+
+
+@dataclass(frozen=True)
+class Hush:
+    """Fall silent (mid-word if need be) and wait: someone is talking."""
+
+
+@dataclass(frozen=True)
+class Resume:
+    """Go on from where the voice fell silent: it was only a "mhm"."""
+
+
+@dataclass(frozen=True)
+class HoldBackground:
+    pass
+
+
+@dataclass(frozen=True)
+class ResumeBackground:
+    pass
+
+
+Command = (Emit | Transcribe | Listen | CheckOverlap | CancelListen | Prefill | CancelPrefill
+           | Draft | Release | Ended | Answer | StopReply | Hush | Resume | HoldBackground
+           | ResumeBackground)
+
+
+@dataclass(eq=False)
+class Reply:
+    """One reply of os1's; the runner hands it back when it ends."""
+
+    u: Utterance
+    draft: bool
+    released: bool = False
+    started: bool = True  # False: the turn ended, its last phrase is still being heard
+
+
+@dataclass
+class _Overlap:
+    start: float  # where the words over os1's voice began
+    job: Overheard | None = None  # the latest check; older answers are stale
+
+
+class CallPolicy:
+    """The decisions of one call. ``talking`` is whether os1's voice is heard."""
+
+    def __init__(self, timing: TurnTiming = TurnTiming(), *, has_turn_model: bool = True):
+        self.turns = TurnDetector(timing, has_turn_model=has_turn_model)
+        self.has_turn_model = has_turn_model
+        self.t = 0.0  # the audio clock: seconds of input consumed
+        self.talking = False
+        # Audio before a turn starts: the preroll, the speech that a barge-in
+        # must hear before it counts as the start of a turn, and words just
+        # before it that were too short to count (see _onset).
+        self._recent: deque[tuple[np.ndarray, bool]] = deque(
+            maxlen=int((PREROLL_S + timing.talk_over + 2 * ONSET_GAP_S) / FRAME_S) + 2)
+        self.u = Utterance(0.0)  # the person's current (or last) turn
+        self._pause_id = 0
+        self._forced = False
+        self._partial: Provisional | None = None
+        self._last_partial = 0.0
+        # The words of the current phrase the model has read ahead: (utterance, cut, context, words).
+        self._read: tuple[Utterance, int, str, str] | None = None
+        self._reply: Reply | None = None
+        # When the person began to hear the current reply, on the audio clock
+        # (an opening "Oh," does not count: people go on talking over that).
+        self._heard_from: float | None = None
+        self._overlap: _Overlap | None = None  # someone is talking over os1's voice
+        self._saying = ""  # the words os1's voice is saying now (their echo is not speech)
+
+    # -- inputs ------------------------------------------------------------------------
+
+    def frame(self, frame: np.ndarray, probability: float) -> list[Command]:
+        """One 32 ms frame of the microphone and the VAD's verdict on it."""
+        self.t += FRAME_S
+        voiced = probability >= self.turns.timing.threshold
+        out: list[Command] = []
+        if self.turns.in_turn and self._overlap is None:
+            self.u.add(frame, voiced)
+        else:
+            self._recent.append((frame, voiced))
+        for event in self.turns.process(self.t, probability, os1_talking=self.talking):
+            out += self._on_turn(event)
+        overlap = self._overlap
+        if overlap is not None and self.turns.speaking and self.t - overlap.start >= self.turns.timing.talk_over:
+            out += self._take_floor()  # longer speech: a turn, whatever it says
+        u = self.u
+        if (
+            voiced and self.turns.speaking and not self.talking and not self._busy()
+            and PARTIAL_EVERY_S <= u.uncut_seconds <= PARTIAL_MAX_S
+            and self.t - self._last_partial >= PARTIAL_EVERY_S and self._partial is None
+        ):
+            self._last_partial = self.t
+            self._partial = Provisional(u, u.cut, " ".join(u.committed), u.audio()[u.cut :])
+            out.append(Listen(self._partial))
+        if self.turns.in_turn and u.uncut_seconds > MAX_PHRASE_S and not self._busy():
+            # A long run without pauses: transcribe what we have so far now,
+            # rather than everything at the end (Whisper sees 30 s at most).
+            out.append(self._hear(-1, self.t))
+        return out
+
+    def mic_closed(self) -> None:
+        """Push-to-talk released: the next pause ends the turn, whatever it sounds like."""
+        self._forced = True
+
+    def mic_gone(self) -> list[Command]:
+        """The microphone ended: a pause now is the end of the turn."""
+        out: list[Command] = []
+        for event in self.turns.verdict(1.0):
+            out += self._on_turn(event)
+        return out
+
+    def phrase(self, job: Hearing) -> Phrase:
+        """The audio of a hearing, taken when it starts."""
+        u = job.u
+        audio = u.audio()
+        end = min(audio.size, u.sample_at(job.t_last_speech + TAIL_S))
+        voiced = sum(u.voiced[u.cut // FRAME : end // FRAME + 1])
+        judge = None if job.forced or not self.has_turn_model else audio[:end]
+        # A breath or a click: Whisper would only echo its prompt back.
+        phrase = audio[u.cut : end] if voiced >= MIN_VOICED_FRAMES else None
+        return Phrase(phrase, " ".join(u.committed), judge, end)
+
+    def heard(self, job: Hearing, phrase: Phrase, text: str | None,
+              probability: float | None) -> list[Command]:
+        """What a hearing found (``text`` None: the ears failed)."""
+        u = job.u
+        u.pending -= 1
+        out: list[Command] = []
+        if text is None:
+            return self._answer_if_due(u)
+        read = self._read
+        if text and read is not None and read[:3] == (u, u.cut, phrase.prompt):
+            text = _as_read(text, read[3])
+        unfinished = sounds_unfinished(" ".join([*u.committed, text]))
+        if probability is not None and unfinished:
+            probability = min(probability, UNFINISHED_P)  # "...depending on how" is not an ending
+        u.open = ""
+        if phrase.end - u.cut < MIN_PHRASE_S * SAMPLE_RATE and job.pause_id != -1 and not job.forced:
+            # A short phrase ("Ask not") is easily misheard alone: it stays
+            # open, and is heard again together with what follows it (unless
+            # the turn ends here: then these words are the last ones).
+            u.open = text if text and not _repeats(text, u.committed) else ""
+            if u.open:
+                out.append(Emit(Transcript(u.text, final=False)))
+        else:
+            if text and not _repeats(text, u.committed):
+                u.committed.append(text)
+                out.append(Emit(Transcript(u.text, final=False)))
+            u.cut = max(u.cut, phrase.end)
+        if u is not self.u:
+            return out + self._answer_if_due(u)  # a new turn began meanwhile; this one has ended
+        current = job.pause_id == self._pause_id
+        if current:
+            self.turns.hold(THINKING_S if unfinished else None)
+        if current and (job.forced or probability is not None):
+            self._forced = False
+            for event in self.turns.verdict(1.0 if job.forced else probability):
+                out += self._on_turn(event)
+        out += self._answer_if_due(u)
+        if not (u.text and self.turns.in_turn and not self.talking):
+            return out
+        if current and not unfinished and not self._replying():
+            # This may be the end: start answering now, and speak as soon as
+            # the silence confirms it. If they go on talking, the draft is
+            # dropped (all it cost is CPU that would otherwise have idled).
+            self._reply = Reply(u, draft=True)
+            self._heard_from = None
+            out += [CancelPrefill(), Draft(u.text, job.t_last_speech, self._reply)]
+        elif text:
+            # Still their turn: read what they said so far into the model now.
+            out += [CancelPrefill(), Prefill(u.text)]
+        return out
+
+    def listened(self, job: Provisional, text: str | None) -> list[Command]:
+        """A provisional transcript (None: it failed or was cancelled)."""
+        if job is self._partial:
+            self._partial = None
+        u = job.u
+        if not text or u is not self.u or not self.turns.speaking or self.talking:
+            return []
+        so_far = f"{job.prompt} {text}".strip()
+        out: list[Command] = [Emit(Transcript(so_far, final=False))]
+        # The model reads only the words the final transcript will likely
+        # begin with: the sound was cut mid-phrase, so the last word may be
+        # cut too, and its full stop is Whisper closing what it was given.
+        # The prompt's prefix then still holds when the phrase is complete.
+        words = " ".join(text.split()[:-1]).rstrip(".,!?…")
+        settled = f"{job.prompt} {words}".strip()
+        if settled:
+            self._read = (u, job.cut, job.prompt, words)
+            out.append(Prefill(settled, ahead=True))
+        return out
+
+    def overheard(self, job: Overheard, text: str | None) -> list[Command]:
+        """What was said over os1's voice (None: the ears failed)."""
+        overlap = self._overlap
+        if overlap is None or job is not overlap.job:
+            return []  # decided already, or a later check is coming
+        kind = classify(text or "", echo=self._saying)
+        if kind in (Overlap.STOP, Overlap.TURN) or (text is None and self.turns.in_turn):
+            return self._take_floor()
+        if self.turns.speaking:
+            return []  # "yeah, and..." may go on: the next pause asks again
+        # A "mhm", a laugh, a cough, our own echo: go on where the voice stopped.
+        self._overlap = None
+        self.turns.reset()
+        self._recent.clear()
+        return [Resume()]
+
+    def playing(self, words: str, *, opening: bool) -> None:
+        """os1's voice began to say ``words`` (``opening``: a first "Oh,")."""
+        self._saying = words
+        if self._heard_from is None and not opening:
+            self._heard_from = self.t  # the reply's first words that carry content
+
+    def reply_ended(self, reply: Reply) -> list[Command]:
+        """The reply finished, or was stopped."""
+        if self._reply is reply:
+            self._reply = None
+        if (reply.draft and not reply.released) or self._reply is not None:
+            return []  # never heard (whoever dropped it decides what comes next), or an old one
+        self.talking = False
+        self._saying = ""
+        if self._overlap is not None:  # the reply ended while they were talking: their turn
+            return self._take_floor()
+        return [Emit(Status("listening"))]
+
+    def stop(self) -> list[Command]:
+        """Stop speaking, as if the person had talked over the reply."""
+        reply = self._reply
+        if reply is None:
+            return []
+        if not reply.started:  # the turn ended but is still being heard: no answer then
+            self._reply = None
+            return [Emit(Status("listening"))]
+        return [StopReply(Stop.DROP if reply.draft and not reply.released else Stop.BARGE_IN)]
+
+    def hang_up(self) -> list[Command]:
+        """The call ended: whatever was being said stops, as if talked over
+        (a draft not yet heard keeps the person's words)."""
+        reply, self._reply = self._reply, None
+        if reply is None or not reply.started:
+            return []
+        reply.released = True
+        return [StopReply(Stop.BARGE_IN)]
+
+    # -- turn events ---------------------------------------------------------------------
+
+    def _on_turn(self, event: TurnEvent) -> list[Command]:
+        overlap = self._overlap
+        if event.signal is Signal.SPEECH_STARTED:
+            onset = self._onset(event.t)
+            if self.talking and self._heard_from is not None and event.t >= self._heard_from:
+                # Someone talks over the reply: fall silent at once, and
+                # find out whether it was a "mhm" or a "wait".
+                self._overlap = _Overlap(onset)
+                return [Hush(), self._check()]
+            return self._start_utterance(event.t)
+        if overlap is not None:
+            # Over os1's voice: a pause asks again what the words were, with
+            # all of them; the turn ends (or not) once that is known.
+            return [self._check()] if event.signal is Signal.PAUSED else []
+        if event.signal is Signal.PAUSED:
+            self._pause_id += 1
+            out: list[Command] = []
+            if self._partial is not None:
+                self._partial = None
+                out.append(CancelListen())  # no captions or prefill from it now
+            return [*out, self._hear(self._pause_id, event.t)]
+        if event.signal is Signal.RESUMED:
+            self._pause_id += 1  # a verdict about the old pause no longer applies
+            reply = self._reply
+            if reply is not None and reply.draft and not reply.released:
+                self._reply = None
+                return [StopReply(Stop.DROP)]
+            return []
+        return self._end_utterance(event.t)
+
+    def _hear(self, pause_id: int, t: float) -> Transcribe:
+        self.u.pending += 1
+        return Transcribe(Hearing(self.u, pause_id, t, self._forced))
+
+    def _busy(self) -> bool:
+        return self.u.pending > 0
+
+    def _replying(self) -> bool:
+        return self._reply is not None
+
+    def _check(self) -> CheckOverlap:
+        overlap = self._overlap
+        assert overlap is not None
+        frames = int(round((self.t - overlap.start) / FRAME_S)) + int(PREROLL_S / FRAME_S)
+        recent = list(self._recent)[-frames:]
+        overlap.job = Overheard(np.concatenate([f for f, _ in recent]))
+        return CheckOverlap(overlap.job)
+
+    def _take_floor(self) -> list[Command]:
+        """Speech over os1's voice is a turn: stop the reply, listen to it."""
+        overlap, self._overlap = self._overlap, None
+        assert overlap is not None
+        out = self._start_utterance(overlap.start)
+        last = self.turns.last_speech
+        if not self.turns.in_turn:  # they have stopped already ("wait.")
+            self.u.pending += 1
+            out.append(Transcribe(Hearing(self.u, -2, last, True)))
+            out += self._end_utterance(last)
+        elif not self.turns.speaking:  # in a pause: hear what was said so far
+            self._pause_id += 1
+            out.append(self._hear(self._pause_id, last))
+        return out
+
+    def _start_utterance(self, t: float) -> list[Command]:
+        onset = min(t, self._onset(t))
+        keep = min(len(self._recent), int((self.t - onset + PREROLL_S) / FRAME_S) + 1)
+        while len(self._recent) > keep:  # more than the preroll before their first word
+            self._recent.popleft()
+        start = self.t - len(self._recent) * FRAME_S
+        out: list[Command] = []
+        # They went on before the reply was heard (or over its opening "Oh,"):
+        # the turn had not ended after all. Take back the answer and keep
+        # listening to the same utterance, so their sentence is answered as a whole.
+        resumed = (self._replying() and (self._heard_from is None or t < self._heard_from)
+                   and bool(self.u.frames))
+        reply = self._reply
+        if reply is not None:
+            how = (Stop.DROP if reply.draft and not reply.released
+                   else Stop.RETRACT if resumed else Stop.BARGE_IN)
+            out.append(StopReply(how))
+            self._reply = None
+        self._overlap = None
+        out.append(HoldBackground())
+        if resumed:
+            u = self.u
+            gap = round((start - u.start) / FRAME_S) - len(u.frames)
+            for _ in range(max(0, gap)):  # keep the audio aligned with the clock
+                u.add(np.zeros(FRAME, np.float32), False)
+        else:
+            self.u = u = Utterance(start)
+        for frame, voiced in self._recent:
+            u.add(frame, voiced)
+        self._recent.clear()
+        return [*out, Emit(SpeechStarted(t)), Emit(Status("listening"))]
+
+    def _onset(self, t: float) -> float:
+        """Where the words of a turn starting at ``t`` began. Over os1's voice
+        a turn needs sustained speech to start, so a short first word ("Ask" of
+        "Ask not") said while os1 was still talking did not count alone:
+        speech that ended at most ``ONSET_GAP_S`` before is part of the same words."""
+        onset = t  # like t, the end time of a frame: the first one of speech
+        end = self.t  # the end time of the frame being looked at
+        for _, voiced in reversed(self._recent):
+            if voiced and end < onset - 1e-6:
+                if onset - end > ONSET_GAP_S:
+                    break
+                onset = end
+            end -= FRAME_S
+        return onset
+
+    def _end_utterance(self, t_end: float) -> list[Command]:
+        reply = self._reply
+        if reply is not None and reply.draft and reply.u is self.u:
+            # The turn is over: the draft answers it, so let it be heard.
+            reply.released = True
+            self.talking = True
+            return [Release(t_end)]
+        out: list[Command] = [CancelPrefill(), Ended(t_end)]
+        self._reply = Reply(self.u, draft=False, started=False)
+        self._heard_from = None
+        return out + self._answer_if_due(self.u)
+
+    def _answer_if_due(self, u: Utterance) -> list[Command]:
+        reply = self._reply
+        if reply is None or reply.started or reply.u is not u or u.pending:
+            return []
+        if not u.text:  # noise, or words too faint to make out
+            self._reply = None
+            return [Emit(Status("listening")), ResumeBackground()]
+        reply.started = True
+        self.talking = True
+        return [Emit(Transcript(u.text, final=True)), Answer(u.text, reply)]
+
+
+def _as_read(text: str, read: str) -> str:
+    """``text`` with its first words written as in ``read`` (an earlier
+    transcript of the same phrase, which the model has read already) as far as
+    they are the same words: "made famous to foreigners" after "made famous,
+    to" keeps the comma. Whisper's punctuation and capitals vary from one pass
+    to the next; a prompt that still begins as the model read it costs only
+    its new words (~12 ms a token), not a second reading from the first change."""
+    bare = lambda w: "".join(c for c in w.lower() if c.isalnum())  # noqa: E731
+    new, old = text.split(), read.split()
+    same = 0
+    while same < min(len(new), len(old)) and bare(new[same]) == bare(old[same]) != "":
+        same += 1
+    if same == len(old) and same < len(new) and new[same - 1][-1:] in ".,!?…":
+        same -= 1  # the last word read was cut short of its punctuation: keep the new one
+    return " ".join(old[:same] + new[same:]) if same else text
+
+
+def _repeats(text: str, before: list[str]) -> bool:
+    """Whisper, given earlier words as context and little new sound, tends to
+    repeat the context: drop a phrase that only restates the previous one."""
+    if not before:
+        return False
+    norm = lambda t: "".join(c for c in t.lower() if c.isalnum())  # noqa: E731
+    new, last = norm(text), norm(before[-1])
+    return bool(new) and (new in last or last.startswith(new[: max(8, len(new) * 3 // 4)]))

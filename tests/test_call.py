@@ -1,0 +1,203 @@
+"""The call's decisions, driven with a fake clock and made-up transcripts: no audio, no tasks."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from os1.audio.backchannel import Overlap, classify
+from os1.audio.format import FRAME
+from os1.call import (
+    THINKING_S, Answer, CallPolicy, CheckOverlap, Draft, Ended, Hush, Listen, Prefill, Release,
+    Resume, Stop, StopReply, Transcribe,
+)
+
+SPEECH, QUIET = 0.9, 0.05
+
+
+class Call:
+    """A policy and the commands it gave, fed one 32 ms frame per character."""
+
+    def __init__(self) -> None:
+        self.policy = CallPolicy()
+        self.commands: list = []
+
+    def frames(self, pattern: str) -> list:
+        out = []
+        for ch in pattern:
+            frame = np.full(FRAME, 0.3 if ch == "#" else 0.0, np.float32)
+            out += self.policy.frame(frame, SPEECH if ch == "#" else QUIET)
+        self.commands += out
+        return out
+
+    def seconds(self, kind: str, s: float) -> list:
+        return self.frames(kind * round(s / 0.032))
+
+    def hear(self, text: str, probability: float | None) -> list:
+        job = self.last(Transcribe).job
+        out = self.policy.heard(job, self.policy.phrase(job), text, probability)
+        self.commands += out
+        return out
+
+    def last(self, kind):
+        return next(c for c in reversed(self.commands) if isinstance(c, kind))
+
+    def reply(self, text: str = "I would go to the coast, honestly.") -> None:
+        """os1 answers a turn and its voice is heard."""
+        self.seconds("#", 1.0)
+        self.seconds(".", 0.2)
+        self.hear("Where should we go this weekend?", 0.95)
+        reply = self.last(Answer).reply
+        self.policy.playing(text, opening=False)
+        return reply
+
+
+def of(kind, commands):
+    return [c for c in commands if isinstance(c, kind)]
+
+
+def test_a_pause_asks_the_ears_and_the_turn_model_and_a_sure_ending_is_answered():
+    call = Call()
+    call.seconds("#", 1.5)
+    out = call.seconds(".", 0.2)
+    assert len(of(Transcribe, out)) == 1
+    out = call.hear("Let's go to the coast.", 0.95)
+    assert of(Ended, out) and of(Answer, out)[0].text == "Let's go to the coast."
+    assert call.policy.talking
+
+
+def test_words_that_stop_mid_clause_keep_the_turn_through_a_long_thinking_pause():
+    call = Call()
+    call.seconds("#", 1.5)
+    call.seconds(".", 0.2)
+    out = call.hear("I was thinking we could go to the", 0.97)  # smart-turn thinks it is over
+    assert not of(Ended, out) and not of(Draft, out)
+    assert of(Prefill, out), "the model reads what was said so far"
+    out = call.seconds(".", 1.5)  # past the usual 1.2 s limit
+    assert not of(Ended, out) and call.policy.turns.in_turn
+    call.seconds("#", 0.8)
+    call.seconds(".", 0.2)
+    out = call.hear("coast.", 0.95)
+    assert of(Answer, out)[0].text == "I was thinking we could go to the coast."
+
+
+def test_even_a_thinking_pause_ends_in_the_end():
+    call = Call()
+    call.seconds("#", 1.5)
+    call.seconds(".", 0.2)
+    call.hear("Because I was wondering if", 0.2)
+    out = call.seconds(".", THINKING_S)
+    assert of(Ended, out) and of(Answer, out)
+
+
+def test_a_probable_end_is_drafted_and_dropped_when_they_go_on():
+    call = Call()
+    call.seconds("#", 1.5)
+    call.seconds(".", 0.2)
+    out = call.hear("We could go to the coast.", 0.6)
+    draft = of(Draft, out)
+    assert draft and not call.policy.talking, "drafted, not heard"
+    out = call.seconds("#", 0.1)
+    assert of(StopReply, out) == [StopReply(Stop.DROP)]
+    assert call.policy.reply_ended(draft[0].reply) == []
+
+
+def test_a_probable_end_confirmed_by_silence_releases_the_draft():
+    call = Call()
+    call.seconds("#", 1.5)
+    call.seconds(".", 0.2)
+    call.hear("We could go to the coast.", 0.6)
+    out = call.seconds(".", 0.6)
+    assert of(Release, out) and call.policy.talking
+
+
+def test_the_answer_waits_for_the_last_phrase_to_be_heard():
+    call = Call()
+    call.seconds("#", 1.5)
+    call.seconds(".", 0.2)
+    out = call.seconds(".", 1.2)  # no turn model verdict yet; the silence ends the turn
+    assert of(Ended, out) and not of(Answer, out)
+    out = call.hear("Let's go.", None)
+    assert of(Answer, out)[0].text == "Let's go."
+
+
+def test_a_backchannel_over_the_reply_hushes_it_for_a_moment_and_it_goes_on():
+    call = Call()
+    reply = call.reply()
+    out = call.seconds("#", 0.45)  # "yeah" -- long enough to be checked
+    assert of(Hush, out) and of(CheckOverlap, out)
+    call.seconds(".", 0.2)
+    job = call.last(CheckOverlap).job
+    out = call.policy.overheard(job, "Yeah.")
+    assert of(Resume, out) and not of(StopReply, out)
+    assert call.policy.talking and not call.policy.turns.in_turn
+    call.policy.reply_ended(reply)
+    assert not call.policy.talking
+
+
+def test_a_short_mhm_is_not_even_checked():
+    call = Call()
+    call.reply()
+    out = call.seconds("#", 0.2) + call.seconds(".", 0.5)
+    assert not of(Hush, out) and not of(StopReply, out)
+
+
+def test_wait_over_the_reply_stops_it_and_becomes_a_turn():
+    call = Call()
+    call.reply()
+    call.seconds("#", 0.45)
+    out = call.seconds(".", 0.2)
+    job = call.last(CheckOverlap).job
+    out = call.policy.overheard(job, "Wait.")
+    assert StopReply(Stop.BARGE_IN) in out
+    assert of(Transcribe, out), "what they said is heard as their turn"
+
+
+def test_longer_speech_over_the_reply_takes_the_turn_whatever_the_check_says():
+    call = Call()
+    call.reply()
+    out = call.seconds("#", 1.1)
+    assert of(Hush, out) and StopReply(Stop.BARGE_IN) in out
+    assert call.policy.turns.speaking
+    job = call.last(CheckOverlap).job
+    assert call.policy.overheard(job, "Yeah") == [], "already decided"
+
+
+def test_our_own_words_coming_back_through_the_room_are_not_a_turn():
+    call = Call()
+    call.reply("I would go to the coast, honestly.")
+    call.seconds("#", 0.5)
+    call.seconds(".", 0.2)
+    out = call.policy.overheard(call.last(CheckOverlap).job, "go to the coast")
+    assert of(Resume, out) and not of(StopReply, out)
+
+
+def test_going_on_before_the_reply_carries_content_takes_it_back():
+    call = Call()
+    call.seconds("#", 1.0)
+    call.seconds(".", 0.2)
+    call.hear("Where should we go", 0.95)
+    call.policy.playing("Oh,", opening=True)  # only the opening was heard
+    out = call.seconds("#", 0.45)
+    assert StopReply(Stop.RETRACT) in out and not of(Hush, out)
+
+
+def test_provisional_transcripts_come_while_a_long_phrase_goes_on():
+    call = Call()
+    out = call.seconds("#", 1.0)
+    listens = of(Listen, out)
+    assert len(listens) == 1
+    out = call.policy.listened(listens[0].job, "I was thinking we")
+    assert of(Prefill, out)[0].text == "I was thinking"
+
+
+def test_the_overlap_words_are_classified_as_a_listener_would():
+    assert classify("Mhm.") is Overlap.BACKCHANNEL
+    assert classify("Yeah, yeah.") is Overlap.BACKCHANNEL
+    assert classify("(laughs)") is Overlap.BACKCHANNEL
+    assert classify("Wait, wait.") is Overlap.STOP
+    assert classify("No, no.") is Overlap.STOP
+    assert classify("Hold on a second") is Overlap.STOP
+    assert classify("Stop.") is Overlap.STOP
+    assert classify("") is Overlap.NOTHING
+    assert classify("What about the mountains instead?") is Overlap.TURN
+    assert classify("the coast honestly", echo="I would go to the coast, honestly.") is Overlap.NOTHING
