@@ -7,8 +7,20 @@ import numpy as np
 from os1.audio.backchannel import Overlap, classify
 from os1.audio.format import FRAME
 from os1.call import (
-    THINKING_S, Answer, CallPolicy, CheckOverlap, Draft, Ended, Hush, Listen, Prefill, Release,
-    Resume, Stop, StopReply, Transcribe,
+    THINKING_S,
+    Answer,
+    CallPolicy,
+    CheckOverlap,
+    Draft,
+    Ended,
+    Hush,
+    Listen,
+    Prefill,
+    Release,
+    Resume,
+    Stop,
+    StopReply,
+    Transcribe,
 )
 
 SPEECH, QUIET = 0.9, 0.05
@@ -201,3 +213,23 @@ def test_the_overlap_words_are_classified_as_a_listener_would():
     assert classify("") is Overlap.NOTHING
     assert classify("What about the mountains instead?") is Overlap.TURN
     assert classify("the coast honestly", echo="I would go to the coast, honestly.") is Overlap.NOTHING
+
+
+def test_words_the_language_model_reads_as_unfinished_keep_the_turn():
+    call = Call()
+    call.seconds("#", 1.5)
+    call.seconds(".", 0.2)
+    job = call.last(Transcribe).job
+    assert call.policy.wants_reading(job, "The cabbage juice changes.") == "The cabbage juice changes."
+    out = call.policy.heard(job, call.policy.phrase(job), "The cabbage juice changes.", 0.98, words_end=0.004)
+    assert not of(Ended, out) and not of(Draft, out)
+    assert not of(Ended, call.seconds(".", 1.5))
+
+
+def test_a_question_is_not_read_again_for_its_ending():
+    call = Call()
+    call.seconds("#", 1.5)
+    call.seconds(".", 0.2)
+    job = call.last(Transcribe).job
+    assert call.policy.wants_reading(job, "Where should we go?") is None
+    assert call.policy.wants_reading(job, "We could go to the") is None  # unfinished already

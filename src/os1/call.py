@@ -26,7 +26,13 @@ import numpy as np
 
 from os1.audio.backchannel import Overlap, classify
 from os1.audio.format import FRAME, SAMPLE_RATE
-from os1.audio.turns import Signal, TurnDetector, TurnEvent, TurnTiming, sounds_unfinished
+from os1.audio.turns import (
+    Signal,
+    TurnDetector,
+    TurnEvent,
+    TurnTiming,
+    sounds_unfinished,
+)
 from os1.events import Event, SpeechStarted, Status, Transcript
 
 FRAME_S = FRAME / SAMPLE_RATE
@@ -42,6 +48,10 @@ ONSET_GAP_S = 1.2  # speech this close before a turn starts belongs to it
 # keeps the turn this long at most: people think for 0.8-1.5 s mid-clause.
 THINKING_S = 2.5
 UNFINISHED_P = 0.3  # the turn model's verdict is capped here when the words say "more to come"
+# The language model's probability that the words so far close a sentence,
+# below which they do not ("The cabbage juice changes" 0.004, "However, for the
+# slow communication channels" 0.003, "I'm tired" 0.05; tuned on ../shared/data/speech).
+WORDS_END_MIN = 0.02
 
 
 class Utterance:
@@ -316,9 +326,24 @@ class CallPolicy:
         phrase = audio[u.cut : end] if voiced >= MIN_VOICED_FRAMES else None
         return Phrase(phrase, " ".join(u.committed), judge, end)
 
+    def wants_reading(self, job: Hearing, text: str) -> str | None:
+        """Whether to ask the language model if the words so far are a whole
+        sentence, and the words to ask about. Only where the words leave it
+        open: not a question or an exclamation (Whisper's full stop is no
+        proof: it often closes whatever it was given, "The cabbage juice
+        team."), and no word of theirs already says more is coming
+        ("...depending on how")."""
+        u = job.u
+        words = " ".join([*u.committed, text]).strip()
+        if (not text or job.forced or job.pause_id != self._pause_id or u is not self.u
+                or words.endswith(("?", "!")) or sounds_unfinished(words)):
+            return None
+        return words
+
     def heard(self, job: Hearing, phrase: Phrase, text: str | None,
-              probability: float | None) -> list[Command]:
-        """What a hearing found (``text`` None: the ears failed)."""
+              probability: float | None, words_end: float | None = None) -> list[Command]:
+        """What a hearing found (``text`` None: the ears failed); ``words_end``:
+        the language model's probability that the words close a sentence."""
         u = job.u
         u.pending -= 1
         out: list[Command] = []
@@ -327,7 +352,8 @@ class CallPolicy:
         read = self._read
         if text and read is not None and read[:3] == (u, u.cut, phrase.prompt):
             text = _as_read(text, read[3])
-        unfinished = sounds_unfinished(" ".join([*u.committed, text]))
+        unfinished = sounds_unfinished(" ".join([*u.committed, text])) or (
+            words_end is not None and words_end < WORDS_END_MIN)
         if probability is not None and unfinished:
             probability = min(probability, UNFINISHED_P)  # "...depending on how" is not an ending
         u.open = ""
@@ -348,9 +374,10 @@ class CallPolicy:
         current = job.pause_id == self._pause_id
         if current:
             self.turns.hold(THINKING_S if unfinished else None)
-        if current and (job.forced or probability is not None):
+        verdict = 1.0 if job.forced else probability
+        if current and verdict is not None:
             self._forced = False
-            for event in self.turns.verdict(1.0 if job.forced else probability):
+            for event in self.turns.verdict(verdict):
                 out += self._on_turn(event)
         out += self._answer_if_due(u)
         if not (u.text and self.turns.in_turn and not self.talking):
@@ -583,7 +610,7 @@ def _as_read(text: str, read: str) -> str:
     to" keeps the comma. Whisper's punctuation and capitals vary from one pass
     to the next; a prompt that still begins as the model read it costs only
     its new words (~12 ms a token), not a second reading from the first change."""
-    bare = lambda w: "".join(c for c in w.lower() if c.isalnum())  # noqa: E731
+    bare = lambda w: "".join(c for c in w.lower() if c.isalnum())
     new, old = text.split(), read.split()
     same = 0
     while same < min(len(new), len(old)) and bare(new[same]) == bare(old[same]) != "":
@@ -598,6 +625,6 @@ def _repeats(text: str, before: list[str]) -> bool:
     repeat the context: drop a phrase that only restates the previous one."""
     if not before:
         return False
-    norm = lambda t: "".join(c for c in t.lower() if c.isalnum())  # noqa: E731
+    norm = lambda t: "".join(c for c in t.lower() if c.isalnum())
     new, last = norm(text), norm(before[-1])
     return bool(new) and (new in last or last.startswith(new[: max(8, len(new) * 3 // 4)]))

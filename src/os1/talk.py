@@ -28,16 +28,47 @@ from os1.audio.format import FRAME, SAMPLE_RATE
 from os1.audio.gain import AutoGain
 from os1.audio.turns import TurnTiming
 from os1.call import (
-    FRAME_S, Answer, CallPolicy, CancelListen, CancelPrefill, CheckOverlap, Command, Draft, Emit,
-    Ended, Hearing, HoldBackground, Hush, Listen, Overheard, Prefill, Provisional, Release, Reply,
-    Resume, ResumeBackground, Stop, StopReply, Transcribe,
+    FRAME_S,
+    Answer,
+    CallPolicy,
+    CancelListen,
+    CancelPrefill,
+    CheckOverlap,
+    Command,
+    Draft,
+    Emit,
+    Ended,
+    Hearing,
+    HoldBackground,
+    Hush,
+    Listen,
+    Overheard,
+    Prefill,
+    Provisional,
+    Release,
+    Reply,
+    Resume,
+    ResumeBackground,
+    Stop,
+    StopReply,
+    Transcribe,
 )
 from os1.compute import URGENT, lane
 from os1.ears import Transcriber
 from os1.errors import Os1Error
 from os1.events import (
-    ErrorEvent, Event, Interrupted, ReplyAudio, ReplyDelta, ReplyDone, Retracted, SpeechStopped,
-    Status, Transcript, TurnTimes, UserTurn,
+    ErrorEvent,
+    Event,
+    Interrupted,
+    ReplyAudio,
+    ReplyDelta,
+    ReplyDone,
+    Retracted,
+    SpeechStopped,
+    Status,
+    Transcript,
+    TurnTimes,
+    UserTurn,
 )
 from os1.mind.companion import Companion
 from os1.voice import Synthesizer
@@ -179,11 +210,11 @@ class VoiceSession:
                     self._reply_task = asyncio.ensure_future(self._reply(
                         text, self._wall_at(t_end), loop.time(), loop.time(), reply, draft))
                 case Release(t_end=t_end):
-                    draft, self._draft = self._draft, None
-                    assert draft is not None
-                    draft.release(loop.time())
+                    held, self._draft = self._draft, None
+                    assert held is not None
+                    held.release(loop.time())
                     self.on_event(SpeechStopped(t_end))
-                    draft.flush()
+                    held.flush()
                 case Ended(t_end=t_end):
                     self._ended = (self._wall_at(t_end), loop.time())
                     self.on_event(SpeechStopped(t_end))
@@ -193,17 +224,17 @@ class VoiceSession:
                     self._reply_task = asyncio.ensure_future(
                         self._reply(text, wall_end, loop.time(), decided, reply))
                 case StopReply(how=how):
-                    task = self._reply_task
-                    if task is not None and not task.done():
+                    running = self._reply_task
+                    if running is not None and not running.done():
                         if how is Stop.DROP:
                             log.info("the user went on talking: dropping the draft reply")
                         elif how is Stop.RETRACT:
                             log.info("the user went on after the turn ended: one utterance after all")
-                        draft = self._draft
-                        if how is Stop.BARGE_IN and draft is not None and not draft.released.is_set():
-                            draft.release(loop.time())  # unheard, but the person's words are kept
-                        self._stops[task] = how
-                        task.cancel()
+                        unheard = self._draft
+                        if how is Stop.BARGE_IN and unheard is not None and not unheard.released.is_set():
+                            unheard.release(loop.time())  # unheard, but the person's words are kept
+                        self._stops[running] = how
+                        running.cancel()
                     self._voice_free.set()
                 case Hush():
                     self._voice_free.clear()
@@ -242,9 +273,12 @@ class VoiceSession:
             self.on_event(ErrorEvent(str(exc)))
             self._do(self.policy.heard(job, phrase, None, None))
             return
-        log.info("pause at %.2f s: heard %r, end-of-turn probability %s", job.t_last_speech, text,
-                 "forced" if job.forced else probability)
-        self._do(self.policy.heard(job, phrase, text, probability))
+        words_end = None
+        if (words := self.policy.wants_reading(job, text)) is not None:
+            words_end = await self.companion.ends_here(words)
+        log.info("pause at %.2f s: heard %r, end-of-turn probability %s, words end %s",
+                 job.t_last_speech, text, "forced" if job.forced else probability, words_end)
+        self._do(self.policy.heard(job, phrase, text, probability, words_end))
 
     async def _listen(self, job: Provisional) -> None:
         """Mid-phrase: a provisional transcript for the captions, and a head
@@ -304,7 +338,7 @@ class VoiceSession:
             if "first_audio" in marks:
                 if draft is not None:  # the turn was decided when the draft was released
                     decided = transcribed = draft.released_at
-                ms = lambda k: round((k - wall_end) * 1000, 1)  # noqa: E731
+                ms = lambda k: round((k - wall_end) * 1000, 1)
                 self.on_event(TurnTimes(
                     transcript_ms=ms(transcribed), decided_ms=ms(decided),
                     first_token_ms=ms(marks["first_token"]), first_audio_ms=ms(marks["first_audio"]),

@@ -19,12 +19,8 @@ class Overlap(Enum):
     TURN = "turn"
 
 
-_BACKCHANNEL = frozenset("""
-mhm mm mmm mhmm hmm hm uh-huh uhhuh uh huh um yeah yea yep yup yes ya right okay ok alright
-sure true exactly totally absolutely wow oh ah aha ooh nice cool great good gotcha i see
-ha haha hahaha heh hehe laughs laughter laughing chuckles
-""".split())
-_STOP = frozenset("wait stop no nope hold hang sorry excuse pause enough actually".split())
+_BACKCHANNEL = frozenset(["mhm", "mm", "mmm", "mhmm", "hmm", "hm", "uh-huh", "uhhuh", "uh", "huh", "um", "yeah", "yea", "yep", "yup", "yes", "ya", "right", "okay", "ok", "alright", "sure", "true", "exactly", "totally", "absolutely", "wow", "oh", "ah", "aha", "ooh", "nice", "cool", "great", "good", "gotcha", "i", "see", "ha", "haha", "hahaha", "heh", "hehe", "laughs", "laughter", "laughing", "chuckles"])
+_STOP = frozenset(["wait", "stop", "no", "nope", "hold", "hang", "sorry", "excuse", "pause", "enough", "actually"])
 _STOP_PHRASES = ("hold on", "hang on", "excuse me", "one second", "just a second", "shut up", "be quiet")
 
 

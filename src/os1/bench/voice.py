@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from os1.audio.format import read_wav
+from os1.audio.format import FRAME, SAMPLE_RATE, read_wav
 from os1.bench.stats import spread
 from os1.config import Settings
 from os1.events import Event, ReplyAudio, Retracted, Transcript, TurnTimes
@@ -126,11 +126,29 @@ async def _run(settings: Settings, found: list[tuple[Path, str]], baseline: bool
     return _summary(settings, rows)
 
 
+def speech_end(audio: np.ndarray) -> float:
+    """Where the last speech of a clip ends (seconds), as the VAD hears it."""
+    from os1.audio.vad import SileroVAD
+
+    vad, end = SileroVAD(), 0.0
+    for i in range(0, audio.size - FRAME + 1, FRAME):
+        if vad(audio[i : i + FRAME]) >= 0.5:
+            end = (i + FRAME) / SAMPLE_RATE
+    return end
+
+
 async def _pipeline_turn(settings: Settings, llm: Any, parts: Any, audio: np.ndarray) -> dict[str, Any]:
     events: list[Event] = []
+    started: list[float] = []  # the audio clock when os1's voice was first heard
     async with companion_session(settings, channel="voice", llm=llm, remember=False) as companion:
         await companion.ready()  # a session starts while the user is still silent
-        session = VoiceSession(companion, parts, _Collect(), events.append)
+
+        def on_event(event: Event) -> None:
+            events.append(event)
+            if isinstance(event, ReplyAudio) and not started:
+                started.append(session.t)
+
+        session = VoiceSession(companion, parts, _Collect(), on_event)
         await session.run(paced_frames(audio, tail_silence=2.5))
     times = next((e for e in events if isinstance(e, TurnTimes)), None)
     finals: list[str] = []
@@ -140,9 +158,13 @@ async def _pipeline_turn(settings: Settings, llm: Any, parts: Any, audio: np.nda
         elif isinstance(e, Retracted):
             finals.clear()  # that turn was taken back; the whole utterance comes again
     first = next((e.text for e in events if isinstance(e, ReplyAudio)), "")
+    end = speech_end(audio)
     return {
         "transcript": " ".join(finals),
         "first_words": first,
+        # os1's voice began before the person's last words had ended: it cut in.
+        "cutoff": bool(started) and started[0] < end,
+        "content_ms": times.first_content_ms if times else None,
         "first_audio_ms": times.first_audio_ms if times else None,
         "transcript_ms": times.transcript_ms if times else None,
         "first_token_ms": times.first_token_ms if times else None,
@@ -185,6 +207,8 @@ def _summary(settings: Settings, rows: list[dict[str, Any]]) -> dict[str, Any]:
         "clips": len(rows),
         "answered": sum(r["first_audio_ms"] is not None for r in rows),
         "latency_ms": stat("first_audio_ms"),
+        "content_latency_ms": stat("content_ms"),
+        "cutoffs": sum(bool(r.get("cutoff")) for r in rows),
         "stages_ms": {k: stat(k) for k in ("transcript_ms", "decided_ms", "first_token_ms", "first_audio_ms")},
         "baseline_latency_ms": stat("baseline_ms"),
         "wer": round(errors / max(total, 1), 3),
@@ -212,6 +236,10 @@ def print_report(result: dict[str, Any], as_json: bool) -> None:
               f" -> {r['first_words']!r}")
     lat, base = result["latency_ms"], result["baseline_latency_ms"]
     print(f"end of speech -> first audio:  p50 {lat['p50']} ms  p95 {lat['p95']} ms")
+    content = result["content_latency_ms"]
+    print(f"  ... first word with content: p50 {content['p50']} ms  p95 {content['p95']} ms")
+    cut = [r["clip"] for r in result["per_clip"] if r.get("cutoff")]
+    print(f"cut-offs (os1 spoke before the last words ended): {len(cut)}" + (f" {cut}" if cut else ""))
     for stage, values in result["stages_ms"].items():
         print(f"  {stage:<16} p50 {values['p50']} ms  p95 {values['p95']} ms")
     print(f"naive cascade baseline:        p50 {base['p50']} ms  p95 {base['p95']} ms "

@@ -45,6 +45,17 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
                        "to measure with a lived-in memory rather than an empty one")
     voice.add_argument("--json", action="store_true", help="print one JSON object")
     voice.set_defaults(run=_voice)
+    pauses = kinds.add_parser(
+        "make-pauses", parents=[common], help="make thinking-pause clips for `bench voice`",
+        description="For every *.wav + .txt in DIR, insert a 0.8-1.5 s pause (the clip's own room "
+        "noise) at mid-clause word boundaries found with Whisper's word timestamps, and write the "
+        "clips, their transcripts and pauses.json to OUT. Then: os1 bench voice --audio OUT.",
+    )
+    pauses.add_argument("--audio", type=Path, required=True, metavar="DIR")
+    pauses.add_argument("--out", type=Path, required=True, metavar="OUT")
+    pauses.add_argument("--per-clip", type=int, default=2, metavar="N", help="pauses made from each clip")
+    pauses.add_argument("--seed", type=int, default=14)
+    pauses.set_defaults(run=_pauses)
     character = kinds.add_parser(
         "character", parents=[common], help="does os1 talk like a friend, and safely? (rule-scored)",
         description="Run each case of a character file (e.g. ../shared/data/character/"
@@ -187,6 +198,17 @@ def _memory(settings: Settings, args: argparse.Namespace) -> int:
     result["answers"] = summarise_answers(result.pop("answer_rows"), dataset=dataset,
                                           judged=judge is not None)
     print_report(result, args.json)
+    return 0
+
+
+def _pauses(settings: Settings, args: argparse.Namespace) -> int:
+    from os1.bench.pauses import make_pause_clips
+
+    made = make_pause_clips(args.audio, args.out, per_clip=args.per_clip, seed=args.seed,
+                            cache_dir=settings.cache_dir)
+    for m in made:
+        print(f"{m['clip']}: {m['pause_s']} s after \"{m['before'][-40:]}\"")
+    print(f"{len(made)} clips in {args.out}")
     return 0
 
 

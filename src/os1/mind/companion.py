@@ -268,6 +268,19 @@ class Companion:
         await self.llm.warm([self.system_message, *history, message])
         self._recall_read = True
 
+    async def ends_here(self, partial: str) -> float | None:
+        """The model's probability that the person's words so far are a whole
+        sentence (None: the model cannot say). Read in the same prompt as
+        :meth:`prepare`, whose prefix the model holds already."""
+        judge = getattr(self.llm, "ends_here", None)
+        if judge is None or not partial.strip():
+            return None
+        history, message = self._fit(self._history, self._pending_recall or [], partial.strip())
+        try:
+            return await judge([self.system_message, *history, message])
+        except Os1Error:
+            return None
+
     def hold_background(self) -> None:
         """The user is talking: postpone background work that has not started,
         and stop reflecting (the conversation is not over; nothing half-done is

@@ -28,6 +28,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import numpy as np
+
 from os1.compute import BACKGROUND, FOREGROUND, lane
 from os1.config import LLMSettings
 from os1.errors import ModelError, ModelNotInstalled
@@ -60,6 +62,8 @@ class LlamaLocalLLM:
         self._fg: Any = None
         self._bg: Any = None
         self._lane = lane()
+        self._formatter: Any = None  # the chat template, for ends_here
+        self._enders: list[int] = []
 
     # -- loading -----------------------------------------------------------------
 
@@ -201,6 +205,52 @@ class LlamaLocalLLM:
                     put(delta)
                 self._lane.checkpoint()
 
+    async def ends_here(self, messages: Sequence[Message]) -> float | None:
+        """How likely the last message (the person's words so far) is complete:
+        the model's probability that the next token after it closes a sentence
+        or the message. Reads only what the KV cache does not hold already
+        (the words were prefilled while they spoke): a few tokens, ~50 ms."""
+        try:
+            return await self._lane.run(lambda: self._ends_here(messages), FOREGROUND)
+        except (RuntimeError, ValueError, IndexError) as exc:
+            raise ModelError(f"The model could not read the words: {exc}") from exc
+
+    def _ends_here(self, messages: Sequence[Message]) -> float | None:
+        self._load()
+        llama = self._fg
+        text = messages[-1].content.rstrip().rstrip(".!?…").rstrip()
+        if not text:
+            return None
+        if self._formatter is None:
+            from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+            template = llama.metadata.get("tokenizer.chat_template")
+            if not template:
+                return None
+            vocab = llama._model
+            self._formatter = Jinja2ChatFormatter(
+                template, eos_token=vocab.token_get_text(vocab.token_eos()),
+                bos_token=vocab.token_get_text(vocab.token_bos()) if vocab.token_bos() >= 0 else "")
+            self._enders = _ender_tokens(llama)
+        rendered = self._formatter(messages=[{"role": m.role, "content": m.content}
+                                             for m in [*messages[:-1], Message("user", text)]]).prompt
+        prompt = rendered[: rendered.rfind(text) + len(text)]
+        tokens = llama.tokenize(prompt.encode(), add_bos=False, special=True)
+        same = 0
+        for a, b in zip(llama._input_ids, tokens):
+            if a != b:
+                break
+            same += 1
+        same = min(same, llama.n_tokens, len(tokens) - 1)
+        llama.n_tokens = same
+        llama.cancel = None  # not the last reply's: this job runs to its end (a few tokens)
+        llama.eval(tokens[same:])
+        # The logits of the last token read (llama.cpp keeps only those).
+        logits = np.ctypeslib.as_array(llama._ctx.get_logits(), shape=(llama.n_vocab(),)).astype(np.float64)
+        probs = np.exp(logits - logits.max())
+        probs /= probs.sum()
+        return float(probs[self._enders].sum())
+
     async def aclose(self) -> None:
         def close() -> None:
             for llama in (self._fg, self._bg):
@@ -306,3 +356,13 @@ def _pausable_class(llama_cpp: ModuleType, checkpoint: Callable[[], None]) -> ty
                         self._step_tokens = 0
 
     return PausableLlama
+
+
+def _ender_tokens(llama: Any) -> list[int]:
+    """Tokens that close a sentence or a message: end of turn, ".", "?", "!"."""
+    found = {llama._model.token_eos()}
+    for piece in (".", "?", "!", "...", ".\n", "?\n", "!\n", "<|im_end|>", "<|eot_id|>", "<|end|>"):
+        ids = llama.tokenize(piece.encode(), add_bos=False, special=True)
+        if len(ids) == 1:
+            found.add(ids[0])
+    return sorted(found)
