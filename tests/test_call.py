@@ -7,20 +7,8 @@ import numpy as np
 from os1.audio.backchannel import Overlap, classify
 from os1.audio.format import FRAME
 from os1.call import (
-    THINKING_S,
-    Answer,
-    CallPolicy,
-    CheckOverlap,
-    Draft,
-    Ended,
-    Hush,
-    Listen,
-    Prefill,
-    Release,
-    Resume,
-    Stop,
-    StopReply,
-    Transcribe,
+    THINKING_S, Answer, CallPolicy, CheckOverlap, Draft, Ended, Hush, Listen, Prefill, Read,
+    Release, Resume, Stop, StopReply, Transcribe,
 )
 
 SPEECH, QUIET = 0.9, 0.05
@@ -44,9 +32,13 @@ class Call:
     def seconds(self, kind: str, s: float) -> list:
         return self.frames(kind * round(s / 0.032))
 
-    def hear(self, text: str, probability: float | None) -> list:
+    def hear(self, text: str, probability: float | None, words_end: float = 0.9) -> list:
+        """The ears heard ``text`` at the last pause; if asked, the language
+        model gives ``words_end`` for whether the words close a sentence."""
         job = self.last(Transcribe).job
         out = self.policy.heard(job, self.policy.phrase(job), text, probability)
+        for read in of(Read, out):
+            out += self.policy.read(read.job, words_end)
         self.commands += out
         return out
 
@@ -72,8 +64,8 @@ def test_a_pause_asks_the_ears_and_the_turn_model_and_a_sure_ending_is_answered(
     call.seconds("#", 1.5)
     out = call.seconds(".", 0.2)
     assert len(of(Transcribe, out)) == 1
-    out = call.hear("Let's go to the coast.", 0.95)
-    assert of(Ended, out) and of(Answer, out)[0].text == "Let's go to the coast."
+    out = call.hear("Shall we go to the coast?", 0.95)
+    assert of(Ended, out) and of(Answer, out)[0].text == "Shall we go to the coast?"
     assert call.policy.talking
 
 
@@ -89,7 +81,7 @@ def test_words_that_stop_mid_clause_keep_the_turn_through_a_long_thinking_pause(
     call.seconds("#", 0.8)
     call.seconds(".", 0.2)
     out = call.hear("coast.", 0.95)
-    assert of(Answer, out)[0].text == "I was thinking we could go to the coast."
+    assert of(Draft, out)[0].text == "I was thinking we could go to the coast." and of(Release, out)
 
 
 def test_even_a_thinking_pause_ends_in_the_end():
@@ -220,16 +212,31 @@ def test_words_the_language_model_reads_as_unfinished_keep_the_turn():
     call.seconds("#", 1.5)
     call.seconds(".", 0.2)
     job = call.last(Transcribe).job
-    assert call.policy.wants_reading(job, "The cabbage juice changes.") == "The cabbage juice changes."
-    out = call.policy.heard(job, call.policy.phrase(job), "The cabbage juice changes.", 0.98, words_end=0.004)
-    assert not of(Ended, out) and not of(Draft, out)
-    assert not of(Ended, call.seconds(".", 1.5))
+    out = call.policy.heard(job, call.policy.phrase(job), "The cabbage juice changes.", 0.98)
+    read = of(Read, out)
+    assert read and read[0].words == "The cabbage juice changes."
+    assert not of(Ended, out) and not of(Release, out), "the turn model's verdict waits for the reading"
+    assert out.index(read[0]) < out.index(of(Draft, out)[0]), "the model reads before it drafts"
+    out = call.policy.read(job, 0.004)
+    assert StopReply(Stop.DROP) in out and not of(Ended, out)
+    assert not of(Ended, call.seconds(".", 1.5)), "a thinking pause"
+
+
+def test_words_the_language_model_reads_as_a_sentence_end_the_turn_at_once():
+    call = Call()
+    call.seconds("#", 1.5)
+    call.seconds(".", 0.2)
+    out = call.hear("Let's go to the coast.", 0.95, words_end=0.8)
+    assert of(Draft, out) and of(Release, out) and call.policy.talking
 
 
 def test_a_question_is_not_read_again_for_its_ending():
     call = Call()
     call.seconds("#", 1.5)
     call.seconds(".", 0.2)
-    job = call.last(Transcribe).job
-    assert call.policy.wants_reading(job, "Where should we go?") is None
-    assert call.policy.wants_reading(job, "We could go to the") is None  # unfinished already
+    out = call.hear("Where should we go?", 0.95)
+    assert not of(Read, out) and of(Answer, out)
+    call = Call()
+    call.seconds("#", 1.5)
+    call.seconds(".", 0.2)
+    assert not of(Read, call.hear("We could go to the", 0.2)), "unfinished already"

@@ -121,6 +121,28 @@ async def test_a_backchannel_does_not_interrupt(settings, memory):
     assert done and done[0].text == reply
 
 
+async def test_a_yeah_over_the_reply_hushes_it_and_it_goes_on_to_the_end(settings, memory):
+    reply = "Here is a fairly long reply to listen to, all of it."
+    audio = np.concatenate([speech(1.0), silence(2.2), speech(0.5, level=0.45), silence(0.5)])
+    voice = SlowVoice()
+    events, _, _, output = await converse(settings, memory, audio, replies=[reply], tail=6.0, voice=voice)
+    assert not [e for e in events if isinstance(e, Interrupted)]
+    stored = [m for m in memory.messages() if m.role == "assistant"]
+    assert stored[0].content == reply and not stored[0].interrupted
+    played = sum(a.size for _, a, _ in output.pieces) / SlowVoice.sample_rate
+    assert abs(played - sum(len(t) for t in voice.said) * 0.1) < 0.05, "every word was heard"
+    silent = max(b - (a + x.size / r) for (a, x, r), (b, _, _) in zip(output.pieces, output.pieces[1:]))
+    assert 0.1 < silent < 1.5, "it fell silent while they spoke, then went on"
+
+
+async def test_wait_over_the_reply_stops_it_and_is_their_turn(settings, memory):
+    reply = "Here is a fairly long reply to listen to, all of it."
+    audio = np.concatenate([speech(1.0), silence(2.2), speech(0.5, level=0.5), silence(0.5)])
+    events, llm, _, _ = await converse(settings, memory, audio, replies=[reply, "Sure."], tail=3.0)
+    assert [e for e in events if isinstance(e, Interrupted)]
+    assert llm.prompts[-1][-1].content == "wait wait"
+
+
 async def test_silence_gets_no_reply(settings, memory):
     events, llm, ears, _ = await converse(settings, memory, silence(1.0))
     assert llm.prompts == [] and ears.calls == []

@@ -26,13 +26,7 @@ import numpy as np
 
 from os1.audio.backchannel import Overlap, classify
 from os1.audio.format import FRAME, SAMPLE_RATE
-from os1.audio.turns import (
-    Signal,
-    TurnDetector,
-    TurnEvent,
-    TurnTiming,
-    sounds_unfinished,
-)
+from os1.audio.turns import Signal, TurnDetector, TurnEvent, TurnTiming, sounds_unfinished
 from os1.events import Event, SpeechStarted, Status, Transcript
 
 FRAME_S = FRAME / SAMPLE_RATE
@@ -48,10 +42,13 @@ ONSET_GAP_S = 1.2  # speech this close before a turn starts belongs to it
 # keeps the turn this long at most: people think for 0.8-1.5 s mid-clause.
 THINKING_S = 2.5
 UNFINISHED_P = 0.3  # the turn model's verdict is capped here when the words say "more to come"
-# The language model's probability that the words so far close a sentence,
-# below which they do not ("The cabbage juice changes" 0.004, "However, for the
-# slow communication channels" 0.003, "I'm tired" 0.05; tuned on ../shared/data/speech).
-WORDS_END_MIN = 0.02
+# The language model's probability (in the companion's own prompt) that the
+# words so far close a sentence, below which they do not. On the dev data,
+# 31 complete statements (../shared/data/character, .../speech) gave 0.13-0.93,
+# the words before a pause inserted mid-clause 0.0000-0.0053 ("The cabbage
+# juice changes") -- or 0.13-0.41 where they are a sentence already ("The
+# cabbage juice changes color"): the threshold sits in the gap.
+WORDS_END_MIN = 0.05
 
 
 class Utterance:
@@ -98,7 +95,9 @@ class Hearing:
     has cut its phrase off."""
 
     u: Utterance
-    pause_id: int  # -1: a long run without pauses, cut to keep Whisper's window
+    # -1: a long run without pauses, cut to keep Whisper's window; -2: words
+    # said over os1's voice that ended before they were known to be a turn.
+    pause_id: int
     t_last_speech: float
     forced: bool  # push-to-talk released: this pause ends the turn
 
@@ -150,6 +149,15 @@ class Transcribe:
 @dataclass(frozen=True)
 class Listen:
     job: Provisional
+
+
+@dataclass(frozen=True)
+class Read:
+    """Ask the language model whether ``words`` close a sentence (before the
+    draft, on the model: the draft then finds them read)."""
+
+    job: Hearing
+    words: str
 
 
 @dataclass(frozen=True)
@@ -225,7 +233,7 @@ class ResumeBackground:
     pass
 
 
-Command = (Emit | Transcribe | Listen | CheckOverlap | CancelListen | Prefill | CancelPrefill
+Command = (Emit | Transcribe | Read | Listen | CheckOverlap | CancelListen | Prefill | CancelPrefill
            | Draft | Release | Ended | Answer | StopReply | Hush | Resume | HoldBackground
            | ResumeBackground)
 
@@ -241,8 +249,15 @@ class Reply:
 
 
 @dataclass
+class _Reading:
+    job: Hearing
+    probability: float | None  # the turn model's verdict, given once the words are read
+
+
+@dataclass
 class _Overlap:
-    start: float  # where the words over os1's voice began
+    t: float  # when the speech over os1's voice counted as speech (a turn would start here)
+    onset: float  # where its words began
     job: Overheard | None = None  # the latest check; older answers are stale
 
 
@@ -267,6 +282,7 @@ class CallPolicy:
         # The words of the current phrase the model has read ahead: (utterance, cut, context, words).
         self._read: tuple[Utterance, int, str, str] | None = None
         self._reply: Reply | None = None
+        self._reading: _Reading | None = None
         # When the person began to hear the current reply, on the audio clock
         # (an opening "Oh," does not count: people go on talking over that).
         self._heard_from: float | None = None
@@ -287,7 +303,7 @@ class CallPolicy:
         for event in self.turns.process(self.t, probability, os1_talking=self.talking):
             out += self._on_turn(event)
         overlap = self._overlap
-        if overlap is not None and self.turns.speaking and self.t - overlap.start >= self.turns.timing.talk_over:
+        if overlap is not None and self.turns.speaking and self.t - overlap.onset >= self.turns.timing.talk_over:
             out += self._take_floor()  # longer speech: a turn, whatever it says
         u = self.u
         if (
@@ -311,6 +327,10 @@ class CallPolicy:
     def mic_gone(self) -> list[Command]:
         """The microphone ended: a pause now is the end of the turn."""
         out: list[Command] = []
+        if self._overlap is not None:  # nobody is left to talk over os1: let it finish
+            self._overlap = None
+            self.turns.reset()
+            out.append(Resume())
         for event in self.turns.verdict(1.0):
             out += self._on_turn(event)
         return out
@@ -326,24 +346,9 @@ class CallPolicy:
         phrase = audio[u.cut : end] if voiced >= MIN_VOICED_FRAMES else None
         return Phrase(phrase, " ".join(u.committed), judge, end)
 
-    def wants_reading(self, job: Hearing, text: str) -> str | None:
-        """Whether to ask the language model if the words so far are a whole
-        sentence, and the words to ask about. Only where the words leave it
-        open: not a question or an exclamation (Whisper's full stop is no
-        proof: it often closes whatever it was given, "The cabbage juice
-        team."), and no word of theirs already says more is coming
-        ("...depending on how")."""
-        u = job.u
-        words = " ".join([*u.committed, text]).strip()
-        if (not text or job.forced or job.pause_id != self._pause_id or u is not self.u
-                or words.endswith(("?", "!")) or sounds_unfinished(words)):
-            return None
-        return words
-
     def heard(self, job: Hearing, phrase: Phrase, text: str | None,
-              probability: float | None, words_end: float | None = None) -> list[Command]:
-        """What a hearing found (``text`` None: the ears failed); ``words_end``:
-        the language model's probability that the words close a sentence."""
+              probability: float | None) -> list[Command]:
+        """What a hearing found (``text`` None: the ears failed)."""
         u = job.u
         u.pending -= 1
         out: list[Command] = []
@@ -352,10 +357,8 @@ class CallPolicy:
         read = self._read
         if text and read is not None and read[:3] == (u, u.cut, phrase.prompt):
             text = _as_read(text, read[3])
-        unfinished = sounds_unfinished(" ".join([*u.committed, text])) or (
-            words_end is not None and words_end < WORDS_END_MIN)
-        if probability is not None and unfinished:
-            probability = min(probability, UNFINISHED_P)  # "...depending on how" is not an ending
+        words = " ".join([*u.committed, text]).strip()
+        unfinished = sounds_unfinished(words)
         u.open = ""
         if phrase.end - u.cut < MIN_PHRASE_S * SAMPLE_RATE and job.pause_id != -1 and not job.forced:
             # A short phrase ("Ask not") is easily misheard alone: it stays
@@ -372,13 +375,13 @@ class CallPolicy:
         if u is not self.u:
             return out + self._answer_if_due(u)  # a new turn began meanwhile; this one has ended
         current = job.pause_id == self._pause_id
-        if current:
-            self.turns.hold(THINKING_S if unfinished else None)
-        verdict = 1.0 if job.forced else probability
-        if current and verdict is not None:
-            self._forced = False
-            for event in self.turns.verdict(verdict):
-                out += self._on_turn(event)
+        if current and self._worth_reading(job, words, unfinished):
+            # Whether the words close a sentence decides; the turn model's
+            # verdict waits for that (a draft may start meanwhile: see Read).
+            self._reading = _Reading(job, probability)
+            out += [CancelPrefill(), Read(job, words)]
+        elif current:
+            out += self._verdict(job, probability, unfinished)
         out += self._answer_if_due(u)
         if not (u.text and self.turns.in_turn and not self.talking):
             return out
@@ -393,6 +396,23 @@ class CallPolicy:
             # Still their turn: read what they said so far into the model now.
             out += [CancelPrefill(), Prefill(u.text)]
         return out
+
+    def read(self, job: Hearing, words_end: float | None) -> list[Command]:
+        """The language model's probability that the words so far close a
+        sentence (None: it cannot say)."""
+        reading = self._reading
+        if reading is None or reading.job is not job:
+            return []
+        self._reading = None
+        if job.pause_id != self._pause_id or job.u is not self.u or not self.turns.in_turn:
+            return []  # they went on, or the silence ended the turn meanwhile
+        unfinished = words_end is not None and words_end < WORDS_END_MIN
+        out: list[Command] = []
+        reply = self._reply
+        if unfinished and reply is not None and reply.draft and not reply.released:
+            self._reply = None
+            out.append(StopReply(Stop.DROP))  # not an ending after all: keep listening
+        return out + self._verdict(job, reading.probability, unfinished)
 
     def listened(self, job: Provisional, text: str | None) -> list[Command]:
         """A provisional transcript (None: it failed or was cancelled)."""
@@ -472,11 +492,10 @@ class CallPolicy:
     def _on_turn(self, event: TurnEvent) -> list[Command]:
         overlap = self._overlap
         if event.signal is Signal.SPEECH_STARTED:
-            onset = self._onset(event.t)
             if self.talking and self._heard_from is not None and event.t >= self._heard_from:
                 # Someone talks over the reply: fall silent at once, and
                 # find out whether it was a "mhm" or a "wait".
-                self._overlap = _Overlap(onset)
+                self._overlap = _Overlap(event.t, self._onset(event.t))
                 return [Hush(), self._check()]
             return self._start_utterance(event.t)
         if overlap is not None:
@@ -499,6 +518,30 @@ class CallPolicy:
             return []
         return self._end_utterance(event.t)
 
+    def _worth_reading(self, job: Hearing, words: str, unfinished: bool) -> bool:
+        """Whether to ask the language model if the words so far close a
+        sentence: only where they leave it open -- not a question or an
+        exclamation (Whisper's full stop is no proof: it often closes whatever
+        it was given, "The cabbage juice team."), and no word of theirs
+        already says more is coming ("...depending on how")."""
+        return bool(words) and not job.forced and not unfinished and not words.endswith(("?", "!"))
+
+    def _verdict(self, job: Hearing, probability: float | None, unfinished: bool) -> list[Command]:
+        """Apply what is known about a pause: hold the turn through a thinking
+        pause, and pass the turn model's verdict on (capped if the words say
+        more is coming)."""
+        self.turns.hold(THINKING_S if unfinished else None)
+        if probability is not None and unfinished:
+            probability = min(probability, UNFINISHED_P)  # "...depending on how" is not an ending
+        verdict = 1.0 if job.forced else probability
+        if verdict is None:
+            return []
+        self._forced = False
+        out: list[Command] = []
+        for event in self.turns.verdict(verdict):
+            out += self._on_turn(event)
+        return out
+
     def _hear(self, pause_id: int, t: float) -> Transcribe:
         self.u.pending += 1
         return Transcribe(Hearing(self.u, pause_id, t, self._forced))
@@ -512,7 +555,7 @@ class CallPolicy:
     def _check(self) -> CheckOverlap:
         overlap = self._overlap
         assert overlap is not None
-        frames = int(round((self.t - overlap.start) / FRAME_S)) + int(PREROLL_S / FRAME_S)
+        frames = int(round((self.t - overlap.onset) / FRAME_S)) + int(PREROLL_S / FRAME_S)
         recent = list(self._recent)[-frames:]
         overlap.job = Overheard(np.concatenate([f for f, _ in recent]))
         return CheckOverlap(overlap.job)
@@ -521,7 +564,7 @@ class CallPolicy:
         """Speech over os1's voice is a turn: stop the reply, listen to it."""
         overlap, self._overlap = self._overlap, None
         assert overlap is not None
-        out = self._start_utterance(overlap.start)
+        out = self._start_utterance(overlap.t)
         last = self.turns.last_speech
         if not self.turns.in_turn:  # they have stopped already ("wait.")
             self.u.pending += 1
@@ -533,7 +576,7 @@ class CallPolicy:
         return out
 
     def _start_utterance(self, t: float) -> list[Command]:
-        onset = min(t, self._onset(t))
+        onset = self._onset(t)
         keep = min(len(self._recent), int((self.t - onset + PREROLL_S) / FRAME_S) + 1)
         while len(self._recent) > keep:  # more than the preroll before their first word
             self._recent.popleft()

@@ -1,14 +1,15 @@
 """A spoken conversation: audio in -> turns -> ears -> mind -> voice -> audio out.
 
 This module wires the stages; none of them knows another. Audio arrives as
-32 ms frames on a real-time clock. The turn detector (a pure state machine)
-says when the user starts, pauses and finishes; at every pause the speech since
-the previous pause is transcribed at once, so when the turn ends only the last
-phrase remains to be heard. The reply streams from the mind into the speech
-chunker, and the first phrase is spoken while the rest is still being written.
+32 ms frames on a real-time clock. Every decision -- when the person starts,
+pauses and finishes, what to transcribe, when to draft, release or stop a
+reply -- is made by the pure :class:`os1.call.CallPolicy`; this runs its
+commands as tasks. The reply streams from the mind into the speech chunker,
+and the first phrase is spoken while the rest is still being written.
 
-Barge-in is cancellation: when the user speaks over a reply, playback stops,
-the reply's tasks are cancelled, and memory keeps only what was heard.
+Barge-in is cancellation: when the person talks over a reply (more than a
+"mhm"), playback stops, the reply's tasks are cancelled, and memory keeps only
+what was heard.
 """
 
 from __future__ import annotations
@@ -28,47 +29,16 @@ from os1.audio.format import FRAME, SAMPLE_RATE
 from os1.audio.gain import AutoGain
 from os1.audio.turns import TurnTiming
 from os1.call import (
-    FRAME_S,
-    Answer,
-    CallPolicy,
-    CancelListen,
-    CancelPrefill,
-    CheckOverlap,
-    Command,
-    Draft,
-    Emit,
-    Ended,
-    Hearing,
-    HoldBackground,
-    Hush,
-    Listen,
-    Overheard,
-    Prefill,
-    Provisional,
-    Release,
-    Reply,
-    Resume,
-    ResumeBackground,
-    Stop,
-    StopReply,
-    Transcribe,
+    FRAME_S, Answer, CallPolicy, CancelListen, CancelPrefill, CheckOverlap, Command, Draft, Emit,
+    Ended, Hearing, HoldBackground, Hush, Listen, Overheard, Prefill, Provisional, Read, Release,
+    Reply, Resume, ResumeBackground, Stop, StopReply, Transcribe,
 )
 from os1.compute import URGENT, lane
 from os1.ears import Transcriber
 from os1.errors import Os1Error
 from os1.events import (
-    ErrorEvent,
-    Event,
-    Interrupted,
-    ReplyAudio,
-    ReplyDelta,
-    ReplyDone,
-    Retracted,
-    SpeechStopped,
-    Status,
-    Transcript,
-    TurnTimes,
-    UserTurn,
+    ErrorEvent, Event, Interrupted, ReplyAudio, ReplyDelta, ReplyDone, Retracted, SpeechStopped,
+    Status, Transcript, TurnTimes, UserTurn,
 )
 from os1.mind.companion import Companion
 from os1.voice import Synthesizer
@@ -120,6 +90,7 @@ class VoiceSession:
         self._walls: deque[tuple[float, float]] = deque(maxlen=4096)  # (audio clock, loop time)
         self._hearing: asyncio.Task[None] | None = None  # the latest; each waits for the one before
         self._listening: asyncio.Task[None] | None = None
+        self._reading: asyncio.Task[None] | None = None
         self._checks: set[asyncio.Task[None]] = set()
         self._prefill: asyncio.Future[None] | None = None  # held: asyncio keeps tasks weakly
         self._reply_task: asyncio.Task[None] | None = None
@@ -136,10 +107,6 @@ class VoiceSession:
         """The audio clock: seconds of input consumed."""
         return self.policy.t
 
-    @property
-    def speaking(self) -> bool:
-        return self.policy.talking
-
     # -- input ----------------------------------------------------------------------
 
     async def run(self, frames: AsyncIterator[np.ndarray]) -> None:
@@ -151,7 +118,7 @@ class VoiceSession:
             await asyncio.gather(self._hearing, return_exceptions=True)
         await asyncio.gather(*self._checks, return_exceptions=True)
         self._do(self.policy.mic_gone())
-        while pending := [t for t in (self._hearing, self._reply_task) if t and not t.done()]:
+        while pending := [t for t in (self._hearing, self._reading, self._reply_task) if t and not t.done()]:
             await asyncio.gather(*pending, return_exceptions=True)
 
     def feed(self, frame: np.ndarray) -> None:
@@ -174,7 +141,8 @@ class VoiceSession:
         interruption, memory keeps only what was heard of the reply (and a
         draft not yet heard keeps the person's words)."""
         self._do(self.policy.hang_up())
-        tasks = [t for t in (self._listening, self._hearing, self._reply_task, self._prefill, *self._checks)
+        tasks = [t for t in (self._listening, self._hearing, self._reading, self._reply_task, self._prefill,
+                             *self._checks)
                  if t is not None and not t.done()]
         for task in tasks:
             task.cancel()
@@ -190,6 +158,8 @@ class VoiceSession:
                     self.on_event(event)
                 case Transcribe(job=job):
                     self._hearing = asyncio.ensure_future(self._hear(job, self._hearing))
+                case Read(job=job, words=words):
+                    self._reading = asyncio.ensure_future(self._read(job, words))
                 case Listen(job=job):
                     self._listening = asyncio.ensure_future(self._listen(job))
                 case CancelListen():
@@ -273,12 +243,16 @@ class VoiceSession:
             self.on_event(ErrorEvent(str(exc)))
             self._do(self.policy.heard(job, phrase, None, None))
             return
-        words_end = None
-        if (words := self.policy.wants_reading(job, text)) is not None:
-            words_end = await self.companion.ends_here(words)
-        log.info("pause at %.2f s: heard %r, end-of-turn probability %s, words end %s",
-                 job.t_last_speech, text, "forced" if job.forced else probability, words_end)
-        self._do(self.policy.heard(job, phrase, text, probability, words_end))
+        log.info("pause at %.2f s: heard %r, end-of-turn probability %s", job.t_last_speech, text,
+                 "forced" if job.forced else probability)
+        self._do(self.policy.heard(job, phrase, text, probability))
+
+    async def _read(self, job: Hearing, words: str) -> None:
+        """Do the words so far close a sentence? Asked of the model before a
+        draft is (the policy orders the commands), so the draft finds them read."""
+        words_end = await self.companion.ends_here(words)
+        log.info("the words so far close a sentence with probability %s", words_end)
+        self._do(self.policy.read(job, words_end))
 
     async def _listen(self, job: Provisional) -> None:
         """Mid-phrase: a provisional transcript for the captions, and a head

@@ -10,7 +10,8 @@ opinion at a pause. Tests drive it with made-up numbers.
              or silence >= end--> idle (turn ended)
 
 While os1 itself is talking, starting a turn takes longer sustained speech
-(``barge_in``), so a cough or a "mhm" does not interrupt it.
+(``barge_in``), so a cough or a short "mhm" is not even noticed (what happens
+to longer speech over os1's voice is decided in call.py).
 """
 
 from __future__ import annotations

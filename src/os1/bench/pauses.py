@@ -26,14 +26,13 @@ MIN_PAUSE_S, MAX_PAUSE_S = 0.8, 1.5
 _JOIN_GAP_S = 0.12  # words closer than this are inside one breath group
 
 
-def make_pause_clips(folder: Path, out: Path, *, per_clip: int = 2, seed: int = 14,
-                     cache_dir: Path | None = None) -> list[dict[str, Any]]:
+def make_pause_clips(folder: Path, out: Path, cache_dir: Path, *, per_clip: int = 2,
+                     seed: int = 14) -> list[dict[str, Any]]:
     from faster_whisper import WhisperModel
 
-    from os1.config import load_settings
     from os1.ears.whisper import ensure_whisper_base
 
-    model_dir = ensure_whisper_base(cache_dir or load_settings().cache_dir)
+    model_dir = ensure_whisper_base(cache_dir)
     model = WhisperModel(str(model_dir), device="cpu", compute_type="int8", cpu_threads=2)
     rng = random.Random(seed)
     out.mkdir(parents=True, exist_ok=True)

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from os1.audio.format import FRAME, SAMPLE_RATE, read_wav
+from os1.audio.gain import AutoGain
 from os1.bench.stats import spread
 from os1.config import Settings
 from os1.events import Event, ReplyAudio, Retracted, Transcript, TurnTimes
@@ -126,14 +127,15 @@ async def _run(settings: Settings, found: list[tuple[Path, str]], baseline: bool
     return _summary(settings, rows)
 
 
-def speech_end(audio: np.ndarray) -> float:
-    """Where the last speech of a clip ends (seconds), as the VAD hears it."""
-    from os1.audio.vad import SileroVAD
-
-    vad, end = SileroVAD(), 0.0
+def speech_end(audio: np.ndarray, vad: Any) -> float:
+    """Where the last speech of a clip ends (seconds), as the session's VAD
+    hears it (after the same automatic gain)."""
+    gain, end = AutoGain(), 0.0
+    vad.reset()
     for i in range(0, audio.size - FRAME + 1, FRAME):
-        if vad(audio[i : i + FRAME]) >= 0.5:
+        if vad(gain.process(audio[i : i + FRAME])) >= 0.5:
             end = (i + FRAME) / SAMPLE_RATE
+    vad.reset()
     return end
 
 
@@ -158,7 +160,7 @@ async def _pipeline_turn(settings: Settings, llm: Any, parts: Any, audio: np.nda
         elif isinstance(e, Retracted):
             finals.clear()  # that turn was taken back; the whole utterance comes again
     first = next((e.text for e in events if isinstance(e, ReplyAudio)), "")
-    end = speech_end(audio)
+    end = speech_end(audio, parts.vad)
     return {
         "transcript": " ".join(finals),
         "first_words": first,

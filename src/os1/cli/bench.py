@@ -204,8 +204,8 @@ def _memory(settings: Settings, args: argparse.Namespace) -> int:
 def _pauses(settings: Settings, args: argparse.Namespace) -> int:
     from os1.bench.pauses import make_pause_clips
 
-    made = make_pause_clips(args.audio, args.out, per_clip=args.per_clip, seed=args.seed,
-                            cache_dir=settings.cache_dir)
+    made = make_pause_clips(args.audio, args.out, settings.cache_dir, per_clip=args.per_clip,
+                            seed=args.seed)
     for m in made:
         print(f"{m['clip']}: {m['pause_s']} s after \"{m['before'][-40:]}\"")
     print(f"{len(made)} clips in {args.out}")

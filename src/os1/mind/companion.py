@@ -260,26 +260,44 @@ class Companion:
         (changing it would change the prompt's prefix)."""
         if not partial.strip():
             return
-        if self._pending_recall is None:
-            recalled = await self._recall(partial, room=SPOKEN_MEMORY_TOKENS)
-            if self._pending_recall is None:  # the first of two at once wins: one prefix
-                self._pending_recall, self._recall_read = recalled, False
-        history, message = self._fit(self._history, self._pending_recall, partial.strip())
+        memories = await self._turn_recall(partial, room=SPOKEN_MEMORY_TOKENS)
+        history, message = self._fit(self._history, memories, partial.strip())
         await self.llm.warm([self.system_message, *history, message])
         self._recall_read = True
 
     async def ends_here(self, partial: str) -> float | None:
         """The model's probability that the person's words so far are a whole
-        sentence (None: the model cannot say). Read in the same prompt as
-        :meth:`prepare`, whose prefix the model holds already."""
+        sentence (None: the model cannot say). Asked in the prompt the spoken
+        reply will have, whose prefix :meth:`prepare` has mostly read: only the
+        last words are new to the model, and the reply then finds them read."""
         judge = getattr(self.llm, "ends_here", None)
         if judge is None or not partial.strip():
             return None
-        history, message = self._fit(self._history, self._pending_recall or [], partial.strip())
+        # A recall made now is the one the reply would make (~30 ms), only sooner.
+        await self._turn_recall(partial, room=SPOKEN_LATE_MEMORY_TOKENS)
+        history, message = self._fit(self._history, self._spoken_recall() or [], partial.strip())
         try:
             return await judge([self.system_message, *history, message])
         except Os1Error:
             return None
+
+    async def _turn_recall(self, partial: str, *, room: int) -> list[str]:
+        """The memories recalled for this turn: made once, from the words so
+        far, and kept (changing them would change the prompt's prefix)."""
+        if self._pending_recall is None:
+            recalled = await self._recall(partial, room=room)
+            if self._pending_recall is None:  # the first of two at once wins: one prefix
+                self._pending_recall, self._recall_read = recalled, False
+        return self._pending_recall
+
+    def _spoken_recall(self) -> list[str] | None:
+        """The memories a spoken reply now would be given: the turn's recall,
+        cut short if the model has not read it yet (they stopped before it
+        had: reading it all now would be heard as silence, ~1 s for 120 tokens)."""
+        memories = self._pending_recall
+        if memories is not None and not self._recall_read:
+            memories = _within(memories, SPOKEN_LATE_MEMORY_TOKENS, self.llm.count_tokens)
+        return memories
 
     def hold_background(self) -> None:
         """The user is talking: postpone background work that has not started,
@@ -378,11 +396,7 @@ class Companion:
                         sentences=None if asks_for_more(text) else sentences)
 
         if self._pending_recall is not None:
-            memories = self._pending_recall
-            if channel == "voice" and not self._recall_read:
-                # They stopped before the model had read these: reading them
-                # all now would be heard as silence (~1 s for 120 tokens).
-                memories = _within(memories, SPOKEN_LATE_MEMORY_TOKENS, self.llm.count_tokens)
+            memories = (self._spoken_recall() or []) if channel == "voice" else self._pending_recall
         else:
             room = SPOKEN_LATE_MEMORY_TOKENS if channel == "voice" else None
             memories = await self._recall(text, room=room)
