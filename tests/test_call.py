@@ -138,11 +138,32 @@ def test_a_backchannel_over_the_reply_hushes_it_for_a_moment_and_it_goes_on():
     assert not call.policy.talking
 
 
-def test_a_short_mhm_is_not_even_checked():
+def test_a_short_mhm_is_heard_without_hushing_the_reply_and_it_goes_on():
     call = Call()
     call.reply()
-    out = call.seconds("#", 0.2) + call.seconds(".", 0.5)
+    out = call.seconds("#", 0.2) + call.seconds(".", 0.3)
     assert not of(Hush, out) and not of(StopReply, out)
+    check = of(CheckOverlap, out)
+    assert len(check) == 1, "heard once it ends, the voice going on meanwhile"
+    assert call.policy.overheard(check[0].job, "Mm-hmm.") == []
+    assert call.policy.talking and not call.policy.turns.in_turn
+
+
+def test_a_short_wait_too_short_to_hush_the_reply_stops_it_once_heard():
+    call = Call()
+    call.reply()
+    out = call.seconds("#", 0.25) + call.seconds(".", 0.3)
+    assert not of(Hush, out)
+    out = call.policy.overheard(call.last(CheckOverlap).job, "Wait.")
+    assert StopReply(Stop.BARGE_IN) in out
+    assert of(Transcribe, out), "their 'wait' is their turn"
+
+
+def test_a_click_over_the_reply_is_not_even_checked():
+    call = Call()
+    call.reply()
+    out = call.seconds("#", 0.064) + call.seconds(".", 0.5)
+    assert not of(CheckOverlap, out) and not of(Hush, out)
 
 
 def test_wait_over_the_reply_stops_it_and_becomes_a_turn():

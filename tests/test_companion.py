@@ -397,3 +397,13 @@ async def test_memories_the_model_had_no_time_to_read_are_cut_to_a_late_recall(s
             pass
     memory.close()
     assert 0 < recalled_tokens(llm, llm.prompts[-1]) <= SPOKEN_LATE_MEMORY_TOKENS
+
+
+async def test_replies_do_not_open_with_a_stock_reaction_twice_in_a_row(settings, memory):
+    llm = FakeLLM(["Oh, that sounds lovely.", "Oh, I love that.", "Ah, tell me more.", "Sure thing."])
+    async with Companion(settings, llm, memory) as c:
+        said = []
+        for text in ("I baked bread today.", "It was rye.", "With caraway seeds.", "Thanks!"):
+            said.append(next(e.text for e in await turn(c, text) if isinstance(e, ReplyDone)))
+    assert said == ["Oh, that sounds lovely.", "I love that.", "Ah, tell me more.", "Sure thing."]
+    assert [m.content for m in memory.messages() if m.role == "assistant"][1] == "I love that."

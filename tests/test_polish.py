@@ -2,7 +2,7 @@ import re
 
 import pytest
 
-from os1.mind.polish import Polish, asks_for_more, asks_what_you_are
+from os1.mind.polish import Polish, asks_for_more, asks_what_you_are, Opening, opens_with_reaction
 
 
 def tokens(text):
@@ -94,3 +94,31 @@ def test_experiences_an_ai_cannot_have_had_are_not_claimed():
                        "made me smile, went on an adventure, and had dinner with some friends. "
                        "How was yours?")
     assert text == "Ah, I'm glad you asked! How was yours?"
+
+
+def opened(tokens, *, allowed):
+    o = Opening(allowed=allowed)
+    return "".join(o.feed(t) for t in tokens) + o.end()
+
+
+def test_a_stock_reaction_is_taken_out_where_it_may_not_open_the_reply():
+    tokens = ["Oh", ",", " that", " sounds", " hard", "."]
+    assert opened(tokens, allowed=True) == "Oh, that sounds hard."
+    assert opened(tokens, allowed=False) == "That sounds hard."
+    assert opened(["Hmm", "...", " let", " me", " think"], allowed=False) == "Let me think"
+
+
+def test_words_that_only_begin_like_a_reaction_stay():
+    assert opened(["Often", " I", " think"], allowed=False) == "Often I think"
+    assert opened(["Oh", " my", " god", "!"], allowed=False) == "Oh my god!"
+    assert opened(["We", " did"], allowed=False) == "We did"
+    assert opened(["Oh", "."], allowed=False) == "Oh."  # a reply that is only that stays
+    assert opens_with_reaction("Ah, yes") and not opens_with_reaction("Often")
+
+
+def test_a_but_after_a_dropped_disclaimer_goes_with_it():
+    p = Polish()
+    pieces = ["As an AI", ", I don't have personal preferences.", " But Middlemarch", " is a classic."]
+    assert "".join(p.feed(t) for t in pieces) + p.end() == "Middlemarch is a classic."
+    p = Polish()
+    assert "".join(p.feed(t) for t in ["I like it.", " But not much."]) + p.end() == "I like it. But not much."

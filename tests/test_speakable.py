@@ -17,7 +17,7 @@ from os1.voice.speakable import Speakable, speakable
     ("| Ana | 30 |", "Ana, 30"),
     ("|---|---|", ""),
     ("Rock & roll, 3.5 km/h", "Rock and roll, 3.5 kilometres an hour"),
-    ("snake_case stays", "snake_case stays"),
+    ("snake_case is said as words", "snake case is said as words"),
 ])
 def test_written_marks_become_what_a_person_would_say(written, said):
     assert speakable(written) == said
@@ -32,3 +32,8 @@ def test_a_block_of_code_is_not_read_out_even_split_over_pieces():
     pieces = ["Here it is:", "```python", "print(1)", "```", "That prints one."]
     assert [say(p) for p in pieces] == ["Here it is:", "", "", "", "That prints one."]
     assert Speakable()("Run ```ls -la``` and see.") == "Run and see."
+
+
+def test_a_name_from_code_in_a_sentence_is_said_as_words():
+    assert speakable("For example, add_numbers(5, 3) would return 8.") == \
+        "For example, add numbers(5, 3) would return 8."

@@ -258,3 +258,21 @@ async def test_no_provisional_transcript_starts_in_the_silence_before_a_pause(se
             loud = np.flatnonzero(np.abs(audio) > 0.05)
             trailing = (audio.size - 1 - loud[-1]) / 16000
             assert trailing < 0.01 or trailing > 0.12, trailing  # mid-speech, or with the tail
+
+
+async def test_speech_over_the_voice_counts_in_fragments_only_once_the_echo_canceller_has_settled(
+        settings, memory):
+    class Echo:
+        settled = False
+        working = True
+
+    parts = VoiceParts(vad=LoudnessVAD(), ears=CountingEars(), voice=SlowVoice(),
+                       turn_model=ScriptedTurnModel([]))
+    echo = Echo()
+    async with Companion(settings, FakeLLM(["Hi."]), memory, channel="voice") as companion:
+        session = VoiceSession(companion, parts, TimelineOutput(), echo=echo)
+        session.feed(np.zeros(512, np.float32))
+        assert not session.policy.echo_cancelled
+        echo.settled = True
+        session.feed(np.zeros(512, np.float32))
+        assert session.policy.echo_cancelled

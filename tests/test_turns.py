@@ -58,6 +58,21 @@ def test_backchannel_does_not_barge_in_but_real_speech_does():
     assert signals(events) == [Signal.SPEECH_STARTED]
 
 
+def test_through_an_echo_canceller_speech_over_os1_in_fragments_is_speech():
+    # While both talk, the canceller lets the person through in bits.
+    fragments = "#..#.##.##."
+    plain, _ = feed(TurnDetector(), fragments, os1_talking=True)
+    assert plain == []  # through a headset, bits like these are not someone talking
+    cancelled, _ = feed(TurnDetector(), fragments, os1_talking=True, echo_cancelled=True)
+    assert cancelled == [(Signal.SPEECH_STARTED, round(FRAME, 3))]  # from the first bit
+
+
+def test_through_an_echo_canceller_stray_frames_are_not_speech():
+    d = TurnDetector()
+    events, _ = feed(d, "#...#....#...#.....##......#", os1_talking=True, echo_cancelled=True)
+    assert events == []
+
+
 def test_a_single_click_does_not_resume():
     d = TurnDetector()
     events, t = feed(d, "#" * 10 + "." * 6)

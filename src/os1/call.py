@@ -38,6 +38,10 @@ MIN_PHRASE_S = 1.2  # shorter phrases are heard again with the next one
 PARTIAL_EVERY_S = 0.6  # provisional transcripts while a phrase goes on...
 PARTIAL_MAX_S = 8.0  # ...until it is this long (each costs more than the last)
 ONSET_GAP_S = 1.2  # speech this close before a turn starts belongs to it
+# Speech over os1's voice too short to start a turn ("wait.", "mhm") is heard
+# all the same once it ends, without falling silent: a stop stops the reply,
+# anything else lets it go on.
+MIN_BURST_S = 0.1
 # A mid-sentence pause (the words so far end on "the", "because", a comma)
 # keeps the turn this long at most: people think for 0.8-1.5 s mid-clause.
 THINKING_S = 2.5
@@ -269,6 +273,7 @@ class CallPolicy:
         self.has_turn_model = has_turn_model
         self.t = 0.0  # the audio clock: seconds of input consumed
         self.talking = False
+        self.echo_cancelled = False  # the microphone comes through a settled echo canceller
         # Audio before a turn starts: the preroll, the speech that a barge-in
         # must hear before it counts as the start of a turn, and words just
         # before it that were too short to count (see _onset).
@@ -288,6 +293,8 @@ class CallPolicy:
         self._heard_from: float | None = None
         self._overlap: _Overlap | None = None  # someone is talking over os1's voice
         self._saying = ""  # the words os1's voice is saying now (their echo is not speech)
+        self._burst: tuple[float, float] | None = None  # (first, last) speech frame of a short burst over it
+        self._quiet: _Overlap | None = None  # a short burst being heard, the voice going on
 
     # -- inputs ------------------------------------------------------------------------
 
@@ -300,8 +307,10 @@ class CallPolicy:
             self.u.add(frame, voiced)
         else:
             self._recent.append((frame, voiced))
-        for event in self.turns.process(self.t, probability, os1_talking=self.talking):
+        for event in self.turns.process(self.t, probability, os1_talking=self.talking,
+                                        echo_cancelled=self.echo_cancelled):
             out += self._on_turn(event)
+        out += self._short_burst(voiced)
         overlap = self._overlap
         if overlap is not None and self.turns.speaking and self.t - overlap.onset >= self.turns.timing.talk_over:
             out += self._take_floor()  # longer speech: a turn, whatever it says
@@ -436,6 +445,14 @@ class CallPolicy:
 
     def overheard(self, job: Overheard, text: str | None) -> list[Command]:
         """What was said over os1's voice (None: the ears failed)."""
+        quiet = self._quiet
+        if quiet is not None and job is quiet.job:
+            self._quiet = None
+            stop = classify(text or "", echo=self._saying) is Overlap.STOP
+            if not (stop and self.talking and self._overlap is None and not self.turns.in_turn):
+                return []  # a "mhm" (or too late): the voice never stopped
+            self._overlap = quiet
+            return self._take_floor()
         overlap = self._overlap
         if overlap is None or job is not overlap.job:
             return []  # decided already, or a later check is coming
@@ -517,6 +534,27 @@ class CallPolicy:
                 return [StopReply(Stop.DROP)]
             return []
         return self._end_utterance(event.t)
+
+    def _short_burst(self, voiced: bool) -> list[Command]:
+        """Speech over os1's voice that ended before it could start a turn."""
+        if not (self.talking and self._heard_from is not None and self._overlap is None
+                and not self.turns.in_turn):
+            self._burst = None
+            return []
+        if voiced:
+            first = self._burst[0] if self._burst else self.t
+            self._burst = (first, self.t)
+            return []
+        if self._burst is None or self.t - self._burst[1] < self.turns.timing.pause - 1e-9:
+            return []
+        (first, last), self._burst = self._burst, None
+        if last - first + FRAME_S < MIN_BURST_S - 1e-9 or first < self._heard_from or self._quiet:
+            return []
+        frames = int(round((self.t - first) / FRAME_S)) + 1 + int(PREROLL_S / FRAME_S)
+        recent = list(self._recent)[-frames:]
+        self._quiet = _Overlap(first, first, Overheard(np.concatenate([f for f, _ in recent])))
+        assert self._quiet.job is not None
+        return [CheckOverlap(self._quiet.job)]
 
     def _worth_reading(self, job: Hearing, words: str, unfinished: bool) -> bool:
         """Whether to ask the language model if the words so far close a

@@ -89,11 +89,13 @@ class Transcript:
 
 @dataclass(frozen=True, slots=True)
 class ReplyAudio:
-    """A piece of the reply, spoken: ``text`` and its audio (float32 mono)."""
+    """A piece of the reply, spoken: ``text`` (as shown) and its audio
+    (float32 mono); ``spoken``: the words the voice said (no markdown, LaTeX...)."""
 
     text: str
     audio: object  # numpy array; typed loosely so this module imports nothing
     sample_rate: int
+    spoken: str = ""
 
 
 @dataclass(frozen=True, slots=True)

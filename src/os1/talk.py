@@ -25,6 +25,7 @@ from typing import Protocol
 
 import numpy as np
 
+from os1.audio.echo import EchoCanceller
 from os1.audio.format import FRAME, SAMPLE_RATE
 from os1.audio.gain import AutoGain
 from os1.audio.turns import TurnTiming
@@ -79,12 +80,14 @@ class VoiceSession:
     def __init__(
         self, companion: Companion, parts: VoiceParts, output: AudioOut,
         on_event: Callable[[Event], None] = lambda e: None, *, barge_in: bool = True,
+        echo: EchoCanceller | None = None,
     ):
         self.companion = companion
         self.parts = parts
         self.output = output
         self.on_event = on_event
         self.barge_in = barge_in
+        self.echo = echo  # cleaning the microphone's frames before they come here
         self.policy = CallPolicy(parts.timing, has_turn_model=parts.turn_model is not None)
         self._gain = AutoGain()
         self._walls: deque[tuple[float, float]] = deque(maxlen=4096)  # (audio clock, loop time)
@@ -123,9 +126,10 @@ class VoiceSession:
 
     def feed(self, frame: np.ndarray) -> None:
         self._walls.append((self.policy.t + FRAME_S, asyncio.get_running_loop().time()))
-        if self.policy.talking and not self.barge_in:
+        if self.policy.talking and not (self.barge_in and (self.echo is None or self.echo.working)):
             frame = np.zeros_like(frame)  # on open speakers: do not hear ourselves
-        probability = self.parts.vad(self._gain.process(frame))
+        self.policy.echo_cancelled = self.echo is not None and self.echo.settled
+        probability = self.parts.vad(self._gain.process(frame, hold=self.policy.talking))
         self._do(self.policy.frame(frame, probability))
 
     def stop_reply(self) -> None:
@@ -361,7 +365,7 @@ class VoiceSession:
             if not opening:
                 marks.setdefault("first_content", loop.time())
             self.policy.playing(spoken, opening=opening)
-            self.on_event(ReplyAudio(piece, audio, rate))
+            self.on_event(ReplyAudio(piece, audio, rate, spoken))
             try:
                 await self._play(audio, rate)
             except asyncio.CancelledError:

@@ -3,7 +3,11 @@
 "mhm", "yeah", "right", "okay", a laugh: a listener's signals that they are
 following, which a person talking goes on over. "wait", "no no", "stop",
 "hold on": the listener wants the floor now. Anything else is a turn of its
-own. And os1's own words coming back through open speakers are nothing.
+own if it says something (three words or more: Pipecat's interruption
+strategy asks as much); two words that are neither ("Emma", "in them" -- how
+Whisper hears a hum) let os1 go on: someone who wants the floor goes on
+talking, and speech over the voice for a second takes it whatever it says.
+And os1's own words coming back through open speakers are nothing.
 """
 
 from __future__ import annotations
@@ -19,7 +23,8 @@ class Overlap(Enum):
     TURN = "turn"
 
 
-_BACKCHANNEL = frozenset(["mhm", "mm", "mmm", "mhmm", "hmm", "hm", "uh-huh", "uhhuh", "uh", "huh", "um", "yeah", "yea", "yep", "yup", "yes", "ya", "right", "okay", "ok", "alright", "sure", "true", "exactly", "totally", "absolutely", "wow", "oh", "ah", "aha", "ooh", "nice", "cool", "great", "good", "gotcha", "i", "see", "ha", "haha", "hahaha", "heh", "hehe", "laughs", "laughter", "laughing", "chuckles"])
+_LAUGH = frozenset(["ha", "haha", "hahaha", "ah-ha", "aha", "ahaha", "ha-ha", "heh", "hehe", "hee", "ho", "hah", "ah", "ahh", "laughs", "laughter", "laughing", "chuckles"])
+_BACKCHANNEL = frozenset(["mhm", "mm", "mmm", "mhmm", "hmm", "hm", "uh-huh", "uhhuh", "uh", "huh", "um", "yeah", "yea", "yep", "yup", "yes", "ya", "right", "okay", "ok", "alright", "sure", "true", "exactly", "totally", "absolutely", "wow", "oh", "ah", "aha", "ooh", "nice", "cool", "great", "good", "gotcha", "i", "see", "mm-hmm", "mmhmm", "mhm"] + list(_LAUGH))
 _STOP = frozenset(["wait", "stop", "no", "nope", "hold", "hang", "sorry", "excuse", "pause", "enough", "actually"])
 _STOP_PHRASES = ("hold on", "hang on", "excuse me", "one second", "just a second", "shut up", "be quiet")
 
@@ -37,9 +42,11 @@ def classify(text: str, echo: str = "") -> Overlap:
     plain = " ".join(words)
     if any(p in plain for p in _STOP_PHRASES) or words[0] in _STOP:
         return Overlap.STOP
-    if all(w in _BACKCHANNEL for w in words) and len(words) <= 4:
+    if all(w in _LAUGH for w in words) or (all(w in _BACKCHANNEL for w in words) and len(words) <= 4):
         return Overlap.BACKCHANNEL
     spoken = set(_words(echo))
     if spoken and sum(w in spoken for w in words) >= 0.6 * len(words):
         return Overlap.NOTHING  # os1's own voice, back through the room
+    if len(words) < 3:
+        return Overlap.BACKCHANNEL  # not a stop, and says too little to be a turn
     return Overlap.TURN

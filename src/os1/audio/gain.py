@@ -23,10 +23,14 @@ class AutoGain:
         self._rate = rate
         self._release_s = release_s
 
-    def process(self, frame: np.ndarray) -> np.ndarray:
-        rms = float(np.sqrt(np.mean(frame * frame))) if frame.size else 0.0
-        # Rise at once to a louder frame; fall slowly so pauses keep the gain.
-        decay = np.exp(-frame.size / (self._rate * self._release_s))
-        self.envelope = max(rms, self.envelope * decay)
+    def process(self, frame: np.ndarray, *, hold: bool = False) -> np.ndarray:
+        """``hold``: keep the gain as it is (while os1 talks, what the
+        microphone hears is mostly os1's echo, or what the echo canceller left
+        of it, and says nothing about how loud the person is)."""
+        if not hold:
+            rms = float(np.sqrt(np.mean(frame * frame))) if frame.size else 0.0
+            # Rise at once to a louder frame; fall slowly so pauses keep the gain.
+            decay = np.exp(-frame.size / (self._rate * self._release_s))
+            self.envelope = max(rms, self.envelope * decay)
         gain = min(MAX_GAIN, TARGET_RMS / max(self.envelope, NOISE_FLOOR))
         return np.clip(frame * max(gain, 1.0), -1.0, 1.0)

@@ -10,12 +10,15 @@ opinion at a pause. Tests drive it with made-up numbers.
              or silence >= end--> idle (turn ended)
 
 While os1 itself is talking, starting a turn takes longer sustained speech
-(``barge_in``), so a cough or a short "mhm" is not even noticed (what happens
-to longer speech over os1's voice is decided in call.py).
+(``barge_in``) -- or, through an echo canceller, which lets such speech
+through only in fragments, enough fragments of it -- so a cough or a short
+"mhm" does not start one (call.py hears what short speech over os1's voice
+said, and decides what longer speech is).
 """
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 from enum import Enum
 
@@ -26,6 +29,13 @@ class TurnTiming:
     start: float = 0.096  # seconds of speech that start a turn
     barge_in: float = 0.4  # ... while os1 is talking: it falls silent and listens (see call.py)
     talk_over: float = 1.0  # speech over os1's voice this long takes the turn, whatever it says
+    # Through an echo canceller, speech over os1's voice comes in fragments:
+    # while both talk, WebRTC's AEC3 lets through about half the frames of
+    # the person's first half second (`os1 bench echo`). There, speech in
+    # this many of the last ``fragments_of`` frames (0.19 s of 0.42 s) is
+    # enough; os1's echo alone never made that once the canceller had settled.
+    fragments: int = 6
+    fragments_of: int = 13
     pause: float = 0.16  # silence that makes a pause: time to transcribe and ask
     end: float = 1.2  # silence that ends a turn whatever the turn model says
     end_when_unsure: float = 0.7  # silence that ends it when there is no turn model
@@ -63,6 +73,7 @@ class TurnDetector:
 
     def reset(self) -> None:
         self._state = _State.IDLE
+        self._recent: deque[tuple[float, bool]] = deque(maxlen=self.timing.fragments_of)
         self._run_start: float | None = None  # start of the current run of speech
         self._last_speech = 0.0
         self._p_end: float | None = None
@@ -81,8 +92,10 @@ class TurnDetector:
         """In a turn and not pausing."""
         return self._state is _State.SPEAKING
 
-    def process(self, t: float, probability: float, *, os1_talking: bool = False) -> list[TurnEvent]:
-        """One frame ending at time ``t`` (seconds)."""
+    def process(self, t: float, probability: float, *, os1_talking: bool = False,
+                echo_cancelled: bool = False) -> list[TurnEvent]:
+        """One frame ending at time ``t`` (seconds). ``echo_cancelled``: the
+        microphone comes through a settled echo canceller (os1 on open speakers)."""
         speech = probability >= self.timing.threshold
         events: list[TurnEvent] = []
         if speech:
@@ -90,13 +103,20 @@ class TurnDetector:
                 self._run_start = t
             self._last_speech = t
         if self._state is _State.IDLE:
+            self._recent.append((t, speech))
             if not speech:
                 self._run_start = None
                 return events
+            start = self._run_start
+            assert start is not None
+            if os1_talking and echo_cancelled:
+                if sum(s for _, s in self._recent) >= self.timing.fragments:
+                    start = next(ft for ft, s in self._recent if s)
+                    return self._started(start)
+                return events
             needed = self.timing.barge_in if os1_talking else self.timing.start
-            if t - self._run_start >= needed - 1e-9:
-                self._state = _State.SPEAKING
-                events.append(TurnEvent(Signal.SPEECH_STARTED, self._run_start))
+            if t - start >= needed - 1e-9:
+                return self._started(start)
             return events
         if self._state is _State.SPEAKING:
             if not speech and t - self._last_speech >= self.timing.pause - 1e-9:
@@ -122,6 +142,11 @@ class TurnDetector:
         if silence >= limit - 1e-9 or (likely and silence >= self.timing.likely_end - 1e-9):
             events.append(self._end())
         return events
+
+    def _started(self, t: float) -> list[TurnEvent]:
+        self._state = _State.SPEAKING
+        self._recent.clear()
+        return [TurnEvent(Signal.SPEECH_STARTED, t)]
 
     def hold(self, seconds: float | None) -> None:
         """The words so far say more is coming: this pause ends the turn only

@@ -56,6 +56,40 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     pauses.add_argument("--per-clip", type=int, default=2, metavar="N", help="pauses made from each clip")
     pauses.add_argument("--seed", type=int, default=14)
     pauses.set_defaults(run=_pauses)
+    call = kinds.add_parser(
+        "call", parents=[common], help="a ten-turn spoken conversation: openings, length, speakable",
+        description="A scripted person (Piper's voice, lower) talks with os1 for ten turns through "
+        "a voice session in real time, each turn after os1 has answered the last. Reports openings "
+        "repeated twice in a row, replies opened by a stock reaction, sentences per reply, markdown, "
+        "LaTeX, code or emoji reaching the voice, and end of speech -> first audio and -> first "
+        "word that carries content.",
+    )
+    call.add_argument("--json", action="store_true", help="print one JSON object")
+    call.set_defaults(run=_call)
+    echo = kinds.add_parser(
+        "echo", parents=[common], help="barge-in on open speakers: echo cancellation in a simulated room",
+        description="os1's replies (Piper) play through simulated rooms (delay, reverberation, level, "
+        "a small speaker's distortion) into the microphone path, alone or with real speech from DIR "
+        "starting 1-4 s into them, through the echo canceller, VAD, the call's policy and Whisper, "
+        "as in os1 talk on open speakers. Reports false barge-ins from the echo alone and how soon "
+        "speech over the echo is noticed, with and without echo cancellation.",
+    )
+    echo.add_argument("--audio", type=Path, required=True, metavar="DIR",
+                      help="folder of *.wav + *.txt, e.g. ../shared/data/speech")
+    echo.add_argument("--replies", type=int, default=24, help="echo-only replies, and as many barge-ins")
+    echo.add_argument("--seed", type=int, default=14)
+    echo.add_argument("--json", action="store_true", help="print one JSON object")
+    echo.set_defaults(run=_echo)
+    backchannels = kinds.add_parser(
+        "backchannels", parents=[common], help="\"mhm\" goes on, \"wait\" stops: speech over a reply",
+        description="Acknowledgements (mm-hmm, yeah, right, okay, a laugh...) and stops (wait, stop, "
+        "no no, hold on), in Piper's voice at three pitches, said over a reply through a headset and "
+        "through open speakers (a simulated room, echo cancelled). Reports how many did not interrupt "
+        "the reply and how many stopped it.",
+    )
+    backchannels.add_argument("--seed", type=int, default=14)
+    backchannels.add_argument("--json", action="store_true", help="print one JSON object")
+    backchannels.set_defaults(run=_backchannels)
     character = kinds.add_parser(
         "character", parents=[common], help="does os1 talk like a friend, and safely? (rule-scored)",
         description="Run each case of a character file (e.g. ../shared/data/character/"
@@ -210,6 +244,49 @@ def _pauses(settings: Settings, args: argparse.Namespace) -> int:
         print(f"{m['clip']}: {m['pause_s']} s after \"{m['before'][-40:]}\"")
     print(f"{len(made)} clips in {args.out}")
     return 0
+
+
+def _call(settings: Settings, args: argparse.Namespace) -> int:
+    from os1.bench.call import print_report, run_call_bench
+
+    print_report(asyncio.run(run_call_bench(settings)), args.json)
+    return 0
+
+
+def _echo(settings: Settings, args: argparse.Namespace) -> int:
+    from os1.bench.overlap import print_echo_report, run_echo_bench
+
+    parts, voice = _overlap_parts(settings)
+    result = run_echo_bench(parts, voice, args.audio, replies=args.replies, seed=args.seed,
+                            progress=None if args.json else _progress("echo"))
+    print_echo_report(result, args.json)
+    return 0
+
+
+def _backchannels(settings: Settings, args: argparse.Namespace) -> int:
+    from os1.bench.overlap import print_backchannel_report, run_backchannel_bench
+
+    parts, voice = _overlap_parts(settings)
+    result = run_backchannel_bench(parts, voice, seed=args.seed,
+                                   progress=None if args.json else _progress("backchannels"))
+    print_backchannel_report(result, args.json)
+    return 0
+
+
+def _overlap_parts(settings: Settings) -> tuple[Any, Any]:
+    """The call's VAD and ears, and the embedded voice (its audio is what the room returns)."""
+    from os1.runtime import open_voice_parts
+    from os1.voice.piper import PiperSynthesizer
+
+    parts = open_voice_parts(settings)
+    return parts, parts.voice if isinstance(parts.voice, PiperSynthesizer) else PiperSynthesizer()
+
+
+def _progress(name: str) -> Any:
+    import sys
+
+    return lambda done, total: print(f"\r{name}: {done}/{total}", end="\n" if done == total else "",
+                                     file=sys.stderr, flush=True)
 
 
 def _voice(settings: Settings, args: argparse.Namespace) -> int:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
+import logging
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -18,14 +20,16 @@ from os1.events import (
     ErrorEvent, Event, Interrupted, ReplyDelta, ReplyDone, Status, Transcript, TurnTimes,
 )
 
+log = logging.getLogger(__name__)
+
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser(
         "talk", parents=[common], help="talk with os1 by voice",
         description="A spoken conversation. With a microphone and speakers: just talk; os1 "
-        "listens for when you finish, answers aloud, and stops when you talk over it. There "
-        "is no echo cancellation: on open speakers os1 mutes the microphone while it speaks "
-        "(use --headset to be able to interrupt it). With --input, a WAV file plays the part "
+        "listens for when you finish, answers aloud, and stops when you talk over it. On open "
+        "speakers, echo cancellation (WebRTC's) keeps os1 from hearing itself; with a headset "
+        "there is no echo to cancel (--headset). With --input, a WAV file plays the part "
         "of the microphone, in real time, and --output records what os1 said.",
     )
     p.add_argument("--input", type=Path, metavar="WAV", help="use this recording as the microphone")
@@ -34,7 +38,10 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--tail", type=float, default=3.0, metavar="SECONDS",
                    help="silence fed after --input ends (default 3)")
     p.add_argument("--headset", action="store_true",
-                   help="keep listening while os1 speaks, so you can interrupt it")
+                   help="the voice goes to headphones: no echo to cancel")
+    p.add_argument("--no-echo-cancel", action="store_true",
+                   help="on open speakers, mute the microphone while os1 speaks instead "
+                   "(you cannot interrupt it then)")
     p.add_argument("--push-to-talk", action="store_true",
                    help="press Enter to start speaking and Enter again when done")
     p.add_argument("--list-devices", action="store_true", help="list audio devices and exit")
@@ -74,8 +81,9 @@ async def _talk(settings: Settings, args: argparse.Namespace) -> int:
                 args.output.with_suffix(".txt").write_text("\n".join(captions.lines) + "\n")
                 print(f"Wrote {args.output} and {args.output.with_suffix('.txt')}.", file=sys.stderr)
             return 0
-        device = DeviceAudio(_sounddevice())
-        session = VoiceSession(companion, parts, device, captions.show, barge_in=args.headset)
+        device = DeviceAudio(_sounddevice(), cancel_echo=_cancel_echo(args))
+        session = VoiceSession(companion, parts, device, captions.show,
+                               barge_in=args.headset or device.echo is not None, echo=device.echo)
         frames = device.frames()
         if args.push_to_talk:
             frames = _push_to_talk(frames, session)
@@ -87,6 +95,17 @@ async def _talk(settings: Settings, args: argparse.Namespace) -> int:
         finally:
             device.close()
     return 0
+
+
+def _cancel_echo(args: argparse.Namespace) -> bool:
+    if args.headset or args.no_echo_cancel:
+        return False
+    if importlib.util.find_spec("livekit") is None:
+        print(style("No echo cancellation (pip install 'os1[voice]'): on open speakers os1 mutes "
+                    "the microphone while it speaks; use --headset to be able to interrupt it.", "2"),
+              file=sys.stderr)
+        return False
+    return True
 
 
 class Captions:
@@ -134,7 +153,7 @@ def _sounddevice() -> Any:
     try:
         sounddevice.query_devices(kind="input")
         sounddevice.query_devices(kind="output")
-    except Exception as exc:  # noqa: BLE001 - PortAudio reports "no device" many ways
+    except Exception as exc:
         raise AudioError(
             f"No usable microphone and speakers were found ({exc}). Connect a headset, "
             "or try: os1 talk --input speech.wav --output reply.wav"
@@ -143,21 +162,26 @@ def _sounddevice() -> Any:
 
 
 class DeviceAudio:
-    """Microphone frames in, os1's voice out, through PortAudio."""
+    """Microphone frames in, os1's voice out, through PortAudio. With
+    ``cancel_echo``, each frame is cleaned of os1's voice in the audio thread
+    that captured it, with what the output thread handed to the speakers as
+    the reference: both on the device's own clock."""
 
-    def __init__(self, sd: Any):
+    def __init__(self, sd: Any, *, cancel_echo: bool = False):
+        from os1.audio.echo import EchoCanceller
         from os1.audio.format import FRAME, SAMPLE_RATE
 
         self._sd = sd
         self._loop = asyncio.get_running_loop()
         self._frames: asyncio.Queue[np.ndarray] = asyncio.Queue()
-        self._input = sd.InputStream(
-            samplerate=SAMPLE_RATE, channels=1, dtype="float32", blocksize=FRAME,
-            callback=lambda data, n, t, status: self._loop.call_soon_threadsafe(
-                self._frames.put_nowait, data[:, 0].copy()),
-        )
+        self.echo = EchoCanceller() if cancel_echo else None
+        self._input = sd.InputStream(samplerate=SAMPLE_RATE, channels=1, dtype="float32",
+                                     blocksize=FRAME, callback=self._captured)
         self._output: Any = None
         self._pending = np.zeros(0, np.float32)
+        self._reference = np.zeros(0, np.float32)  # the piece playing, at 16 kHz, for the canceller
+        self._total = 0  # samples in the piece playing
+        self._handed = 0  # of which handed to the speakers
         self._done: asyncio.Event | None = None
 
     async def frames(self) -> AsyncIterator[np.ndarray]:
@@ -166,21 +190,44 @@ class DeviceAudio:
             yield await self._frames.get()
 
     async def play(self, audio: np.ndarray, rate: int) -> None:
+        from os1.audio.format import resample
+
         if self._output is None or self._output.samplerate != rate:
+            if self._output is not None:
+                self._output.close()
             self._output = self._sd.OutputStream(samplerate=rate, channels=1, dtype="float32",
                                                  callback=self._fill)
             self._output.start()
+            if self.echo is not None:
+                self.echo.set_delay(1000 * (self._input.latency + self._output.latency))
         self._done = asyncio.Event()
-        self._pending = audio.astype(np.float32)
+        if self.echo is not None:
+            self._reference = resample(audio, rate)
+        self._total, self._handed = audio.size, 0
+        self._pending = audio.astype(np.float32)  # last: the output thread starts on it
         try:
             await self._done.wait()
         finally:
             self._pending = np.zeros(0, np.float32)  # cancelled: silence at the next block
 
+    def _captured(self, data: np.ndarray, frames: int, t: Any, status: Any) -> None:
+        frame = data[:, 0].copy()
+        if self.echo is not None and self.echo.working:
+            try:
+                frame = self.echo.clean(frame)
+            except AudioError as exc:  # the session mutes the microphone while os1 speaks now
+                log.warning("%s", exc)
+        self._loop.call_soon_threadsafe(self._frames.put_nowait, frame)
+
     def _fill(self, out: np.ndarray, frames: int, t: Any, status: Any) -> None:
         chunk, self._pending = self._pending[:frames], self._pending[frames:]
         out[: chunk.size, 0] = chunk
         out[chunk.size :, 0] = 0
+        if self.echo is not None and chunk.size:  # the same stretch of the reference
+            scale = self._reference.size / max(1, self._total)
+            start = round(self._handed * scale)
+            self._handed += chunk.size
+            self.echo.played(self._reference[start : round(self._handed * scale)])
         if chunk.size < frames and self._done is not None:
             self._loop.call_soon_threadsafe(self._done.set)
 

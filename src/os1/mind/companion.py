@@ -36,7 +36,9 @@ from os1.mind.persona import (
     NATURE_NOTE, QUESTION_NOTE, core_facts, past_facts, recall_note, system_prompt, upcoming,
     wants_a_question,
 )
-from os1.mind.polish import Polish, asks_for_more, asks_what_you_are, fit_to_say
+from os1.mind.polish import (
+    Opening, Polish, asks_for_more, asks_what_you_are, fit_to_say, opens_with_reaction,
+)
 from os1.mind.reflect import reflect_pending
 
 log = logging.getLogger(__name__)
@@ -138,6 +140,7 @@ class Companion:
         #: said (the next reply reminds them of help).
         self._cared: dict[Concern, int] = {}
         self._owed_care = False
+        self._reacted = False  # the last reply opened with a stock reaction ("Oh,")
         self._care_reply_id: int | None = None
 
     # -- lifecycle -------------------------------------------------------------------
@@ -394,6 +397,7 @@ class Companion:
         sentences = SPOKEN_SENTENCES if channel == "voice" else TYPED_SENTENCES
         polish = Polish(disclaimers=not asked_what_os1_is,
                         sentences=None if asks_for_more(text) else sentences)
+        opening = Opening(allowed=not self._reacted)
 
         if self._pending_recall is not None:
             memories = (self._spoken_recall() or []) if channel == "voice" else self._pending_recall
@@ -415,7 +419,7 @@ class Companion:
         try:
             async with contextlib.aclosing(until(reply_text, self._interrupt)) as stream:
                 async for raw in stream:
-                    if piece := (raw if care.reply else polish.feed(raw)):
+                    if piece := (raw if care.reply else polish.feed(opening.feed(raw))):
                         if not pieces:
                             yield ReplyStarted()
                         pieces.append(piece)
@@ -424,7 +428,7 @@ class Companion:
                         break  # said enough, or saying the same sentences over again
             interrupted = self._interrupt.is_set()
             if not interrupted and care.reply is None:
-                rest = polish.end()
+                rest = polish.feed(opening.end()) + polish.end()
                 if care.closing and (added := care.closing("".join(pieces) + rest)):
                     rest = f"{rest.rstrip()} {added}" if "".join(pieces).strip() else added
                 if rest:
@@ -445,6 +449,7 @@ class Companion:
             raise
         finally:
             reply = "".join(pieces).strip()
+            self._reacted = opens_with_reaction(reply)
             self._history.append(user_message)
             reply_id = self.last_reply_id = None
             if reply:

@@ -73,6 +73,7 @@ _SENTENCE_END = re.compile(r"[.!?…]+[\"')\]]*(?=\s)|\n")
 _ENDS = ".!?…\"')]"
 #: "Oh," "Honestly,": a one-word lead-in, after which a sentence starts afresh.
 _LEAD_IN = re.compile(r"^\s*[A-Za-z']+,")
+_CONTRAST = re.compile(r"\s*(?:but|however|still|yet|though)\b,?\s+", re.IGNORECASE)
 _BUT = re.compile(r",?\s+\b(?:but|though|however|yet)\b,?\s+", re.IGNORECASE)
 #: "While I don't have a body, I ...": the clause before the comma is the disclaimer.
 _CONCEDING = re.compile(r"^\s*(?:while|although|though|even\s+though|since)\b[^,]*,\s+", re.IGNORECASE)
@@ -115,6 +116,7 @@ class Polish:
         self._passed = False    # has anything been passed on?
         self._first = True      # in the reply's first sentence?
         self._dropped: list[str] = []
+        self._dropped_last = False  # the sentence before was taken out
         self._said: set[str] = set()
         #: The model is saying the same sentences over again: stop it.
         self.looping = False
@@ -196,6 +198,15 @@ class Polish:
         return end.end() if end else None
 
     def _judged(self, sentence: str) -> str:
+        kept = self._judge(sentence)
+        if self._dropped_last and kept.strip() and (but := _CONTRAST.match(kept)):
+            # "As an AI I have no favourites. But Middlemarch...": the "but" answered what went.
+            rest = kept[but.end():]
+            kept = kept[: len(kept) - len(kept.lstrip())] + rest[:1].upper() + rest[1:]
+        self._dropped_last = bool(sentence.strip()) and not kept.strip()
+        return kept
+
+    def _judge(self, sentence: str) -> str:
         key = _key(sentence)
         if key in self._said and any(c.isalnum() for c in key):  # a small model's loop
             self.looping = True
@@ -247,3 +258,51 @@ def asks_for_more(text: str) -> bool:
 def asks_what_you_are(text: str) -> bool:
     """Does the person ask about os1's nature (then saying it is an AI is the answer)?"""
     return bool(_ASKS_WHAT_YOU_ARE.search(text.replace("\u2019", "'")))
+
+
+#: A stock reaction opening a reply: one interjection and its punctuation ("Oh," "Hmm...").
+_REACTION_OPENING = re.compile(
+    r"\s*(?:oh+|ah+|aw+|ooh+|hm+|mm+|well|yeah|wow|right|huh)\s*(?:[,!…]+|\.+)\s*", re.IGNORECASE)
+_REACTIONS = ("oh", "ah", "aw", "ooh", "hm", "mm", "well", "yeah", "wow", "right", "huh")
+
+
+def opens_with_reaction(reply: str) -> bool:
+    return bool(_REACTION_OPENING.match(reply))
+
+
+class Opening:
+    """A stock reaction ("Oh," "Ah," "Well,") opens a reply only where the
+    one before did not open with one: said every time it is a tic (the
+    embedded models open nearly every spoken reply so). When it may not,
+    the reaction is taken out as the reply streams ("Oh, that sounds hard" ->
+    "That sounds hard"), which holds back only the token after it."""
+
+    def __init__(self, *, allowed: bool):
+        self._held = "" if not allowed else None  # None: deciding is over
+        self._capital = False  # the next letter starts the reply
+
+    def feed(self, piece: str) -> str:
+        if self._held is None:
+            return self._capitalised(piece)
+        text = self._held + piece
+        if (reaction := _REACTION_OPENING.match(text)) and reaction.end() < len(text):
+            self._held, self._capital = None, True  # the reaction and the space after it go
+            return self._capitalised(text[reaction.end() :])
+        start = text.strip().lower()
+        if not start or any(r.startswith(start) or start.startswith(r) and start.strip(r[-1]) == r[:-1]
+                            for r in _REACTIONS) or (reaction and reaction.end() == len(text)):
+            self._held = text  # still may be one ("Oh", "Oh,"; "Oh, " waits for the next word)
+            return ""
+        self._held = None
+        return text
+
+    def end(self) -> str:
+        """What is held when the reply ends (a reply that is only "Oh." stays)."""
+        held, self._held = self._held or "", None
+        return held
+
+    def _capitalised(self, text: str) -> str:
+        if self._capital and (stripped := text.lstrip()):
+            self._capital = False
+            return stripped[0].upper() + stripped[1:]
+        return text

@@ -12,8 +12,10 @@ token sooner. (A first token is a whole word; the same letters streamed in
 pieces may begin another, "Well" in "Wellington".)
 
 After a first piece of a word or two ("Oh,"), which is over in ~0.4 s, the
-second is a phrase too (at a comma, or after eight words): a whole sentence
-would take longer to write than that, and leave a silence after "Oh,".
+second is cut as a first piece is (at a comma, or after four words): a whole
+sentence would take longer to write than that, and leave a silence after
+"Oh,". (Eight words there put the first words with content 60-190 ms later,
+in interleaved runs of ``os1 bench voice``.)
 """
 
 from __future__ import annotations
@@ -25,8 +27,8 @@ _PHRASE_END = re.compile(r"[,.!?;:…—]+[\"')\]]*\s")
 FIRST_MIN_WORDS = 1  # "Oh," "Sure!" and "Hmm," sound natural on their own
 FIRST_MAX_WORDS = 4
 SHORT_FIRST_WORDS = 2  # a first piece this short is followed by another phrase
-SECOND_MIN_WORDS = 3
-SECOND_MAX_WORDS = 8
+SECOND_MIN_WORDS = 2
+SECOND_MAX_WORDS = 4
 # Reactions that are a phrase by themselves at the start of a reply.
 # Not "Right" or "Sure": "Right now", "Sure thing".
 _REACTION = re.compile(r"(Oh|Ah|Aw|Ooh|Mm+|Hm+|Well|Yeah|Wow)")

@@ -38,6 +38,7 @@ _URL = re.compile(r"\b(?:https?://)?(?:www\.)?((?:[a-z0-9-]+\.)+[a-z]{2,})(?:/[^
 _LINE_MARK = re.compile(r"^\s*(?:#{1,6}\s+|[-*•+]\s+|\d+[.)]\s+|>\s*)", re.MULTILINE)
 _EMPHASIS = re.compile(r"(\*\*|__|\*|`+|~~)")
 _UNDERSCORE_EMPHASIS = re.compile(r"(?<!\w)_([^_\n]+)_(?!\w)")
+_SNAKE = re.compile(r"(?<=[A-Za-z0-9])_(?=[A-Za-z0-9])")
 _TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?\s*$", re.MULTILINE)
 _UNITS = ((re.compile(r"°\s*C\b"), " degrees Celsius"), (re.compile(r"°\s*F\b"), " degrees Fahrenheit"),
           (re.compile(r"°"), " degrees"), (re.compile(r"(?<=\d)\s*%"), " percent"),
@@ -72,6 +73,7 @@ def speakable(text: str) -> str:
     text = re.sub(r"^[ \t]*\||\|[ \t]*$", "", text, flags=re.MULTILINE).replace("|", ", ")
     text = _EMPHASIS.sub("", text)
     text = _UNDERSCORE_EMPHASIS.sub(r"\1", text)
+    text = _SNAKE.sub(" ", text)  # add_numbers(5, 3): "add numbers"
     for pattern, words in _UNITS:
         text = pattern.sub(words, text)
     text = "".join(c for c in text if not _is_emoji(c))

@@ -1,0 +1,66 @@
+"""os1 bench call and the overlap benches: the parts that need no models."""
+
+import numpy as np
+
+from os1.audio.gain import AutoGain
+from os1.bench.call import first_word, sentences, summarise
+from os1.bench.overlap import Room, Trial, summarise_backchannels, summarise_echo
+
+
+def test_a_call_is_scored_on_openings_length_and_what_reached_the_voice():
+    rows = [
+        {"said": "a", "spoken": ["Oh, that sounds lovely.", "What kind?"], "first_audio_ms": 500, "content_ms": 900},
+        {"said": "b", "spoken": ["Oh, I see."], "first_audio_ms": 600, "content_ms": 1000},
+        {"said": "c", "spoken": ["One. Two. Three. Four."], "first_audio_ms": 700, "content_ms": 700},
+        {"said": "d", "spoken": ["Use add_numbers here."], "first_audio_ms": 800, "content_ms": 800},
+    ]
+    result = summarise(rows)
+    assert result["openings"] == ["oh", "oh", "one", "use"]
+    assert result["openings_repeated_in_a_row"] == 1
+    assert result["stock_reaction_openings"] == 2
+    assert result["max_sentences"] == 4 and result["replies_over_three_sentences"] == 1
+    assert result["unspeakable_in_voice"] == 1
+    assert result["content_latency_ms"]["p50"] == 850.0
+
+
+def test_sentences_and_openings_are_counted_as_heard():
+    assert sentences("Hi there! How are you? Good.") == 3
+    assert sentences("It costs 3.5 euros.") == 1
+    assert first_word("  \"Well,\" she said") == "well"
+
+
+def test_echo_figures_count_false_hushes_and_barge_ins_noticed_in_time():
+    room = Room(0.05, 0.3, 5.0, 0.0, 1.1)
+    trials = [
+        Trial("echo", "r", room, "later"),
+        Trial("echo", "r", room, "later", hushed_s=2.0),
+        Trial("barge_in", "p", room, "later", onset_s=2.0, hushed_s=2.4, stopped_s=2.5),
+        Trial("barge_in", "p", room, "later", onset_s=2.0, hushed_s=3.0, stopped_s=3.1),
+    ]
+    later = summarise_echo(trials)["later"]
+    assert (later["false_hushes"], later["false_barge_ins"]) == (1, 0)
+    assert later["detected_within_0_5s"] == 1 and later["taken_as_turn"] == 2
+    assert later["detect_ms"]["max"] == 1000
+
+
+def test_backchannel_figures_separate_going_on_from_stopping():
+    trials = [
+        Trial("backchannel", "Yeah. x1.0", None, "headset"),
+        Trial("backchannel", "Right. x1.0", None, "headset", hushed_s=1.0, resumed=1),
+        Trial("stop", "Wait. x1.0", None, "headset", stopped_s=2.0),
+        Trial("stop", "Stop. x1.0", None, "headset"),
+    ]
+    headset = summarise_backchannels(trials)["headset"]
+    assert headset["not_interrupted"] == 2 and headset["hushed_a_moment"] == 1
+    assert headset["stopped"] == 1 and headset["missed"] == ["Stop. x1.0"]
+
+
+def test_the_gain_holds_while_os1_talks():
+    gain = AutoGain()
+    gain.process(np.full(512, 0.05, np.float32))
+    before = gain.envelope
+    for _ in range(400):  # 13 s of near silence: what an echo canceller leaves of os1's voice
+        gain.process(np.full(512, 1e-5, np.float32), hold=True)
+    assert gain.envelope == before
+    gain.process(np.full(512, 1e-5, np.float32))
+    assert gain.envelope < before

@@ -1,0 +1,126 @@
+"""Echo cancellation on open speakers, with the real canceller (WebRTC AEC3 from
+livekit), the real voice (Piper), VAD and ears, in simulated rooms (see
+os1.bench.overlap; `os1 bench echo` gives the figures over 24 rooms)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from os1.audio.echo import EchoCanceller
+from os1.audio.format import read_wav, resample
+from os1.bench.overlap import REPLIES, Room, Trial, at_level, _onset, _Speaker, run_trial
+from os1.config import load_settings
+from os1.runtime import open_voice_parts
+
+SPEECH = Path(__file__).resolve().parents[2] / "shared" / "data" / "speech"
+pytestmark = [
+    pytest.mark.model,
+    pytest.mark.timeout(600),
+    pytest.mark.skipif(not SPEECH.exists(), reason="needs ../shared/data/speech"),
+]
+ROOMS = [Room(delay_s=0.03, rt60_s=0.3, drr_db=6.0, echo_db=-3.0, drive=1.1),
+         Room(delay_s=0.09, rt60_s=0.5, drr_db=3.0, echo_db=0.0, drive=1.3)]
+
+
+@pytest.fixture(scope="module")
+def parts(tmp_path_factory):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OS1_")}
+    env.update(OS1_HOME=str(tmp_path_factory.mktemp("home")))
+    return open_voice_parts(load_settings(env=env))
+
+
+@pytest.fixture(scope="module")
+def replies(parts):
+    voice = parts.voice
+    return [(text, resample(voice.synthesize_now(text), voice.sample_rate)) for text in REPLIES[:3]]
+
+
+def test_the_canceller_takes_the_echo_of_a_reply_down_by_more_than_30_db(replies):
+    _, reply = replies[0]
+    speaker = _Speaker(reply, ROOMS[1], np.random.default_rng(0))
+    echo = EchoCanceller(90)
+    heard, left = [], []
+    while not speaker.done:
+        far, mic = speaker.next()
+        echo.played(far)
+        out = echo.clean(mic)
+        assert out.shape == mic.shape
+        heard.append(mic)
+        left.append(out)
+    assert echo.settled
+    settled = slice(len(heard) // 2, None)  # after the first seconds it takes to learn the room
+    power = lambda frames: float(np.mean(np.concatenate(frames) ** 2))
+    assert 10 * np.log10(power(heard[settled]) / power(left[settled])) > 30
+
+
+@pytest.mark.parametrize("room", ROOMS)
+def test_a_reply_through_open_speakers_is_not_taken_for_someone_talking(parts, replies, room):
+    (text, reply), (_, before) = replies[0], replies[1]
+    alone = run_trial(Trial("echo", text, room, "later"), reply, text, None, parts,
+                      np.random.default_rng(1), before=before)
+    assert alone.hushed_s is None and alone.stopped_s is None
+    # The same room without the canceller: os1 interrupts itself (the test can fail).
+    raw = run_trial(Trial("echo", text, room, "none"), reply, text, None, parts, np.random.default_rng(1))
+    assert raw.hushed_s is not None
+
+
+@pytest.mark.parametrize("room", ROOMS)
+def test_speech_over_a_reply_through_open_speakers_stops_it(parts, replies, room):
+    (text, reply), (_, before) = replies[2], replies[0]
+    person = at_level(read_wav(SPEECH / "fleurs-en-002.wav"))  # "to the north and within easy reach..."
+    onset = 1.5 + _onset(person, parts.vad)
+    trial = run_trial(Trial("barge_in", "fleurs-en-002", room, "later", onset_s=onset), reply, text,
+                      person, parts, np.random.default_rng(2), at_s=1.5, before=before)
+    assert trial.hushed_s is not None and trial.stopped_s is not None, trial
+    assert trial.hushed_s - onset < 0.7, trial
+
+
+class _Stream:
+    """PortAudio's stream, played by the test: it calls the callbacks itself."""
+
+    def __init__(self, *, samplerate, callback, **_):
+        self.samplerate, self.callback, self.latency = samplerate, callback, 0.02
+
+    def start(self):
+        pass
+
+    def close(self):
+        pass
+
+
+class _FakeSoundDevice:
+    InputStream = OutputStream = _Stream
+
+
+async def test_on_open_speakers_the_microphone_frames_come_cleaned_of_what_was_played():
+    import asyncio
+
+    from os1.cli.talk import DeviceAudio
+
+    device = DeviceAudio(_FakeSoundDevice(), cancel_echo=True)
+    rng = np.random.default_rng(0)
+    rate, seconds = 22050, 6.0
+    envelope = np.repeat(rng.uniform(0.2, 1.0, int(seconds * 5)), rate // 5)  # syllable-like bursts
+    voice = (rng.standard_normal(envelope.size) * 0.1 * envelope).astype(np.float32)
+    playing = asyncio.ensure_future(device.play(voice, rate))
+    await asyncio.sleep(0)
+    # What the room brings to the microphone: the voice, 40 ms later, at half the level.
+    room = np.concatenate([np.zeros(640, np.float32), resample(voice, rate) * 0.5, np.zeros(16000, np.float32)])
+    heard, cleaned = [], []
+    for n in range(int(seconds / 0.032)):
+        out = np.zeros((706, 1), np.float32)  # 32 ms at 22.05 kHz to the speakers
+        device._output.callback(out, 706, None, None)
+        mic = room[n * 512 : (n + 1) * 512]
+        device._input.callback(mic[:, None].copy(), 512, None, None)
+        await asyncio.sleep(0)
+        heard.append(mic)
+        cleaned.append(device._frames.get_nowait())
+    playing.cancel()
+    assert device.echo is not None and device.echo.settled
+    late = slice(len(heard) // 2, None)
+    power = lambda frames: float(np.mean(np.concatenate(frames) ** 2))
+    assert 10 * np.log10(power(heard[late]) / power(cleaned[late])) > 30
