@@ -407,3 +407,14 @@ async def test_replies_do_not_open_with_a_stock_reaction_twice_in_a_row(settings
             said.append(next(e.text for e in await turn(c, text) if isinstance(e, ReplyDone)))
     assert said == ["Oh, that sounds lovely.", "I love that.", "Ah, tell me more.", "Sure thing."]
     assert [m.content for m in memory.messages() if m.role == "assistant"][1] == "I love that."
+
+
+async def test_a_question_about_their_own_life_is_marked_as_such_for_the_model(settings, memory):
+    llm = FakeLLM(["You write letters for other people."])
+    async with Companion(settings, llm, memory) as c:
+        await turn(c, "Do you remember what I do for work?")
+    asked = llm.prompts[0][-1].content
+    assert asked.startswith("Do you remember what I do for work?")
+    assert "asking about their own life, not yours" in asked
+    # What is stored is what they said.
+    assert memory.messages()[0].content == "Do you remember what I do for work?"

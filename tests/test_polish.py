@@ -2,7 +2,9 @@ import re
 
 import pytest
 
-from os1.mind.polish import Polish, asks_for_more, asks_what_you_are, Opening, opens_with_reaction
+from os1.mind.polish import (
+    Opening, Polish, asks_about_themselves, asks_for_more, asks_what_you_are, opens_with_reaction,
+)
 
 
 def tokens(text):
@@ -122,3 +124,19 @@ def test_a_but_after_a_dropped_disclaimer_goes_with_it():
     assert "".join(p.feed(t) for t in pieces) + p.end() == "Middlemarch is a classic."
     p = Polish()
     assert "".join(p.feed(t) for t in ["I like it.", " But not much."]) + p.end() == "I like it. But not much."
+
+
+@pytest.mark.parametrize("text", [
+    "Do you remember what I do for work?", "What's my sister's name?", "Where do I live?",
+    "When is my concert?", "What did I tell you about Ana?", "How old am I?",
+])
+def test_questions_about_their_own_life_are_recognised(text):
+    assert asks_about_themselves(text)
+
+
+@pytest.mark.parametrize("text", [
+    "What do you think I should do?", "What would you do in my place?", "How am I doing?",
+    "Do you know what time it is?", "What is your favourite book?", "I miss my sister.",
+])
+def test_other_questions_are_not_about_their_own_life(text):
+    assert not asks_about_themselves(text)

@@ -33,11 +33,12 @@ from os1.mind.extract import extract_facts
 from os1.mind.llm import LLM, GenerateOptions, Message, complete, until
 from os1.mind.onboarding import Onboarding
 from os1.mind.persona import (
-    NATURE_NOTE, QUESTION_NOTE, core_facts, past_facts, recall_note, system_prompt, upcoming,
+    NATURE_NOTE, QUESTION_NOTE, SELF_NOTE, core_facts, past_facts, recall_note, system_prompt, upcoming,
     wants_a_question,
 )
 from os1.mind.polish import (
-    Opening, Polish, asks_for_more, asks_what_you_are, fit_to_say, opens_with_reaction,
+    Opening, Polish, asks_about_themselves, asks_for_more, asks_what_you_are, fit_to_say,
+    opens_with_reaction,
 )
 from os1.mind.reflect import reflect_pending
 
@@ -394,6 +395,8 @@ class Companion:
             model_text = f"{model_text}\n\n{care.note}"
         elif asked_what_os1_is:
             model_text = f"{model_text}\n\n{NATURE_NOTE}"
+        elif asks_about_themselves(text):
+            model_text = f"{model_text}\n\n{SELF_NOTE}"
         sentences = SPOKEN_SENTENCES if channel == "voice" else TYPED_SENTENCES
         polish = Polish(disclaimers=not asked_what_os1_is,
                         sentences=None if asks_for_more(text) else sentences)

@@ -48,6 +48,13 @@ NATURE_NOTE = ("(A note for you, not from them: answer honestly that you are an 
                "person, in your own warm words, and say what is true for you.)")
 
 
+#: Follows a question about the person's own life ("Do you remember what I do
+#: for work?"): the small models otherwise answer it about themselves ("I
+#: assist with tasks like answering questions"), with the answer in the prompt.
+SELF_NOTE = ("(A note for you, not from them: they are asking about their own life, not yours. "
+             "Answer about them from what you know of them; if you don't know, say so.)")
+
+
 #: When they told os1 something and the reply asked nothing back: a friend
 #: would. Small models often stop at "That's tough."
 QUESTION_NOTE = ("(A note for you, not from them: now ask them one short, warm question about "

@@ -255,6 +255,20 @@ def asks_for_more(text: str) -> bool:
     return bool(_ASKS_FOR_MORE.search(text))
 
 
+_ASKS_ABOUT_THEMSELVES = re.compile(
+    r"\b(?:do\s+you\s+(?:still\s+)?(?:remember|recall|know)\b[^?.!]*\b(?:i|my|me)\b|"
+    r"(?:what|where|when|who|which|how\s+(?:old|many|much|long))\b[^?.!]*?"
+    r"\b(?:do|did|does|am|was|is|are|were|have|had)\s+(?:i|my)\b|"
+    r"(?:what|who|when|where)(?:'s|\s+is|\s+was|\s+are)\s+my\b)",
+    re.IGNORECASE,
+)
+
+
+def asks_about_themselves(text: str) -> bool:
+    """Does the person ask os1 about their own life ("what's my sister's name?")?"""
+    return bool(_ASKS_ABOUT_THEMSELVES.search(text.replace("\u2019", "'")))
+
+
 def asks_what_you_are(text: str) -> bool:
     """Does the person ask about os1's nature (then saying it is an AI is the answer)?"""
     return bool(_ASKS_WHAT_YOU_ARE.search(text.replace("\u2019", "'")))
