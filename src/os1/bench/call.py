@@ -113,6 +113,7 @@ async def run_call_bench(settings: Settings, *, turns: list[str] = TURNS) -> dic
     with tempfile.TemporaryDirectory(prefix="os1-bench-call-") as home:
         fresh = replace(settings, home=Path(home))
         async with companion_session(fresh, channel="voice") as companion:
+            await companion.ready()  # as os1 talk does before it listens
             session = VoiceSession(companion, parts, TimelineOutput(), collect)
             await session.run(person_talks())
     return summarise(rows)

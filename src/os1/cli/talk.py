@@ -69,6 +69,7 @@ async def _talk(settings: Settings, args: argparse.Namespace) -> int:
     async with companion_session(
         settings, channel="voice", progress=progress_bar(f"Preparing the {settings.llm.model} model (once)")
     ) as companion:
+        await companion.ready()  # the persona read into the model: the first answer is as quick as any
         if audio is not None:
             output = TimelineOutput()
             session = VoiceSession(companion, parts, output, captions.show, barge_in=True)
