@@ -112,8 +112,7 @@ class _Speaker:
         self._h = None if room is None else room.response(rng)
         self._drive = room.drive if room else 1.0
         gain = 10 ** ((room.echo_db - 26) / 20) if room else 0.0
-        level = float(np.sqrt(np.mean(reply**2))) or 1.0
-        self._gain = gain / level
+        self._gain = gain / (speech_level(reply) or 1.0)  # measured as the person's is
         if self._h is not None:
             self._n = 1 << int(np.ceil(np.log2(FRAME + self._h.size)))
             self._H = np.fft.rfft(self._h, self._n)
@@ -224,12 +223,17 @@ def _talking(policy: Any) -> Any:
     return next(c for c in out if isinstance(c, Answer | Draft)).reply
 
 
-def at_level(audio: np.ndarray, dbfs: float = -26.0) -> np.ndarray:
-    """Speech at ``dbfs`` over its voiced part (the loudest 30 ms windows)."""
+def speech_level(audio: np.ndarray) -> float:
+    """The RMS of speech over its voiced part (the louder half of its 30 ms windows)."""
     windows = audio[: audio.size - audio.size % 480].reshape(-1, 480)
     rms = np.sqrt(np.mean(windows**2, axis=1))
     voiced = rms[rms >= np.percentile(rms, 50)] if rms.size else rms
-    level = float(np.sqrt(np.mean(voiced**2))) if voiced.size else 0.0
+    return float(np.sqrt(np.mean(voiced**2))) if voiced.size else 0.0
+
+
+def at_level(audio: np.ndarray, dbfs: float = -26.0) -> np.ndarray:
+    """Speech at ``dbfs`` over its voiced part."""
+    level = speech_level(audio)
     return audio * (10 ** (dbfs / 20) / level) if level else audio
 
 
