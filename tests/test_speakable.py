@@ -18,6 +18,10 @@ from os1.voice.speakable import Speakable, speakable
     ("|---|---|", ""),
     ("Rock & roll, 3.5 km/h", "Rock and roll, 3.5 kilometres an hour"),
     ("snake_case is said as words", "snake case is said as words"),
+    ("It costs $5.50, or €20 with a £1 coin.", "It costs 5 dollars 50, or 20 euros with a 1 pound coin."),
+    ("Add 3/4 of a cup, then 5/8.", "Add three quarters of a cup, then 5 over 8."),
+    ("It is on 2026-12-03, not 12/03/2026.", "It is on December 3, 2026, not 12/03/2026."),
+    ("It weighs 2kg and is 3 cm wide.", "It weighs 2 kilograms and is 3 centimetres wide."),
 ])
 def test_written_marks_become_what_a_person_would_say(written, said):
     assert speakable(written) == said

@@ -5,8 +5,11 @@ The small models write markdown and LaTeX even in a call ("**bold**",
 stumbles on them. :func:`speakable` turns a piece of a reply into words a
 person would say: emphasis, headings, bullets and fences go; a link is its
 text; a web address is its host ("example.org"); a formula is read ("3 over 2",
-"x squared"); a block of code and emoji go. The text shown on the page keeps its formatting: only
-what is voiced passes through here. Pure and cheap (a few regular expressions
+"x squared"); money, fractions, ISO dates and units are said as people say
+them ("5 dollars 50", "three quarters", "December 3, 2026", "2 kilograms": the
+voice said "yours 20" for "€20" and "three slash four"); a block of code and
+emoji go. The text shown on the page keeps its formatting: only what is voiced
+passes through here. Pure and cheap (a few regular expressions
 over a phrase), so it costs nothing before the first audio.
 """
 
@@ -46,6 +49,22 @@ _UNITS = ((re.compile(r"°\s*C\b"), " degrees Celsius"), (re.compile(r"°\s*F\b"
           (re.compile(r"(?<=\d)\s*mph\b"), " miles an hour"), (re.compile(r"\s&\s"), " and "))
 
 
+_MONEY = re.compile(r"([$€£])\s?(\d[\d,]*)(?:\.(\d{2}))?\b")
+_CURRENCY = {"$": "dollar", "€": "euro", "£": "pound"}
+#: 3/4 (not 12/03/2026): a fraction, said as people say it.
+_FRACTION = re.compile(r"(?<![\d/])(\d{1,2})/(\d{1,2})(?![\d/])")
+_FRACTIONS = {"1/2": "a half", "1/3": "a third", "2/3": "two thirds", "1/4": "a quarter",
+              "3/4": "three quarters"}
+_ISO_DATE = re.compile(r"\b(\d{4})-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])\b")
+_MONTHS = ("January February March April May June July August September October November "
+           "December").split()
+#: Units after a number, which the voice would spell out ("2 k g").
+_UNIT_WORDS = {"km": "kilometres", "kg": "kilograms", "cm": "centimetres", "mm": "millimetres",
+               "ml": "millilitres", "mg": "milligrams", "lb": "pounds", "lbs": "pounds", "ft": "feet",
+               "mph": "miles an hour"}
+_UNIT = re.compile(r"(?<=\d)\s?(" + "|".join(_UNIT_WORDS) + r")\b")
+
+
 class Speakable:
     """The pieces of one reply, in order, as they should be said: a block of
     code (between ``` fences, which pieces may split) is not read out."""
@@ -66,6 +85,7 @@ class Speakable:
 def speakable(text: str) -> str:
     """``text`` as it should be said ("" if nothing in it is to be said)."""
     text = _TABLE_RULE.sub("", text)
+    text = _MONEY.sub(_money, text)  # before the maths: "$" is not LaTeX there
     text = _LINK.sub(r"\1", text)
     text = _URL.sub(lambda m: m.group(1).lower(), text)
     text = _math(text)
@@ -76,11 +96,23 @@ def speakable(text: str) -> str:
     text = _SNAKE.sub(" ", text)  # add_numbers(5, 3): "add numbers"
     for pattern, words in _UNITS:
         text = pattern.sub(words, text)
+    text = _UNIT.sub(lambda m: " " + _UNIT_WORDS[m.group(1)], text)
+    text = _FRACTION.sub(lambda m: _FRACTIONS.get(m.group(0), f"{m.group(1)} over {m.group(2)}"), text)
+    text = _ISO_DATE.sub(lambda m: f"{_MONTHS[int(m.group(2)) - 1]} {int(m.group(3))}, {m.group(1)}", text)
     text = "".join(c for c in text if not _is_emoji(c))
     text = re.sub(r"\s*\n\s*", " ", text)
     text = re.sub(r"\s+([,.!?;:])", r"\1", re.sub(r"[ \t]{2,}", " ", text))
     text = re.sub(r"(?:,\s*){2,}", ", ", text).strip().lstrip(", ")
     return text if any(c.isalnum() for c in text) else ""
+
+
+def _money(match: re.Match[str]) -> str:
+    unit = _CURRENCY[match.group(1)]
+    amount = match.group(2)
+    said = f"{amount} {unit}{'' if amount == '1' else 's'}"
+    if match.group(3) and match.group(3) != "00":
+        said += f" {int(match.group(3))}"
+    return said
 
 
 def _math(text: str) -> str:
