@@ -206,6 +206,23 @@ def test_going_on_before_the_reply_carries_content_takes_it_back():
     assert StopReply(Stop.RETRACT) in out and not of(Hush, out)
 
 
+def test_someone_os1_cut_off_is_waited_for_longer_from_then_on():
+    call = Call()
+    call.seconds("#", 1.0)
+    call.seconds(".", 0.2)
+    out = call.hear("Where should we go", 0.95)
+    assert of(Release, out), "a sure ending is taken at once"
+    call.policy.playing("Oh,", opening=True)
+    out = call.seconds("#", 0.45)  # they were only thinking
+    assert StopReply(Stop.RETRACT) in out
+    call.seconds("#", 0.5)
+    call.seconds(".", 0.2)
+    out = call.hear("this weekend, do you think?", 0.95)
+    assert not of(Release, out) and not of(Ended, out), "the same sure verdict now waits"
+    out = call.seconds(".", 0.32)
+    assert of(Release, out) or of(Ended, out), "and ends after a little more silence"
+
+
 def test_provisional_transcripts_come_while_a_long_phrase_goes_on():
     call = Call()
     out = call.seconds("#", 1.0)

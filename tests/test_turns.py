@@ -103,3 +103,20 @@ def test_unfinished_sentences():
     assert sounds_unfinished("However, due to the slow communication channels,")
     assert sounds_unfinished("in which was...")
     assert sounds_unfinished("I think -")
+
+
+def test_patience_lengthens_every_ending():
+    d = TurnDetector()
+    d.patience = 0.3
+    events, t = feed(d, "#" * 10 + "." * 6)
+    assert d.verdict(0.95) == [], "a sure verdict waits out the patience"
+    more, t = feed(d, "." * 4, start=t)
+    assert signals(more) == [Signal.TURN_ENDED]
+    d = TurnDetector()
+    d.patience = 0.3
+    events, t = feed(d, "#" * 10 + "." * 6)
+    d.verdict(0.1)
+    more, _ = feed(d, "." * 38, start=t)  # 1.2 s of silence is no longer enough
+    assert more == []
+    more, _ = feed(d, "." * 10, start=t + 38 * FRAME)
+    assert signals(more) == [Signal.TURN_ENDED]

@@ -45,6 +45,11 @@ MIN_BURST_S = 0.1
 # A mid-sentence pause (the words so far end on "the", "because", a comma)
 # keeps the turn this long at most: people think for 0.8-1.5 s mid-clause.
 THINKING_S = 2.5
+# Each time os1 answers someone who then goes on (they were only thinking),
+# every ending of theirs waits this much longer, up to the most below: the
+# speaker's own pause habits, learnt within the call.
+PATIENCE_STEP_S = 0.3
+MAX_PATIENCE_S = 0.9
 UNFINISHED_P = 0.3  # the turn model's verdict is capped here when the words say "more to come"
 # The language model's probability (in the companion's own prompt) that the
 # words so far close a sentence, below which they do not. On the dev data,
@@ -631,6 +636,10 @@ class CallPolicy:
                    else Stop.RETRACT if resumed else Stop.BARGE_IN)
             out.append(StopReply(how))
             self._reply = None
+            if how is Stop.RETRACT:
+                # os1 took the turn while they were only thinking: this person
+                # pauses longer than most, so wait longer for them from now on.
+                self.turns.patience = min(MAX_PATIENCE_S, self.turns.patience + PATIENCE_STEP_S)
         self._overlap = None
         out.append(HoldBackground())
         if resumed:

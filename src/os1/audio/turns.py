@@ -69,6 +69,9 @@ class TurnDetector:
     def __init__(self, timing: TurnTiming = TurnTiming(), *, has_turn_model: bool = True):
         self.timing = timing
         self.has_turn_model = has_turn_model
+        # Seconds of silence added to every ending, for someone who has been
+        # cut off in this call: their pauses are longer than most (call.py).
+        self.patience = 0.0
         self.reset()
 
     def reset(self) -> None:
@@ -135,11 +138,14 @@ class TurnDetector:
             return events
         self._run_start = None
         silence = t - self._last_speech
-        limit = self.timing.end if self.has_turn_model else self.timing.end_when_unsure
+        wait = self.patience
+        limit = (self.timing.end if self.has_turn_model else self.timing.end_when_unsure) + wait
         if self._hold is not None:
             limit = max(limit, self._hold)
         likely = self._p_end is not None and self._p_end >= self.timing.likely
-        if silence >= limit - 1e-9 or (likely and silence >= self.timing.likely_end - 1e-9):
+        sure = self._p_end is not None and self._p_end >= self.timing.sure
+        if (silence >= limit - 1e-9 or (likely and silence >= self.timing.likely_end + wait - 1e-9)
+                or (sure and silence >= wait - 1e-9)):
             events.append(self._end())
         return events
 
@@ -159,7 +165,8 @@ class TurnDetector:
         if self._state is not _State.PAUSED:
             return []
         self._p_end = probability
-        return [self._end()] if probability >= self.timing.sure else []
+        sure = probability >= self.timing.sure and self.patience <= self.timing.pause
+        return [self._end()] if sure else []
 
     def _end(self) -> TurnEvent:
         self._state = _State.IDLE
