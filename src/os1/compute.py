@@ -177,6 +177,7 @@ class Lane:
             with self._wake:
                 self._wake.wait_for(lambda: self._side_job is not None)
                 job = self._side_job
+            assert job is not None
             try:
                 job()
             finally:

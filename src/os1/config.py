@@ -129,7 +129,7 @@ def load_settings(
     cache = Path(env.get("OS1_CACHE") or default_cache(env)).expanduser()
     config_path = flags.get("config") or env.get("OS1_CONFIG")
     explicit = config_path is not None
-    config_file = Path(config_path).expanduser() if explicit else home / "config.toml"
+    config_file = Path(str(config_path)).expanduser() if explicit else home / "config.toml"
 
     raw: dict[str, Any] = {}
     if config_file.exists():

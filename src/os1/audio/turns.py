@@ -132,6 +132,7 @@ class TurnDetector:
         # PAUSED
         if speech:
             # Two frames of speech resume the turn; one is a click.
+            assert self._run_start is not None  # set above: this frame is speech
             if t - self._run_start >= 0.032 - 1e-9:
                 self._state = _State.SPEAKING
                 events.append(TurnEvent(Signal.RESUMED, self._run_start))

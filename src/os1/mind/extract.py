@@ -137,7 +137,7 @@ def facts_from(items: Any) -> list[ExtractedFact]:
         if not isinstance(item, dict):
             continue
         fact = str(item.get("fact", "")).strip()
-        kind = item.get("kind") if item.get("kind") in KINDS else "other"
+        kind = str(item["kind"]) if item.get("kind") in KINDS else "other"
         if 8 <= len(fact) <= 300:
             found.append(ExtractedFact(fact, kind, normalize_key(str(item.get("key") or ""))))
     return found
