@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 import wave
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO, cast
 
 import numpy as np
 
@@ -27,7 +27,7 @@ def resample(samples: np.ndarray, rate: int, target: int = SAMPLE_RATE) -> np.nd
 def read_wav(path: Path | BinaryIO, rate: int = SAMPLE_RATE) -> np.ndarray:
     """Any PCM WAV (8/16/24/32-bit, any rate, any channels) -> mono float32 at ``rate``."""
     try:
-        with wave.open(path if hasattr(path, "read") else str(path), "rb") as wav:
+        with wave.open(cast(BinaryIO, path) if hasattr(path, "read") else str(path), "rb") as wav:
             channels, width, source_rate = wav.getnchannels(), wav.getsampwidth(), wav.getframerate()
             raw = wav.readframes(wav.getnframes())
     except FileNotFoundError as exc:
@@ -73,7 +73,7 @@ def wav_bytes(samples: np.ndarray, rate: int) -> bytes:
 
 def write_wav(path: Path | BinaryIO, samples: np.ndarray, rate: int) -> None:
     try:
-        with wave.open(path if hasattr(path, "write") else str(path), "wb") as wav:
+        with wave.open(cast(BinaryIO, path) if hasattr(path, "write") else str(path), "wb") as wav:
             wav.setnchannels(1)
             wav.setsampwidth(2)
             wav.setframerate(rate)
@@ -118,7 +118,7 @@ def encode_audio(samples: np.ndarray, rate: int, fmt: str) -> tuple[bytes, str]:
         samples, rate = resample(samples, rate, 48_000), 48_000
     buffer = io.BytesIO()
     with av.open(buffer, "w", format=container) as out:
-        stream = out.add_stream(codec, rate=rate, layout="mono")
+        stream: Any = out.add_stream(codec, rate=rate, layout="mono")
         frame = av.AudioFrame.from_ndarray(
             np.frombuffer(to_pcm16(samples), "<i2")[None, :], format="s16", layout="mono")
         frame.sample_rate = rate

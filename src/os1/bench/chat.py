@@ -48,7 +48,7 @@ async def run_chat_bench(
         t0 = time.perf_counter()
         llm = open_llm(bench_settings)
         load_s = time.perf_counter() - t0
-        rows = []
+        rows: list[dict[str, Any]] = []
         try:
             async with companion_session(bench_settings, llm=llm) as companion:
                 for i, text in enumerate(SCRIPT[:turns], start=1):

@@ -74,7 +74,7 @@ def load_locomo(path: Path) -> list[Conversation]:
     as the user (the companion's own replies weigh less in recall); each
     message starts with its speaker's name, as the questions name them."""
     data = _read_json(path)
-    conversations = []
+    conversations: list[Any] = []
     for sample in data:
         conv = sample["conversation"]
         sessions = []

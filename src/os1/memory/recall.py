@@ -132,7 +132,7 @@ class DenseIndex:
     def max_id(self) -> int:
         return int(self.ids[-1]) if len(self.ids) else 0
 
-    def positions(self, ids: Sequence[int]) -> np.ndarray:
+    def positions(self, ids: Sequence[int] | np.ndarray) -> np.ndarray:
         """Positions of ``ids`` (-1 for ids the index does not hold)."""
         import numpy as np
 
@@ -365,7 +365,7 @@ def rank_messages(
     if depth == 0:
         return []
     top = np.argpartition(-score, depth - 1)[:depth]
-    if own_sim is not None and tuning.rerank_weight:
+    if own_sim is not None and ctx_sim is not None and tuning.rerank_weight:
         score[top] += tuning.rerank_weight * np.maximum(own_sim[top], ctx_sim[top])
     top = top[np.argsort(-score[top], kind="stable")][:limit]
     return [(int(index.ids[i]), float(score[i])) for i in top]

@@ -14,7 +14,7 @@ import threading
 import time
 from pathlib import Path
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from os1.errors import ModelError, StorageError
 from os1.memory import schema
@@ -137,7 +137,7 @@ class SQLiteMemory:
         return int(cur.lastrowid)
 
     def messages(self, *, session_id: int | None = None, limit: int = 50) -> list[StoredMessage]:
-        where, args = "user_id = ?", [self.user]
+        where, args = "user_id = ?", cast(list[Any], [self.user])
         if session_id is not None:
             where += " AND session_id = ?"
             args.append(session_id)
@@ -456,7 +456,7 @@ class SQLiteMemory:
                     allowed=allowed, window=window, tuning=tuning, limit=limit, query=query,
                 )
                 # Messages written since the index was refreshed count by their words alone.
-                outside = index.positions([mid for mid, _ in words]) < 0 if words else []
+                outside: Any = index.positions([mid for mid, _ in words]) < 0 if words else []
             ranked += [(mid, tuning.bm25_weight * unit * s / best)
                        for (mid, s), new in zip(words, outside) if new]
 
@@ -474,9 +474,9 @@ class SQLiteMemory:
                 hits.append(Hit(n.ref, n.text, n.kind, n.created_at,
                                 note_weight / (tuning.rrf_k + 1 + rank), due_at=n.due_at))
         ranked.sort(key=lambda pair: pair[1], reverse=True)
-        rows = self._messages_by_id([mid for mid, _ in ranked[:limit]])
-        hits += [Hit(f"m{mid}", rows[mid][0], rows[mid][1], rows[mid][2], score)
-                 for mid, score in ranked[:limit] if mid in rows]
+        found = self._messages_by_id([mid for mid, _ in ranked[:limit]])
+        hits += [Hit(f"m{mid}", found[mid][0], found[mid][1], found[mid][2], score)
+                 for mid, score in ranked[:limit] if mid in found]
         hits.sort(key=lambda h: h.score, reverse=True)
         return hits[:limit]
 
@@ -801,7 +801,9 @@ class _Rows:
 
     def __init__(self, cursor: sqlite3.Cursor):
         self._rows = cursor.fetchall()
-        self.lastrowid, self.rowcount = cursor.lastrowid, cursor.rowcount
+        # After an INSERT (the only place it is read) SQLite always has a rowid.
+        self.lastrowid: int = cursor.lastrowid or 0
+        self.rowcount = cursor.rowcount
 
     def fetchall(self) -> list[Any]:
         return self._rows

@@ -19,7 +19,7 @@ import sys
 import time
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from os1.errors import StorageError
 from os1.memory.store import RELATIONSHIP_KINDS
@@ -160,7 +160,7 @@ class _Importer:
         for s in sessions:
             old = int(s["id"])
             channel = str(s.get("channel") or "text")
-            started = parse_time(s["started_at"])
+            started = required_time(s["started_at"], f"session {old}")
             existing = known_sessions.get((round(started), channel))
             if existing is not None:  # imported before: add only what is missing
                 self.session_ids[old] = existing
@@ -203,7 +203,7 @@ class _Importer:
         }
         new_ids: dict[str, int] = {}
         for f in facts:
-            created = parse_time(f["created_at"])
+            created = required_time(f["created_at"], f"fact {f.get('id')}")
             valid_from = parse_time(f.get("valid_from")) or created
             if (str(f["text"]).lower(), round(valid_from)) in known:
                 continue
@@ -235,7 +235,7 @@ class _Importer:
             session = self.session_ids.get(int(n["session"]))
             if session is None or (session, str(n["text"])) in known:
                 continue  # a note belongs to a session; without it there is nothing to hang it on
-            extra_cols, extra_vals = "", ()
+            extra_cols, extra_vals = "", cast(tuple[Any, ...], ())
             if table == "relationship":
                 if n["kind"] not in RELATIONSHIP_KINDS:
                     raise ValueError(f"relationship {n.get('id')}: kind {n['kind']!r}")
@@ -268,6 +268,14 @@ def iso(ts: float | None) -> str | None:
     if ts is None:
         return None
     return time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(ts))
+
+
+def required_time(value: Any, what: str) -> float:
+    """An export's time that must be there."""
+    seconds = parse_time(value)
+    if seconds is None:
+        raise ValueError(f"{what}: no time")
+    return seconds
 
 
 def parse_time(value: Any) -> float | None:

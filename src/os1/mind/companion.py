@@ -167,7 +167,7 @@ class Companion:
             return
         if self._warming is not None:
             self._warming.cancel()
-        self._warming = asyncio.ensure_future(self.llm.warm([self._system]))
+        self._warming = asyncio.ensure_future(self.llm.warm([self.system_message]))
         self._warming.add_done_callback(_log_failure)
 
     def _system_message(self) -> Message:

@@ -109,7 +109,7 @@ async def until(stream: AsyncIterator[str], stop: asyncio.Event) -> AsyncGenerat
                 await closer()
 
 
-def _consume(future: asyncio.Future[object]) -> None:
+def _consume(future: asyncio.Future[Any]) -> None:
     """Mark a read's outcome as seen (an abandoned read may end the stream)."""
     if not future.cancelled():
         future.exception()

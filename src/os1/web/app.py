@@ -170,7 +170,9 @@ async def memory_list(request: Request, hub: Hub) -> Response:
 async def memory_item(request: Request, hub: Hub) -> Response:
     ref = request.path_params["ref"]
     if request.method == "DELETE":
-        if not hub.companion.forget(ref):  # type: ignore[union-attr] - ready
+        companion = hub.companion
+        assert companion is not None  # the hub is ready: `hub` comes from a ready hub
+        if not companion.forget(ref):
             return _error(404, f"There is no memory {ref}.")
         hub.publish({"role": "forgotten", "id": ref})
         return JSONResponse({"forgotten": ref})

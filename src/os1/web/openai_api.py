@@ -160,7 +160,7 @@ async def transcriptions(request: Request) -> Response:
         audio = decode_audio(data, upload.filename or "the file")
         ears = (await _hub(request).voice()).ears
         prompt = str(form.get("prompt") or "")
-        pieces = []
+        pieces: list[str] = []
         for start in range(0, max(audio.size, 1), int(CHUNK_S * SAMPLE_RATE)):
             piece = audio[start : start + int(CHUNK_S * SAMPLE_RATE)]
             if piece.size >= SAMPLE_RATE // 10:

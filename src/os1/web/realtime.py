@@ -249,7 +249,8 @@ class Call:
             self._written = event  # it joins the thread once it has been heard
         elif isinstance(event, Retracted):
             self._written = None
-            self.conn.send(encode(event))  # this page drops the reply it was showing
+            if (message := encode(event)) is not None:  # this page drops the reply it was showing
+                self.conn.send(message)
             hub.publish({"role": "forgotten", "id": f"m{event.message_id}"})
         else:
             if isinstance(event, Interrupted):
