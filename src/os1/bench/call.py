@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from os1.audio.format import FRAME, SAMPLE_RATE
-from os1.bench.overlap import at_level, pitched
+from os1.bench.overlap import at_level, piper, pitched
 from os1.bench.stats import spread
 from os1.config import Settings
 from os1.events import Event, ReplyAudio, ReplyDone, Status, Transcript, TurnTimes
@@ -60,10 +60,9 @@ def sentences(text: str) -> int:
 async def run_call_bench(settings: Settings, *, turns: list[str] = TURNS) -> dict[str, Any]:
     from os1.runtime import companion_session, open_voice_parts
     from os1.talk import TimelineOutput, VoiceSession
-    from os1.voice.piper import PiperSynthesizer
 
     parts = open_voice_parts(settings)
-    person = parts.voice if isinstance(parts.voice, PiperSynthesizer) else PiperSynthesizer()
+    person = piper(parts)
     said = [at_level(pitched(person.synthesize_now(t), person.sample_rate, PERSON_PITCH)) for t in turns]
     rows: list[dict[str, Any]] = [{"said": t} for t in turns]
     state = {"turn": -1}

@@ -223,6 +223,14 @@ def _talking(policy: Any) -> Any:
     return next(c for c in out if isinstance(c, Answer | Draft)).reply
 
 
+def piper(parts: Any) -> Any:
+    """The session's voice if it is the embedded one, else a Piper of its own:
+    these benches need ``synthesize_now`` (a remote voice has none)."""
+    from os1.voice.piper import PiperSynthesizer
+
+    return parts.voice if isinstance(parts.voice, PiperSynthesizer) else PiperSynthesizer()
+
+
 def speech_level(audio: np.ndarray) -> float:
     """The RMS of speech over its voiced part (the louder half of its 30 ms windows)."""
     windows = audio[: audio.size - audio.size % 480].reshape(-1, 480)

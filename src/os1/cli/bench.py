@@ -275,11 +275,11 @@ def _backchannels(settings: Settings, args: argparse.Namespace) -> int:
 
 def _overlap_parts(settings: Settings) -> tuple[Any, Any]:
     """The call's VAD and ears, and the embedded voice (its audio is what the room returns)."""
+    from os1.bench.overlap import piper
     from os1.runtime import open_voice_parts
-    from os1.voice.piper import PiperSynthesizer
 
     parts = open_voice_parts(settings)
-    return parts, parts.voice if isinstance(parts.voice, PiperSynthesizer) else PiperSynthesizer()
+    return parts, piper(parts)
 
 
 def _progress(name: str) -> Any:
