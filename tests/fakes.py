@@ -10,7 +10,7 @@ import numpy as np
 
 from os1.audio.format import SAMPLE_RATE
 from os1.errors import ModelError
-from os1.mind.llm import GenerateOptions, Message, estimate_tokens
+from os1.mind.llm import BadToolCall, GenerateOptions, Message, ToolCall, ToolSpec, estimate_tokens
 from os1.mind.persona import QUESTION_NOTE
 
 
@@ -28,7 +28,7 @@ class FakeLLM:
 
     def __init__(
         self,
-        replies: Sequence[str] = (),
+        replies: Sequence[object] = (),
         *,
         context_length: int = 4096,
         delay: float = 0.0,
@@ -52,15 +52,19 @@ class FakeLLM:
         self.background_prompts: list[list[Message]] = []
         self.closed = False
         self.warmed: list[list[Message]] = []
+        self.warmed_tools: list[tuple[ToolSpec, ...]] = []
+        self.options: list[GenerateOptions] = []  # of each foreground reply
         self.writing = 0  # replies being written: streams not yet closed
 
     def count_tokens(self, text: str) -> int:
         return estimate_tokens(text)
 
-    async def warm(self, messages: Sequence[Message]) -> None:
+    async def warm(self, messages: Sequence[Message], tools: Sequence[ToolSpec] = ()) -> None:
         self.warmed.append(list(messages))
+        self.warmed_tools.append(tuple(tools))
 
-    async def stream(self, messages: Sequence[Message], options: GenerateOptions) -> AsyncIterator[str]:
+    async def stream(self, messages: Sequence[Message],
+                     options: GenerateOptions) -> AsyncIterator[str | ToolCall | BadToolCall]:
         if options.json_schema is not None and "summary" in options.json_schema["properties"]:
             self.reflection_prompts.append(list(messages))
             if self.fail:
@@ -84,11 +88,21 @@ class FakeLLM:
                 yield self.questions.pop(0)
             return
         self.prompts.append(list(messages))
+        self.options.append(options)
         if self.on_call:
             self.on_call(messages)
         if self.fail:
             raise self.fail
         reply = self.replies.pop(0) if self.replies else f"echo: {messages[-1].content[-40:]}"
+        call = None
+        if isinstance(reply, (list, tuple)):
+            reply, call = reply
+        elif isinstance(reply, (ToolCall, BadToolCall)):
+            reply, call = "", reply
+        if not reply:
+            if call is not None:
+                yield call
+            return
         words = reply.split(" ")
         self.writing += 1  # as an engine does, until its stream is closed
         try:
@@ -96,6 +110,8 @@ class FakeLLM:
                 if self.delay:
                     await asyncio.sleep(self.delay)
                 yield word if i == 0 else " " + word
+            if call is not None:
+                yield call
         finally:
             self.writing -= 1
 

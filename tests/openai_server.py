@@ -13,9 +13,11 @@ from typing import Any
 
 
 class OpenAIServer:
-    def __init__(self, *, status: int = 200):
+    def __init__(self, *, status: int = 200, tool_call: tuple[str, str] | None = None):
+        """``tool_call``: (name, arguments JSON) to call when a request offers tools."""
         self.requests: list[dict[str, Any]] = []
         self.status = status
+        self.tool_call = tool_call
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -44,6 +46,16 @@ class OpenAIServer:
                 self.send_response(200)
                 self.send_header("Content-Type", "text/event-stream")
                 self.end_headers()
+                if server.tool_call and body.get("tools") and body.get("tool_choice") != "none":
+                    name, arguments = server.tool_call
+                    half = len(arguments) // 2  # the arguments arrive in pieces, as OpenAI sends them
+                    deltas = [{"index": 0, "id": "call_abc", "type": "function",
+                               "function": {"name": name, "arguments": arguments[:half]}},
+                              {"index": 0, "function": {"arguments": arguments[half:]}}]
+                    pieces = []
+                    for delta in deltas:
+                        chunk = {"choices": [{"index": 0, "delta": {"tool_calls": [delta]}}]}
+                        self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
                 for piece in pieces:
                     chunk = {"choices": [{"index": 0, "delta": {"content": piece}}]}
                     self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())

@@ -278,3 +278,71 @@ def test_a_question_is_not_read_again_for_its_ending():
     call.seconds("#", 1.5)
     call.seconds(".", 0.2)
     assert not of(Read, call.hear("We could go to the", 0.2)), "unfinished already"
+
+
+# -- consent: a spoken yes or no answers what os1 proposed ---------------------------------
+
+
+def _propose(call: Call, proposal_id: int = 7, seconds: float = 300.0) -> None:
+    """os1 asked "Shall I save the note ...?" and finished saying it."""
+    reply = call.reply("Shall I save the note groceries.md?")
+    call.policy.proposed(proposal_id, seconds)
+    call.commands += call.policy.reply_ended(reply)
+
+
+def _say(call: Call, text: str) -> list:
+    call.seconds("#", 0.8)
+    call.seconds(".", 0.2)
+    out = call.hear(text, 0.95)
+    return out + call.seconds(".", 1.0)
+
+
+def test_a_spoken_yes_approves_the_pending_proposal_and_is_not_a_new_turn():
+    call = Call()
+    _propose(call)
+    out = _say(call, "Yes, please.")
+    (answer,) = of(Answer, out)
+    assert answer.consent == (7, True)
+    assert not of(Draft, out)  # an answer does something: never started before the turn is over
+
+
+def test_a_spoken_no_declines_it():
+    call = Call()
+    _propose(call)
+    (answer,) = of(Answer, _say(call, "No."))
+    assert answer.consent == (7, False)
+
+
+def _answered(out: list) -> tuple:
+    """The reply a turn got (answered or drafted) and the proposal it answered."""
+    (reply,) = [c for c in out if isinstance(c, (Answer, Draft))]
+    return reply.reply, getattr(reply, "consent", None)
+
+
+def test_talking_about_something_else_leaves_the_proposal_pending_until_it_expires():
+    call = Call()
+    _propose(call, seconds=60.0)
+    reply, consent = _answered(_say(call, "Actually, what's the weather like?"))
+    assert consent is None  # an ordinary turn, answered as any other
+    call.commands += call.policy.reply_ended(reply)
+    reply, consent = _answered(_say(call, "Yeah, go ahead."))
+    assert consent == (7, True)  # still pending: answered now
+    call.commands += call.policy.reply_ended(reply)
+    _, consent = _answered(_say(call, "Yes."))
+    assert consent is None  # answered once: a later yes is just a yes
+
+
+def test_a_yes_after_the_proposal_expired_is_an_ordinary_turn():
+    call = Call()
+    _propose(call, seconds=1.0)
+    call.seconds(".", 2.0)
+    _, consent = _answered(_say(call, "Yes."))
+    assert consent is None
+
+
+def test_an_answer_on_the_page_during_the_call_is_carried_out_and_spoken():
+    call = Call()
+    _propose(call)
+    (answer,) = call.policy.answered(7, False)
+    assert isinstance(answer, Answer) and answer.consent == (7, False) and call.policy.talking
+    assert call.policy.answered(7, True) == []  # answered already

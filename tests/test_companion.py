@@ -384,7 +384,7 @@ async def test_memories_the_model_had_no_time_to_read_are_cut_to_a_late_recall(s
     from os1.mind.companion import SPOKEN_LATE_MEMORY_TOKENS
 
     class SlowToRead(FakeLLM):
-        async def warm(self, messages):
+        async def warm(self, messages, tools=()):
             await asyncio.sleep(10)  # reading the memories takes longer than they speak
 
     memory = garden_memory(tmp_path)

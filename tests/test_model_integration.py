@@ -165,3 +165,28 @@ async def test_reflection_writes_a_summary_and_a_journal_entry(llm, tmp_path):
         assert memory.pending_reflections() == []
     finally:
         memory.close()
+
+
+GROCERIES = "Save a note called groceries.md that says: eggs, milk, lemons"
+
+
+def actions_of(home):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OS1_")}
+    env.update(OS1_HOME=str(home), HF_HUB_OFFLINE="1")
+    done = subprocess.run([sys.executable, "-m", "os1", "actions"], capture_output=True, text=True,
+                          env=env, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+@pytest.mark.parametrize("answer, saved", [("no", False), ("yes", True)])
+def test_a_note_is_saved_only_after_a_yes_and_both_are_in_the_action_log(tmp_path, answer, saved):
+    chat = run_chat(tmp_path, f"{GROCERIES}\n{answer}")
+    assert chat.returncode == 0, chat.stderr
+    assert "Do it? [y/N]" in chat.stderr and "eggs, milk, lemons" in chat.stderr, chat.stderr
+    note = tmp_path / "notes" / "groceries.md"
+    assert note.exists() is saved, chat.stdout
+    if saved:
+        assert note.read_text() == "eggs, milk, lemons"
+    log = actions_of(tmp_path)
+    assert ("done" if saved else "declined") in log and "save_note" in log, log

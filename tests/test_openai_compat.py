@@ -49,3 +49,24 @@ async def test_http_error_is_reported():
         with pytest.raises(ModelUnavailable, match="HTTP 503"):
             await complete(llm, [Message("user", "hi")], GenerateOptions())
         await llm.aclose()
+
+
+async def test_a_server_offered_tools_natively_streams_its_tool_call():
+    from os1.mind.llm import ToolCall, ToolSpec
+
+    spec = ToolSpec("current_time", "The time.", {"type": "object", "properties": {"tz": {"type": "string"}}})
+    with OpenAIServer(tool_call=("current_time", '{"tz": "UTC"}')) as server:
+        llm = OpenAICompatLLM(LLMSettings(model=server.url))
+        history = [Message("user", "time?"),
+                   Message("assistant", "", tool_calls=(ToolCall("current_time", {}, "call_1"),)),
+                   Message("tool", "12:00", tool_call_id="call_1"), Message("user", "and now?")]
+        pieces = [p async for p in llm.stream(history, GenerateOptions(tools=(spec,)))]
+        quiet = [p async for p in llm.stream(history, GenerateOptions(tools=(spec,), tool_choice="none"))]
+        await llm.aclose()
+    assert pieces == [ToolCall("current_time", {"tz": "UTC"}, "call_abc")]
+    assert all(isinstance(p, str) for p in quiet)
+    sent = server.requests[0]
+    assert sent["tools"] == [{"type": "function", "function": {
+        "name": "current_time", "description": "The time.", "parameters": spec.parameters}}]
+    assert sent["messages"][1]["tool_calls"][0]["function"] == {"name": "current_time", "arguments": "{}"}
+    assert sent["messages"][2] == {"role": "tool", "content": "12:00", "tool_call_id": "call_1"}

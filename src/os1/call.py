@@ -28,6 +28,7 @@ from os1.audio.backchannel import Overlap, classify
 from os1.audio.format import FRAME, SAMPLE_RATE
 from os1.audio.turns import Signal, TurnDetector, TurnEvent, TurnTiming, sounds_unfinished
 from os1.events import Event, SpeechStarted, Status, Transcript
+from os1.mind.consent import answer_in
 
 FRAME_S = FRAME / SAMPLE_RATE
 PREROLL_S = 0.3  # audio kept from before the detected start of speech
@@ -213,8 +214,12 @@ class Ended:
 
 @dataclass(frozen=True)
 class Answer:
+    """Answer the turn ``text``; with ``consent`` (proposal id, yes or no)
+    it answered a pending proposal instead: carry that out, not a new turn."""
+
     text: str
     reply: Reply
+    consent: tuple[int, bool] | None = None
 
 
 @dataclass(frozen=True)
@@ -298,6 +303,8 @@ class CallPolicy:
         self._heard_from: float | None = None
         self._overlap: _Overlap | None = None  # someone is talking over os1's voice
         self._saying = ""  # the words os1's voice is saying now (their echo is not speech)
+        # Actions os1 proposed that a spoken yes or no answers: id -> expiry (audio clock).
+        self._proposals: dict[int, float] = {}
         self._burst: tuple[float, float] | None = None  # (first, last) speech frame of a short burst over it
         self._quiet: _Overlap | None = None  # a short burst being heard, the voice going on
 
@@ -399,7 +406,7 @@ class CallPolicy:
         out += self._answer_if_due(u)
         if not (u.text and self.turns.in_turn and not self.talking):
             return out
-        if current and not unfinished and not self._replying():
+        if current and not unfinished and not self._replying() and self._consent_in(u.text) is None:
             # This may be the end: start answering now, and speak as soon as
             # the silence confirms it. If they go on talking, the draft is
             # dropped (all it cost is CPU that would otherwise have idled).
@@ -690,7 +697,35 @@ class CallPolicy:
             return [Emit(Status("listening")), ResumeBackground()]
         reply.started = True
         self.talking = True
-        return [Emit(Transcript(u.text, final=True)), Answer(u.text, reply)]
+        consent = self._consent_in(u.text)
+        if consent is not None:
+            del self._proposals[consent[0]]
+        return [Emit(Transcript(u.text, final=True)), Answer(u.text, reply, consent)]
+
+    # -- consent ----------------------------------------------------------------------------
+
+    def proposed(self, proposal_id: int, seconds: float) -> None:
+        """os1 asked for a yes or no to an action, which waits ``seconds``."""
+        self._proposals[proposal_id] = self.t + seconds
+
+    def answered(self, proposal_id: int, approve: bool) -> list[Command]:
+        """The person answered a proposal another way (the page's card):
+        say what came of it, unless os1 is already saying something."""
+        if self._proposals.pop(proposal_id, None) is None or self._replying():
+            return []
+        self._reply = Reply(self.u, draft=False)
+        self._heard_from = None
+        self.talking = True
+        return [Answer("", self._reply, (proposal_id, approve))]
+
+    def _consent_in(self, text: str) -> tuple[int, bool] | None:
+        """Whether ``text`` answers the latest pending proposal: a clear yes or
+        no (anything else is an ordinary turn, and leaves it pending). Never
+        drafted: an answer does something, which cannot be taken back."""
+        self._proposals = {i: until for i, until in self._proposals.items() if until > self.t}
+        if not self._proposals or (verdict := answer_in(text)) is None:
+            return None
+        return max(self._proposals), verdict
 
 
 def _as_read(text: str, read: str) -> str:

@@ -7,6 +7,7 @@ everything else receives a :class:`Settings` and never looks anything up.
 Config file: ``$OS1_HOME/config.toml`` (or ``--config`` / ``OS1_CONFIG``)::
 
     country = "GB"                 # which crisis line os1 names (default: this computer's time zone)
+    notes = "~/Notes"              # where os1 saves notes you ask for (default: $OS1_HOME/notes)
 
     [llm]
     model = "qwen2.5-1.5b"        # qwen2.5-0.5b, or an OpenAI-compatible base URL
@@ -29,7 +30,7 @@ Config file: ``$OS1_HOME/config.toml`` (or ``--config`` / ``OS1_CONFIG``)::
 Environment: ``OS1_HOME``, ``OS1_CONFIG``, ``OS1_LLM`` (same values as
 ``llm.model``), ``OS1_LLM_MODEL`` (= ``server_model``), ``OS1_LLM_API_KEY``,
 ``OS1_NAME`` (companion name), ``OS1_USER`` (whose memory to use), ``OS1_COUNTRY``,
-``OS1_TTS``, ``OS1_ASR`` (same values as ``voice.tts`` / ``voice.asr``).
+``OS1_TTS``, ``OS1_ASR`` (same values as ``voice.tts`` / ``voice.asr``), ``OS1_NOTES``.
 """
 
 from __future__ import annotations
@@ -102,10 +103,16 @@ class Settings:
     llm: LLMSettings = LLMSettings()
     persona: PersonaSettings = PersonaSettings()
     voice: VoiceSettings = VoiceSettings()
+    #: Where notes the person asks for are saved (None: ``home / "notes"``).
+    notes: Path | None = None
 
     @property
     def database(self) -> Path:
         return self.home / "os1.sqlite3"
+
+    @property
+    def notes_dir(self) -> Path:
+        return self.notes or self.home / "notes"
 
 
 def default_home(env: Mapping[str, str]) -> Path:
@@ -142,6 +149,9 @@ def load_settings(
     voice = _section(VoiceSettings(), raw.get("voice", {}), config_file, "voice")
     user = str(raw.get("user", "local"))
     country = raw.get("country")
+    notes = env.get("OS1_NOTES") or raw.get("notes")
+    if notes is not None and not isinstance(notes, str):
+        raise ConfigError(f"Config file {config_file}: notes must be a folder's path, not {notes!r}.")
 
     # Environment over file.
     llm = replace(
@@ -173,6 +183,7 @@ def load_settings(
         config_file=config_file if config_file.exists() else None,
         llm=llm,
         persona=persona,
+        notes=Path(notes).expanduser() if notes else None,
         voice=replace(
             voice,
             tts=env.get("OS1_TTS") or voice.tts,

@@ -55,6 +55,49 @@ class ErrorEvent:
     text: str
 
 
+@dataclass(frozen=True, slots=True)
+class Initiated:
+    """os1 starts this turn itself (a reminder, a follow-up): ``reason``."""
+
+    reason: str
+
+
+# -- tools and consent -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ToolActivity:
+    """A tool is used in this turn: ``state`` "running", then "done" or
+    "failed" (``detail`` says why)."""
+
+    name: str
+    arguments: dict  # type: ignore[type-arg]
+    state: str
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentRequest:
+    """os1 wants to do ``action`` (the exact action, in words) and waits for
+    the person's yes or no; ``warnings`` say which parts did not come from
+    them. Answered with ``Companion.answer(proposal_id, ...)``."""
+
+    proposal_id: int
+    tool: str
+    action: str
+    warnings: tuple[str, ...]
+    expires_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentResolved:
+    """What came of a proposal: "done", "declined", "expired" or "failed"."""
+
+    proposal_id: int
+    outcome: str
+    text: str = ""
+
+
 # -- voice -----------------------------------------------------------------------------
 
 
@@ -128,11 +171,12 @@ class TurnTimes:
 
 Event = (
     UserTurn | ReplyStarted | ReplyDelta | ReplyDone | Notice | ErrorEvent | Status
+    | Initiated | ToolActivity | ConsentRequest | ConsentResolved
     | SpeechStarted | SpeechStopped | Transcript | ReplyAudio | Interrupted | Retracted | TurnTimes
 )
 
 __all__ = [
-    "ErrorEvent", "Event", "Interrupted", "Notice", "ReplyAudio", "ReplyDelta", "ReplyDone",
+    "ConsentRequest", "ConsentResolved", "ErrorEvent", "Event", "Initiated", "ToolActivity", "Interrupted", "Notice", "ReplyAudio", "ReplyDelta", "ReplyDone",
     "ReplyStarted", "Retracted", "SpeechStarted", "SpeechStopped", "Status", "Transcript", "TurnTimes",
     "UserTurn",
 ]

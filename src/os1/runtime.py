@@ -17,6 +17,7 @@ from os1.mind.companion import Companion
 from os1.mind.engines import open_llm
 from os1.mind.llm import LLM
 from os1.assets import Progress
+from os1.tools import Tools
 
 if TYPE_CHECKING:
     from os1.ears import Transcriber
@@ -26,6 +27,13 @@ if TYPE_CHECKING:
 
 def open_memory(settings: Settings) -> MemoryStore:
     return SQLiteMemory(settings.database, settings.user)
+
+
+def open_tools(settings: Settings, memory: MemoryStore) -> Tools:
+    """The tools a conversation of this person's has."""
+    from os1.tools.basics import basic_tools
+
+    return Tools(basic_tools(memory, settings.notes_dir))
 
 
 @asynccontextmanager
@@ -45,7 +53,8 @@ async def companion_session(
     try:
         model = llm or open_llm(settings, progress)
         try:
-            companion = Companion(settings, model, memory, channel=channel)
+            companion = Companion(settings, model, memory, channel=channel,
+                                  tools=open_tools(settings, memory))
             companion.start()
             try:
                 yield companion

@@ -38,8 +38,8 @@ from os1.compute import URGENT, lane
 from os1.ears import Transcriber
 from os1.errors import Os1Error
 from os1.events import (
-    ErrorEvent, Event, Interrupted, ReplyAudio, ReplyDelta, ReplyDone, Retracted, SpeechStopped,
-    Status, Transcript, TurnTimes, UserTurn,
+    ConsentRequest, ConsentResolved, ErrorEvent, Event, Interrupted, Notice, ReplyAudio, ReplyDelta,
+    ReplyDone, Retracted, SpeechStopped, Status, ToolActivity, Transcript, TurnTimes, UserTurn,
 )
 from os1.mind.companion import Companion
 from os1.voice import Synthesizer
@@ -136,6 +136,16 @@ class VoiceSession:
         """Stop speaking, as if the user had talked over the reply."""
         self._do(self.policy.stop())
 
+    async def answer(self, proposal_id: int, approve: bool) -> None:
+        """The person answered a proposal on the page during the call: os1
+        says what came of it (or, if it is speaking, shows it)."""
+        commands = self.policy.answered(proposal_id, approve)
+        if commands:
+            self._do(commands)
+            return
+        async for event in self.companion.answer(proposal_id, approve, channel="voice"):
+            self.on_event(event)
+
     def mic_closed(self) -> None:
         """Push-to-talk released: the next pause ends the turn, whatever it sounds like."""
         self.policy.mic_closed()
@@ -192,11 +202,13 @@ class VoiceSession:
                 case Ended(t_end=t_end):
                     self._ended = (self._wall_at(t_end), loop.time())
                     self.on_event(SpeechStopped(t_end))
-                case Answer(text=text, reply=reply):
+                case Answer(text=text, reply=reply, consent=consent):
                     self._draft = None
                     wall_end, decided = self._ended
+                    if not text:  # answered on the page, not spoken: timed from now
+                        wall_end = decided = loop.time()
                     self._reply_task = asyncio.ensure_future(
-                        self._reply(text, wall_end, loop.time(), decided, reply))
+                        self._reply(text, wall_end, loop.time(), decided, reply, consent=consent))
                 case StopReply(how=how):
                     running = self._reply_task
                     if running is not None and not running.done():
@@ -285,7 +297,8 @@ class VoiceSession:
     # -- the reply ------------------------------------------------------------------------
 
     async def _reply(self, text: str, wall_end: float, transcribed: float, decided: float,
-                     reply: Reply, draft: _Tentative | None = None) -> None:
+                     reply: Reply, draft: _Tentative | None = None, *,
+                     consent: tuple[int, bool] | None = None) -> None:
         loop = asyncio.get_running_loop()
         emit = draft.emit if draft is not None else self.on_event
         emit(Status("thinking"))
@@ -296,17 +309,22 @@ class VoiceSession:
         chunker = SpeechChunker()
         done: ReplyDone | None = None
         user_message: int | None = None
+        turn = (self.companion.answer(*consent, channel="voice") if consent is not None
+                else self.companion.send(text, channel="voice"))
         try:
-            async for event in self.companion.send(text, channel="voice"):
+            async for event in turn:
                 if isinstance(event, UserTurn):
                     user_message = event.message_id
+                if isinstance(event, ConsentRequest):  # a spoken yes or no may answer it
+                    self.policy.proposed(event.proposal_id, event.expires_at - self.companion.clock())
                 if isinstance(event, ReplyDelta):
                     marks.setdefault("first_token", loop.time())
                     for piece in chunker.feed(event.text):
                         pieces.put_nowait(piece)
                 elif isinstance(event, ReplyDone):
                     done = event
-                elif not isinstance(event, UserTurn | ErrorEvent):
+                elif not isinstance(event, UserTurn | ErrorEvent | ConsentRequest | ConsentResolved
+                                    | ToolActivity | Notice):
                     continue
                 emit(event)
             for piece in chunker.flush():
@@ -336,7 +354,10 @@ class VoiceSession:
                     self.on_event(Retracted(user_message))
                 raise
             said = " ".join(heard)
-            self.companion.reply_heard(self.companion.last_reply_id, said, interrupted=True)
+            # This reply's message: not the companion's latest, which may since be
+            # another's (an answer given on the page while this was still spoken).
+            message_id = done.message_id if done is not None else self.companion.last_reply_id
+            self.companion.reply_heard(message_id, said, interrupted=True)
             self.on_event(Interrupted(said))
             raise
         finally:

@@ -26,6 +26,7 @@ from os1.events import ReplyDelta, ReplyDone
 from os1.memory.sqlite import SQLiteMemory
 from os1.mind.companion import Companion
 from os1.mind.llm import LLM
+from os1.runtime import open_tools
 
 #: Phrases of a help desk, not a friend (any of them marks a reply).
 HELP_DESK = re.compile(
@@ -114,14 +115,16 @@ async def run_case(settings: Settings, llm: LLM, case: dict[str, Any], *,
     with tempfile.TemporaryDirectory(prefix="os1-character-") as home:
         memory = SQLiteMemory(Path(home) / "os1.sqlite3", settings.user)
         try:
+            # The tools a real conversation has (their prompt is part of who os1 is).
+            tools = open_tools(replace(settings, home=Path(home)), memory)
             if case.get("remember"):
-                earlier = Companion(settings, llm, memory, channel=channel)
+                earlier = Companion(settings, llm, memory, channel=channel, tools=tools)
                 earlier.start()
                 for line in case["remember"]:
                     await _say(earlier, line)
                 await earlier.close()  # mines the facts
                 await earlier.reflect()
-            now = Companion(settings, llm, memory, channel=channel)
+            now = Companion(settings, llm, memory, channel=channel, tools=tools)
             now.start()
             replies, firsts = [], []
             for line in case["say"]:

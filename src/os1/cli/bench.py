@@ -56,6 +56,17 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     pauses.add_argument("--per-clip", type=int, default=2, metavar="N", help="pauses made from each clip")
     pauses.add_argument("--seed", type=int, default=14)
     pauses.set_defaults(run=_pauses)
+    tools = kinds.add_parser(
+        "tools", parents=[common], help="tool use: the right tool and arguments, no needless calls",
+        description="Put each of 50 spoken-style requests (some needing a tool, some not, some "
+        "either) to the model as a session's first turn, with os1's tools; report how often it "
+        "called the right tool with the right arguments (accuracy), how often it called one when "
+        "none was wanted (false calls), and ms from the request to a complete call.",
+    )
+    tools.add_argument("--cases", type=Path, metavar="FILE", help="a cases file (default: the built-in set)")
+    tools.add_argument("--split", choices=("dev", "test"), help="only the cases of this split")
+    tools.add_argument("--json", action="store_true", help="print one JSON object")
+    tools.set_defaults(run=_tools)
     call = kinds.add_parser(
         "call", parents=[common], help="a ten-turn spoken conversation: openings, length, speakable",
         description="A scripted person (Piper's voice, lower) talks with os1 for ten turns through "
@@ -243,6 +254,20 @@ def _pauses(settings: Settings, args: argparse.Namespace) -> int:
     for m in made:
         print(f"{m['clip']}: {m['pause_s']} s after \"{m['before'][-40:]}\"")
     print(f"{len(made)} clips in {args.out}")
+    return 0
+
+
+def _tools(settings: Settings, args: argparse.Namespace) -> int:
+    from os1.bench.tools import load_cases, print_report, run_tools_bench
+    from os1.errors import ConfigError
+
+    try:
+        cases = load_cases(args.cases)
+    except (OSError, ValueError, KeyError) as exc:
+        raise ConfigError(f"Cannot read the cases in {args.cases}: {exc}") from None
+    if args.split:
+        cases = [c for c in cases if c.get("split") == args.split]
+    print_report(asyncio.run(run_tools_bench(settings, cases, progress=not args.json)), args.json)
     return 0
 
 

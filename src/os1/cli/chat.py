@@ -6,11 +6,14 @@ import argparse
 import asyncio
 import signal
 import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from os1.cli.ui import is_tty, progress_bar, style
 from os1.config import Settings
-from os1.events import ErrorEvent, Notice, ReplyDelta, ReplyDone
+
+from os1.events import ConsentRequest, ErrorEvent, Event, Notice, ReplyDelta, ReplyDone, ToolActivity
+from os1.mind.consent import answer_in
 from os1.mind.companion import Companion
 from os1.runtime import companion_session
 
@@ -62,6 +65,11 @@ async def _chat(settings: Settings, interactive: bool, *, onboarding: bool) -> i
 
 
 async def _piped(companion: Companion) -> None:
+    async def ask(prompt: str) -> str | None:
+        print(prompt, end="", file=sys.stderr, flush=True)
+        line = await asyncio.to_thread(sys.stdin.readline)
+        return line.rstrip("\n") if line else None
+
     while True:
         line = await asyncio.to_thread(sys.stdin.readline)
         if not line:
@@ -73,7 +81,7 @@ async def _piped(companion: Companion) -> None:
             if _command(companion, text) == "quit":
                 return
             continue
-        await _reply(companion, text, interactive=False)
+        await _reply(companion, text, interactive=False, ask=ask)
 
 
 # -- interactive ------------------------------------------------------------------------
@@ -122,17 +130,41 @@ async def _interactive(companion: Companion, *, onboarding: bool) -> None:
             if _command(companion, text) == "quit":
                 return
             continue
-        await _reply(companion, text, interactive=True)
+        await _reply(companion, text, interactive=True, ask=ask)
 
 
-async def _reply(companion: Companion, text: str, *, interactive: bool) -> None:
+async def _reply(companion: Companion, text: str, *, interactive: bool,
+                 ask: Callable[[str], Awaitable[str | None]]) -> None:
+    """One turn, then the person's answer to each action it proposed."""
+    proposals = await _show(companion, companion.send(text), interactive=interactive)
+    for request in proposals:
+        lines = [style(f"  {line}", "1") for line in request.action.splitlines()]
+        lines += [style(f"  ! {w}", "33") for w in request.warnings]
+        print("\n".join(lines), file=sys.stderr)
+        said = await ask("Do it? [y/N] ")
+        # No answer, "no", or anything else: nothing happens.
+        approve = said is not None and answer_in(said) is True
+        await _show(companion, companion.answer(request.proposal_id, approve), interactive=interactive)
+
+
+async def _show(companion: Companion, events: AsyncIterator[Event], *,
+                interactive: bool) -> list[ConsentRequest]:
+    """Print a reply's events; return the actions it proposed."""
     loop = asyncio.get_running_loop()
+    proposals: list[ConsentRequest] = []
     if interactive:
         loop.add_signal_handler(signal.SIGINT, companion.interrupt)
         print(f"{style(companion.settings.persona.name, '1;35')}: ", end="", flush=True)
     try:
-        async for event in companion.send(text):
-            if isinstance(event, ReplyDelta):
+        async for event in events:
+            if isinstance(event, ConsentRequest):
+                proposals.append(event)
+            elif isinstance(event, ToolActivity) and event.state != "running":
+                if interactive or event.state == "failed":
+                    detail = f": {event.detail}" if event.state == "failed" else ""
+                    print(style(f"({event.name} {event.state}{detail})", "2", sys.stderr),
+                          file=sys.stderr)
+            elif isinstance(event, ReplyDelta):
                 print(event.text, end="", flush=True)
             elif isinstance(event, Notice):
                 print(style(f"({event.text})", "2", sys.stderr), file=sys.stderr)
@@ -146,6 +178,7 @@ async def _reply(companion: Companion, text: str, *, interactive: bool) -> None:
     finally:
         if interactive:
             loop.remove_signal_handler(signal.SIGINT)
+    return proposals
 
 
 def _command(companion: Companion, line: str) -> str | None:

@@ -9,6 +9,7 @@ Version history:
   4    messages_fts indexes a message's words, messages_context_fts them with
        the turns around it; both with joined words also in parts (``os1_words``,
        a function every connection registers: store.index_words).
+  5    actions: what os1 proposed to do with a tool, and what came of it.
 
 The whole schema (and any migration) is applied in one transaction, so a crash
 or a second process opening the file at the same time never sees half of it.
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 import sqlite3
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 #: Trigger parts: index a message's context anew; the turn before / after message {m}.
 _RECONTEXT = ("UPDATE messages_context_fts SET context = (SELECT os1_words(around)"
@@ -65,6 +66,22 @@ _TABLES = (
         corrected INTEGER NOT NULL DEFAULT 0
     )""",
     "CREATE INDEX IF NOT EXISTS facts_user ON facts(user_id, id)",
+    # Every action os1 proposed (an "act" tool call) and its outcome, kept
+    # even when the session's messages are forgotten: the person's record.
+    """CREATE TABLE IF NOT EXISTS actions (
+        id INTEGER PRIMARY KEY,
+        user_id TEXT NOT NULL,
+        tool TEXT NOT NULL,
+        arguments TEXT NOT NULL,       -- JSON, as checked
+        action TEXT NOT NULL,          -- what the person was shown
+        warnings TEXT NOT NULL DEFAULT '',
+        status TEXT NOT NULL CHECK (status IN ('pending', 'done', 'declined', 'expired', 'failed')),
+        outcome TEXT NOT NULL DEFAULT '',
+        created_at REAL NOT NULL,
+        expires_at REAL NOT NULL,
+        settled_at REAL
+    )""",
+    "CREATE INDEX IF NOT EXISTS actions_user ON actions(user_id, id)",
     "CREATE INDEX IF NOT EXISTS facts_key ON facts(user_id, key) WHERE superseded_at IS NULL",
     "CREATE INDEX IF NOT EXISTS facts_superseded_by ON facts(superseded_by)",
     """CREATE TABLE IF NOT EXISTS profile (

@@ -7,6 +7,7 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import functools
+import json
 import importlib.util
 import logging
 import sqlite3
@@ -24,6 +25,7 @@ from os1.memory.recall import (
 )
 from os1.memory.schema import SCHEMA_VERSION, SEARCHABLE_NOTES
 from os1.memory.store import (
+    Action,
     NOTE_PREFIX, RELATIONSHIP_KINDS, STOPWORDS, Fact, Hit, Note, Reflection, Role, StoredMessage,
     fts_query, index_words, parse_ref,
 )
@@ -720,6 +722,39 @@ class SQLiteMemory:
             self._exec("PRAGMA wal_checkpoint(TRUNCATE)")
         except StorageError as exc:
             log.info("checkpoint after forgetting postponed: %s", exc)
+
+    # -- actions ------------------------------------------------------------------
+
+    def add_action(self, tool: str, arguments: dict[str, Any], action: str, warnings: Sequence[str],
+                   *, expires_at: float) -> Action:
+        """Record a proposal, pending until the person answers or it expires."""
+        now = time.time()
+        cur = self._exec(
+            "INSERT INTO actions (user_id, tool, arguments, action, warnings, status, created_at,"
+            " expires_at) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)",
+            (self.user, tool, json.dumps(arguments), action, "\n".join(warnings), now, expires_at))
+        return Action(int(cur.lastrowid), tool, dict(arguments), action, tuple(warnings),
+                      "pending", "", now, expires_at)
+
+    def settle_action(self, action_id: int, status: str, outcome: str = "") -> bool:
+        """Record what came of a pending proposal; False if it was not pending."""
+        cur = self._exec(
+            "UPDATE actions SET status = ?, outcome = ?, settled_at = ?"
+            " WHERE id = ? AND user_id = ? AND status = 'pending'",
+            (status, outcome, time.time(), action_id, self.user))
+        return cur.rowcount > 0
+
+    def actions(self, *, limit: int | None = 20, now: float | None = None) -> list[Action]:
+        """The newest proposals first; those past their time are marked expired."""
+        now = time.time() if now is None else now
+        self._exec("UPDATE actions SET status = 'expired', settled_at = expires_at"
+                   " WHERE user_id = ? AND status = 'pending' AND expires_at <= ?", (self.user, now))
+        rows = self._exec(
+            "SELECT * FROM actions WHERE user_id = ? ORDER BY id DESC LIMIT ?",
+            (self.user, -1 if limit is None else limit)).fetchall()
+        return [Action(r["id"], r["tool"], json.loads(r["arguments"]), r["action"],
+                       tuple(w for w in r["warnings"].split("\n") if w), r["status"], r["outcome"],
+                       r["created_at"], r["expires_at"], r["settled_at"]) for r in rows]
 
     def profile(self) -> dict[str, str]:
         rows = self._exec("SELECT key, value FROM profile WHERE user_id = ?", (self.user,))

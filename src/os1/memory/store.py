@@ -129,6 +129,23 @@ class Hit:
     due_at: float | None = None  # open loops and promises
 
 
+@dataclass(frozen=True, slots=True)
+class Action:
+    """Something os1 proposed to do (an act tool call) and what came of it:
+    ``status`` pending, done, declined, expired or failed."""
+
+    id: int
+    tool: str
+    arguments: dict[str, Any]
+    action: str
+    warnings: tuple[str, ...]
+    status: str
+    outcome: str
+    created_at: float
+    expires_at: float
+    settled_at: float | None = None
+
+
 class MemoryStore(Protocol):
     user: str
 
@@ -160,6 +177,10 @@ class MemoryStore(Protocol):
     ) -> list[Hit]: ...
     def embed_pending(self, limit: int = 32) -> int: ...
     def forget(self, ref: str) -> bool: ...
+    def add_action(self, tool: str, arguments: dict[str, Any], action: str, warnings: Sequence[str],
+                   *, expires_at: float) -> Action: ...
+    def settle_action(self, action_id: int, status: str, outcome: str = "") -> bool: ...
+    def actions(self, *, limit: int | None = 20, now: float | None = None) -> list[Action]: ...
     def profile(self) -> dict[str, str]: ...
     def set_profile(self, key: str, value: str) -> None: ...
     def export(self) -> dict[str, Any]: ...

@@ -16,8 +16,10 @@ def open_llm(settings: Settings, progress: Progress | None = None) -> LLM:
         return OpenAICompatLLM(settings.llm)
     from os1.mind.llama_local import LlamaLocalLLM
 
-    path = ensure_model(MODELS[settings.llm.model], settings.cache_dir, progress)
-    llm = LlamaLocalLLM(settings.llm, path)
+    spec = MODELS[settings.llm.model]
+    path = ensure_model(spec, settings.cache_dir, progress)
+    llm = LlamaLocalLLM(settings.llm, path, call_threshold=spec.call_threshold,
+                        tools_first=spec.tools_first)
     llm.load()
     return llm
 

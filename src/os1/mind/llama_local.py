@@ -23,7 +23,7 @@ import ctypes
 import logging
 import os
 import threading
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -33,7 +33,8 @@ import numpy as np
 from os1.compute import BACKGROUND, FOREGROUND, lane
 from os1.config import LLMSettings
 from os1.errors import ModelError, ModelNotInstalled
-from os1.mind.llm import BACKGROUND_CONTEXT, GenerateOptions, Message
+from os1.mind.llm import BACKGROUND_CONTEXT, BadToolCall, GenerateOptions, Message, ToolCall, ToolSpec
+from os1.mind.toolcalls import calls_in_text, render, tool_block
 
 _END = object()
 
@@ -54,8 +55,11 @@ def default_threads() -> int:
 class LlamaLocalLLM:
     """An embedded llama.cpp model. Load with :meth:`load` (blocking, ~3 s)."""
 
-    def __init__(self, settings: LLMSettings, model_path: Path):
+    def __init__(self, settings: LLMSettings, model_path: Path, *, call_threshold: float = 0.05,
+                 tools_first: bool = False):
         self.name = settings.model
+        self.call_threshold = call_threshold
+        self.tools_first = tools_first
         self.context_length = settings.context_length
         self._path = model_path
         self._threads = settings.threads or default_threads()
@@ -64,6 +68,9 @@ class LlamaLocalLLM:
         self._lane = lane()
         self._formatter: Any = None  # the chat template, for ends_here
         self._enders: list[int] = []
+        self._callers: list[int] | None = None  # tokens that begin a tool call
+        #: How likely the last reply offered tools was to begin with a call.
+        self.call_probability: float | None = None
 
     # -- loading -----------------------------------------------------------------
 
@@ -121,19 +128,22 @@ class LlamaLocalLLM:
             self.load()
         return len(self._fg.tokenize(text.encode("utf-8"), add_bos=False, special=True))
 
-    async def warm(self, messages: Sequence[Message]) -> None:
+    async def warm(self, messages: Sequence[Message], tools: Sequence[ToolSpec] = ()) -> None:
         """Prefill ``messages`` into the foreground KV cache (one token sampled).
         Speculative: it gives way mid-batch to anything more urgent."""
-        options = GenerateOptions(max_tokens=1, temperature=0.0)
+        options = GenerateOptions(max_tokens=1, temperature=0.0, tools=tuple(tools))
         async for _ in self._stream(messages, options, speculative=True):
             pass
 
-    def stream(self, messages: Sequence[Message], options: GenerateOptions) -> AsyncIterator[str]:
-        return self._stream(messages, options, speculative=options.priority == "background")
+    def stream(self, messages: Sequence[Message],
+               options: GenerateOptions) -> AsyncIterator[str | ToolCall | BadToolCall]:
+        pieces = self._stream(messages, options, speculative=options.priority == "background")
+        # The tools are read from the prompt and called in the reply's text.
+        return calls_in_text(pieces) if options.tools and options.tool_choice == "auto" else pieces
 
     async def _stream(
         self, messages: Sequence[Message], options: GenerateOptions, *, speculative: bool
-    ) -> AsyncIterator[str]:
+    ) -> AsyncGenerator[str, None]:
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[Any] = asyncio.Queue()
         cancel = _Cancel()
@@ -177,7 +187,8 @@ class LlamaLocalLLM:
         self._load()
         llama = self._bg if background else self._fg
         kwargs: dict[str, Any] = {
-            "messages": [{"role": m.role, "content": m.content} for m in messages],
+            "messages": render(messages, tool_block(options.tools) if options.tools else "",
+                               block_first=self.tools_first),
             "stream": True,
             "max_tokens": options.max_tokens,
             "temperature": options.temperature,
@@ -186,6 +197,13 @@ class LlamaLocalLLM:
         }
         if options.json_schema is not None:
             kwargs["response_format"] = {"type": "json_object", "schema": options.json_schema}
+        gate = None
+        if options.tools:
+            import llama_cpp
+
+            gate = _CallGate(self._call_tokens(llama),
+                             self.call_threshold if options.tool_choice == "auto" else None)
+            kwargs["logits_processor"] = llama_cpp.LogitsProcessorList([gate])
         llama.cancel = cancel
         cancel.interrupt = llama.interrupt  # cancelled: stop mid-batch
         if cancel.is_set():
@@ -198,6 +216,8 @@ class LlamaLocalLLM:
             stack.enter_context(self._lane.interruptible(stop))
             chunks = stack.enter_context(contextlib.closing(llama.create_chat_completion(**kwargs)))
             for chunk in chunks:
+                if gate is not None and gate.probability is not None:
+                    self.call_probability, gate.probability = gate.probability, None
                 if cancel.is_set():
                     break
                 delta = chunk["choices"][0]["delta"].get("content")
@@ -205,17 +225,27 @@ class LlamaLocalLLM:
                     put(delta)
                 self._lane.checkpoint()
 
-    async def ends_here(self, messages: Sequence[Message]) -> float | None:
+    def _call_tokens(self, llama: Any) -> list[int]:
+        if self._callers is None:
+            found = set()
+            for start in ('{"', "{", "{\n", ' {"', "```", "<tool_call>"):
+                ids = llama.tokenize(start.encode(), add_bos=False, special=True)
+                if ids:
+                    found.add(ids[0])
+            self._callers = sorted(found)
+        return self._callers
+
+    async def ends_here(self, messages: Sequence[Message], tools: Sequence[ToolSpec] = ()) -> float | None:
         """How likely the last message (the person's words so far) is complete:
         the model's probability that the next token after it closes a sentence
         or the message. Reads only what the KV cache does not hold already
         (the words were prefilled while they spoke): a few tokens, ~50 ms."""
         try:
-            return await self._lane.run(lambda: self._ends_here(messages), FOREGROUND)
+            return await self._lane.run(lambda: self._ends_here(messages, tools), FOREGROUND)
         except (RuntimeError, ValueError, IndexError) as exc:
             raise ModelError(f"The model could not read the words: {exc}") from exc
 
-    def _ends_here(self, messages: Sequence[Message]) -> float | None:
+    def _ends_here(self, messages: Sequence[Message], tools: Sequence[ToolSpec]) -> float | None:
         self._load()
         llama = self._fg
         text = messages[-1].content.rstrip().rstrip(".!?…").rstrip()
@@ -232,8 +262,9 @@ class LlamaLocalLLM:
                 template, eos_token=vocab.token_get_text(vocab.token_eos()),
                 bos_token=vocab.token_get_text(vocab.token_bos()) if vocab.token_bos() >= 0 else "")
             self._enders = _ender_tokens(llama)
-        rendered = self._formatter(messages=[{"role": m.role, "content": m.content}
-                                             for m in [*messages[:-1], Message("user", text)]]).prompt
+        rendered = self._formatter(messages=render([*messages[:-1], Message("user", text)],
+                                                   tool_block(tools) if tools else "",
+                                                   block_first=self.tools_first)).prompt
         prompt = rendered[: rendered.rfind(text) + len(text)]
         tokens = llama.tokenize(prompt.encode(), add_bos=False, special=True)
         same = 0
@@ -259,6 +290,39 @@ class LlamaLocalLLM:
             self._fg = self._bg = None
 
         await self._lane.run(close, BACKGROUND)
+
+
+class _CallGate:
+    """A logits processor for a reply's first token: a call when the model
+    leans that way enough (the tokens that begin one then are all it may
+    write), otherwise as the model chose; never a call with no ``threshold``.
+    Costs one softmax. Torn between a call and words, the 1.5B model wrote
+    "Oh, it's 14:30." (a made-up time) to "do you know what time it is?" with
+    a call at 0.31, and chatted on at 0.10-0.17 to "note this: ...", "search
+    your memory for ...": each model's threshold is measured (assets.MODELS)."""
+
+    def __init__(self, callers: list[int], threshold: float | None):
+        self.callers = callers
+        self.threshold = threshold
+        self.probability: float | None = None
+        self._first = True
+
+    def __call__(self, input_ids: Any, scores: Any) -> Any:
+        if self.threshold is None:  # no call anywhere in the reply
+            scores[self.callers] = -np.inf
+            return scores
+        if not self._first:
+            return scores
+        self._first = False
+        logits = scores.astype(np.float64)
+        probs = np.exp(logits - logits.max())
+        probability = float(probs[self.callers].sum() / probs.sum())
+        self.probability = probability
+        if probability < self.threshold or probability >= 0.999:
+            return scores
+        forced = np.full_like(scores, -np.inf)
+        forced[self.callers] = scores[self.callers]
+        return forced
 
 
 class _Abandoned(Exception):

@@ -11,7 +11,7 @@ import httpx
 
 from os1.config import LLMSettings
 from os1.errors import ModelError, ModelUnavailable
-from os1.mind.llm import GenerateOptions, Message, estimate_tokens
+from os1.mind.llm import BadToolCall, GenerateOptions, Message, ToolCall, ToolSpec, estimate_tokens
 
 
 class OpenAICompatLLM:
@@ -33,15 +33,15 @@ class OpenAICompatLLM:
     def count_tokens(self, text: str) -> int:
         return estimate_tokens(text)
 
-    async def warm(self, messages: Sequence[Message]) -> None:
+    async def warm(self, messages: Sequence[Message], tools: Sequence[ToolSpec] = ()) -> None:
         """Nothing to do: the server manages its own cache."""
 
     async def stream(
         self, messages: Sequence[Message], options: GenerateOptions
-    ) -> AsyncIterator[str]:
+    ) -> AsyncIterator[str | ToolCall | BadToolCall]:
         body: dict[str, Any] = {
             "model": self.model,
-            "messages": [{"role": m.role, "content": m.content} for m in messages],
+            "messages": [wire_message(m) for m in messages],
             "stream": True,
             "max_tokens": options.max_tokens,
             "temperature": options.temperature,
@@ -51,6 +51,12 @@ class OpenAICompatLLM:
                 "type": "json_schema",
                 "json_schema": {"name": "answer", "schema": options.json_schema},
             }
+        if options.tools:  # the server's own tool calling
+            body["tools"] = [{"type": "function", "function": {
+                "name": t.name, "description": t.description, "parameters": t.parameters}}
+                for t in options.tools]
+            body["tool_choice"] = options.tool_choice
+        calls: dict[int, dict[str, str]] = {}  # by index, as their pieces arrive
         try:
             async with self._client.stream("POST", "/chat/completions", json=body) as response:
                 if response.status_code >= 400:
@@ -60,7 +66,7 @@ class OpenAICompatLLM:
                         f"{response.status_code}: {detail.strip() or response.reason_phrase}"
                     )
                 async for line in response.aiter_lines():
-                    piece = _parse_sse(line)
+                    piece = _parse_sse(line, calls)
                     if piece is _DONE:
                         break
                     if piece:
@@ -74,6 +80,8 @@ class OpenAICompatLLM:
                 f"Cannot reach the model server at {self.base_url} ({exc.__class__.__name__}). "
                 "Is it running? Check OS1_LLM / llm.model."
             ) from exc
+        for index in sorted(calls):
+            yield _tool_call(calls[index], index)
 
     async def aclose(self) -> None:
         await self._client.aclose()
@@ -82,8 +90,30 @@ class OpenAICompatLLM:
 _DONE = object()
 
 
-def _parse_sse(line: str) -> Any:
-    """One SSE line -> a text piece, ``_DONE``, or None for anything else."""
+def wire_message(m: Message) -> dict[str, Any]:
+    """A message as the OpenAI chat API has it."""
+    out: dict[str, Any] = {"role": m.role, "content": m.content}
+    if m.tool_calls:
+        out["tool_calls"] = [{"id": c.id, "type": "function", "function": {
+            "name": c.name, "arguments": json.dumps(c.arguments)}} for c in m.tool_calls]
+    if m.role == "tool":
+        out["tool_call_id"] = m.tool_call_id or "call_0"
+    return out
+
+
+def _tool_call(parts: dict[str, str], index: int) -> ToolCall | BadToolCall:
+    try:
+        arguments = json.loads(parts.get("arguments") or "{}")
+    except json.JSONDecodeError:
+        arguments = None
+    if not parts.get("name") or not isinstance(arguments, dict):
+        return BadToolCall(json.dumps(parts))
+    return ToolCall(parts["name"], arguments, parts.get("id") or f"call_{index}")
+
+
+def _parse_sse(line: str, calls: dict[int, dict[str, str]]) -> Any:
+    """One SSE line -> a text piece, ``_DONE``, or None for anything else;
+    pieces of tool calls are gathered into ``calls``."""
     if not line.startswith("data:"):
         return None
     data = line[5:].strip()
@@ -96,4 +126,13 @@ def _parse_sse(line: str) -> Any:
     if "error" in payload:
         raise ModelUnavailable(f"The model server reported an error: {payload['error']}")
     choices = payload.get("choices") or [{}]
-    return (choices[0].get("delta") or {}).get("content")
+    delta = choices[0].get("delta") or {}
+    for piece in delta.get("tool_calls") or ():
+        call = calls.setdefault(int(piece.get("index", len(calls))), {})
+        if piece.get("id"):
+            call["id"] = piece["id"]
+        function = piece.get("function") or {}
+        if function.get("name"):
+            call["name"] = call.get("name", "") + function["name"]
+        call["arguments"] = call.get("arguments", "") + (function.get("arguments") or "")
+    return delta.get("content")

@@ -320,3 +320,24 @@ class Opening:
             self._capital = False
             return stripped[0].upper() + stripped[1:]
         return text
+
+
+#: A request: asked ("can you", "please", a question) or told (a verb that
+#: asks for something, first in a clause: "Note this:", "Hey, write down ...").
+_ASKING = re.compile(r"\?|\b(?:can|could|would|will)\s+you\b|\bplease\b|\blet'?s\b|"
+                     r"\b(?:i'?d like|i want|i need) you to\b|\bhelp me\b|"
+                     r"^\W*(?:what(?! an?\b)|when|where|which|who|how(?! \w+ (?:is|are|was)\b)|is|are|do|does|did)\b",
+                     re.IGNORECASE)
+_TELLING = re.compile(
+    r"(?:^|[.!?,:;]\s*|\b(?:and|then|now|so|just|um|uh|hey|oh|ok|okay)\s+)"
+    r"(?:save|note|write|jot|put|make|add|remember|keep|look|search|find|check|tell|show|give|"
+    r"read|remind|set|create|send|book|delete|open|list|email|mail|schedule|cancel)\b",
+    re.IGNORECASE)
+
+
+def asks_for_something(text: str) -> bool:
+    """Does the person ask os1 for something (may a tool answer it)? Not a
+    statement that only mentions a tool's words: the 1.5B model, offered
+    tools, saved "I saved some money this month!" as a note and searched its
+    memory for "She left me a note on the fridge" (os1 bench tools, dev)."""
+    return bool(_ASKING.search(text) or _TELLING.search(text.strip()))

@@ -1,5 +1,5 @@
-"""The ASGI app of ``os1 serve``: the page, its WebSocket, the memory and
-settings API, and the OpenAI-compatible API.
+"""The ASGI app of ``os1 serve``: the page, its WebSocket, the memory,
+settings and action-log API, and the OpenAI-compatible API.
 
 Who may talk to it: on loopback without a token, only pages served by os1
 itself (the Host must be a loopback name, which stops DNS rebinding, and a
@@ -61,6 +61,7 @@ def create_app(hub: Hub, *, token: str | None = None, preload_voice: bool = True
             Route("/api/memory/import", memory_import, methods=["POST"]),
             Route("/api/memory/{ref}", memory_item, methods=["PATCH", "DELETE"]),
             Route("/api/settings", settings, methods=["GET", "PUT"]),
+            Route("/api/actions", actions, methods=["GET"]),
             WebSocketRoute("/ws", socket),
             *openai_api.routes(),
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
@@ -198,6 +199,16 @@ async def memory_import(request: Request, hub: Hub) -> Response:
     except Os1Error as exc:  # a file that is not an os1 export
         return _error(400, str(exc))
     return JSONResponse({"imported": counts})
+
+
+@_api
+async def actions(request: Request, hub: Hub) -> Response:
+    """The action log: what os1 proposed to do, newest first, and what came of it."""
+    try:
+        limit = min(max(int(request.query_params.get("limit", "50")), 1), 500)
+    except ValueError as exc:
+        raise ConfigError("limit must be a whole number.") from exc
+    return JSONResponse({"actions": hub.actions(limit=limit)})
 
 
 async def settings(request: Request) -> JSONResponse:

@@ -12,12 +12,12 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from os1.assets import Progress
 from os1.config import Settings, check_settings, update_config_file
 from os1.errors import ConfigError, Os1Error
-from os1.events import Event, ReplyDone, UserTurn
+from os1.events import ConsentResolved, Event, ReplyDone, UserTurn
 from os1.memory.store import MemoryStore
 from os1.mind.companion import Companion
 from os1.mind.llm import LLM
@@ -26,6 +26,9 @@ if TYPE_CHECKING:
     from os1.talk import VoiceParts
 
 log = logging.getLogger(__name__)
+
+#: What a page is told about a proposal that no longer waits for an answer.
+STALE = "That request is no longer waiting for an answer; nothing was done."
 
 
 class Hub:
@@ -57,14 +60,15 @@ class Hub:
 
     async def _load(self) -> None:
         from os1.mind.engines import open_llm
-        from os1.runtime import open_memory
+        from os1.runtime import open_memory, open_tools
 
         try:
             if self._memory is None:
                 self._memory = open_memory(self.settings)
             if self._llm is None:
                 self._llm = await asyncio.to_thread(open_llm, self.settings, self._progress)
-            self.companion = Companion(self.settings, self._llm, self._memory, channel="text")
+            self.companion = Companion(self.settings, self._llm, self._memory, channel="text",
+                                       tools=open_tools(self.settings, self._memory))
             self.companion.start()
         except Os1Error as exc:
             self.failure = str(exc)
@@ -134,18 +138,49 @@ class Hub:
             except Exception:  # noqa: BLE001 - one broken client must not stop the others
                 log.exception("a listener failed")
 
-    async def chat(self, text: str, *, channel: str = "text") -> AsyncIterator[Event]:
+    def chat(self, text: str, *, channel: str = "text") -> AsyncIterator[Event]:
         """One turn of the shared conversation.
 
         The turn runs in its own task: if the client goes away mid-reply, the
         reply is still finished and stored, so nothing already said is lost."""
+        return self._run(lambda companion: companion.send(text, channel=channel), channel)
+
+    def answer(self, proposal_id: int, approve: bool, *, channel: str = "text") -> AsyncIterator[Event]:
+        """The person's answer to a proposal (:meth:`Companion.answer`), run
+        and shared like a turn: what came of it joins the thread."""
+        return self._run(lambda companion: companion.answer(proposal_id, approve, channel=channel),
+                         channel)
+
+    def unanswerable(self, proposal_id: int) -> ConsentResolved | None:
+        """What came of a proposal no answer can change any more (answered,
+        expired, or made before os1 restarted: then it expires now, undone);
+        None if there is no such proposal."""
+        action = next((a for a in self.memory.actions(limit=None) if a.id == proposal_id), None)
+        if action is None:
+            return None
+        if action.status == "pending":
+            self.memory.settle_action(action.id, "expired")
+            return ConsentResolved(action.id, "expired", STALE)
+        return ConsentResolved(action.id, action.status, action.outcome or STALE)
+
+    def actions(self, limit: int = 50) -> list[dict[str, Any]]:
+        """The action log, newest first (JSON-ready); ``answerable``: os1
+        is waiting for the person's answer to it."""
+        waiting = {p.id for p in self.companion.pending} if self.companion is not None else set()
+        return [{"id": a.id, "tool": a.tool, "arguments": a.arguments, "action": a.action,
+                 "warnings": list(a.warnings), "status": a.status, "outcome": a.outcome,
+                 "created_at": a.created_at, "expires_at": a.expires_at, "settled_at": a.settled_at,
+                 "answerable": a.id in waiting} for a in self.memory.actions(limit=limit)]
+
+    async def _run(self, start: Callable[[Companion], AsyncIterator[Event]],
+                   channel: str) -> AsyncIterator[Event]:
         companion = await self.ready()
         events: asyncio.Queue[Event | None] = asyncio.Queue()
         reading = True
 
         async def run() -> None:
             try:
-                async for event in companion.send(text, channel=channel):
+                async for event in start(companion):
                     events.put_nowait(event)
                     if reading and isinstance(event, UserTurn | ReplyDone):
                         # The thread's message reaches the pages only after this
@@ -169,6 +204,18 @@ class Hub:
                 events.get_nowait()
                 events.task_done()
         await task  # re-raise what went wrong inside
+
+    def remember(self, role: Literal["user", "assistant"], text: str, *, channel: str) -> int:
+        """Keep a message of an exchange the companion did not run itself (an
+        API client's own tool loop) in the conversation's memory, and show it
+        in the thread."""
+        companion = self.companion
+        if companion is None or companion.session_id is None:
+            raise Os1Error("os1 is still starting.")
+        message_id = self.memory.add_message(companion.session_id, role, text, channel=channel)
+        self.publish_event(UserTurn(message_id, text, channel) if role == "user"
+                           else ReplyDone(text, message_id=message_id), channel)
+        return message_id
 
     def publish_event(self, event: Event, channel: str) -> None:
         """Tell every open page about a new message in the thread."""
@@ -219,7 +266,8 @@ class Hub:
         if name != s.persona.name and self.companion is not None:
             old = self.companion
             await old.close()  # an ongoing call keeps its conversation; new ones get the new name
-            self.companion = Companion(self.settings, old.llm, old.memory, channel="text")
+            self.companion = Companion(self.settings, old.llm, old.memory, channel="text",
+                                       tools=old.tools)
             self.companion.start()
         return self.public_settings()
 

@@ -1,9 +1,10 @@
 """The realtime protocol: one WebSocket per page, JSON events and binary PCM.
 
-Documented in docs/protocol.md (version 1). In short: the client sends
+Documented in docs/protocol.md (version 2). In short: the client sends
 ``session.start``, then ``message`` (typed text), ``call.start`` /
-``call.end``, ``reply.cancel``, and binary frames of its microphone (PCM s16le
-mono, 16 kHz unless ``session.start`` said otherwise). The server sends the
+``call.end``, ``reply.cancel``, ``consent.answer`` (the person's yes or no to
+an action os1 proposed) and binary frames of its microphone (PCM s16le mono,
+16 kHz unless ``session.start`` said otherwise). The server sends the
 conversation's events as JSON; each piece of os1's voice is an ``audio.out``
 event followed by exactly one binary message with its samples.
 
@@ -16,7 +17,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from typing import Any
 
 import numpy as np
@@ -24,14 +25,18 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from os1.errors import Os1Error
 from os1.events import (
-    ErrorEvent, Event, Interrupted, Notice, ReplyAudio, ReplyDelta, ReplyDone, ReplyStarted,
-    Retracted, SpeechStarted, SpeechStopped, Status, Transcript, TurnTimes, UserTurn,
+    ConsentRequest, ConsentResolved, ErrorEvent, Event, Initiated, Interrupted, Notice, ReplyAudio,
+    ReplyDelta, ReplyDone, ReplyStarted, Retracted, SpeechStarted, SpeechStopped, Status, ToolActivity,
+    Transcript, TurnTimes, UserTurn,
 )
 from os1.web.hub import Hub
 
 log = logging.getLogger(__name__)
 
-PROTOCOL = 1
+PROTOCOL = 2
+#: Versions a client may ask for: 2 only adds messages to 1, which a version 1
+#: client ignores (an action it is never asked about just expires, undone).
+PROTOCOLS = (1, 2)
 MAX_TEXT_BYTES = 64 * 1024  # one JSON message
 MAX_AUDIO_BYTES = 256 * 1024  # one binary message: 8 s at 16 kHz
 MAX_MESSAGE_CHARS = 20_000  # one typed message
@@ -71,6 +76,17 @@ def encode(event: Event) -> dict[str, Any] | None:
         case TurnTimes():
             return {"type": "turn.times", "transcript_ms": event.transcript_ms,
                     "first_token_ms": event.first_token_ms, "first_audio_ms": event.first_audio_ms}
+        case ToolActivity(name=name, arguments=arguments, state=state, detail=detail):
+            return {"type": "tool.activity", "name": name, "arguments": arguments, "state": state,
+                    "detail": detail}
+        case ConsentRequest(proposal_id=i, tool=tool, action=action, warnings=warnings,
+                            expires_at=expires_at):
+            return {"type": "consent.request", "id": i, "tool": tool, "action": action,
+                    "warnings": list(warnings), "expires_at": expires_at}
+        case ConsentResolved(proposal_id=i, outcome=outcome, text=text):
+            return {"type": "consent.resolved", "id": i, "outcome": outcome, "text": text}
+        case Initiated(reason=reason):
+            return {"type": "initiated", "reason": reason}
     return None
 
 
@@ -148,9 +164,13 @@ class Connection:
                 return self.error("bad_message", 'A "message" needs a non-empty "text".')
             if len(text) > MAX_MESSAGE_CHARS:
                 return self.error("too_large", f"A message is limited to {MAX_MESSAGE_CHARS:,} characters.")
-            task = asyncio.ensure_future(self._turn(text))
-            self._turns.add(task)
-            task.add_done_callback(self._turns.discard)
+            self._start(self._turn(self.hub.chat(text, channel="text")))
+        elif kind == "consent.answer":
+            proposal_id = message.get("id")
+            if not isinstance(proposal_id, int) or isinstance(proposal_id, bool):
+                return self.error("bad_message", 'A "consent.answer" needs the "id" of the consent.request.')
+            approve = message.get("approve") is True  # anything but an explicit yes is a no
+            self._start(self._answer(proposal_id, approve))
         elif kind == "call.start":
             if self._set_input_rate(message):
                 await self._call_start()
@@ -177,10 +197,16 @@ class Connection:
         self.input_rate = rate
         return True
 
+    def _start(self, turn: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(turn)
+        self._turns.add(task)
+        task.add_done_callback(self._turns.discard)
+
     async def _session_start(self, message: dict[str, Any]) -> None:
         version = message.get("protocol", PROTOCOL)
-        if version != PROTOCOL:
-            return self.error("bad_protocol", f"This server speaks protocol {PROTOCOL}, not {version!r}.")
+        if version not in PROTOCOLS or isinstance(version, bool):
+            return self.error("bad_protocol",
+                              f"This server speaks protocol {PROTOCOL} (or 1), not {version!r}.")
         if not self._set_input_rate(message):
             return None
         self._started = True
@@ -193,15 +219,36 @@ class Connection:
             return self.error("not_ready", str(exc))
         self.send({"type": "history", "messages": self.hub.history(limit=60)})
 
-    async def _turn(self, text: str) -> None:
+    async def _turn(self, events: AsyncIterator[Event]) -> None:
+        """Run a typed turn (or the answer to a proposal) in the hub, and
+        stream its events to this page."""
         try:
-            async for event in self.hub.chat(text, channel="text"):
+            async for event in events:
                 if isinstance(event, UserTurn | ReplyDone):
                     continue  # every page hears these as thread.message
                 if (encoded := encode(event)) is not None:
                     self.send(encoded)
         except Os1Error as exc:
             self.error("turn_failed", str(exc))
+
+    async def _answer(self, proposal_id: int, approve: bool) -> None:
+        """The person's answer to a proposal: carried out in the call if one is
+        on (os1 says what came of it), else like a typed turn."""
+        try:
+            companion = self.call.session.companion if self.call is not None else await self.hub.ready()
+        except Os1Error as exc:
+            return self.error("not_ready", str(exc))
+        if not any(p.id == proposal_id for p in companion.pending):
+            # Answered already (another page, a spoken yes), expired, or from before a restart.
+            resolved = self.hub.unanswerable(proposal_id)
+            if resolved is None:
+                return self.error("unknown_proposal", f"There is no proposal {proposal_id}.")
+            self.send({"type": "consent.resolved", "id": resolved.proposal_id,
+                       "outcome": resolved.outcome, "text": resolved.text})
+        elif self.call is not None:
+            await self.call.answer(proposal_id, approve)
+        else:
+            await self._turn(self.hub.answer(proposal_id, approve, channel="text"))
 
     async def _call_start(self) -> None:
         if self.call is not None:
@@ -238,6 +285,8 @@ class Call:
         self._frames: asyncio.Queue[np.ndarray | None] = asyncio.Queue()
         self._pending = np.zeros(0, np.float32)
         self._written: ReplyDone | None = None
+        self._spoken: int | None = None  # the message being said (it may have joined the thread)
+        self._answering = 0  # answers from the page being carried out outside a spoken reply
         self.session = VoiceSession(companion, parts, _SocketOutput(conn), self._on_event, barge_in=True)
         self._task = asyncio.ensure_future(self.session.run(self._mic()))
 
@@ -245,24 +294,48 @@ class Call:
         hub = self.conn.hub
         if isinstance(event, UserTurn):
             hub.publish_event(event, "voice")
+        elif isinstance(event, ReplyDone) and self._answering:
+            # What came of an answer given on the page while os1 was speaking:
+            # shown, not spoken, so it joins the thread at once.
+            self._publish_written()
+            hub.publish_event(event, "voice")
         elif isinstance(event, ReplyDone):
             self._written = event  # it joins the thread once it has been heard
+            self._spoken = event.message_id
         elif isinstance(event, Retracted):
-            self._written = None
+            self._written = self._spoken = None
             if (message := encode(event)) is not None:  # this page drops the reply it was showing
                 self.conn.send(message)
             hub.publish({"role": "forgotten", "id": f"m{event.message_id}"})
         else:
             if isinstance(event, Interrupted):
                 written, self._written = self._written, None
-                message_id = written.message_id if written else self.session.companion.last_reply_id
+                spoken, self._spoken = self._spoken, None
+                message_id = (written.message_id if written else spoken if spoken is not None
+                              else self.session.companion.last_reply_id)
                 if event.heard and message_id is not None:
                     hub.publish_event(ReplyDone(event.heard, True, message_id), "voice")
-            elif isinstance(event, Status) and event.state == "listening" and self._written is not None:
-                hub.publish_event(self._written, "voice")
-                self._written = None
+            elif isinstance(event, Status) and event.state == "listening":
+                self._publish_written()
+                self._spoken = None
+            elif isinstance(event, ConsentResolved) and self._answering:
+                # The reply that asked has been written in full: it closes before the answer's.
+                self._publish_written()
             if (encoded := encode(event)) is not None:
                 self.conn.send(encoded)
+
+    def _publish_written(self) -> None:
+        if self._written is not None:
+            self.conn.hub.publish_event(self._written, "voice")
+            self._written = None
+
+    async def answer(self, proposal_id: int, approve: bool) -> None:
+        """The person answered a proposal on the page during the call."""
+        self._answering += 1
+        try:
+            await self.session.answer(proposal_id, approve)
+        finally:
+            self._answering -= 1
 
     def audio(self, samples: np.ndarray) -> None:
         from os1.audio.format import FRAME, SAMPLE_RATE, resample

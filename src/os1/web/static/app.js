@@ -1,9 +1,10 @@
 // os1's page: one WebSocket (docs/protocol.md) carries the chat, the call's
-// audio both ways, captions and status. No framework, no build step.
+// audio both ways, captions, status and os1's requests for consent. No
+// framework, no build step.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const PROTOCOL = 1;
+const PROTOCOL = 2;
 const MIC_RATE = 16000;
 
 const ui = {
@@ -70,13 +71,18 @@ function onEvent(ev) {
     case "history":
       ui.thread.replaceChildren();
       for (const m of ev.messages) addMessage(m);
+      state.activity = null;
+      restoreConsent();
       state.historyShown = true;
       setStatus(state.call ? "Listening" : "Ready", state.call ? "listening" : "idle");
       scrollThread();
       break;
     case "thread.message":
       if (ev.role === "forgotten") return removeMessage(ev.id);
-      if (ev.role === "assistant" && state.pending) {
+      if (ev.id && ui.thread.querySelector(`.msg[data-id="${ev.id}"]`)) {
+        // A message shown already, revised (e.g. cut short while it was being said).
+        ui.thread.querySelector(`.msg[data-id="${ev.id}"]`).replaceWith(bubble(ev.role, ev.text, ev.id, ev));
+      } else if (ev.role === "assistant" && state.pending) {
         finishPending(ev);
       } else {
         addMessage(ev);
@@ -85,6 +91,18 @@ function onEvent(ev) {
       break;
     case "reply.started":
       startPending();
+      break;
+    case "consent.request":
+      addConsent(ev);
+      break;
+    case "consent.resolved":
+      resolveConsent(ev);
+      break;
+    case "tool.activity":
+      showActivity(ev);
+      break;
+    case "initiated":
+      addNotice(`${state.name} reached out: ${ev.reason}`);
       break;
     case "reply.delta":
       if (!state.pending) startPending();
@@ -197,7 +215,10 @@ function startPending() {
   if (state.pending) return;
   const li = bubble("assistant", "", null);
   li.classList.add("pending");
-  ui.thread.append(li);
+  // The reply that asks for consent goes above the card that asks.
+  const last = ui.thread.lastElementChild;
+  if (last && last.matches(".consent[data-open]")) ui.thread.insertBefore(li, last);
+  else ui.thread.append(li);
   state.pending = { li, body: li.querySelector(".body"), text: "" };
 }
 
@@ -206,6 +227,123 @@ function finishPending(m) {
   state.pending = null;
   if (!m.text) return li.remove();
   li.replaceWith(bubble("assistant", m.text, m.id, m));
+}
+
+// -- consent: os1 asks before it acts ------------------------------------------------------------
+
+const OUTCOME_TEXT = {
+  done: "Done", declined: "Declined: nothing was done", expired: "Expired: nothing was done",
+  failed: "It did not work",
+};
+
+function addConsent(ev) {
+  if (ui.thread.querySelector(`.consent[data-proposal="${ev.id}"]`)) return;
+  const li = document.createElement("li");
+  li.className = "consent";
+  li.dataset.proposal = ev.id;
+  li.dataset.open = "";
+  li.setAttribute("role", "group");
+  li.setAttribute("aria-label", `${state.name} asks your consent`);
+  const title = document.createElement("p");
+  title.className = "consent-title";
+  title.textContent = `${state.name} asks before doing this`;
+  const action = document.createElement("p");
+  action.className = "consent-action";
+  action.textContent = ev.action; // its line breaks show (white-space: pre-wrap)
+  li.append(title, action);
+  if (ev.warnings && ev.warnings.length) {
+    const warnings = document.createElement("ul");
+    warnings.className = "consent-warnings";
+    warnings.setAttribute("role", "alert");
+    for (const text of ev.warnings) {
+      const w = document.createElement("li");
+      w.textContent = text;
+      warnings.append(w);
+    }
+    li.append(warnings);
+  }
+  const row = document.createElement("div");
+  row.className = "consent-buttons";
+  const approve = document.createElement("button");
+  approve.type = "button";
+  approve.textContent = "Approve";
+  const decline = document.createElement("button");
+  decline.type = "button";
+  decline.className = "ghost";
+  decline.textContent = "Decline";
+  row.append(approve, decline);
+  const note = document.createElement("p");
+  note.className = "consent-state";
+  note.setAttribute("role", "status");
+  const until = new Date(ev.expires_at * 1000).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  note.textContent = `Waiting for your answer (until ${until}).`;
+  li.append(row, note);
+  const answer = (yes) => {
+    if (!send({ type: "consent.answer", id: ev.id, approve: yes })) {
+      return addNotice("Not connected: your answer was not sent. Try again in a moment.");
+    }
+    approve.disabled = decline.disabled = true;
+    delete li.dataset.open;
+    li.dataset.answer = yes ? "approve" : "decline";
+    note.textContent = yes ? "Approved: doing it…" : "Declined.";
+  };
+  approve.addEventListener("click", () => answer(true));
+  decline.addEventListener("click", () => answer(false));
+  ui.thread.append(li);
+  scrollThread();
+}
+
+function resolveConsent(ev) {
+  const li = ui.thread.querySelector(`.consent[data-proposal="${ev.id}"]`);
+  if (li) {
+    delete li.dataset.open;
+    li.dataset.outcome = ev.outcome;
+    li.querySelectorAll(".consent-buttons button").forEach((b) => (b.disabled = true));
+    const note = li.querySelector(".consent-state");
+    const detail = ev.outcome === "done" || ev.outcome === "failed" ? ev.text : "";
+    note.textContent = [OUTCOME_TEXT[ev.outcome] || ev.outcome, detail].filter(Boolean).join(": ");
+  }
+  if (actionsDialog.open) loadActions();
+}
+
+// Proposals still waiting (from before a reload, another tab, the API) get their card back.
+async function restoreConsent() {
+  try {
+    const data = await api("/api/actions?limit=20");
+    for (const a of data.actions.slice().reverse()) {
+      if (a.answerable) addConsent({ id: a.id, action: a.action, warnings: a.warnings, expires_at: a.expires_at });
+    }
+  } catch {
+    // The action log is a convenience here; the conversation goes on without it.
+  }
+}
+
+const TOOL_WORDS = {
+  search_memory: "Searching memory…", current_time: "Checking the time…", save_note: "Saving the note…",
+};
+
+// What a tool is doing, as one quiet line while it runs.
+function showActivity(ev) {
+  let line = state.activity;
+  if (ev.state === "running") {
+    if (!line || !line.isConnected) {
+      line = document.createElement("li");
+      line.className = "activity";
+      line.setAttribute("role", "status");
+      ui.thread.append(line);
+      state.activity = line;
+    }
+    line.textContent = TOOL_WORDS[ev.name] || `Using ${ev.name.replaceAll("_", " ")}…`;
+    scrollThread();
+  } else if (line) {
+    state.activity = null;
+    if (ev.state === "failed") {
+      line.textContent = `${ev.name.replaceAll("_", " ")} did not work${ev.detail ? `: ${ev.detail}` : "."}`;
+      line.dataset.failed = "";
+    } else {
+      line.remove();
+    }
+  }
 }
 
 function scrollThread() {
@@ -491,6 +629,81 @@ function editFact(li, item) {
   li.replaceChildren(input, save);
   input.focus();
   input.addEventListener("keydown", (e) => { if (e.key === "Enter") save.click(); });
+}
+
+// -- the action log -------------------------------------------------------------------------------
+
+const actionsDialog = $("actions");
+$("open-actions").addEventListener("click", () => {
+  actionsDialog.showModal();
+  loadActions();
+});
+
+const STATUS_TEXT_ACTION = {
+  pending: "waiting for you", done: "done", declined: "declined", expired: "expired", failed: "failed",
+};
+
+async function loadActions() {
+  const target = $("actions-body");
+  try {
+    const data = await api("/api/actions");
+    target.replaceChildren();
+    if (!data.actions.length) {
+      target.append(paragraph(`Nothing yet. ${state.name} asks you before doing anything for you, and it shows here.`));
+      return;
+    }
+    const ul = document.createElement("ul");
+    ul.className = "action-log";
+    for (const a of data.actions) {
+      const li = document.createElement("li");
+      li.dataset.status = a.status;
+      const head = document.createElement("p");
+      head.className = "action-head";
+      const status = document.createElement("span");
+      status.className = "action-status";
+      status.textContent = STATUS_TEXT_ACTION[a.status] || a.status;
+      const when = document.createElement("span");
+      when.className = "kind";
+      when.textContent = new Date(a.created_at * 1000).toLocaleString([], {
+        month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
+      head.append(status, when);
+      const text = document.createElement("p");
+      text.className = "consent-action";
+      text.textContent = a.action;
+      li.append(head, text);
+      for (const warning of a.warnings) {
+        const w = document.createElement("p");
+        w.className = "action-warning";
+        w.textContent = warning;
+        li.append(w);
+      }
+      if (a.outcome && a.status !== "declined") {
+        const outcome = document.createElement("p");
+        outcome.className = "action-outcome";
+        outcome.textContent = a.outcome;
+        li.append(outcome);
+      }
+      if (a.answerable) {
+        const row = document.createElement("div");
+        row.className = "consent-buttons";
+        row.append(
+          button("Approve", `Approve: ${a.action}`, () => answerFromLog(a.id, true, row)),
+          button("Decline", `Decline: ${a.action}`, () => answerFromLog(a.id, false, row)));
+        row.firstChild.classList.remove("ghost");
+        li.append(row);
+      }
+      ul.append(li);
+    }
+    target.append(ul);
+  } catch (err) {
+    target.textContent = `The action log is not available: ${err.message}`;
+  }
+}
+
+function answerFromLog(id, approve, row) {
+  const card = ui.thread.querySelector(`.consent[data-proposal="${id}"] .consent-buttons button:${approve ? "first-child" : "last-child"}`);
+  if (card && !card.disabled) return card.click(); // the card in the thread shows it too
+  if (send({ type: "consent.answer", id, approve })) row.querySelectorAll("button").forEach((b) => (b.disabled = true));
 }
 
 // -- settings -------------------------------------------------------------------------------------

@@ -1,0 +1,80 @@
+"""The first tools: search memory and tell the time (read); save a note (act)."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from os1.memory.facts import spoken_day
+from os1.memory.store import MemoryStore
+from os1.tools import Result, Tool, ToolError, tool
+
+#: Memories one search returns.
+SEARCH_HITS = 5
+#: A note's name: letters, digits, spaces, dots, dashes; no folders.
+_SAFE_NAME = re.compile(r"^[\w][\w .,'()-]{0,99}$")
+
+
+def note_path(folder: Path, name: str) -> Path:
+    """Where note ``name`` goes: in ``folder``, never outside it; ``.md`` added
+    to a name without an extension."""
+    name = name.strip()
+    if not _SAFE_NAME.match(name) or name.startswith("."):
+        raise ToolError(f"A note's name is a plain file name such as groceries.md, not {name!r}.")
+    if not Path(name).suffix:
+        name += ".md"
+    return folder / name
+
+
+def basic_tools(memory: MemoryStore, notes: Path,
+                clock: Callable[[], float] = time.time) -> list[Tool]:
+    """The tools every conversation has, bound to one person's memory and notes."""
+
+    @tool("read", examples=[("Can you find what I told you about my piano lessons?",
+                             {"query": "piano lessons"})])
+    def search_memory(query: str) -> Result:
+        """Search your memory of what they told you in past conversations, when
+        they ask about something they said before that you don't have in mind.
+
+        Args:
+            query: a few words to look for
+        """
+        hits = memory.search(query, limit=SEARCH_HITS, now=clock())
+        if not hits:
+            return Result(f"Nothing in memory about {query!r}.", "your memory")
+        lines = [f"- ({spoken_day(h.created_at)}) {h.text[:300]}" for h in hits]
+        return Result("\n".join(lines), "your memory")
+
+    @tool("read", examples=[("What time is it?", {})])
+    def current_time() -> Result:
+        """The current time and date, when they ask for the time."""
+        return Result(time.strftime("%H:%M on %A, %d %B %Y", time.localtime(clock())), "the clock")
+
+    def describe(args: dict[str, Any]) -> str:
+        path = note_path(notes, args["name"])
+        again = " (it replaces the note already there)" if path.exists() else ""
+        return f"Save the note {path.name} in {notes}{again}, saying:\n{args['text']}"
+
+    @tool("act", describe=describe, targets=("name", "text"), examples=[
+        ("Write down that the plumber comes Monday.",
+         {"name": "plumber.md", "text": "The plumber comes Monday."})])
+    def save_note(name: str, text: str) -> Result:
+        """Save a note as a text file in their notes folder, when they ask you
+        to save, note, write down or jot down something.
+
+        Args:
+            name: the file's name, e.g. groceries.md
+            text: the note's exact words
+        """
+        path = note_path(notes, name)
+        try:
+            notes.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise ToolError(f"I could not save {path}: {exc.strerror}.") from exc
+        return Result(f"Saved the note {path.name} in {notes}.")
+
+    return [search_memory, current_time, save_note]
