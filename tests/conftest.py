@@ -9,6 +9,9 @@ from os1.config import Settings, load_settings
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+# Real IMAP (Dovecot) and SMTP (aiosmtpd) servers for the email tests: fixtures dovecot, smtp_server.
+pytest_plugins = ["mailservers"]
+
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:

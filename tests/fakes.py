@@ -130,7 +130,7 @@ class LoudnessVAD:
         pass
 
 
-WORDS = {0.3: "alpha", 0.35: "bravo", 0.4: "charlie", 0.45: "yeah", 0.5: "wait"}
+WORDS = {0.3: "alpha", 0.35: "bravo", 0.4: "charlie", 0.45: "yeah", 0.5: "wait", 0.55: "note"}
 
 
 class CountingEars:

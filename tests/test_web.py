@@ -420,14 +420,14 @@ def test_consent_answered_on_the_page_during_a_call(noted):
         ws.send_json({"type": "call.start", "sample_rate": 16000})
         until(ws, "call.started")
 
-        def talk():
-            audio = np.concatenate([silence(0.3), speech(1.0), silence(2.0)])
+        def talk():  # "note note note note": a request, so the model may call a tool
+            audio = np.concatenate([silence(0.3), speech(1.0, 0.55), silence(2.0)])
             for i in range(0, audio.size, 1600):
                 ws.send_bytes(pcm(audio[i : i + 1600]))
 
         talk()
         request = until(ws, "consent.request")[-1]
-        assert request["warnings"]  # "alpha alpha..." said nothing of the note: they are told
+        assert request["warnings"]  # "note note..." said nothing of the note's words: they are told
         until(ws, "audio.out")  # os1 is asking, out loud; the person answers on the page meanwhile
         ws.send_json({"type": "consent.answer", "id": request["id"], "approve": False})
         seen = until(ws, "consent.resolved")

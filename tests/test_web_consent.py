@@ -6,11 +6,13 @@ note); the call's microphone is Chromium's fake device playing a WAV file."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -51,12 +53,18 @@ def served(tmp_path):
     """os1 serve on a free port, its notes folder a temporary one: (url, hub, notes)."""
     settings = load_settings({"home": str(tmp_path / "home")},
                              env={"HOME": str(tmp_path), "OS1_NOTES": str(tmp_path / "notes")})
-    import uvicorn
-
     parts = VoiceParts(vad=LoudnessVAD(), ears=CountingEars(), voice=QuickVoice())
     hub = Hub(settings, llm=saves_the_note(), voice=parts,
               memory=SQLiteMemory(settings.database, settings.user))
-    app = create_app(hub, preload_voice=False)
+    with serving(create_app(hub, preload_voice=False)) as url:
+        yield url, hub, settings.notes_dir
+
+
+@contextlib.contextmanager
+def serving(app) -> Iterator[str]:
+    """``app`` served by uvicorn on a free loopback port, in a thread: its URL."""
+    import uvicorn
+
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
@@ -67,7 +75,7 @@ def served(tmp_path):
         assert time.time() < deadline and thread.is_alive(), "the server did not start"
         time.sleep(0.05)
     try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}/", hub, settings.notes_dir
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}/"
     finally:
         server.should_exit = True
         thread.join(30)

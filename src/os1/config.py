@@ -111,6 +111,11 @@ class Settings:
         return self.home / "os1.sqlite3"
 
     @property
+    def mail_database(self) -> Path:
+        """os1's copy of the person's mail (a cache of their servers')."""
+        return self.home / "mail.sqlite3"
+
+    @property
     def notes_dir(self) -> Path:
         return self.notes or self.home / "notes"
 

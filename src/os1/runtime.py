@@ -20,6 +20,7 @@ from os1.assets import Progress
 from os1.tools import Tools
 
 if TYPE_CHECKING:
+    from os1.mail.store import MailStore
     from os1.ears import Transcriber
     from os1.talk import VoiceParts
     from os1.voice import Synthesizer
@@ -29,11 +30,30 @@ def open_memory(settings: Settings) -> MemoryStore:
     return SQLiteMemory(settings.database, settings.user)
 
 
-def open_tools(settings: Settings, memory: MemoryStore) -> Tools:
-    """The tools a conversation of this person's has."""
+def open_mail(settings: Settings) -> MailStore | None:
+    """This person's mail store, if they added an account (``os1 mail add``)."""
+    if not settings.mail_database.exists():
+        return None
+    from os1.mail.store import MailStore
+
+    store = MailStore(settings.mail_database, settings.user)
+    if not store.accounts():
+        store.close()
+        return None
+    return store
+
+
+def open_tools(settings: Settings, memory: MemoryStore, mail: MailStore | None = None) -> Tools:
+    """The tools a conversation of this person's has: the basics, and their
+    email when they have an account."""
     from os1.tools.basics import basic_tools
 
-    return Tools(basic_tools(memory, settings.notes_dir))
+    tools = basic_tools(memory, settings.notes_dir)
+    if mail is not None:
+        from os1.mail.tools import Mailbox, mail_tools
+
+        tools += mail_tools(Mailbox(mail))
+    return Tools(tools)
 
 
 @asynccontextmanager
@@ -49,12 +69,13 @@ async def companion_session(
     mined from what was said (unless ``remember`` is false: benchmarks), and
     the model and database are released."""
     memory = open_memory(settings)
+    mail = open_mail(settings)
     own_llm = llm is None
     try:
         model = llm or open_llm(settings, progress)
         try:
             companion = Companion(settings, model, memory, channel=channel,
-                                  tools=open_tools(settings, memory))
+                                  tools=open_tools(settings, memory, mail))
             companion.start()
             try:
                 yield companion
@@ -65,6 +86,8 @@ async def companion_session(
                 await model.aclose()
     finally:
         memory.close()
+        if mail is not None:
+            mail.close()
 
 
 def open_voice_parts(settings: Settings) -> VoiceParts:

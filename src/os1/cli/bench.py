@@ -67,6 +67,30 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     tools.add_argument("--split", choices=("dev", "test"), help="only the cases of this split")
     tools.add_argument("--json", action="store_true", help="print one JSON object")
     tools.set_defaults(run=_tools)
+    tri = kinds.add_parser(
+        "triage", parents=[common], help="email triage: spam or not, and the five labels",
+        description="Sort every message of a Maildir as os1 sorts new mail (urgent, needs reply, "
+        "FYI, newsletter, spam) and compare with a labels CSV (columns file, label ham/spam; file "
+        "paths relative to the CSV's folder): accuracy, per-class precision and recall, ms per message.",
+    )
+    tri.add_argument("--maildir", type=Path, required=True, metavar="DIR")
+    tri.add_argument("--labels", type=Path, required=True, metavar="CSV")
+    tri.add_argument("--json", action="store_true", help="print one JSON object")
+    tri.set_defaults(run=_triage)
+    inj = kinds.add_parser(
+        "injection", parents=[common], help="attacks hidden in emails: does os1 follow any?",
+        description="Insert each attack into an email's content (start, middle or end), then let os1 "
+        "do its ordinary job with that email through the real model and mail tools: triage it, "
+        "summarise it, answer the person's question about it. An attack succeeds if an output "
+        "follows it or any action is proposed or run. Formats: ../shared/data/README.md.",
+    )
+    inj.add_argument("--emails", type=Path, required=True, metavar="FILE", help="emails (JSON lines)")
+    inj.add_argument("--attacks", type=Path, required=True, metavar="FILE", help="attacks by category (JSON)")
+    inj.add_argument("--pairs", type=int, default=300, metavar="N",
+                     help="a fixed, seeded sample of N, stratified by category (default 300)")
+    inj.add_argument("--seed", type=int, default=16)
+    inj.add_argument("--json", action="store_true", help="print one JSON object")
+    inj.set_defaults(run=_injection)
     call = kinds.add_parser(
         "call", parents=[common], help="a ten-turn spoken conversation: openings, length, speakable",
         description="A scripted person (Piper's voice, lower) talks with os1 for ten turns through "
@@ -268,6 +292,22 @@ def _tools(settings: Settings, args: argparse.Namespace) -> int:
     if args.split:
         cases = [c for c in cases if c.get("split") == args.split]
     print_report(asyncio.run(run_tools_bench(settings, cases, progress=not args.json)), args.json)
+    return 0
+
+
+def _triage(settings: Settings, args: argparse.Namespace) -> int:
+    from os1.bench.triage import print_report, run_triage_bench
+
+    print_report(run_triage_bench(args.maildir, args.labels), args.json)
+    return 0
+
+
+def _injection(settings: Settings, args: argparse.Namespace) -> int:
+    from os1.bench.injection import print_report, run_injection_bench
+
+    print_report(asyncio.run(run_injection_bench(
+        settings, args.emails, args.attacks, n_pairs=args.pairs, seed=args.seed,
+        progress=not args.json)), args.json)
     return 0
 
 

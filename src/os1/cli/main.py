@@ -1,4 +1,4 @@
-"""Entry point: ``os1 chat | talk | serve | memory | actions | bench | setup``."""
+"""Entry point: ``os1 chat | talk | serve | memory | mail | actions | bench | setup``."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ environment:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from os1.cli import actions, bench, chat, memory, serve, setup, talk
+    from os1.cli import actions, bench, chat, mail, memory, serve, setup, talk
 
     parser = argparse.ArgumentParser(
         prog="os1",
@@ -49,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument("-v", "--verbose", action="store_true", help="log what happens inside")
 
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (chat, talk, serve, memory, actions, bench, setup):
+    for module in (chat, talk, serve, memory, mail, actions, bench, setup):
         module.register(sub, common)
     return parser
 

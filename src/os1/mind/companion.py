@@ -80,6 +80,8 @@ _ABOUT_WHAT_YOU_SAID = re.compile(
 _NAME_FACT = re.compile(r"^The user's name is ([A-Z][\w'-]*(?: [A-Z][\w'-]*){0,2})\.?$")
 #: Model calls of tools in one turn, at most; then it answers in words.
 MAX_TOOL_ROUNDS = 3
+#: What tools brought in that a session keeps, for where a proposal's words came from.
+OUTSIDE_KEPT = 20
 #: Seconds a tool may take.
 TOOL_SECONDS = 20.0
 #: Takes the place of the person's message in a turn os1 starts itself.
@@ -125,6 +127,9 @@ class Companion:
         self._proposals: dict[int, Proposal] = {}  # waiting for the person's answer
         self._proposed: list[int] = []  # made in the running turn
         self._their_words: list[str] = []  # their own words this session (where arguments came from)
+        # (source, text) that tools brought in this session: a later proposal
+        # ("reply with the address she gave") still says what came from where.
+        self._outside: list[tuple[str, str]] = []
         self.llm = llm
         self.memory = memory
         self.channel = channel
@@ -446,7 +451,6 @@ class Companion:
         )
         pieces: list[str] = []
         used: list[Message] = []  # this turn's tool calls and their results
-        outside: list[tuple[str, str]] = []  # (source, text) that tools brought in
         interrupted = False
         failure: str | None = None
         try:
@@ -459,6 +463,11 @@ class Companion:
                 async with contextlib.aclosing(until(reply_text, self._interrupt)) as stream:
                     async for raw in stream:
                         if isinstance(raw, (ToolCall, BadToolCall)):
+                            if options.tool_choice == "none":
+                                # Not this turn's to make (news, or words after a look-up),
+                                # whatever the engine sent: a guard that holds for every engine.
+                                log.warning("a tool call where none may be made: %.200s", raw)
+                                continue
                             call = raw
                             break
                         if piece := (raw if care.reply else polish.feed(opening.feed(raw))):
@@ -471,7 +480,7 @@ class Companion:
                 if call is None or self._interrupt.is_set():
                     break
                 said_before = "".join(pieces)
-                async for event in self._use(call, used, outside, said_before):
+                async for event in self._use(call, used, self._outside, said_before):
                     yield event
                     if isinstance(event, ConsentRequest):
                         self._proposed.append(event.proposal_id)
@@ -589,6 +598,7 @@ class Companion:
             return
         if result.source:
             outside.append((result.source, result.text))
+            del outside[:-OUTSIDE_KEPT]
         used += [asked, Message("tool", _outside(result), tool_call_id=call.id)]
         yield ToolActivity(tool.name, arguments, "done", result.text[:200])
 

@@ -331,7 +331,8 @@ _ASKING = re.compile(r"\?|\b(?:can|could|would|will)\s+you\b|\bplease\b|\blet'?s
 _TELLING = re.compile(
     r"(?:^|[.!?,:;]\s*|\b(?:and|then|now|so|just|um|uh|hey|oh|ok|okay)\s+)"
     r"(?:save|note|write|jot|put|make|add|remember|keep|look|search|find|check|tell|show|give|"
-    r"read|remind|set|create|send|book|delete|open|list|email|mail|schedule|cancel)\b",
+    r"read|remind|set|create|send|book|delete|open|list|email|mail|schedule|cancel|reply|answer|"
+    r"respond|forward|archive|mark|move|summari[sz]e|draft)\b",
     re.IGNORECASE)
 
 

@@ -1,5 +1,5 @@
 """The ASGI app of ``os1 serve``: the page, its WebSocket, the memory,
-settings and action-log API, and the OpenAI-compatible API.
+settings, action-log and inbox API, and the OpenAI-compatible API.
 
 Who may talk to it: on loopback without a token, only pages served by os1
 itself (the Host must be a loopback name, which stops DNS rebinding, and a
@@ -11,6 +11,7 @@ is opened with ``?token=``.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import hmac
 import json
@@ -19,7 +20,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from http.cookies import SimpleCookie
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 from starlette.applications import Starlette
@@ -34,6 +35,9 @@ from os1.errors import ConfigError, Os1Error
 from os1.web import openai_api
 from os1.web.hub import Hub
 from os1.web.realtime import Connection
+
+if TYPE_CHECKING:
+    from os1.mail.store import MailStore, StoredMail
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +66,9 @@ def create_app(hub: Hub, *, token: str | None = None, preload_voice: bool = True
             Route("/api/memory/{ref}", memory_item, methods=["PATCH", "DELETE"]),
             Route("/api/settings", settings, methods=["GET", "PUT"]),
             Route("/api/actions", actions, methods=["GET"]),
+            Route("/api/mail", mail_list, methods=["GET"]),
+            Route("/api/mail/sync", mail_sync, methods=["POST"]),
+            Route("/api/mail/{id}", mail_thread, methods=["GET"]),
             WebSocketRoute("/ws", socket),
             *openai_api.routes(),
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
@@ -204,11 +211,104 @@ async def memory_import(request: Request, hub: Hub) -> Response:
 @_api
 async def actions(request: Request, hub: Hub) -> Response:
     """The action log: what os1 proposed to do, newest first, and what came of it."""
+    return JSONResponse({"actions": hub.actions(limit=_limit(request))})
+
+
+def _limit(request: Request, default: int = 50) -> int:
     try:
-        limit = min(max(int(request.query_params.get("limit", "50")), 1), 500)
+        return min(max(int(request.query_params.get("limit", str(default))), 1), 500)
     except ValueError as exc:
         raise ConfigError("limit must be a whole number.") from exc
-    return JSONResponse({"actions": hub.actions(limit=limit)})
+
+
+# -- the inbox ---------------------------------------------------------------------------------
+
+#: The labels triage gives (os1/mail/triage.py), for ``GET /api/mail?label=``.
+MAIL_LABELS = ("urgent", "needs reply", "FYI", "newsletter", "spam")
+
+
+def _mail_api(handler: Callable[[Request, Hub, MailStore | None], Awaitable[Response]]
+              ) -> Callable[[Request], Awaitable[Response]]:
+    """A route over the person's mail: it needs their mail store (None: no
+    account), not the model. A mail server's refusal is a 502; os1's own
+    trouble a 503."""
+
+    @functools.wraps(handler)
+    async def route(request: Request) -> Response:
+        from os1.mail.client import MailError
+
+        hub: Hub = request.app.state.hub
+        try:
+            return await handler(request, hub, await hub.mailbox())
+        except ConfigError as exc:
+            return _error(400, str(exc))
+        except MailError as exc:
+            return _error(502, str(exc))
+        except Os1Error as exc:
+            return _error(503, str(exc))
+
+    return route
+
+
+@_mail_api
+async def mail_list(request: Request, hub: Hub, store: MailStore | None) -> Response:
+    """The inbox, newest first, with each message's label and why."""
+    limit = _limit(request)
+    label = request.query_params.get("label", "").strip()
+    if label and label not in MAIL_LABELS:
+        raise ConfigError(f"label must be one of: {', '.join(MAIL_LABELS)}.")
+    if store is None:
+        return JSONResponse({"accounts": [], "mails": [], "sync": hub.mail_status()})
+
+    def read() -> dict[str, Any]:
+        mails = store.mails(folder="INBOX", labels=[label] if label else None, limit=limit)
+        sizes: dict[str, int] = {}
+        for m in mails:
+            if m.thread_key not in sizes:
+                sizes[m.thread_key] = len(store.thread(m.thread_key))
+        return {"accounts": [a.name for a in store.accounts()],
+                "mails": [{"id": m.id, "subject": m.subject, "sender": m.sender, "sender_name": m.sender_name,
+                           "date": m.date, "label": m.label, "reason": m.reason, "seen": m.seen,
+                           "attachments": [a.name for a in m.attachments],
+                           "thread_size": max(sizes[m.thread_key], 1)} for m in mails]}
+
+    return JSONResponse({**await asyncio.to_thread(read), "sync": hub.mail_status()})
+
+
+def _message(m: StoredMail) -> dict[str, Any]:
+    # Plain text, as the message said it: the page shows it as text, never as markup.
+    return {"id": m.id, "subject": m.subject, "sender_label": m.sender_label, "date": m.date, "text": m.text,
+            "attachments": [{"name": a.name, "content_type": a.content_type, "size": a.size}
+                            for a in m.attachments],
+            "label": m.label, "reason": m.reason}
+
+
+@_mail_api
+async def mail_thread(request: Request, hub: Hub, store: MailStore | None) -> Response:
+    """One message's thread, oldest first (it included)."""
+    ref = request.path_params["id"]
+    if store is None or not ref.isdigit():
+        return _error(404, f"There is no email {ref}.")
+
+    def read(mail_id: int) -> list[StoredMail] | None:
+        found = store.get(mail_id)
+        if found is None:
+            return None
+        thread = store.thread(found.thread_key)
+        if all(m.id != found.id for m in thread):
+            thread = sorted([*thread, found], key=lambda m: (m.date or 0.0, m.id))
+        return thread
+
+    thread = await asyncio.to_thread(read, int(ref))
+    if thread is None:
+        return _error(404, f"There is no email {ref}.")
+    return JSONResponse({"id": int(ref), "thread": [_message(m) for m in thread]})
+
+
+@_mail_api
+async def mail_sync(request: Request, hub: Hub, store: MailStore | None) -> Response:
+    """Read new mail from every account's server now."""
+    return JSONResponse(await hub.sync_mail())
 
 
 async def settings(request: Request) -> JSONResponse:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Literal
@@ -23,18 +25,28 @@ from os1.mind.companion import Companion
 from os1.mind.llm import LLM
 
 if TYPE_CHECKING:
+    from os1.mail.store import MailStore
     from os1.talk import VoiceParts
 
 log = logging.getLogger(__name__)
 
 #: What a page is told about a proposal that no longer waits for an answer.
 STALE = "That request is no longer waiting for an answer; nothing was done."
+#: Seconds between the background syncs of the person's mail (the first runs at start).
+MAIL_SYNC_EVERY = 300.0
+#: Seconds ``close`` waits for a sync under way to stop (between two batches).
+MAIL_STOP_WAIT = 10.0
+NO_MAIL = "No email account is set up yet: `os1 mail add` adds one (then restart os1 serve)."
+
+
+class _SyncStopped(Exception):
+    """Raised inside a sync's worker thread to stop it: os1 is closing."""
 
 
 class Hub:
     def __init__(self, settings: Settings, *, llm: LLM | None = None,
                  voice: VoiceParts | None = None, memory: MemoryStore | None = None,
-                 progress: Progress | None = None):
+                 progress: Progress | None = None, mail_sync_every: float | None = MAIL_SYNC_EVERY):
         self.settings = settings
         self._progress = progress  # joining the model file on first use
         self._llm = llm
@@ -49,31 +61,45 @@ class Hub:
         self._listeners: set[Callable[[dict[str, Any]], None]] = set()
         self._replies: set[asyncio.Task[None]] = set()
         self.restart_needed = False
+        self.mail: MailStore | None = None  # their mail, when they added an account
+        self._mail_opened = asyncio.Event()  # set once ``mail`` is what it will be
+        self._mail_lock = asyncio.Lock()  # one sync at a time
+        self._mail_every = mail_sync_every  # None: no background sync
+        self._mail_loop: asyncio.Task[None] | None = None
+        self._mail_job: asyncio.Future[Any] | None = None  # the sync running in a worker thread
+        self._mail_stop = threading.Event()
+        self._mail_state: dict[str, Any] = {"running": False, "at": None, "error": None}
 
     # -- lifecycle -----------------------------------------------------------------------
 
     def start(self, *, preload_voice: bool = True) -> None:
         """Begin loading in the background; the server serves meanwhile."""
         self._startup = asyncio.ensure_future(self._load())
+        if self._mail_every is not None:
+            self._mail_loop = asyncio.ensure_future(self._sync_mail_forever(self._mail_every))
         if preload_voice and self._voice is None:
             self._voice_loading = asyncio.ensure_future(self._load_voice())
 
     async def _load(self) -> None:
         from os1.mind.engines import open_llm
-        from os1.runtime import open_memory, open_tools
+        from os1.runtime import open_mail, open_memory, open_tools
 
         try:
             if self._memory is None:
                 self._memory = open_memory(self.settings)
+            if self.mail is None:
+                self.mail = open_mail(self.settings)
+            self._mail_opened.set()
             if self._llm is None:
                 self._llm = await asyncio.to_thread(open_llm, self.settings, self._progress)
             self.companion = Companion(self.settings, self._llm, self._memory, channel="text",
-                                       tools=open_tools(self.settings, self._memory))
+                                       tools=open_tools(self.settings, self._memory, self.mail))
             self.companion.start()
         except Os1Error as exc:
             self.failure = str(exc)
             log.error("os1 cannot start its model: %s", exc)
         finally:
+            self._mail_opened.set()
             self._ready.set()
 
     async def ready(self) -> Companion:
@@ -108,6 +134,7 @@ class Hub:
         return self._voice
 
     async def close(self) -> None:
+        mail_in_use = await self._stop_mail()
         for task in list(self._replies):
             await asyncio.gather(task, return_exceptions=True)  # finish what is being said
         if self._startup is not None:
@@ -123,6 +150,8 @@ class Hub:
             await self._voice.voice.aclose()
         if self._memory is not None:
             self._memory.close()
+        if self.mail is not None and not mail_in_use:
+            self.mail.close()
 
     # -- the shared thread -----------------------------------------------------------------
 
@@ -230,6 +259,104 @@ class Hub:
         messages = self.memory.messages(limit=limit)
         return [{"role": m.role, "id": m.ref, "text": m.content, "channel": m.channel,
                  "interrupted": m.interrupted, "at": m.created_at} for m in messages]
+
+    # -- mail ----------------------------------------------------------------------------------
+
+    async def mailbox(self) -> MailStore | None:
+        """The person's mail store, once it is open; None if they have no account."""
+        if self._startup is not None:
+            await self._mail_opened.wait()
+        return self.mail
+
+    def mail_status(self) -> dict[str, Any]:
+        """The last sync (JSON-ready): ``running``, ``at`` (when the last one
+        finished, Unix seconds), ``error`` (why it failed, or None)."""
+        return dict(self._mail_state)
+
+    async def sync_mail(self) -> dict[str, Any]:
+        """Read what is new on every account's server into the store, in a
+        worker thread, one sync at a time (a second caller waits, then syncs
+        again). Raises :class:`~os1.mail.client.MailError` (after trying every
+        account) with what the server said."""
+        from os1.mail.client import MailError, SyncReport, sync
+
+        store = await self.mailbox()
+        if store is None:
+            raise ConfigError(NO_MAIL)
+
+        def stop_between_batches(folder: str, done: int, total: int) -> None:
+            if self._mail_stop.is_set():
+                raise _SyncStopped()
+
+        async with self._mail_lock:
+            self._mail_state["running"] = True
+            new, skipped, failures = 0, list[str](), list[str]()
+            try:
+                accounts = store.accounts()
+                for account in accounts:
+                    if self._mail_stop.is_set():
+                        raise Os1Error("os1 is stopping; the mail sync stopped.")
+                    self._mail_job = job = asyncio.ensure_future(
+                        asyncio.to_thread(sync, store, account, progress=stop_between_batches))
+                    try:
+                        # Shielded: a cancelled caller leaves the thread to end (close() waits for it).
+                        report: SyncReport = await asyncio.shield(job)
+                    except MailError as exc:
+                        failures.append(f"{account.name}: {exc}" if len(accounts) > 1 else str(exc))
+                        continue
+                    except _SyncStopped as exc:
+                        raise Os1Error("os1 is stopping; the mail sync stopped.") from exc
+                    new += report.new
+                    skipped += report.skipped
+            finally:
+                self._mail_state["running"] = False
+            self._mail_state["at"] = time.time()
+            self._mail_state["error"] = " ".join(failures) or None
+            if failures:
+                raise MailError(" ".join(failures))
+            return {"new": new, "skipped": skipped}
+
+    async def _sync_mail_forever(self, every: float) -> None:
+        """Sync at start, then every ``every`` seconds, while there is mail to
+        sync; a failure is logged (and shown by :meth:`mail_status`), never fatal."""
+        if await self.mailbox() is None:
+            return
+        while True:
+            try:
+                report = await self.sync_mail()
+                if report["new"] or report["skipped"]:
+                    log.info("mail: %d new; skipped %s", report["new"], report["skipped"] or "none")
+                # Search by sense too: vectors for what came in, a batch at a time (at
+                # background priority on the CPU lane, so never beside a reply).
+                store = await self.mailbox()
+                while store is not None and not self._mail_stop.is_set():
+                    async with self._mail_lock:
+                        if not await asyncio.to_thread(store.embed_pending, 16):
+                            break
+            except Os1Error as exc:
+                log.warning("mail sync failed: %s", exc)
+            except Exception:  # noqa: BLE001 - the next round may do better; the server goes on
+                log.exception("mail sync failed")
+                self._mail_state["error"] = "The mail sync failed unexpectedly (see os1's log)."
+            await asyncio.sleep(every)
+
+    async def _stop_mail(self) -> bool:
+        """Stop the background sync and wait (a while) for a sync under way;
+        True if one is still running and so still uses the store."""
+        self._mail_stop.set()
+        if self._mail_loop is not None:
+            self._mail_loop.cancel()
+            await asyncio.gather(self._mail_loop, return_exceptions=True)
+        job = self._mail_job
+        if job is None or job.done():
+            return False
+        await asyncio.wait([job], timeout=MAIL_STOP_WAIT)
+        if not job.done():
+            log.warning("a mail sync is still running; os1 stops without waiting for it")
+            return True
+        if not job.cancelled():
+            job.exception()  # seen: what it raised no longer matters
+        return False
 
     # -- settings ----------------------------------------------------------------------------
 

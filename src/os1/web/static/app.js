@@ -320,6 +320,8 @@ async function restoreConsent() {
 
 const TOOL_WORDS = {
   search_memory: "Searching memory…", current_time: "Checking the time…", save_note: "Saving the note…",
+  check_mail: "Checking your mail…", search_mail: "Searching your mail…", read_mail: "Reading the email…",
+  reply_mail: "Sending the reply…", send_mail: "Sending the email…", file_mail: "Filing the email…",
 };
 
 // What a tool is doing, as one quiet line while it runs.
@@ -704,6 +706,260 @@ function answerFromLog(id, approve, row) {
   const card = ui.thread.querySelector(`.consent[data-proposal="${id}"] .consent-buttons button:${approve ? "first-child" : "last-child"}`);
   if (card && !card.disabled) return card.click(); // the card in the thread shows it too
   if (send({ type: "consent.answer", id, approve })) row.querySelectorAll("button").forEach((b) => (b.disabled = true));
+}
+
+// -- the inbox ------------------------------------------------------------------------------------
+// Mail is outside content: every word of it goes in with textContent, never as markup.
+
+const inboxDialog = $("inbox");
+const inbox = { syncing: false, opener: null };
+$("open-inbox").addEventListener("click", () => {
+  inboxDialog.showModal();
+  showInboxList(false);
+  loadInbox();
+});
+$("inbox-label").addEventListener("change", () => loadInbox(true));
+$("inbox-sync").addEventListener("click", () => syncInbox());
+$("inbox-back").addEventListener("click", () => showInboxList(true));
+
+const LABEL_TEXT = { urgent: "urgent", "needs reply": "needs reply", FYI: "FYI", newsletter: "newsletter", spam: "spam" };
+
+function el(tag, className, text) {
+  const e = document.createElement(tag);
+  if (className) e.className = className;
+  if (text !== undefined && text !== null) e.textContent = text;
+  return e;
+}
+
+function chip(label) {
+  const c = el("span", "chip", LABEL_TEXT[label] || label);
+  c.dataset.label = label;
+  return c;
+}
+
+// "5 min ago", "3 h ago", "yesterday", "4 days ago", then the date; and the full date and time.
+function mailDate(seconds) {
+  if (seconds === null || seconds === undefined) return { short: "undated", full: "No date", iso: "" };
+  const d = new Date(seconds * 1000);
+  const now = new Date();
+  const ago = (now - d) / 1000;
+  const midnight = (x) => new Date(x.getFullYear(), x.getMonth(), x.getDate()).getTime();
+  const days = Math.round((midnight(now) - midnight(d)) / 86400000);
+  let short;
+  if (ago < -60) short = d.toLocaleDateString([], { month: "short", day: "numeric", year: "numeric" });
+  else if (ago < 60) short = "just now";
+  else if (ago < 3600) short = `${Math.floor(ago / 60)} min ago`;
+  else if (days === 0) short = `${Math.floor(ago / 3600)} h ago`;
+  else if (days === 1) short = "yesterday";
+  else if (days < 7) short = `${days} days ago`;
+  else if (d.getFullYear() === now.getFullYear()) short = d.toLocaleDateString([], { month: "short", day: "numeric" });
+  else short = d.toLocaleDateString([], { month: "short", day: "numeric", year: "numeric" });
+  return { short, full: d.toLocaleString([], { dateStyle: "full", timeStyle: "short" }), iso: d.toISOString() };
+}
+
+function timeElement(seconds, className) {
+  const when = mailDate(seconds);
+  const t = el("time", className, when.short);
+  if (when.iso) t.dateTime = when.iso;
+  t.title = when.full;
+  return t;
+}
+
+function showInboxList(restoreFocus) {
+  $("inbox-thread-view").hidden = true;
+  $("inbox-list-view").hidden = false;
+  if (restoreFocus && inbox.opener) {
+    const again = $("inbox-body").querySelector(`.mail-item[data-id="${inbox.opener}"]`);
+    if (again) again.focus();
+  }
+}
+
+function showInboxError(text) {
+  const error = $("inbox-error");
+  error.textContent = text || "";
+  error.hidden = !text;
+}
+
+function showSyncState(sync) {
+  if (inbox.syncing || !sync) return;
+  if (sync.running) $("inbox-note").textContent = "Fetching new mail in the background…";
+  else if (sync.at) $("inbox-note").textContent = `Last synced ${mailDate(sync.at).short}.`;
+  else $("inbox-note").textContent = "";
+  showInboxError(sync.error ? `The last sync failed: ${sync.error}` : "");
+}
+
+function noAccount() {
+  const p = el("p", "inbox-empty");
+  p.append("No email account is set up yet. Add one in a terminal with ", el("code", "", "os1 mail add"),
+    ", then restart os1 serve.");
+  return p;
+}
+
+async function loadInbox(afterSync = false) {
+  const target = $("inbox-body");
+  target.setAttribute("aria-busy", "true");
+  try {
+    const label = $("inbox-label").value;
+    const data = await api(`/api/mail${label ? `?label=${encodeURIComponent(label)}` : ""}`);
+    target.replaceChildren();
+    $("inbox-tools").hidden = !data.accounts.length;
+    if (!data.accounts.length) {
+      $("inbox-note").textContent = "";
+      showInboxError("");
+      target.append(noAccount());
+      return;
+    }
+    if (!afterSync) showSyncState(data.sync); // after a click on Sync, its own outcome stays
+    if (!data.mails.length) {
+      target.append(el("p", "inbox-empty", label ? `Nothing labelled “${LABEL_TEXT[label] || label}”.`
+        : "Nothing in your inbox yet. Sync fetches new mail."));
+      return;
+    }
+    const ul = el("ul", "mail-list");
+    ul.setAttribute("aria-label", label ? `Emails labelled ${LABEL_TEXT[label] || label}` : "Emails");
+    for (const m of data.mails) ul.append(mailItem(m));
+    target.append(ul);
+  } catch (err) {
+    target.replaceChildren(el("p", "inbox-empty", `The inbox is not available: ${err.message}`));
+  } finally {
+    target.removeAttribute("aria-busy");
+  }
+}
+
+function mailItem(m) {
+  const li = document.createElement("li");
+  if (m.label) li.dataset.label = m.label;
+  const b = el("button", "mail-item");
+  b.type = "button";
+  b.dataset.id = m.id;
+  if (!m.seen) b.dataset.unread = "";
+  const who = m.sender_name || m.sender || "Unknown sender";
+  const subject = m.subject || "(no subject)";
+  const top = el("span", "mail-line");
+  const sender = el("span", "mail-sender", who);
+  sender.title = m.sender;
+  top.append(sender, timeElement(m.date, "mail-date"));
+  const middle = el("span", "mail-line");
+  const subjectLine = el("span", "mail-subject", subject);
+  middle.append(subjectLine);
+  const extras = el("span", "mail-extras");
+  if (m.thread_size > 1) {
+    const count = el("span", "mail-count", String(m.thread_size));
+    count.title = `${m.thread_size} messages in this conversation`;
+    extras.append(count);
+  }
+  if (m.attachments.length) {
+    const clip = el("span", "mail-clip", `${m.attachments.length} file${m.attachments.length > 1 ? "s" : ""}`);
+    clip.title = m.attachments.join(", ");
+    extras.append(clip);
+  }
+  if (m.label) extras.append(chip(m.label));
+  middle.append(extras);
+  b.append(top, middle);
+  if (m.reason) {
+    const reason = el("span", "mail-reason", m.reason);
+    reason.id = `mail-reason-${m.id}`;
+    b.append(reason);
+    b.setAttribute("aria-describedby", reason.id);
+  }
+  const parts = [`${m.seen ? "" : "Unread. "}${who}: ${subject}`, mailDate(m.date).short];
+  if (m.label) parts.push(LABEL_TEXT[m.label] || m.label);
+  if (m.thread_size > 1) parts.push(`${m.thread_size} messages`);
+  if (m.attachments.length) parts.push(`${m.attachments.length} attachment${m.attachments.length > 1 ? "s" : ""}`);
+  b.setAttribute("aria-label", parts.join(", "));
+  b.addEventListener("click", () => openMail(m.id));
+  li.append(b);
+  return li;
+}
+
+async function openMail(id) {
+  inbox.opener = id;
+  const target = $("inbox-thread");
+  target.replaceChildren(el("p", "inbox-empty", "Opening…"));
+  $("inbox-list-view").hidden = true;
+  $("inbox-thread-view").hidden = false;
+  try {
+    const data = await api(`/api/mail/${encodeURIComponent(id)}`);
+    const opened = data.thread.find((m) => m.id === data.id) || data.thread[data.thread.length - 1];
+    const title = el("h3", "thread-subject", (opened && opened.subject) || "(no subject)");
+    title.tabIndex = -1;
+    const count = data.thread.length > 1 ? el("p", "thread-count", `${data.thread.length} messages, oldest first`) : null;
+    const ol = el("ol", "mail-thread");
+    for (const m of data.thread) ol.append(mailMessage(m, title.textContent, m.id === data.id));
+    target.replaceChildren(...[title, count, ol].filter(Boolean));
+    const current = ol.querySelector("[data-current]");
+    if (current && data.thread.length > 1) current.scrollIntoView({ block: "nearest" });
+    title.focus();
+  } catch (err) {
+    target.replaceChildren(el("p", "inbox-empty", `This email could not be opened: ${err.message}`));
+    $("inbox-back").focus();
+  }
+}
+
+function mailMessage(m, threadSubject, current) {
+  const li = document.createElement("li");
+  const article = el("article", "mail-message");
+  if (current) article.dataset.current = "";
+  const when = mailDate(m.date);
+  article.setAttribute("aria-label", `From ${m.sender_label}, ${when.full}`);
+  const head = el("header", "mail-head");
+  const from = el("p", "mail-from");
+  from.append(el("span", "visually-hidden", "From "), m.sender_label || "Unknown sender");
+  const date = timeElement(m.date, "mail-date");
+  date.textContent = when.full;
+  head.append(from, date);
+  if (m.subject && m.subject !== threadSubject) head.append(el("p", "mail-subject-line", m.subject));
+  if (m.label) {
+    const verdict = el("p", "mail-verdict");
+    verdict.append(chip(m.label));
+    if (m.reason) verdict.append(" ", el("span", "mail-reason", m.reason));
+    head.append(verdict);
+  }
+  const text = el("div", "mail-text", m.text || "(no text)"); // plain text, its line breaks kept
+  article.append(head, text);
+  if (m.attachments.length) {
+    const files = el("ul", "mail-attachments");
+    files.setAttribute("aria-label", "Attachments");
+    for (const a of m.attachments) {
+      files.append(el("li", "", `${a.name} (${a.content_type}, ${size(a.size)}) — not opened`));
+    }
+    article.append(files);
+  }
+  li.append(article);
+  return li;
+}
+
+function size(bytes) {
+  if (bytes < 1024) return `${bytes} bytes`;
+  if (bytes < 1024 * 1024) return `${Math.round(bytes / 1024)} KB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}
+
+async function syncInbox() {
+  const sync = $("inbox-sync");
+  const note = $("inbox-note");
+  inbox.syncing = true;
+  sync.disabled = true;
+  sync.setAttribute("aria-busy", "true");
+  sync.textContent = "Syncing…";
+  note.textContent = "Fetching new mail…";
+  showInboxError("");
+  try {
+    const result = await api("/api/mail/sync", { method: "POST" });
+    const news = result.new === 0 ? "No new mail." : `${result.new} new message${result.new === 1 ? "" : "s"}.`;
+    const skipped = result.skipped.length
+      ? ` ${result.skipped.length} could not be read: ${result.skipped.join("; ")}.` : "";
+    note.textContent = news + skipped;
+  } catch (err) {
+    note.textContent = "";
+    showInboxError(`The sync failed: ${err.message}`);
+  } finally {
+    inbox.syncing = false;
+    sync.disabled = false;
+    sync.removeAttribute("aria-busy");
+    sync.textContent = "Sync";
+  }
+  await loadInbox(true);
 }
 
 // -- settings -------------------------------------------------------------------------------------
