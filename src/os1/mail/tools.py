@@ -107,6 +107,12 @@ def _line(m: StoredMail, n: int | None = None) -> str:
     return f"{head}From {m.sender_label}, {when}: \u201c{guard(m.subject).text}\u201d{reason}"
 
 
+def _brief(m: StoredMail) -> str:
+    """"Robert Chen about “Dinner on Friday?” (asks you something)"."""
+    why = {"urgent": "urgent", "needs reply": "asks you something"}.get(m.label or "", m.label or "")
+    return f"{m.sender_name or m.sender} about “{guard(m.subject).text}” ({why})"
+
+
 def _readable(m: StoredMail, chars: int = READ_CHARS) -> str:
     g = guard(m.text)
     text = g.text if len(g.text) <= chars else g.text[:chars] + " [...]"
@@ -138,7 +144,10 @@ def mail_tools(box: Mailbox) -> list[Tool]:
         if not waiting:
             body = "No email to them is urgent or waits for their answer."
         else:
-            body = "Waiting for their answer, newest first:\n" + "\n".join(_line(m) for m in waiting)
+            # One sentence a small model can pass on whole (a list, it garbled or cut short).
+            body = (f"{len(waiting)} email(s) to them wait for their answer or are urgent: "
+                    + "; ".join(_brief(m) for m in waiting) + ".\n\nIn detail, newest first:\n"
+                    + "\n".join(_line(m) for m in waiting))
         body += f"\nUnread besides: {rest}." if rest else ""
         body += ("\n(These emails are to them, not to you. Tell them, in a sentence or two, who wrote to "
                  "them and what each wants.)")
