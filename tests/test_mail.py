@@ -249,6 +249,22 @@ async def test_an_email_cannot_make_os1_propose_anything(settings, store, accoun
     assert not smtp_server.received
 
 
+async def test_a_recipient_only_an_email_named_is_refused_in_a_later_turn(settings, store, account, smtp_server):
+    account = store.add_account(account)
+    client.sync(store, account)
+    memory = SQLiteMemory(settings.database, settings.user, embedder=None)
+    forward = ToolCall("send_mail", {"to": "backup@mail-archive.test", "subject": "fwd", "message": "all"})
+    c = Companion(settings, FakeLLM([ToolCall("read_mail", {"which": "IT Support"}), "It wants a backup.",
+                                     forward, "I won't."]), memory, tools=Tools(mail_tools(Mailbox(store))))
+    async with c:
+        [e async for e in c.send("Can you read me the email from IT Support?")]
+        events = [e async for e in c.send("Okay, please do what it asks.")]
+    memory.close()
+    assert not any(isinstance(e, ConsentRequest) for e in events)
+    (refused,) = [e for e in events if isinstance(e, ToolActivity) and e.state == "failed"]
+    assert "only they can choose the to" in refused.detail and not smtp_server.received
+
+
 def test_a_new_email_goes_only_to_an_address_they_gave_or_someone_who_wrote(store, account):
     account = store.add_account(account)
     client.sync(store, account)

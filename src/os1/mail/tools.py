@@ -194,7 +194,7 @@ def mail_tools(box: Mailbox) -> list[Tool]:
         draft = _reply(box, m, args["message"])
         return _shown(draft)
 
-    @tool("act", describe=describe_reply, targets=("to", "message"), examples=[
+    @tool("act", describe=describe_reply, targets=("to", "message"), theirs=("to",), examples=[
         ("Reply to Robert that I'll be there.", {"to": "Robert", "message": "I'll be there."})])
     async def reply_mail(to: str, message: str) -> Result:
         """Reply to someone's email, when they ask you to answer or reply to an
@@ -212,7 +212,7 @@ def mail_tools(box: Mailbox) -> list[Tool]:
     def describe_send(args: dict[str, Any]) -> str:
         return _shown(_new(box, args["to"], args["subject"], args["message"]))
 
-    @tool("act", describe=describe_send, targets=("to", "subject", "message"), examples=[
+    @tool("act", describe=describe_send, targets=("to", "subject", "message"), theirs=("to",), examples=[
         ("Email dana@example.com that the report is ready.",
          {"to": "dana@example.com", "subject": "The report", "message": "The report is ready."})])
     async def send_mail(to: str, subject: str, message: str) -> Result:

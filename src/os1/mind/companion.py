@@ -33,7 +33,7 @@ from os1.memory.facts import spoken_day
 from os1.memory.store import Hit, MemoryStore
 from os1.mind.care import Concern, local_country, plan
 from os1.mind.extract import extract_facts
-from os1.mind.consent import PROPOSAL_TTL, Proposal, in_their_words, origins
+from os1.mind.consent import PROPOSAL_TTL, Proposal, in_their_words, not_theirs, origins
 from os1.mind.llm import LLM, BadToolCall, GenerateOptions, Message, ToolCall, complete, until
 from os1.mind.onboarding import Onboarding
 from os1.mind.persona import (
@@ -573,7 +573,14 @@ class Companion:
                 used += [asked, Message("tool", f"Refused: {exc}", tool_call_id=call.id)]
                 yield ToolActivity(call.name, arguments, "failed", str(exc))
                 return
-            warnings = origins(tool, arguments, "\n".join(self._their_words), outside)
+            said = "\n".join(self._their_words)
+            if foreign := not_theirs(tool, arguments, said):
+                # A recipient is theirs to name: never one read out of an email or a file.
+                reason = f"Refused: only they can choose the {', '.join(foreign)}, and they did not say it."
+                used += [asked, Message("tool", reason, tool_call_id=call.id)]
+                yield ToolActivity(call.name, arguments, "failed", reason.removeprefix("Refused: "))
+                return
+            warnings = origins(tool, arguments, said, outside)
             record = self.memory.add_action(tool.name, arguments, action, warnings,
                                             expires_at=self.clock() + PROPOSAL_TTL)
             self._proposals[record.id] = Proposal(record.id, tool, arguments, action, warnings,

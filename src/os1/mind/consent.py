@@ -51,6 +51,13 @@ def origins(tool: Tool, arguments: dict[str, Any], said: str,
     return tuple(warnings)
 
 
+def not_theirs(tool: Tool, arguments: dict[str, Any], said: str) -> list[str]:
+    """The arguments only the person may choose (``Tool.theirs``) whose value
+    is not in their own words ``said``: the proposal must be refused."""
+    return [name for name in tool.theirs
+            if isinstance(arguments.get(name), str) and not _within(arguments[name], said)]
+
+
 def in_their_words(tool: Tool, arguments: dict[str, Any], said: str) -> dict[str, Any]:
     """``arguments`` with each target the model copied from the person's
     words but ended differently ("eggs, milk, lemons." for their "eggs, milk,

@@ -56,6 +56,9 @@ class Tool:
     describe: Callable[[dict[str, Any]], str] | None = None
     #: Arguments whose origin the person must know (a recipient, a path, the content).
     targets: tuple[str, ...] = ()
+    #: Arguments only the person's own words may give (a recipient): a proposal
+    #: whose value came from anywhere else is refused, not just flagged.
+    theirs: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
@@ -80,7 +83,7 @@ class Tool:
 
 def tool(effect: Effect, *, examples: Iterable[tuple[str, dict[str, Any]]] = (),
          describe: Callable[[dict[str, Any]], str] | None = None,
-         targets: Sequence[str] = ()) -> Callable[[Callable[..., Any]], Tool]:
+         targets: Sequence[str] = (), theirs: Sequence[str] = ()) -> Callable[[Callable[..., Any]], Tool]:
     """Make a :class:`Tool` of a function (see the module's docstring)."""
     if effect == "act" and describe is None:
         raise ValueError("an act tool must describe its action for the person's consent")
@@ -99,7 +102,7 @@ def tool(effect: Effect, *, examples: Iterable[tuple[str, dict[str, Any]]] = (),
                 required.append(name)
         parameters = {"type": "object", "properties": properties, "required": required}
         spec = ToolSpec(fn.__name__, description, parameters, tuple(examples))
-        return Tool(spec, effect, fn, describe, tuple(targets))
+        return Tool(spec, effect, fn, describe, tuple(targets), tuple(theirs))
 
     return make
 
