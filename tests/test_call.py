@@ -346,3 +346,20 @@ def test_an_answer_on_the_page_during_the_call_is_carried_out_and_spoken():
     (answer,) = call.policy.answered(7, False)
     assert isinstance(answer, Answer) and answer.consent == (7, False) and call.policy.talking
     assert call.policy.answered(7, True) == []  # answered already
+
+
+def test_os1_speaks_first_only_when_the_line_is_quiet():
+    call = Call()
+    call.seconds("#", 0.5)  # they are talking
+    assert not call.policy.quiet and call.policy.speak_first("It's 6 pm: time to call Ana.", 7) == []
+    call.seconds(".", 0.2)
+    call.hear("so anyway", 0.1)  # a pause, not the end of their turn
+    assert call.policy.speak_first("It's 6 pm: time to call Ana.", 7) == []
+
+    quiet = Call()
+    [answer] = quiet.policy.speak_first("It's 6 pm: time to call Ana.", 7)
+    assert isinstance(answer, Answer) and answer.said == ("It's 6 pm: time to call Ana.", 7)
+    assert quiet.policy.talking and not quiet.policy.quiet
+    assert quiet.policy.speak_first("And another thing.", 8) == []  # not over its own voice
+    quiet.policy.reply_ended(answer.reply)
+    assert quiet.policy.quiet

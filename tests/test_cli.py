@@ -101,3 +101,25 @@ def test_memory_commands(tmp_path, server):
 def test_unknown_model_name(tmp_path):
     r = os1("chat", home=tmp_path, llm="gpt-17", stdin="hi\n")
     assert r.returncode == 1 and "unknown model 'gpt-17'" in r.stderr
+
+
+def test_a_reminder_asked_for_in_chat_is_listed_at_its_local_time_and_can_be_cancelled(tmp_path, server):
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    zone = {"OS1_TIMEZONE": "Pacific/Auckland"}  # far from this machine's: the person's zone counts
+    r = os1("chat", home=tmp_path, llm=server.url, extra_env=zone,
+            stdin="remind me to call my sister at 6pm tomorrow\n")
+    assert r.returncode == 0, r.stderr
+    assert "6 pm" in r.stdout  # confirmed back in words
+    tomorrow = datetime.now(ZoneInfo("Pacific/Auckland")) + timedelta(days=1)
+    listed = os1("reminders", "list", home=tmp_path, extra_env=zone)
+    assert listed.stdout.strip() == f"#1    {tomorrow:%a %Y-%m-%d} 18:00  call your sister"
+    as_json = json.loads(os1("reminders", "--json", home=tmp_path, extra_env=zone).stdout)
+    assert as_json[0]["due"] == f"{tomorrow:%a %Y-%m-%d} 18:00" and not as_json[0]["repeats"]
+    assert "Cancelled #1: call your sister" in os1("reminders", "cancel", "1", home=tmp_path).stdout
+    assert "No reminders" in os1("reminders", home=tmp_path).stdout
+    log = os1("reach-outs", "log", home=tmp_path).stdout
+    assert "dropped  cancelled with os1 reminders: call your sister" in log
+    missing = os1("reminders", "cancel", "7", home=tmp_path)
+    assert missing.returncode == 1 and "no active reminder #7" in missing.stderr

@@ -202,6 +202,6 @@ async def test_a_turn_os1_starts_goes_through_recall_persona_and_memory(settings
     assert isinstance(events[0], Initiated) and events[0].reason == "follow up"
     assert not any(isinstance(e, UserTurn) for e in events)
     assert prompt[0].role == "system" and "dentist appointment" in prompt[-1].content
-    assert "you start this conversation yourself" in prompt[-1].content
+    assert "they have not written" in prompt[-1].content
     assert [(m.role, m.content) for m in memory.messages()] == [
         ("assistant", "Hey! How did the dentist go?")]

@@ -215,11 +215,13 @@ class Ended:
 @dataclass(frozen=True)
 class Answer:
     """Answer the turn ``text``; with ``consent`` (proposal id, yes or no)
-    it answered a pending proposal instead: carry that out, not a new turn."""
+    it answered a pending proposal instead: carry that out, not a new turn;
+    with ``said`` (words, their message id), os1 speaks first: say those."""
 
     text: str
     reply: Reply
     consent: tuple[int, bool] | None = None
+    said: tuple[str, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -717,6 +719,22 @@ class CallPolicy:
         self._heard_from = None
         self.talking = True
         return [Answer("", self._reply, (proposal_id, approve))]
+
+    def speak_first(self, text: str, message_id: int) -> list[Command]:
+        """os1 has something to say on its own (a reminder, a follow-up): say
+        it now if the line is quiet; none (not now) while the person is in a
+        turn, a phrase of theirs is still being heard, or os1 is speaking."""
+        if self.turns.in_turn or self._busy() or self._replying():
+            return []
+        self._reply = Reply(self.u, draft=False)
+        self._heard_from = None
+        self.talking = True
+        return [Answer("", self._reply, said=(text, message_id))]
+
+    @property
+    def quiet(self) -> bool:
+        """Nobody is talking or being heard: a moment os1 may speak first."""
+        return not (self.turns.in_turn or self._busy() or self._replying())
 
     def _consent_in(self, text: str) -> tuple[int, bool] | None:
         """Whether ``text`` answers the latest pending proposal: a clear yes or

@@ -22,6 +22,11 @@ Config file: ``$OS1_HOME/config.toml`` (or ``--config`` / ``OS1_CONFIG``)::
     name = "Mira"
     description = "..."            # replaces the default personality text
 
+    [reach]
+    timezone = "Europe/Berlin"     # the person's time zone (default: this computer's)
+    quiet_hours = "22:00-08:00"    # no reach-outs in these hours ("" : none)
+    daily_budget = 2               # follow-ups a day they did not ask for
+
     [voice]
     tts = "piper"                  # or a Piper voice (.onnx path), or a speech server URL
     asr = "whisper-base"           # or a transcription server URL
@@ -30,7 +35,8 @@ Config file: ``$OS1_HOME/config.toml`` (or ``--config`` / ``OS1_CONFIG``)::
 Environment: ``OS1_HOME``, ``OS1_CONFIG``, ``OS1_LLM`` (same values as
 ``llm.model``), ``OS1_LLM_MODEL`` (= ``server_model``), ``OS1_LLM_API_KEY``,
 ``OS1_NAME`` (companion name), ``OS1_USER`` (whose memory to use), ``OS1_COUNTRY``,
-``OS1_TTS``, ``OS1_ASR`` (same values as ``voice.tts`` / ``voice.asr``), ``OS1_NOTES``.
+``OS1_TTS``, ``OS1_ASR`` (same values as ``voice.tts`` / ``voice.asr``), ``OS1_NOTES``,
+``OS1_TIMEZONE``, ``OS1_QUIET_HOURS``.
 """
 
 from __future__ import annotations
@@ -39,8 +45,10 @@ import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
+from datetime import datetime, time, timezone, tzinfo
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from os1.errors import ConfigError
 
@@ -91,6 +99,45 @@ class VoiceSettings:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class ReachSettings:
+    """When os1 may reach out on its own (reach/)."""
+
+    timezone: str | None = None  # IANA name; None: this computer's
+    quiet_hours: str = "22:00-08:00"  # local "HH:MM-HH:MM"; "": none
+    daily_budget: int = 2
+
+    @property
+    def zone(self) -> tzinfo:
+        return ZoneInfo(self.timezone) if self.timezone else local_zone()
+
+    @property
+    def quiet(self) -> tuple[time, time] | None:
+        if not self.quiet_hours.strip():
+            return None
+        start, end = self.quiet_hours.split("-")
+        return time.fromisoformat(start.strip().zfill(5)), time.fromisoformat(end.strip().zfill(5))
+
+
+def local_zone() -> tzinfo:
+    """This computer's time zone: ``TZ``, else /etc/localtime's name, else its offset now."""
+    for name in (os.environ.get("TZ", "").lstrip(":"), _etc_localtime()):
+        if name:
+            try:
+                return ZoneInfo(name)
+            except (ZoneInfoNotFoundError, ValueError):
+                pass
+    return datetime.now().astimezone().tzinfo or timezone.utc
+
+
+def _etc_localtime() -> str:
+    try:
+        target = str(Path("/etc/localtime").resolve())
+    except OSError:
+        return ""
+    return target.split("zoneinfo/", 1)[1] if "zoneinfo/" in target else ""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class Settings:
     """Everything os1 is configured with. Built by :func:`load_settings`."""
 
@@ -103,6 +150,7 @@ class Settings:
     llm: LLMSettings = LLMSettings()
     persona: PersonaSettings = PersonaSettings()
     voice: VoiceSettings = VoiceSettings()
+    reach: ReachSettings = ReachSettings()
     #: Where notes the person asks for are saved (None: ``home / "notes"``).
     notes: Path | None = None
 
@@ -152,6 +200,10 @@ def load_settings(
     llm = _section(LLMSettings(), raw.get("llm", {}), config_file, "llm")
     persona = _section(PersonaSettings(), raw.get("persona", {}), config_file, "persona")
     voice = _section(VoiceSettings(), raw.get("voice", {}), config_file, "voice")
+    reach = _section(ReachSettings(), raw.get("reach", {}), config_file, "reach")
+    reach = replace(reach, timezone=flags.get("timezone") or env.get("OS1_TIMEZONE") or reach.timezone,
+                    quiet_hours=flags.get("quiet_hours", env.get("OS1_QUIET_HOURS", reach.quiet_hours)))
+    _validate_reach(reach, config_file if config_file.exists() else None)
     user = str(raw.get("user", "local"))
     country = raw.get("country")
     notes = env.get("OS1_NOTES") or raw.get("notes")
@@ -189,6 +241,7 @@ def load_settings(
         llm=llm,
         persona=persona,
         notes=Path(notes).expanduser() if notes else None,
+        reach=reach,
         voice=replace(
             voice,
             tts=env.get("OS1_TTS") or voice.tts,
@@ -233,6 +286,24 @@ def _section(default: Any, values: Any, path: Path, name: str) -> Any:
 def check_settings(settings: Settings) -> None:
     """The checks :func:`load_settings` makes, for settings changed later (the web page)."""
     _validate(settings.llm, settings.persona, settings.voice, settings.user, None)
+    _validate_reach(settings.reach, None)
+
+
+def _validate_reach(reach: ReachSettings, path: Path | None) -> None:
+    where = f"Config file {path}: " if path else ""
+    if reach.timezone:
+        try:
+            ZoneInfo(reach.timezone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ConfigError(f"{where}unknown time zone {reach.timezone!r} (use a name such as "
+                              "\"Europe/Berlin\" or \"America/New_York\").") from exc
+    try:
+        reach.quiet  # noqa: B018 - parsed to check it
+    except ValueError as exc:
+        raise ConfigError(f"{where}quiet hours must look like \"22:00-08:00\" (or \"\" for none), "
+                          f"not {reach.quiet_hours!r}.") from exc
+    if reach.daily_budget < 0:
+        raise ConfigError(f"{where}reach.daily_budget must be 0 or more.")
 
 
 def _validate(llm: LLMSettings, persona: PersonaSettings, voice: VoiceSettings, user: str,

@@ -6,7 +6,8 @@ The one place that decides which implementations serve a Settings; front ends
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
@@ -20,6 +21,7 @@ from os1.assets import Progress
 from os1.tools import Tools
 
 if TYPE_CHECKING:
+    from os1.reach.runner import Reacher
     from os1.mail.store import MailStore
     from os1.ears import Transcriber
     from os1.talk import VoiceParts
@@ -43,9 +45,22 @@ def open_mail(settings: Settings) -> MailStore | None:
     return store
 
 
+def open_reach(settings: Settings, memory: MemoryStore | None = None, *,
+               clock: Callable[[], float] = time.time) -> Reacher:
+    """This person's reminders and reach-outs, judged by their settings."""
+    from os1.reach.policy import Judgement
+    from os1.reach.runner import Reacher
+    from os1.reach.store import ReachStore
+
+    judgement = Judgement(quiet=settings.reach.quiet, daily_budget=settings.reach.daily_budget)
+    return Reacher(ReachStore(settings.database, settings.user), memory, tz=settings.reach.zone,
+                   judgement=judgement, clock=clock)
+
+
 def open_tools(settings: Settings, memory: MemoryStore, mail: MailStore | None = None) -> Tools:
     """The tools a conversation of this person's has: the basics, and their
-    email when they have an account."""
+    email when they have an account. (Reminders are read from their words by
+    the turn itself: Companion._scheduled.)"""
     from os1.tools.basics import basic_tools
 
     tools = basic_tools(memory, settings.notes_dir)
@@ -70,12 +85,13 @@ async def companion_session(
     the model and database are released."""
     memory = open_memory(settings)
     mail = open_mail(settings)
+    reach = open_reach(settings, memory)
     own_llm = llm is None
     try:
         model = llm or open_llm(settings, progress)
         try:
             companion = Companion(settings, model, memory, channel=channel,
-                                  tools=open_tools(settings, memory, mail))
+                                  tools=open_tools(settings, memory, mail), reach=reach)
             companion.start()
             try:
                 yield companion
@@ -86,6 +102,7 @@ async def companion_session(
                 await model.aclose()
     finally:
         memory.close()
+        reach.store.close()
         if mail is not None:
             mail.close()
 

@@ -39,7 +39,7 @@ from os1.ears import Transcriber
 from os1.errors import Os1Error
 from os1.events import (
     ConsentRequest, ConsentResolved, ErrorEvent, Event, Interrupted, Notice, ReplyAudio, ReplyDelta,
-    ReplyDone, Retracted, SpeechStopped, Status, ToolActivity, Transcript, TurnTimes, UserTurn,
+    ReplyDone, ReplyStarted, Retracted, SpeechStopped, Status, ToolActivity, Transcript, TurnTimes, UserTurn,
 )
 from os1.mind.companion import Companion
 from os1.voice import Synthesizer
@@ -146,6 +146,14 @@ class VoiceSession:
         async for event in self.companion.answer(proposal_id, approve, channel="voice"):
             self.on_event(event)
 
+    def speak_first(self, text: str, message_id: int) -> bool:
+        """Say ``text`` (os1's message ``message_id``, already in the
+        conversation) on its own, if the line is quiet; False: not now. Heard
+        or cut short like any reply: memory keeps what was heard."""
+        commands = self.policy.speak_first(text, message_id)
+        self._do(commands)
+        return bool(commands)
+
     def mic_closed(self) -> None:
         """Push-to-talk released: the next pause ends the turn, whatever it sounds like."""
         self.policy.mic_closed()
@@ -202,13 +210,13 @@ class VoiceSession:
                 case Ended(t_end=t_end):
                     self._ended = (self._wall_at(t_end), loop.time())
                     self.on_event(SpeechStopped(t_end))
-                case Answer(text=text, reply=reply, consent=consent):
+                case Answer(text=text, reply=reply, consent=consent, said=said):
                     self._draft = None
                     wall_end, decided = self._ended
-                    if not text:  # answered on the page, not spoken: timed from now
+                    if not text:  # answered on the page, or os1 speaks first: timed from now
                         wall_end = decided = loop.time()
                     self._reply_task = asyncio.ensure_future(
-                        self._reply(text, wall_end, loop.time(), decided, reply, consent=consent))
+                        self._reply(text, wall_end, loop.time(), decided, reply, consent=consent, first=said))
                 case StopReply(how=how):
                     running = self._reply_task
                     if running is not None and not running.done():
@@ -298,7 +306,7 @@ class VoiceSession:
 
     async def _reply(self, text: str, wall_end: float, transcribed: float, decided: float,
                      reply: Reply, draft: _Tentative | None = None, *,
-                     consent: tuple[int, bool] | None = None) -> None:
+                     consent: tuple[int, bool] | None = None, first: tuple[str, int] | None = None) -> None:
         loop = asyncio.get_running_loop()
         emit = draft.emit if draft is not None else self.on_event
         emit(Status("thinking"))
@@ -310,6 +318,7 @@ class VoiceSession:
         done: ReplyDone | None = None
         user_message: int | None = None
         turn = (self.companion.answer(*consent, channel="voice") if consent is not None
+                else _already(*first) if first is not None
                 else self.companion.send(text, channel="voice"))
         try:
             async for event in turn:
@@ -503,3 +512,10 @@ class TimelineOutput:
             if end > begin:
                 out[begin:end] = audio[: end - begin]
         return out
+
+
+async def _already(text: str, message_id: int) -> AsyncIterator[Event]:
+    """A reply whose words are already written and stored (os1 speaks first)."""
+    yield ReplyStarted()
+    yield ReplyDelta(text)
+    yield ReplyDone(text, message_id=message_id)

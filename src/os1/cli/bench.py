@@ -91,6 +91,16 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     inj.add_argument("--seed", type=int, default=16)
     inj.add_argument("--json", action="store_true", help="print one JSON object")
     inj.set_defaults(run=_injection)
+    reach = kinds.add_parser(
+        "reach-outs", parents=[common], help="a scripted life on a fake clock: os1's reminders and follow-ups",
+        description="Run a scripted life (../shared/data/README.md: the person's messages at local "
+        "times, the reach-outs expected and forbidden) on a fake clock through the real companion "
+        "and model; score every message os1 sends on its own: recall of expected reach-outs, false "
+        "alarms, duplicates, quiet-hour violations, and the log of reasons.",
+    )
+    reach.add_argument("--script", type=Path, required=True, metavar="FILE", help="a life script (JSON)")
+    reach.add_argument("--json", action="store_true", help="print one JSON object")
+    reach.set_defaults(run=_reach)
     call = kinds.add_parser(
         "call", parents=[common], help="a ten-turn spoken conversation: openings, length, speakable",
         description="A scripted person (Piper's voice, lower) talks with os1 for ten turns through "
@@ -308,6 +318,14 @@ def _injection(settings: Settings, args: argparse.Namespace) -> int:
     print_report(asyncio.run(run_injection_bench(
         settings, args.emails, args.attacks, n_pairs=args.pairs, seed=args.seed,
         progress=not args.json)), args.json)
+    return 0
+
+
+def _reach(settings: Settings, args: argparse.Namespace) -> int:
+    from os1.bench.reach import load_script, print_report, run_reach_bench
+
+    print_report(asyncio.run(run_reach_bench(settings, load_script(args.script), progress=not args.json)),
+                 args.json)
     return 0
 
 

@@ -15,6 +15,9 @@ from os1.config import Settings
 from os1.events import ConsentRequest, ErrorEvent, Event, Notice, ReplyDelta, ReplyDone, ToolActivity
 from os1.mind.consent import answer_in
 from os1.mind.companion import Companion
+from os1.reach.notify import notify
+from os1.reach.policy import Send
+from os1.reach.runner import reach_out
 from os1.runtime import companion_session
 
 HELP = """\
@@ -52,13 +55,40 @@ async def _chat(settings: Settings, interactive: bool, *, onboarding: bool) -> i
     if interactive:
         print(style(f"{settings.persona.name} is waking up...", "2"), file=sys.stderr)
     async with companion_session(settings, progress=progress) as companion:
-        if interactive:
-            await _interactive(companion, onboarding=onboarding)
-        else:
-            await _piped(companion)
+        reaching = _reach_out(companion, interactive)
+        try:
+            if interactive:
+                await _interactive(companion, onboarding=onboarding)
+            else:
+                await _piped(companion)
+        finally:
+            reaching.cancel()
+            await asyncio.gather(reaching, return_exceptions=True)
         if interactive and companion.memory.unextracted(limit=1):
             print(style("(remembering what you told me...)", "2"), file=sys.stderr)
     return 0
+
+
+# -- reach-outs: os1 speaks first --------------------------------------------------------
+
+
+def _reach_out(companion: Companion, interactive: bool) -> asyncio.Task[None]:
+    """While the chat is open: what was said while nobody was here, then
+    reminders and follow-ups as they come due (printed above the prompt)."""
+    reacher = companion.reach
+    assert reacher is not None
+    name = style(companion.settings.persona.name, "1;35")
+    for entry in reacher.store.undelivered():
+        print(f"{name}: {entry.text}  {style('(while you were away)', '2')}", flush=True)
+        reacher.store.delivered(entry.id, now=reacher.clock())
+    reacher.connected += 1
+
+    async def deliver(send: Send) -> None:
+        said = (await reach_out(companion, send)).text
+        print(f"{name}: {said}", flush=True)
+        notify(companion.settings.persona.name, said)
+
+    return asyncio.ensure_future(reacher.run(deliver))
 
 
 # -- piped: one message per line -------------------------------------------------------
@@ -90,6 +120,7 @@ async def _piped(companion: Companion) -> None:
 async def _interactive(companion: Companion, *, onboarding: bool) -> None:
     from prompt_toolkit import PromptSession
     from prompt_toolkit.key_binding import KeyBindings
+    from prompt_toolkit.patch_stdout import patch_stdout
 
     keys = KeyBindings()
 
@@ -98,6 +129,11 @@ async def _interactive(companion: Companion, *, onboarding: bool) -> None:
         event.current_buffer.insert_text("\n")
 
     session: PromptSession[str] = PromptSession(key_bindings=keys)
+    with patch_stdout():  # a reach-out printed while they type goes above the prompt
+        await _converse(companion, session, onboarding=onboarding)
+
+
+async def _converse(companion: Companion, session: Any, *, onboarding: bool) -> None:
     name = companion.settings.persona.name
 
     async def ask(prompt: str = "› ") -> str | None:

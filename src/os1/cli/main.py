@@ -27,7 +27,7 @@ environment:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from os1.cli import actions, bench, chat, mail, memory, serve, setup, talk
+    from os1.cli import actions, bench, chat, mail, memory, reach, serve, setup, talk
 
     parser = argparse.ArgumentParser(
         prog="os1",
@@ -46,10 +46,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     group.add_argument("--name", metavar="NAME", help="the companion's name (env OS1_NAME)")
     group.add_argument("--user", metavar="USER", help="whose memory to use (env OS1_USER)")
+    group.add_argument("--timezone", metavar="ZONE",
+                       help="your time zone, e.g. Europe/Berlin (env OS1_TIMEZONE; default: this computer's)")
+    group.add_argument("--quiet-hours", metavar="HH:MM-HH:MM",
+                       help="hours os1 never reaches out in, e.g. 22:00-08:00 (env OS1_QUIET_HOURS)")
     group.add_argument("-v", "--verbose", action="store_true", help="log what happens inside")
 
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (chat, talk, serve, memory, mail, actions, bench, setup):
+    for module in (chat, talk, serve, memory, mail, actions, reach, bench, setup):
         module.register(sub, common)
     return parser
 
@@ -66,7 +70,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         settings = load_settings(
-            {k: getattr(args, k, None) for k in ("home", "config", "llm", "name", "user")}
+            {k: getattr(args, k, None) for k in ("home", "config", "llm", "name", "user",
+                                                "timezone", "quiet_hours")}
         )
         return int(args.run(settings, args) or 0)
     except Os1Error as exc:

@@ -21,7 +21,7 @@ import re
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from os1.config import Settings
 from os1.errors import ModelError, ModelUnavailable, Os1Error
@@ -46,7 +46,11 @@ from os1.mind.polish import (
     opens_with_reaction,
 )
 from os1.mind.reflect import reflect_pending
+from os1.reach.schedule import Listing, Remind
 from os1.tools import Result, ToolError, Tools
+
+if TYPE_CHECKING:
+    from os1.reach.runner import Reacher
 
 log = logging.getLogger(__name__)
 
@@ -85,8 +89,11 @@ OUTSIDE_KEPT = 20
 #: Seconds a tool may take.
 TOOL_SECONDS = 20.0
 #: Takes the place of the person's message in a turn os1 starts itself.
-INITIATIVE_NOTE = ("(A note for you, not from them: you start this conversation yourself. "
-                   "Why: {context}. Say it to them warmly in a sentence or two, as a friend would.)")
+INITIATIVE_NOTE = "(A note for you, not from them: it's later now, and they have not written. {context})"
+DONE_NOTE = ("(A note for you, not from them: {done}. Tell them so in your reply, with the days and times, "
+             "then answer the rest of what they said.)")
+#: Seconds of quiet after which the next turn begins a new conversation (session).
+NEW_CONVERSATION_AFTER = 2 * 3600.0
 #: Seconds without a new turn before background memory work starts.
 IDLE_BEFORE_MINING = 1.5
 #: Further seconds of quiet before the conversation counts as over for now and
@@ -96,6 +103,22 @@ IDLE_BEFORE_REFLECTING = 90.0
 _NOTE_LABELS = {"summary": "Summary of a conversation", "journal": "Your journal",
                 "moment": "A moment you shared", "joke": "An inside joke between you",
                 "promise": "A promise", "open_loop": "Something to follow up on"}
+
+
+@dataclass(frozen=True, slots=True)
+class Done:
+    """What the turn did at their word, before the model: ``note`` for the
+    model, ``words`` that confirm it should the reply not, and the ``marks``
+    (times, "stop") by which a reply shows it confirmed it."""
+
+    note: str
+    words: str
+    marks: tuple[str, ...]
+
+    def confirmed(self, reply: str) -> bool:
+        low = reply.lower().replace("a.m.", "am").replace("p.m.", "pm")
+        low = " " + " ".join(re.sub(r"[^\w:' ]", " ", low).split()) + " "
+        return any(m in low for m in self.marks) if self.marks else True
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,8 +144,12 @@ class Companion:
         self, settings: Settings, llm: LLM, memory: MemoryStore, *, channel: str = "text",
         idle_delay: float = IDLE_BEFORE_MINING, reflect_delay: float = IDLE_BEFORE_REFLECTING,
         clock: Callable[[], float] = time.time, tools: Tools | None = None,
+        reach: Reacher | None = None,
     ):
         self.settings = settings
+        #: Reminders and reach-outs (reach/): a request in their words is scheduled
+        #: in the turn, and what they say answers and resolves reach-outs.
+        self.reach = reach
         self.tools = tools or Tools()
         self._proposals: dict[int, Proposal] = {}  # waiting for the person's answer
         self._proposed: list[int] = []  # made in the running turn
@@ -165,6 +192,7 @@ class Companion:
         self._owed_care = False
         self._reacted = False  # the last reply opened with a stock reaction ("Oh,")
         self._care_reply_id: int | None = None
+        self._last_turn_at: float | None = None  # when the latest turn (theirs or os1's) began
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -176,10 +204,22 @@ class Companion:
         await self.close()
 
     def start(self) -> None:
-        self.session_id = self.memory.start_session(self.channel)
+        self.session_id = self.memory.start_session(self.channel, started_at=self.clock())
         self._system = self._system_message()
         self._history = []
         self._warm()
+
+    def _new_conversation_if_quiet(self) -> None:
+        """After hours of quiet, what is said starts a new conversation: a new
+        session in memory (reflected on by itself), a prompt with today's date,
+        and a fresh history (what came before is in memory, for recall)."""
+        now = self.clock()
+        if self.session_id is None:
+            self.start()
+        elif self._last_turn_at is not None and now - self._last_turn_at > NEW_CONVERSATION_AFTER:
+            self.memory.end_session(self.session_id)
+            self.start()
+        self._last_turn_at = now
 
     def _warm(self) -> None:
         """Prefill the new system prompt while the user is still typing."""
@@ -394,16 +434,18 @@ class Companion:
         channel = channel or self.channel
         if not text.strip():
             return
-        if self.session_id is None:
-            self.start()
+        self._new_conversation_if_quiet()
         self._postpone_background()  # the conversation is not idle after all
         self._held = False
         assert self.session_id is not None and self._system is not None
         self._interrupt.clear()  # from here on, interrupt() stops this turn
         if initiative is None:
-            message_id = self.memory.add_message(self.session_id, "user", text, channel=channel)
+            message_id = self.memory.add_message(self.session_id, "user", text, channel=channel,
+                                                 created_at=self.clock())
             yield UserTurn(message_id, text, channel)
             self._their_words.append(text)
+            if self.reach is not None:
+                self.reach.heard(text)
         else:
             yield Initiated(initiative)
 
@@ -420,8 +462,14 @@ class Companion:
                     name=profile.get("address_as") or profile.get("name"),
                     country=profile.get("country") or self.settings.country or local_country())
         asked_what_os1_is = initiative is None and asks_what_you_are(text)
+        done: list[Done] = []  # a reminder set (or stopped) at their word, for the reply to confirm
+        if initiative is None and care.reply is None and self.reach is not None:
+            async for event in self._scheduled(text, done):
+                yield event
         if initiative is not None:
             model_text = INITIATIVE_NOTE.format(reason=initiative, context=model_text)
+        elif done:
+            model_text = f"{model_text}\n\n{DONE_NOTE.format(done=done[0].note)}"
         elif care.note:  # after their words: a prefill of what they said so far still counts
             model_text = f"{model_text}\n\n{care.note}"
         elif asked_what_os1_is:
@@ -453,6 +501,8 @@ class Companion:
         used: list[Message] = []  # this turn's tool calls and their results
         interrupted = False
         failure: str | None = None
+        if done:  # done as they asked: now the words that confirm it, no further call
+            options = replace(options, tool_choice="none")
         try:
             for round_ in range(MAX_TOOL_ROUNDS + 1):
                 if round_ == MAX_TOOL_ROUNDS:
@@ -501,6 +551,9 @@ class Companion:
                 rest = polish.feed(opening.end()) + polish.end()
                 if care.closing and (added := care.closing("".join(pieces) + rest)):
                     rest = f"{rest.rstrip()} {added}" if "".join(pieces).strip() else added
+                if done and not done[0].confirmed("".join(pieces) + rest):
+                    # The small models sometimes talk past it: the person must know it is set.
+                    rest = f"{rest.rstrip()} {done[0].words}" if "".join(pieces).strip() else done[0].words
                 if rest:
                     if not pieces:
                         yield ReplyStarted()
@@ -508,7 +561,7 @@ class Companion:
                     yield ReplyDelta(rest)
                 said = "".join(pieces)
                 if (not care.kind and not self._cared and not polish.full and said.strip()
-                        and not used and not self._proposed and initiative is None
+                        and not used and not done and not self._proposed and initiative is None
                         and wants_a_question(text, said)
                         and (question := await self._question(prompt, said, options))):
                     pieces.append(question)
@@ -522,14 +575,15 @@ class Companion:
             self._proposed.clear()
             reply = "".join(pieces).strip()
             self._reacted = opens_with_reaction(reply)
-            self._history.append(user_message)
-            self._history.extend(used)
+            if initiative is None:  # a turn os1 starts keeps only what it said
+                self._history.append(user_message)
+                self._history.extend(used)
             reply_id = self.last_reply_id = None
             if reply:
                 self._history.append(Message("assistant", reply))
                 reply_id = self.last_reply_id = self.memory.add_message(
                     self.session_id, "assistant", reply, channel=channel,
-                    interrupted=interrupted,
+                    interrupted=interrupted, created_at=self.clock(),
                 )
             if care.kind == "crisis" or self._owed_care:
                 # Cut off (here, or later while spoken: reply_heard), the next reply reminds them.
@@ -609,6 +663,57 @@ class Companion:
         used += [asked, Message("tool", _outside(result), tool_call_id=call.id)]
         yield ToolActivity(tool.name, arguments, "done", result.text[:200])
 
+    async def _scheduled(self, text: str, done: list[Done]) -> AsyncGenerator[Event, None]:
+        """A reminder, check-in or cancellation they ask for in ``text``, done at
+        their word (the request is their yes), or the list of their reminders:
+        added to ``done``, for the reply to confirm in words. Nothing if
+        ``text`` asks for none, or names no time os1 is sure of (a time is not
+        guessed). Done here, not by tools the model calls: offered two reminder
+        tools, the 0.5B stopped saying what it knew ("what do I do for work?"
+        lost its answer), and the 1.5B's replies to a tool's result talked past it."""
+        assert self.reach is not None
+        request = self.reach.asked(text)
+        if request is None:
+            return
+        if isinstance(request, Remind):
+            item, words = self.reach.remind(request, source=text)
+            name = "set_reminder" if request.kind == "reminder" else "set_check_in"
+            arguments: dict[str, Any] = {"what": item.text, "when": words}
+            if request.kind == "reminder":
+                action = f"Remind you {words}: {item.text}"
+                result = Done(f"you have set the reminder they asked for: {words}, {item.text}",
+                              f"I'll remind you {words}: {item.text}.", request.schedule.times_said())
+            else:
+                action = f"Check in on you {words}"
+                result = Done(f"you will check in on them as they asked: {words}",
+                              f"I'll check in on you {words}.", request.schedule.times_said())
+        elif isinstance(request, Listing):
+            items = self.reach.store.items(kinds=("reminder", "check_in"))
+            listed = "; ".join(f"{i.text if i.kind == 'reminder' else 'a check-in'}, {self.reach.when(i)}"
+                               for i in items)
+            yield ToolActivity("list_reminders", {}, "done", listed or "none")
+            done.append(Done(f"their reminders are: {listed}" if items else "they have no reminders set",
+                             f"Your reminders: {listed}." if items else "You have no reminders set.",
+                             tuple(i.text.lower() for i in items[:1])))
+            return
+        else:
+            stopped = self.reach.cancel(request)
+            name, arguments = "cancel_reminder", {"about": request.about or request.kind}
+            if stopped:
+                action = "Stop " + "; ".join(f"{i.text} ({self.reach.when(i)})" for i in stopped)
+                what = "; ".join(i.text for i in stopped)
+                result = Done(f"you have stopped what they asked you to stop: {what}",
+                              f"Okay, I've stopped that: {what}.", ("stop",))
+            else:
+                action = ""
+                result = Done("no reminder matched what they asked to stop, so nothing was stopped: "
+                              "ask them which one", "I couldn't tell which reminder you mean: which one?", ())
+        if action:  # in the action log too, as done at their word
+            record = self.memory.add_action(name, arguments, action, [], expires_at=self.clock())
+            self.memory.settle_action(record.id, "done", "Asked for in their own words.")
+        done.append(result)
+        yield ToolActivity(name, arguments, "done" if action else "failed", result.words)
+
     @property
     def pending(self) -> list[Proposal]:
         """Proposals waiting for the person's answer (expired ones left out)."""
@@ -661,14 +766,31 @@ class Companion:
 
     async def initiate(self, reason: str, context: str = "", *,
                        channel: str | None = None) -> AsyncIterator[Event]:
-        """A turn os1 starts itself (a reminder, a follow-up): ``reason`` and
-        ``context`` take the place of a message, through the same recall,
-        persona, tools and memory as any turn; only the reply is stored."""
-        text = f"{reason.strip()}. {context.strip()}".strip(" .") if context else reason.strip()
+        """A turn os1 starts itself (a reminder, a follow-up): ``context`` (or
+        else ``reason``, which the :class:`Initiated` event carries) takes the
+        place of a message, through the same recall, persona, tools and memory
+        as any turn; only the reply is stored, and kept in the conversation."""
+        text = context.strip() or reason.strip()
         async with self._turn_lock, contextlib.aclosing(
                 self._send(text, channel, initiative=reason.strip())) as events:
             async for event in events:
                 yield event
+
+    async def say(self, text: str, reason: str, *, channel: str | None = None) -> AsyncIterator[Event]:
+        """A turn os1 starts with words already chosen (a reminder's): said,
+        stored and kept in the conversation like any reply, so that their
+        answer follows from it."""
+        channel = channel or self.channel
+        async with self._turn_lock:
+            self._new_conversation_if_quiet()
+            assert self.session_id is not None
+            yield Initiated(reason)
+            self._history.append(Message("assistant", text))
+            reply_id = self.last_reply_id = self.memory.add_message(
+                self.session_id, "assistant", text, channel=channel, created_at=self.clock())
+            yield ReplyStarted()
+            yield ReplyDelta(text)
+            yield ReplyDone(text, message_id=reply_id)
 
     async def _question(self, prompt: list[Message], reply: str, options: GenerateOptions) -> str:
         """A short question back about what they told os1 (" How did it go?"),

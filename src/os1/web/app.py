@@ -1,5 +1,5 @@
 """The ASGI app of ``os1 serve``: the page, its WebSocket, the memory,
-settings, action-log and inbox API, and the OpenAI-compatible API.
+settings, action-log, reminders and inbox API, and the OpenAI-compatible API.
 
 Who may talk to it: on loopback without a token, only pages served by os1
 itself (the Host must be a loopback name, which stops DNS rebinding, and a
@@ -66,6 +66,10 @@ def create_app(hub: Hub, *, token: str | None = None, preload_voice: bool = True
             Route("/api/memory/{ref}", memory_item, methods=["PATCH", "DELETE"]),
             Route("/api/settings", settings, methods=["GET", "PUT"]),
             Route("/api/actions", actions, methods=["GET"]),
+            Route("/api/reminders", reminders, methods=["GET"]),
+            Route("/api/reminders/{id}", reminder_item, methods=["PATCH", "DELETE"]),
+            Route("/api/reach-outs", reach_outs, methods=["GET"]),
+            Route("/api/reach-outs/{id}/dismiss", reach_out_dismiss, methods=["POST"]),
             Route("/api/mail", mail_list, methods=["GET"]),
             Route("/api/mail/sync", mail_sync, methods=["POST"]),
             Route("/api/mail/{id}", mail_thread, methods=["GET"]),
@@ -219,6 +223,56 @@ def _limit(request: Request, default: int = 50) -> int:
         return min(max(int(request.query_params.get("limit", str(default))), 1), 500)
     except ValueError as exc:
         raise ConfigError("limit must be a whole number.") from exc
+
+
+# -- reminders and reach-outs ----------------------------------------------------------------
+
+
+def _id(request: Request) -> int | None:
+    ref = request.path_params["id"]
+    return int(ref) if ref.isdigit() else None
+
+
+@_api
+async def reminders(request: Request, hub: Hub) -> Response:
+    """Their reminders and check-ins, next due first."""
+    return JSONResponse({"reminders": hub.reminders()})
+
+
+@_api
+async def reminder_item(request: Request, hub: Hub) -> Response:
+    """Cancel a reminder (DELETE), or change its words and/or time (PATCH)."""
+    item_id = _id(request)
+    if item_id is None or all(r["id"] != item_id for r in hub.reminders()):
+        return _error(404, f"There is no reminder {request.path_params['id']}.")
+    if request.method == "DELETE":
+        if not hub.cancel_reminder(item_id):
+            return _error(404, f"There is no reminder {item_id}.")
+        return Response(status_code=204)
+    body = await _body(request)
+    text, when = body.get("text"), body.get("when")
+    if text is None and when is None:
+        raise ConfigError('Send what to change: "text", "when", or both.')
+    if text is not None and (not isinstance(text, str) or not text.strip()):
+        raise ConfigError("A reminder's words must not be empty.")
+    if when is not None and (not isinstance(when, str) or not when.strip()):
+        raise ConfigError('Say when, in words: "tomorrow at 7pm", "every Monday at 9".')
+    return JSONResponse(hub.edit_reminder(item_id, text=text, when=when))
+
+
+@_api
+async def reach_outs(request: Request, hub: Hub) -> Response:
+    """What os1 sent on its own, held back or dropped, and why; newest first."""
+    return JSONResponse({"log": hub.reach_log(limit=_limit(request))})
+
+
+@_api
+async def reach_out_dismiss(request: Request, hub: Hub) -> Response:
+    """The person waved a reach-out away."""
+    entry_id = _id(request)
+    if entry_id is None or not hub.dismiss(entry_id):
+        return _error(404, f"There is no reach-out {request.path_params['id']} that was sent.")
+    return Response(status_code=204)
 
 
 # -- the inbox ---------------------------------------------------------------------------------

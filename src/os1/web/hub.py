@@ -14,10 +14,11 @@ import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from os1.assets import Progress
-from os1.config import Settings, check_settings, update_config_file
+from os1.config import ReachSettings, Settings, check_settings, local_zone, update_config_file
 from os1.errors import ConfigError, Os1Error
 from os1.events import ConsentResolved, Event, ReplyDone, UserTurn
 from os1.memory.store import MemoryStore
@@ -26,6 +27,8 @@ from os1.mind.llm import LLM
 
 if TYPE_CHECKING:
     from os1.mail.store import MailStore
+    from os1.reach.policy import Send
+    from os1.reach.runner import Reacher
     from os1.talk import VoiceParts
 
 log = logging.getLogger(__name__)
@@ -36,6 +39,8 @@ STALE = "That request is no longer waiting for an answer; nothing was done."
 MAIL_SYNC_EVERY = 300.0
 #: Seconds ``close`` waits for a sync under way to stop (between two batches).
 MAIL_STOP_WAIT = 10.0
+#: Seconds between two looks at what has come due (reminders, follow-ups).
+REACH_EVERY = 30.0
 NO_MAIL = "No email account is set up yet: `os1 mail add` adds one (then restart os1 serve)."
 
 
@@ -46,7 +51,8 @@ class _SyncStopped(Exception):
 class Hub:
     def __init__(self, settings: Settings, *, llm: LLM | None = None,
                  voice: VoiceParts | None = None, memory: MemoryStore | None = None,
-                 progress: Progress | None = None, mail_sync_every: float | None = MAIL_SYNC_EVERY):
+                 progress: Progress | None = None, mail_sync_every: float | None = MAIL_SYNC_EVERY,
+                 reach_every: float | None = REACH_EVERY):
         self.settings = settings
         self._progress = progress  # joining the model file on first use
         self._llm = llm
@@ -69,6 +75,10 @@ class Hub:
         self._mail_job: asyncio.Future[Any] | None = None  # the sync running in a worker thread
         self._mail_stop = threading.Event()
         self._mail_state: dict[str, Any] = {"running": False, "at": None, "error": None}
+        self.reach: Reacher | None = None  # reminders and reach-outs, once loaded
+        self._reach_every = reach_every  # None: no reach-outs on their own (tests drive them)
+        self._reach_loop: asyncio.Task[None] | None = None
+        self.calls: set[Any] = set()  # voice calls under way (web/realtime.Call): they speak reach-outs
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -82,7 +92,7 @@ class Hub:
 
     async def _load(self) -> None:
         from os1.mind.engines import open_llm
-        from os1.runtime import open_mail, open_memory, open_tools
+        from os1.runtime import open_mail, open_memory, open_reach, open_tools
 
         try:
             if self._memory is None:
@@ -90,11 +100,18 @@ class Hub:
             if self.mail is None:
                 self.mail = open_mail(self.settings)
             self._mail_opened.set()
+            self.reach = open_reach(self.settings, self._memory)
+            self.reach.connected = len(self._listeners)
+            # In a call, never while the person is talking (nor over os1's own reply).
+            self.reach.busy = lambda: any(not call.session.policy.quiet for call in self.calls)
             if self._llm is None:
                 self._llm = await asyncio.to_thread(open_llm, self.settings, self._progress)
             self.companion = Companion(self.settings, self._llm, self._memory, channel="text",
-                                       tools=open_tools(self.settings, self._memory, self.mail))
+                                       tools=open_tools(self.settings, self._memory, self.mail),
+                                       reach=self.reach)
             self.companion.start()
+            if self._reach_every is not None:
+                self._reach_loop = asyncio.ensure_future(self.reach.run(self.reach_out, tick=self._reach_every))
         except Os1Error as exc:
             self.failure = str(exc)
             log.error("os1 cannot start its model: %s", exc)
@@ -134,6 +151,9 @@ class Hub:
         return self._voice
 
     async def close(self) -> None:
+        if self._reach_loop is not None:
+            self._reach_loop.cancel()
+            await asyncio.gather(self._reach_loop, return_exceptions=True)
         mail_in_use = await self._stop_mail()
         for task in list(self._replies):
             await asyncio.gather(task, return_exceptions=True)  # finish what is being said
@@ -150,15 +170,32 @@ class Hub:
             await self._voice.voice.aclose()
         if self._memory is not None:
             self._memory.close()
+        if self.reach is not None:
+            self.reach.store.close()
         if self.mail is not None and not mail_in_use:
             self.mail.close()
 
     # -- the shared thread -----------------------------------------------------------------
 
     def subscribe(self, listener: Callable[[dict[str, Any]], None]) -> Callable[[], None]:
-        """``listener`` sees every message of the thread as it is added (JSON-ready)."""
+        """``listener`` sees every message of the thread as it is added (JSON-ready).
+        A page that subscribes shows the thread: reach-outs that waited for
+        someone to be there have now been delivered."""
         self._listeners.add(listener)
-        return lambda: self._listeners.discard(listener)
+        self._count_listeners()
+        if self.reach is not None:
+            for entry in self.reach.store.undelivered():
+                self.reach.store.delivered(entry.id, now=self.reach.clock())
+
+        def unsubscribe() -> None:
+            self._listeners.discard(listener)
+            self._count_listeners()
+
+        return unsubscribe
+
+    def _count_listeners(self) -> None:
+        if self.reach is not None:
+            self.reach.connected = len(self._listeners)
 
     def publish(self, item: dict[str, Any]) -> None:
         for listener in list(self._listeners):
@@ -259,6 +296,81 @@ class Hub:
         messages = self.memory.messages(limit=limit)
         return [{"role": m.role, "id": m.ref, "text": m.content, "channel": m.channel,
                  "interrupted": m.interrupted, "at": m.created_at} for m in messages]
+
+    # -- reach-outs: os1 speaks first ------------------------------------------------------------
+
+    async def reach_out(self, send: Send) -> None:
+        """Say what the reach-out policy sends: into the thread of every open
+        page (marked, for a notification), spoken in a call under way if the
+        line is quiet, as a desktop notification where there is one; with no
+        page open, it waits in the thread for the next."""
+        from os1.reach.notify import notify
+        from os1.reach.runner import reach_out
+
+        companion = await self.ready()
+        reached = await reach_out(companion, send, delivered=bool(self._listeners))
+        self.publish({"role": "assistant", "id": f"m{reached.message_id}", "text": reached.text,
+                      "channel": "text", "reach_out": {"entry": reached.entry_id, "reason": send.reason}})
+        for call in list(self.calls):
+            call.speak_first(reached.text, reached.message_id)
+        notify(self.settings.persona.name, reached.text)
+
+    def _reacher(self) -> Reacher:
+        if self.reach is None:
+            raise Os1Error("os1 is still starting.")
+        return self.reach
+
+    def reminders(self) -> list[dict[str, Any]]:
+        """Their reminders and check-ins, next due first (JSON-ready)."""
+        reach = self._reacher()
+        return [{"id": i.id, "kind": i.kind, "text": i.text, "when": reach.when(i), "due_at": i.due_at,
+                 "repeats": i.schedule.repeats, "held": i.held}
+                for i in reach.store.items(kinds=("reminder", "check_in"))]
+
+    def cancel_reminder(self, item_id: int) -> bool:
+        reach = self._reacher()
+        item = reach.store.get(item_id)
+        if item is None or item.kind == "follow_up" or not reach.store.settle(item_id, "cancelled"):
+            return False
+        reach.store.log([item_id], "dropped", f"cancelled on the page: {item.text}", at=reach.clock())
+        return True
+
+    def edit_reminder(self, item_id: int, *, text: str | None = None, when: str | None = None) -> dict[str, Any]:
+        """Change a reminder's words and/or time (in words: "tomorrow at 7pm",
+        "every Monday at 9"). Raises ConfigError (a message for the person)
+        when the time cannot be read or the reminder does not exist."""
+        from os1.reach.schedule import at
+
+        reach = self._reacher()
+        item = reach.store.get(item_id)
+        if item is None or item.status != "active" or item.kind == "follow_up":
+            raise ConfigError(f"There is no active reminder #{item_id}.")
+        schedule = item.schedule
+        if when is not None and when.strip():
+            found = at(when, reach.now())
+            if found is None:
+                raise ConfigError(f"I can't tell when {when!r} is: try a day and a time, like "
+                                  "\"tomorrow at 7pm\" or \"every Monday at 9\".")
+            schedule = found
+        elif item.due_at is not None and schedule.repeats:
+            # Only the words change: it stays due when it was (not at its first time, long past).
+            schedule = replace(schedule, first=datetime.fromtimestamp(item.due_at, schedule.first.tzinfo))
+        words = " ".join((text or "").split()) or None
+        if words is not None and len(words) > 200:
+            raise ConfigError("A reminder's words must be at most 200 characters.")
+        reach.store.reschedule(item_id, schedule, text=words, now=reach.clock())
+        return next(r for r in self.reminders() if r["id"] == item_id)
+
+    def reach_log(self, limit: int = 50) -> list[dict[str, Any]]:
+        """What os1 sent on its own, held back or dropped, and why; newest first."""
+        reach = self._reacher()
+        return [{"id": e.id, "at": e.at, "decision": e.decision, "reason": e.reason, "text": e.text,
+                 "delivered": e.delivered_at is not None, "answered": e.answered_at is not None,
+                 "dismissed": e.dismissed} for e in reversed(reach.store.entries(limit=limit))]
+
+    def dismiss(self, entry_id: int) -> bool:
+        """The person waved a reach-out away (it counts against asking again soon)."""
+        return self._reacher().store.dismiss(entry_id)
 
     # -- mail ----------------------------------------------------------------------------------
 
@@ -363,11 +475,15 @@ class Hub:
     def public_settings(self) -> dict[str, Any]:
         s = self.settings
         return {"name": s.persona.name, "speed": s.voice.speed, "model": s.llm.model,
-                "restart_needed": self.restart_needed}
+                # The person's time zone: the one set, else this computer's (what os1 uses).
+                "timezone": s.reach.timezone or str(s.reach.zone), "computer_timezone": str(local_zone()),
+                "quiet_hours": s.reach.quiet_hours, "restart_needed": self.restart_needed}
 
     async def update_settings(self, changes: dict[str, Any]) -> dict[str, Any]:
         """Save the page's settings to the config file and apply what can be
-        applied live: the name (a new conversation starts) and the voice speed."""
+        applied live: the name (a new conversation starts), the voice speed,
+        the time zone and the quiet hours (reminders and reach-outs follow them
+        at once)."""
         s = self.settings
         name = str(changes.get("name", s.persona.name)).strip()
         model = str(changes.get("model", s.llm.model)).strip()
@@ -377,12 +493,19 @@ class Hub:
             raise ConfigError("The voice speed must be a number.") from exc
         if len(name) > 40:
             raise ConfigError("The companion's name must be at most 40 characters.")
+        reach, reach_changes = _reach_changes(s, changes)
         path = s.config_file or s.home / "config.toml"
         new = replace(s, config_file=path, persona=replace(s.persona, name=name),
-                      voice=replace(s.voice, speed=speed), llm=replace(s.llm, model=model))
+                      voice=replace(s.voice, speed=speed), llm=replace(s.llm, model=model), reach=reach)
         check_settings(new)  # what a config file with these values would be told
+        if reach.quiet is not None:  # "8:00 - 22:00" is kept as "08:00-22:00"
+            reach = replace(reach, quiet_hours="-".join(t.strftime("%H:%M") for t in reach.quiet))
+            new = replace(new, reach=reach)
+            if "quiet_hours" in reach_changes:
+                reach_changes["quiet_hours"] = reach.quiet_hours
         await asyncio.to_thread(update_config_file, path, {
-            "persona": {"name": name}, "voice": {"speed": speed}, "llm": {"model": model}})
+            "persona": {"name": name}, "voice": {"speed": speed}, "llm": {"model": model},
+            **({"reach": reach_changes} if reach_changes else {})})
         if model != s.llm.model:
             self.restart_needed = True  # a new model means reloading it: on the next start
         if speed != s.voice.speed and self._voice is not None:
@@ -390,11 +513,40 @@ class Hub:
 
             self._voice = replace(self._voice, voice=await asyncio.to_thread(open_synthesizer, new))
         self.settings = replace(new, llm=s.llm)  # the running model stays as it is
+        if self.reach is not None and new.reach != s.reach:
+            self.reach.tz = new.reach.zone
+            self.reach.judgement = replace(self.reach.judgement, quiet=new.reach.quiet)
         if name != s.persona.name and self.companion is not None:
             old = self.companion
             await old.close()  # an ongoing call keeps its conversation; new ones get the new name
             self.companion = Companion(self.settings, old.llm, old.memory, channel="text",
-                                       tools=old.tools)
+                                       tools=old.tools, reach=old.reach)
             self.companion.start()
         return self.public_settings()
 
+
+def _reach_changes(s: Settings, changes: dict[str, Any]) -> tuple[ReachSettings, dict[str, str]]:
+    """The ``[reach]`` settings ``changes`` asks for (not yet checked), and
+    what to write to the config file for them (only what changed: a zone that
+    follows the computer keeps following it). A time zone of "" or null: this
+    computer's."""
+    reach = s.reach
+    written: dict[str, str] = {}
+    if "timezone" in changes:
+        zone = changes["timezone"]
+        if zone is not None and not isinstance(zone, str):
+            raise ConfigError("The time zone must be a name such as \"Europe/Berlin\".")
+        zone = (zone or "").strip() or None
+        if zone != (reach.timezone or str(reach.zone)) and zone != reach.timezone:
+            reach = replace(reach, timezone=zone)
+            written["timezone"] = zone or ""  # "" in the file: this computer's
+    if "quiet_hours" in changes:
+        quiet = changes["quiet_hours"]
+        if quiet is None:
+            quiet = ""
+        if not isinstance(quiet, str):
+            raise ConfigError(f"quiet hours must look like \"22:00-08:00\" (or \"\" for none), not {quiet!r}.")
+        if quiet.strip() != reach.quiet_hours:
+            reach = replace(reach, quiet_hours=quiet.strip())
+            written["quiet_hours"] = quiet.strip()
+    return reach, written

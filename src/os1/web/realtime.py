@@ -289,6 +289,7 @@ class Call:
         self._answering = 0  # answers from the page being carried out outside a spoken reply
         self.session = VoiceSession(companion, parts, _SocketOutput(conn), self._on_event, barge_in=True)
         self._task = asyncio.ensure_future(self.session.run(self._mic()))
+        conn.hub.calls.add(self)
 
     def _on_event(self, event: Event) -> None:
         hub = self.conn.hub
@@ -356,7 +357,15 @@ class Call:
         """The page's stop button: like talking over the reply."""
         self.session.stop_reply()
 
+    def speak_first(self, text: str, message_id: int) -> bool:
+        """A reach-out, spoken if the line is quiet (it is in the thread anyway)."""
+        spoken = self.session.speak_first(text, message_id)
+        if spoken:
+            self._spoken = message_id
+        return spoken
+
     async def end(self) -> None:
+        self.conn.hub.calls.discard(self)
         await self.session.hang_up()
         self._frames.put_nowait(None)
         self._task.cancel()

@@ -79,14 +79,7 @@ function onEvent(ev) {
       break;
     case "thread.message":
       if (ev.role === "forgotten") return removeMessage(ev.id);
-      if (ev.id && ui.thread.querySelector(`.msg[data-id="${ev.id}"]`)) {
-        // A message shown already, revised (e.g. cut short while it was being said).
-        ui.thread.querySelector(`.msg[data-id="${ev.id}"]`).replaceWith(bubble(ev.role, ev.text, ev.id, ev));
-      } else if (ev.role === "assistant" && state.pending) {
-        finishPending(ev);
-      } else {
-        addMessage(ev);
-      }
+      showThreadMessage(ev);
       scrollThread();
       break;
     case "reply.started":
@@ -106,6 +99,7 @@ function onEvent(ev) {
       break;
     case "reply.delta":
       if (!state.pending) startPending();
+      if (!state.pending.text && adoptSpokenReachOut(ev.text)) break;
       state.pending.text += ev.text;
       state.pending.body.textContent = state.pending.text;
       scrollThread();
@@ -144,7 +138,7 @@ function onEvent(ev) {
       break;
     case "turn.retracted":
       if (state.pending) {
-        state.pending.li.remove();
+        if (!state.pending.adopted) state.pending.li.remove();
         state.pending = null;
       }
       stopPlayback();
@@ -177,24 +171,127 @@ function bubble(role, text, id, extra) {
   if (id) li.dataset.id = id;
   const body = document.createElement("span");
   body.className = "body";
-  body.textContent = text;
   li.append(body);
-  const meta = extra || {};
-  const who = role === "user" ? "You" : state.name;
-  li.setAttribute("aria-label", `${who}${meta.channel === "voice" ? " (spoken)" : ""}`);
-  if (meta.channel === "voice" || meta.interrupted) {
-    const small = document.createElement("small");
-    small.className = "meta";
-    small.textContent = [meta.channel === "voice" ? "spoken" : "", meta.interrupted ? "interrupted" : ""]
-      .filter(Boolean).join(" · ");
-    li.append(small);
-  }
+  updateMessage(li, { text, ...(extra || {}) });
   return li;
 }
 
+// A message's words and its small print; a reach-out keeps its marker.
+function updateMessage(li, m) {
+  li.querySelector(".body").textContent = m.text;
+  if (m.channel) li.dataset.channel = m.channel;
+  const spoken = li.dataset.channel === "voice";
+  const who = li.classList.contains("user") ? "You" : state.name;
+  li.setAttribute("aria-label", `${who}${spoken ? " (spoken)" : ""}${li.dataset.reachOut ? ", reaching out" : ""}`);
+  let small = li.querySelector(":scope > .meta");
+  const words = [spoken ? "spoken" : "", m.interrupted ? "interrupted" : ""].filter(Boolean).join(" · ");
+  if (words && !small) {
+    small = document.createElement("small");
+    small.className = "meta";
+    li.querySelector(".body").after(small);
+  }
+  if (small) {
+    small.textContent = words;
+    small.hidden = !words;
+  }
+  if (m.reach_out && !li.dataset.reachOut) reachOutMarker(li, m.reach_out);
+}
+
+function messageElement(id) {
+  return id ? ui.thread.querySelector(`.msg[data-id="${CSS.escape(id)}"]`) : null;
+}
+
 function addMessage(m) {
-  if (m.id && ui.thread.querySelector(`[data-id="${m.id}"]`)) return;
+  if (messageElement(m.id)) return;
   ui.thread.append(bubble(m.role, m.text, m.id, m));
+}
+
+function showThreadMessage(ev) {
+  const shown = messageElement(ev.id);
+  if (shown) {
+    // A message shown already, revised (cut short while it was being said) or
+    // shown again (a reach-out once it was spoken in a call): updated in place.
+    if (state.pending && state.pending.li === shown) state.pending = null;
+    updateMessage(shown, ev);
+  } else if (ev.reach_out) {
+    // os1 speaks first: a message of its own, never the end of a reply being written.
+    const li = bubble(ev.role, ev.text, ev.id, ev);
+    if (state.pending && !state.pending.adopted && state.pending.li.isConnected) {
+      ui.thread.insertBefore(li, state.pending.li);
+    } else {
+      ui.thread.append(li);
+    }
+    notifyReachOut(ev);
+    if (remindersDialog.open) loadReminders();
+  } else if (ev.role === "assistant" && state.pending) {
+    finishPending(ev);
+  } else {
+    addMessage(ev);
+  }
+}
+
+// -- reach-outs: os1 speaks first ---------------------------------------------------------------
+
+// A quiet "reached out" label (why, on hover and for screen readers) and a way to wave it away.
+function reachOutMarker(li, reach) {
+  li.dataset.reachOut = reach.entry;
+  li.setAttribute("aria-label", `${li.getAttribute("aria-label")}, reaching out`);
+  const row = document.createElement("small");
+  row.className = "reach-meta";
+  const label = document.createElement("span");
+  label.className = "reach-label";
+  label.textContent = "reached out";
+  label.title = `Why: ${reach.reason}`;
+  const why = document.createElement("span");
+  why.className = "visually-hidden";
+  why.textContent = ` because ${reach.reason}`;
+  const dismiss = document.createElement("button");
+  dismiss.type = "button";
+  dismiss.className = "link";
+  dismiss.textContent = "Dismiss";
+  dismiss.setAttribute("aria-label", "Dismiss this reach-out");
+  dismiss.addEventListener("click", async () => {
+    dismiss.disabled = true;
+    try {
+      await api(`/api/reach-outs/${encodeURIComponent(reach.entry)}/dismiss`, { method: "POST" });
+      li.dataset.dismissed = "";
+      label.textContent = "reached out · dismissed";
+      dismiss.remove();
+    } catch (err) {
+      dismiss.disabled = false;
+      addNotice(`It could not be dismissed: ${err.message}`);
+    }
+  });
+  row.append(label, why, dismiss);
+  li.append(row);
+}
+
+// In a call, a reach-out already in the thread is then spoken: its words come
+// again as a reply (reply.started, then one reply.delta with all of them).
+// They belong to the message shown, not to a second bubble.
+function adoptSpokenReachOut(text) {
+  if (!state.call) return false;
+  const shown = [...ui.thread.querySelectorAll(".msg[data-reach-out]:not([data-spoken])")]
+    .reverse().find((li) => li.querySelector(".body").textContent === text);
+  if (!shown) return false;
+  state.pending.li.remove();
+  shown.dataset.spoken = "";
+  state.pending = { li: shown, body: shown.querySelector(".body"), text, adopted: true };
+  return true;
+}
+
+// A browser notification, when the page is in the background and the person allowed them.
+function notifyReachOut(ev) {
+  if (!document.hidden || !("Notification" in window) || Notification.permission !== "granted") return;
+  try {
+    const n = new Notification(state.name, { body: ev.text, tag: `os1-reach-out-${ev.reach_out.entry}` });
+    n.onclick = () => {
+      window.focus();
+      n.close();
+    };
+  } catch {
+    // Some browsers show notifications only from a service worker: the message is in the thread anyway.
+  }
 }
 
 function removeMessage(id) {
@@ -223,8 +320,9 @@ function startPending() {
 }
 
 function finishPending(m) {
-  const { li } = state.pending;
+  const { li, adopted } = state.pending;
   state.pending = null;
+  if (adopted) return m.text ? updateMessage(li, m) : undefined; // a reach-out, already shown
   if (!m.text) return li.remove();
   li.replaceWith(bubble("assistant", m.text, m.id, m));
 }
@@ -708,6 +806,192 @@ function answerFromLog(id, approve, row) {
   if (send({ type: "consent.answer", id, approve })) row.querySelectorAll("button").forEach((b) => (b.disabled = true));
 }
 
+// -- reminders ------------------------------------------------------------------------------------
+
+const remindersDialog = $("reminders");
+$("open-reminders").addEventListener("click", () => {
+  remindersDialog.showModal();
+  showNotificationState();
+  loadReminders();
+});
+$("allow-notifications").addEventListener("click", async () => {
+  // Asked only here, on the person's click: never when the page loads.
+  try {
+    await Notification.requestPermission();
+  } catch {
+    // An old browser without the promise form: nothing asked, nothing changed.
+  }
+  showNotificationState();
+});
+
+function showNotificationState() {
+  const note = $("notify-note");
+  const allow = $("allow-notifications");
+  allow.hidden = true;
+  if (!("Notification" in window) || !window.isSecureContext) {
+    note.textContent = "This browser can't show notifications from this page; my messages still appear in the chat.";
+  } else if (Notification.permission === "granted") {
+    note.textContent = `Notifications are on: you get one when ${state.name} reaches out while this page is in the background.`;
+  } else if (Notification.permission === "denied") {
+    note.textContent = "Notifications are blocked for this page. Allow them in the browser's site settings to get one when I reach out.";
+  } else {
+    note.textContent = "Get a notification when I reach out while this page is in the background?";
+    allow.hidden = false;
+  }
+}
+
+const KIND_TEXT = { reminder: "reminder", check_in: "check-in" };
+const DECISION_TEXT = { sent: "reached out", held: "held back", dropped: "let go" };
+
+async function loadReminders() {
+  const target = $("reminders-body");
+  target.setAttribute("aria-busy", "true");
+  try {
+    const [data, log] = await Promise.all([api("/api/reminders"), api("/api/reach-outs?limit=10")]);
+    showReachLog(log.log);
+    // A refresh (a reach-out came) leaves an edit under way alone.
+    if (target.querySelector(".reminder-edit")) return;
+    target.replaceChildren();
+    if (!data.reminders.length) {
+      target.append(el("p", "inbox-empty", "No reminders. Ask me in the chat and they show here."));
+      return;
+    }
+    const ul = el("ul", "reminder-list");
+    ul.setAttribute("aria-label", "Reminders");
+    for (const r of data.reminders) {
+      const li = el("li", "reminder");
+      li.dataset.id = r.id;
+      showReminder(li, r);
+      ul.append(li);
+    }
+    target.append(ul);
+  } catch (err) {
+    target.replaceChildren(el("p", "inbox-empty", `Reminders are not available: ${err.message}`));
+  } finally {
+    target.removeAttribute("aria-busy");
+  }
+}
+
+function reminderWords(r) {
+  return r.kind === "check_in" ? "Check in on how you are" : r.text;
+}
+
+function showReminder(li, r) {
+  const main = el("div", "reminder-main");
+  const what = el("p", "reminder-text", reminderWords(r));
+  const when = el("p", "reminder-when", r.when);
+  if (r.kind !== "reminder") when.prepend(chip(KIND_TEXT[r.kind] || r.kind), " ");
+  main.append(what, when);
+  if (r.held) main.append(el("p", "reminder-held", `Waiting: ${r.held}`));
+  const row = el("div", "reminder-buttons");
+  row.append(
+    button("Edit", `Edit the ${KIND_TEXT[r.kind] || "reminder"}: ${reminderWords(r)}`, () => editReminder(li, r)),
+    button("Cancel", `Cancel the ${KIND_TEXT[r.kind] || "reminder"}: ${reminderWords(r)}`, () => confirmCancel(li, r)));
+  li.replaceChildren(main, row);
+}
+
+function editReminder(li, r) {
+  const form = el("form", "reminder-edit");
+  form.setAttribute("aria-label", `Edit: ${reminderWords(r)}`);
+  const whatLabel = el("label", "", "What");
+  const what = el("input");
+  what.value = r.text;
+  what.maxLength = 200;
+  what.required = true;
+  whatLabel.append(what);
+  const whenLabel = el("label", "", "When");
+  const when = el("input");
+  when.value = r.when;
+  when.spellcheck = false;
+  when.placeholder = "tomorrow at 7pm, every Monday at 9";
+  whenLabel.append(when);
+  const error = el("p", "inbox-error");
+  error.setAttribute("role", "alert");
+  error.hidden = true;
+  const save = el("button", "", "Save");
+  save.type = "submit";
+  const back = button("Never mind", "Never mind: keep it as it was", () => showReminder(li, r));
+  const row = el("div", "reminder-buttons");
+  row.append(back, save);
+  // A check-in has no words of its own to change: only its time.
+  form.append(...(r.kind === "check_in" ? [] : [whatLabel]), whenLabel, error, row);
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    // Only what was changed is sent: the time as shown stays exactly as it is.
+    const change = {};
+    if (what.value.trim() !== r.text) change.text = what.value.trim();
+    if (when.value.trim() !== r.when) change.when = when.value.trim();
+    if (!Object.keys(change).length) return showReminder(li, r);
+    save.disabled = true;
+    try {
+      const updated = await api(`/api/reminders/${encodeURIComponent(r.id)}`, {
+        method: "PATCH", body: JSON.stringify(change) });
+      showReminder(li, updated);
+      li.querySelector("button").focus();
+    } catch (err) {
+      error.textContent = err.message;
+      error.hidden = false;
+      save.disabled = false;
+      (change.when !== undefined ? when : what).focus();
+    }
+  });
+  form.addEventListener("keydown", (e) => {
+    if (e.key === "Escape") {
+      e.preventDefault(); // not the whole panel: just this edit
+      showReminder(li, r);
+    }
+  });
+  li.replaceChildren(form);
+  (r.kind === "check_in" ? when : what).focus();
+}
+
+function confirmCancel(li, r) {
+  const ask = el("p", "reminder-confirm", `Cancel “${reminderWords(r)}” (${r.when})?`);
+  const row = el("div", "reminder-buttons");
+  const yes = el("button", "", "Yes, cancel it");
+  yes.type = "button";
+  yes.addEventListener("click", async () => {
+    yes.disabled = true;
+    try {
+      await api(`/api/reminders/${encodeURIComponent(r.id)}`, { method: "DELETE" });
+      const list = li.parentElement;
+      li.remove();
+      if (list && !list.children.length) loadReminders();
+      else $("open-reminders").focus();
+      loadReachLogOnly();
+    } catch (err) {
+      ask.textContent = `It could not be cancelled: ${err.message}`;
+      yes.disabled = false;
+    }
+  });
+  row.append(button("Keep it", `Keep: ${reminderWords(r)}`, () => showReminder(li, r)), yes);
+  li.replaceChildren(ask, row);
+  yes.focus();
+}
+
+async function loadReachLogOnly() {
+  try {
+    showReachLog((await api("/api/reach-outs?limit=10")).log);
+  } catch {
+    // The log is a convenience: the reminders are what matters here.
+  }
+}
+
+function showReachLog(entries) {
+  const list = $("reach-log-list");
+  list.replaceChildren();
+  $("reach-log").hidden = !entries.length;
+  for (const e of entries) {
+    const li = el("li");
+    li.dataset.decision = e.decision;
+    const head = el("p", "action-head");
+    head.append(el("span", "action-status", DECISION_TEXT[e.decision] || e.decision), timeElement(e.at, "kind"));
+    li.append(head, el("p", "reach-reason", e.reason));
+    if (e.text) li.append(el("p", "action-outcome", `“${e.text}”${e.dismissed ? " (dismissed)" : ""}`));
+    list.append(li);
+  }
+}
+
 // -- the inbox ------------------------------------------------------------------------------------
 // Mail is outside content: every word of it goes in with textContent, never as markup.
 
@@ -970,12 +1254,19 @@ speed.addEventListener("input", () => ($("speed-value").textContent = `${Number(
 $("settings-cancel").addEventListener("click", () => settingsDialog.close());
 $("open-settings").addEventListener("click", async () => {
   $("settings-note").textContent = "";
+  fillTimezones();
   try {
     const s = await api("/api/settings");
     $("set-name").value = s.name;
     speed.value = s.speed;
     speed.dispatchEvent(new Event("input"));
     $("set-model").value = s.model;
+    $("set-timezone").value = s.timezone;
+    $("timezone-hint").textContent = "Reminders keep to your local time here. Leave it empty to follow "
+      + `this computer's (${s.computer_timezone}).`;
+    const [from, to] = s.quiet_hours ? s.quiet_hours.split("-") : ["", ""];
+    $("set-quiet-from").value = from;
+    $("set-quiet-to").value = to;
   } catch (err) {
     $("settings-note").textContent = err.message;
   }
@@ -984,10 +1275,19 @@ $("open-settings").addEventListener("click", async () => {
 $("settings-form").addEventListener("submit", async (e) => {
   e.preventDefault();
   const note = $("settings-note");
+  const from = $("set-quiet-from").value;
+  const to = $("set-quiet-to").value;
+  if (!from !== !to) {
+    note.textContent = "Give both ends of the quiet hours, or clear both for none.";
+    return (from ? $("set-quiet-to") : $("set-quiet-from")).focus();
+  }
   try {
     const s = await api("/api/settings", {
       method: "PUT",
-      body: JSON.stringify({ name: $("set-name").value, speed: Number(speed.value), model: $("set-model").value }),
+      body: JSON.stringify({
+        name: $("set-name").value, speed: Number(speed.value), model: $("set-model").value,
+        timezone: $("set-timezone").value, quiet_hours: from ? `${from}-${to}` : "",
+      }),
     });
     setName(s.name);
     if (s.restart_needed) {
@@ -999,6 +1299,13 @@ $("settings-form").addEventListener("submit", async (e) => {
     note.textContent = err.message;
   }
 });
+
+// The browser's own list of time zone names, to pick from.
+function fillTimezones() {
+  const list = $("timezones");
+  if (list.children.length || !Intl.supportedValuesOf) return;
+  for (const zone of Intl.supportedValuesOf("timeZone")) list.append(new Option(zone));
+}
 
 connect();
 requestAnimationFrame(animate);

@@ -1,0 +1,250 @@
+"""The durable side of reaching out: what is scheduled, and what was decided.
+
+One person's reminders, check-ins and follow-ups (``reach_items``) and the log
+of every reach-out sent and every one held back or dropped, with its reason
+(``reach_log``), in os1's database. The store is bound to one person when it
+is made: every query carries their id, so no caller can forget the filter.
+A restart loses nothing: what came due meanwhile is found by :meth:`due`.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from os1.reach.schedule import Schedule
+
+Kind = Literal["reminder", "check_in", "follow_up"]
+Status = Literal["active", "done", "cancelled", "resolved"]
+Decision = Literal["sent", "held", "dropped"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS reach_items (
+    id INTEGER PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('reminder', 'check_in', 'follow_up')),
+    text TEXT NOT NULL,               -- what it is about, facing them ("call your sister Ana")
+    schedule TEXT NOT NULL,           -- Schedule.to_json()
+    due_at REAL,                      -- the next time it is due; NULL once nothing more is due
+    latest_at REAL,                   -- follow-ups: after this, asking would be stale
+    source TEXT NOT NULL DEFAULT '',  -- their words it came from, or the memory note (o12)
+    status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'done', 'cancelled', 'resolved')),
+    held TEXT,                        -- why it waits, while it waits (logged once, not each tick)
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS reach_items_due ON reach_items (user_id, status, due_at);
+CREATE TABLE IF NOT EXISTS reach_log (
+    id INTEGER PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    at REAL NOT NULL,
+    items TEXT NOT NULL,              -- JSON list of reach_items ids
+    decision TEXT NOT NULL CHECK (decision IN ('sent', 'held', 'dropped')),
+    reason TEXT NOT NULL,
+    text TEXT,                        -- what was said (sent)
+    delivered_at REAL,                -- sent: when someone saw it (NULL: waits for the next session)
+    answered_at REAL,                 -- sent: when they next said something
+    dismissed INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS reach_log_at ON reach_log (user_id, at);
+CREATE TABLE IF NOT EXISTS reach_state (
+    user_id TEXT PRIMARY KEY,
+    alive_at REAL NOT NULL            -- the last time os1 looked at the schedule
+);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    id: int
+    kind: Kind
+    text: str
+    schedule: Schedule
+    due_at: float | None
+    latest_at: float | None
+    source: str
+    status: Status
+    held: str | None
+    created_at: float
+
+    @property
+    def solicited(self) -> bool:
+        """They asked for it (a reminder, a check-in at times they chose)."""
+        return self.kind != "follow_up"
+
+
+@dataclass(frozen=True, slots=True)
+class LogEntry:
+    id: int
+    at: float
+    items: tuple[int, ...]
+    decision: Decision
+    reason: str
+    text: str | None
+    delivered_at: float | None
+    answered_at: float | None
+    dismissed: bool
+
+
+class ReachStore:
+    """One person's reach-outs in the SQLite database at ``path``."""
+
+    def __init__(self, path: Path | str, user: str):
+        self.user = user
+        if str(path) != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self._db.row_factory = sqlite3.Row
+        self._lock = threading.Lock()  # the web server's threads share one connection
+        self._db.execute("PRAGMA busy_timeout = 5000")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def _exec(self, sql: str, args: Sequence[Any] = ()) -> sqlite3.Cursor:
+        with self._lock:
+            return self._db.execute(sql, args)
+
+    # -- items ----------------------------------------------------------------------------
+
+    def add(self, kind: Kind, text: str, schedule: Schedule, *, source: str = "",
+            latest_at: float | None = None, now: float | None = None) -> Item:
+        now = time.time() if now is None else now
+        cur = self._exec(
+            "INSERT INTO reach_items (user_id, kind, text, schedule, due_at, latest_at, source,"
+            " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (self.user, kind, text, schedule.to_json(), schedule.first.timestamp(), latest_at, source,
+             now, now))
+        item = self.get(int(cur.lastrowid or 0))
+        assert item is not None
+        return item
+
+    def get(self, item_id: int) -> Item | None:
+        row = self._exec("SELECT * FROM reach_items WHERE id = ? AND user_id = ?",
+                         (item_id, self.user)).fetchone()
+        return _item(row) if row else None
+
+    def items(self, *, kinds: Iterable[Kind] = ("reminder", "check_in", "follow_up"),
+              statuses: Iterable[Status] = ("active",)) -> list[Item]:
+        kinds, statuses = list(kinds), list(statuses)
+        rows = self._exec(
+            f"SELECT * FROM reach_items WHERE user_id = ? AND kind IN ({','.join('?' * len(kinds))})"
+            f" AND status IN ({','.join('?' * len(statuses))}) ORDER BY due_at IS NULL, due_at, id",
+            (self.user, *kinds, *statuses)).fetchall()
+        return [_item(r) for r in rows]
+
+    def due(self, now: float) -> list[Item]:
+        """Active items due at or before ``now``, earliest first."""
+        rows = self._exec("SELECT * FROM reach_items WHERE user_id = ? AND status = 'active'"
+                          " AND due_at <= ? ORDER BY due_at, id", (self.user, now)).fetchall()
+        return [_item(r) for r in rows]
+
+    def next_due(self) -> float | None:
+        row = self._exec("SELECT MIN(due_at) FROM reach_items WHERE user_id = ? AND status = 'active'",
+                         (self.user,)).fetchone()
+        return row[0]
+
+    def reschedule(self, item_id: int, schedule: Schedule, *, text: str | None = None,
+                   now: float | None = None) -> bool:
+        """A new time (and words) for an active item: the page's edit."""
+        cur = self._exec(
+            "UPDATE reach_items SET schedule = ?, due_at = ?, text = COALESCE(?, text), held = NULL,"
+            " updated_at = ? WHERE id = ? AND user_id = ? AND status = 'active'",
+            (schedule.to_json(), schedule.first.timestamp(), text, time.time() if now is None else now,
+             item_id, self.user))
+        return cur.rowcount > 0
+
+    def advance(self, item_id: int, due_at: float | None, *, now: float) -> None:
+        """It was sent (or dropped): due next at ``due_at``, or done."""
+        self._exec("UPDATE reach_items SET due_at = ?, status = CASE WHEN ? IS NULL THEN 'done'"
+                   " ELSE status END, held = NULL, updated_at = ? WHERE id = ? AND user_id = ?",
+                   (due_at, due_at, now, item_id, self.user))
+
+    def settle(self, item_id: int, status: Status, *, now: float | None = None) -> bool:
+        """End an active item: cancelled by them, or resolved (they told already)."""
+        cur = self._exec("UPDATE reach_items SET status = ?, due_at = NULL, held = NULL, updated_at = ?"
+                         " WHERE id = ? AND user_id = ? AND status = 'active'",
+                         (status, time.time() if now is None else now, item_id, self.user))
+        return cur.rowcount > 0
+
+    def hold(self, item_id: int, reason: str) -> bool:
+        """Note why it waits; True if that is news (to be logged)."""
+        cur = self._exec("UPDATE reach_items SET held = ? WHERE id = ? AND user_id = ?"
+                         " AND (held IS NULL OR held != ?)", (reason, item_id, self.user, reason))
+        return cur.rowcount > 0
+
+    def sources(self) -> set[str]:
+        """The sources of every follow-up ever made (a memory note is followed up once)."""
+        rows = self._exec("SELECT source FROM reach_items WHERE user_id = ? AND kind = 'follow_up'",
+                          (self.user,)).fetchall()
+        return {r[0] for r in rows}
+
+    def alive(self, now: float) -> None:
+        """os1 is running and looking at the schedule (after a restart, the last
+        such moment says since when it was not)."""
+        self._exec("INSERT INTO reach_state (user_id, alive_at) VALUES (?, ?)"
+                   " ON CONFLICT (user_id) DO UPDATE SET alive_at = excluded.alive_at", (self.user, now))
+
+    def alive_at(self) -> float | None:
+        row = self._exec("SELECT alive_at FROM reach_state WHERE user_id = ?", (self.user,)).fetchone()
+        return row[0] if row else None
+
+    # -- the log ---------------------------------------------------------------------------
+
+    def log(self, items: Iterable[int], decision: Decision, reason: str, *, at: float,
+            text: str | None = None, delivered: bool = True) -> int:
+        cur = self._exec(
+            "INSERT INTO reach_log (user_id, at, items, decision, reason, text, delivered_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (self.user, at, json.dumps(list(items)), decision, reason, text,
+             at if decision == "sent" and delivered else None))
+        return int(cur.lastrowid or 0)
+
+    def entries(self, *, limit: int | None = 100, since: float | None = None) -> list[LogEntry]:
+        """The log, oldest first (the last ``limit`` entries)."""
+        rows = self._exec(
+            "SELECT * FROM (SELECT * FROM reach_log WHERE user_id = ? AND at >= ? ORDER BY id DESC"
+            " LIMIT ?) ORDER BY id", (self.user, since or 0.0, -1 if limit is None else limit)).fetchall()
+        return [_entry(r) for r in rows]
+
+    def undelivered(self) -> list[LogEntry]:
+        """Sent while nobody was there: for the next session to show first."""
+        rows = self._exec("SELECT * FROM reach_log WHERE user_id = ? AND decision = 'sent'"
+                          " AND delivered_at IS NULL ORDER BY id", (self.user,)).fetchall()
+        return [_entry(r) for r in rows]
+
+    def delivered(self, entry_id: int, *, now: float) -> None:
+        self._exec("UPDATE reach_log SET delivered_at = ? WHERE id = ? AND user_id = ?"
+                   " AND delivered_at IS NULL", (now, entry_id, self.user))
+
+    def answered(self, *, now: float) -> None:
+        """They said something: every reach-out before it has been answered."""
+        self._exec("UPDATE reach_log SET answered_at = ? WHERE user_id = ? AND decision = 'sent'"
+                   " AND answered_at IS NULL AND at <= ?", (now, self.user, now))
+
+    def dismiss(self, entry_id: int) -> bool:
+        cur = self._exec("UPDATE reach_log SET dismissed = 1 WHERE id = ? AND user_id = ?"
+                         " AND decision = 'sent'", (entry_id, self.user))
+        return cur.rowcount > 0
+
+    def sent(self, *, since: float) -> list[LogEntry]:
+        rows = self._exec("SELECT * FROM reach_log WHERE user_id = ? AND decision = 'sent' AND at >= ?"
+                          " ORDER BY id", (self.user, since)).fetchall()
+        return [_entry(r) for r in rows]
+
+
+def _item(r: sqlite3.Row) -> Item:
+    return Item(r["id"], r["kind"], r["text"], Schedule.from_json(r["schedule"]), r["due_at"],
+                r["latest_at"], r["source"], r["status"], r["held"], r["created_at"])
+
+
+def _entry(r: sqlite3.Row) -> LogEntry:
+    return LogEntry(r["id"], r["at"], tuple(json.loads(r["items"])), r["decision"], r["reason"], r["text"],
+                    r["delivered_at"], r["answered_at"], bool(r["dismissed"]))
