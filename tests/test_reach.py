@@ -169,6 +169,18 @@ def test_a_restart_across_a_due_time_delivers_once_with_the_reason(tmp_path, clo
     after.close()
 
 
+def test_of_two_os1_processes_that_see_a_reminder_due_one_says_it(tmp_path, clock):
+    server, terminal = ReachStore(tmp_path / "os1.sqlite3", "sam"), ReachStore(tmp_path / "os1.sqlite3", "sam")
+    a, b = reacher_for(server, clock), reacher_for(terminal, clock)
+    a.remind(asked("remind me at 10 to stretch", MONDAY))
+    clock.set(local(2026, 3, 2, 10))
+    due = server.due(clock())
+    assert len(due) == 1 and len(terminal.due(clock())) == 1  # both see it ...
+    assert len(a.decide()) == 1 and b.decide() == []  # ... one claims it
+    server.close()
+    terminal.close()
+
+
 def test_after_days_away_what_came_due_is_one_message_and_stale_ones_are_dropped(store, clock):
     r = reacher_for(store, clock)
     r.remind(asked("remind me every day at 9am to stretch", MONDAY))
@@ -273,6 +285,14 @@ def test_an_open_loop_becomes_one_follow_up_after_it_unless_they_told(store, clo
     r.heard("The interview went great!")  # told before os1 asked
     assert store.items(kinds=("follow_up",)) == []
     assert "they told already" in store.entries()[-1].reason
+
+
+def test_a_loop_on_a_day_they_never_named_gets_no_follow_up(store, clock, memory):
+    r = reacher_for(store, clock, memory)
+    # "The interview went okay, they'll tell me next week": reflection dated a loop on its own.
+    loop(memory, "The interview went okay, they'll tell me next week", local(2026, 3, 8))
+    assert r.follow_ups() == []
+    assert store.entries()[-1].reason == "they never said it is on Sunday 8 March: nothing to ask about then"
 
 
 def test_a_loop_a_reminder_covers_gets_no_follow_up(store, clock, memory):

@@ -55,7 +55,7 @@ async def _chat(settings: Settings, interactive: bool, *, onboarding: bool) -> i
     if interactive:
         print(style(f"{settings.persona.name} is waking up...", "2"), file=sys.stderr)
     async with companion_session(settings, progress=progress) as companion:
-        reaching = _reach_out(companion, interactive)
+        reaching = _reach_out(companion)
         try:
             if interactive:
                 await _interactive(companion, onboarding=onboarding)
@@ -72,7 +72,7 @@ async def _chat(settings: Settings, interactive: bool, *, onboarding: bool) -> i
 # -- reach-outs: os1 speaks first --------------------------------------------------------
 
 
-def _reach_out(companion: Companion, interactive: bool) -> asyncio.Task[None]:
+def _reach_out(companion: Companion) -> asyncio.Task[None]:
     """While the chat is open: what was said while nobody was here, then
     reminders and follow-ups as they come due (printed above the prompt)."""
     reacher = companion.reach

@@ -16,11 +16,13 @@ import re
 import time
 from dataclasses import dataclass
 from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
-from datetime import datetime, timedelta, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING
 
 from os1.reach.policy import Drop, Hold, Judgement, Moment, Send, judge
-from os1.reach.schedule import Cancel, Listing, Remind, Schedule, asked, clock_words, day_words, times_in
+from os1.reach.schedule import (
+    Cancel, Listing, Remind, Schedule, asked, clock_words, day_named, day_words, times_in,
+)
 from os1.reach.store import Item, ReachStore
 
 from os1.events import ReplyDone
@@ -163,7 +165,10 @@ class Reacher:
         words = key_words(note.text, not_these=names)
         if not words or _REMINDER.search(note.text):
             return None  # about a reminder: the reminder itself is the reach-out
-        clock = next(iter(times_in(note.text)), None)
+        # Only for a day they named themselves (reflection, on the small models, also
+        # puts days on things no one said were coming): the words that say it, if any.
+        said = self._said_on(day, words)
+        clock = next(iter(times_in(note.text)), None) or next(iter(times_in(said or "")), None)
         if clock is not None:
             event = datetime.combine(day, clock, tzinfo=self.tz)
             earliest = event + timedelta(seconds=FOLLOW_UP_AFTER)
@@ -186,6 +191,8 @@ class Reacher:
                 and words & key_words(m.content)] if self.memory is not None else []
         if told:
             why = f"they told already: {told[-1].content[:80]!r}"
+        elif said is None:
+            why = f"they never said it is on {day:%A} {day.day} {day:%B}: nothing to ask about then"
         if why:
             self.store.settle(item.id, "resolved", now=now)
             self.store.log([item.id], "dropped", why, at=now)
@@ -193,6 +200,16 @@ class Reacher:
         self.store.log([item.id], "held", f"follow-up planned for {day_words(earliest.date(), self.now().date())}"
                        f" after {clock_words(earliest.time())}: {text}", at=now)
         return item
+
+    def _said_on(self, day: date, words: set[str]) -> str | None:
+        """Their latest message about ``words`` that names ``day`` as its day."""
+        if self.memory is None:
+            return None
+        for m in reversed(self.memory.messages(limit=300)):
+            if m.role == "user" and words & key_words(m.content) and \
+                    day_named(m.content, datetime.fromtimestamp(m.created_at, self.tz)) == day:
+                return m.content
+        return None
 
     # -- judging ---------------------------------------------------------------------------
 
@@ -219,36 +236,35 @@ class Reacher:
 
     def decide(self) -> list[Send]:
         """Judge what has come due: holds and drops are logged (a hold once per
-        reason) and applied; sends are returned, for :meth:`sent` once said."""
+        reason) and applied; what is sent moves on to its next time (or is
+        done) now, and is returned, for :meth:`sent` to log once said."""
         now = self.clock()
         decisions = judge(self.store.due(now), self.moment(), self.judgement)
         self.store.alive(now)
         sends: list[Send] = []
         for d in decisions:
             if isinstance(d, Drop):
-                self._advance(d.item, now)
-                self.store.log([d.item.id], "dropped", d.reason, at=now)
+                if self._advance(d.item, now):
+                    self.store.log([d.item.id], "dropped", d.reason, at=now)
             elif isinstance(d, Hold):
                 if self.store.hold(d.item.id, d.reason):
                     self.store.log([d.item.id], "held", d.reason, at=now)
-            else:
-                sends.append(d)
+            elif claimed := tuple(i for i in d.items if self._advance(i, now)):
+                sends.append(Send(claimed, d.reason))
         return sends
 
     def sent(self, send: Send, text: str, *, delivered: bool = True) -> int:
         """``send`` was said as ``text`` (``delivered``: someone saw it; else it
-        waits for the next session). Each item moves to its next time, or is done."""
-        now = self.clock()
-        entry = self.store.log([i.id for i in send.items], "sent", send.reason, at=now, text=text,
-                               delivered=delivered)
-        for item in send.items:
-            self._advance(item, now)
-        return entry
+        waits for the next session): logged."""
+        return self.store.log([i.id for i in send.items], "sent", send.reason, at=self.clock(), text=text,
+                              delivered=delivered)
 
-    def _advance(self, item: Item, now: float) -> None:
+    def _advance(self, item: Item, now: float) -> bool:
+        """Move ``item`` past now (no missed repeat is kept: never a burst);
+        False if another os1 process did already."""
         after = max(now, item.due_at or now)
         nxt = item.schedule.after(datetime.fromtimestamp(after, self.tz)) if item.schedule.repeats else None
-        self.store.advance(item.id, nxt.timestamp() if nxt else None, now=now)
+        return self.store.advance(item.id, nxt.timestamp() if nxt else None, now=now, was=item.due_at)
 
     def next_wake(self) -> float | None:
         """When something next comes due (held items included)."""

@@ -302,6 +302,11 @@ def _when(low: str, now: datetime, found: _Found) -> Schedule | None:
     return Schedule(first) if first > now else None
 
 
+def day_named(text: str, said: datetime) -> date | None:
+    """The day ``text``, said at ``said``, names ("on Thursday", "tomorrow", "the 13th"), or None."""
+    return _day(_normal(text).lower(), said, None)
+
+
 def times_in(text: str) -> list[time]:
     """The times of day ``text`` names ("at 2pm", "11:30", "noon"), in order."""
     return _times(_normal(text).lower(), _Found())

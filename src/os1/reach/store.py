@@ -161,11 +161,15 @@ class ReachStore:
              item_id, self.user))
         return cur.rowcount > 0
 
-    def advance(self, item_id: int, due_at: float | None, *, now: float) -> None:
-        """It was sent (or dropped): due next at ``due_at``, or done."""
-        self._exec("UPDATE reach_items SET due_at = ?, status = CASE WHEN ? IS NULL THEN 'done'"
-                   " ELSE status END, held = NULL, updated_at = ? WHERE id = ? AND user_id = ?",
-                   (due_at, due_at, now, item_id, self.user))
+    def advance(self, item_id: int, due_at: float | None, *, now: float, was: float | None) -> bool:
+        """It is being sent (or was dropped): due next at ``due_at``, or done.
+        Only if it was still due at ``was``: of two os1 processes (the page's
+        server and a terminal chat) that see it due, one says it."""
+        cur = self._exec("UPDATE reach_items SET due_at = ?, status = CASE WHEN ? IS NULL THEN 'done'"
+                         " ELSE status END, held = NULL, updated_at = ? WHERE id = ? AND user_id = ?"
+                         " AND status = 'active' AND due_at = ?",
+                         (due_at, due_at, now, item_id, self.user, was))
+        return cur.rowcount > 0
 
     def settle(self, item_id: int, status: Status, *, now: float | None = None) -> bool:
         """End an active item: cancelled by them, or resolved (they told already)."""
