@@ -32,7 +32,7 @@ def server():
 
 def test_help_is_complete(tmp_path):
     out = os1("--help", home=tmp_path).stdout
-    for word in ("chat", "memory", "bench", "setup", "OS1_HOME", "OS1_LLM"):
+    for word in ("chat", "memory", "bench", "setup", "reminders", "reach-outs", "OS1_HOME", "OS1_LLM"):
         assert word in out
     for sub in (("chat",), ("memory", "list"), ("memory", "forget"), ("bench", "chat"), ("setup",)):
         r = os1(*sub, "--help", home=tmp_path)

@@ -201,9 +201,9 @@ def test_never_while_they_are_speaking(store, clock):
     r = reacher_for(store, clock)
     r.remind(asked("remind me at 10 to stretch", MONDAY))
     clock.set(local(2026, 3, 2, 10))
-    r.speaking = True
+    r.busy = lambda: True
     assert r.decide() == []
-    r.speaking = False
+    r.busy = lambda: False
     assert len(r.decide()) == 1
 
 

@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -91,6 +92,24 @@ def browser(p, *extra):
         "--autoplay-policy=no-user-gesture-required", *extra])
 
 
+@contextlib.contextmanager
+def page_of(url: str, *flags: str, height: int = 900, init_script: str | None = None) -> Iterator[Any]:
+    """Chromium (with ``flags``) on os1's page at ``url``, once the thread is shown."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = browser(p, *flags)
+        try:
+            page = chromium.new_page(viewport={"width": 1200, "height": height})
+            if init_script:
+                page.add_init_script(init_script)
+            page.goto(url)
+            page.wait_for_function("window.os1 && window.os1.historyShown")
+            yield page
+        finally:
+            chromium.close()
+
+
 def statuses(hub):
     return {a.id: a.status for a in hub.memory.actions(limit=None)}
 
@@ -103,68 +122,61 @@ def card(page, n):
 
 
 def test_typed_turn_asks_and_only_approve_saves_the_note(served, tmp_path):
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     url, hub, notes = served
     note = notes / "groceries.md"
     shots = Path(os.environ.get("OS1_SCREENSHOTS", tmp_path))
     shots.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        chromium = browser(p)
-        try:
-            page = chromium.new_page(viewport={"width": 1200, "height": 800})
-            page.goto(url)
-            page.wait_for_function("window.os1 && window.os1.historyShown")
+    with page_of(url, height=800) as page:
 
-            page.get_by_label("Message").fill("Save a note groceries.md saying eggs, milk, lemons")
-            page.keyboard.press("Enter")
-            first = card(page, 1)
-            action = first.locator(".consent-action")
-            # The exact action, its line break kept.
-            assert action.inner_text() == f"Save the note groceries.md in {notes}, saying:\n{NOTE}"
-            assert action.evaluate("e => getComputedStyle(e).whiteSpace") == "pre-wrap"
-            # The reply that asks sits just above the card.
-            expect(page.locator(".msg.assistant").last).to_contain_text("Shall I save the note")
-            assert first.evaluate("e => e.previousElementSibling.classList.contains('assistant')")
-            page.screenshot(path=str(shots / "consent.png"))
-            # A reload shows the proposal still waiting for an answer.
-            page.reload()
-            page.wait_for_function("window.os1 && window.os1.historyShown")
-            first = card(page, 1)
-            expect(first.locator(".consent-action")).to_contain_text(NOTE)
-            first.get_by_role("button", name="Decline").click()
-            expect(first).to_have_attribute("data-outcome", "declined")
-            expect(first.get_by_role("button", name="Approve")).to_be_hidden()
-            expect(page.locator(".msg.assistant").last).to_have_text("Okay, I won't.")
-            proposal = int(first.get_attribute("data-proposal"))
-            assert statuses(hub) == {proposal: "declined"}
-            assert not note.exists()
+        page.get_by_label("Message").fill("Save a note groceries.md saying eggs, milk, lemons")
+        page.keyboard.press("Enter")
+        first = card(page, 1)
+        action = first.locator(".consent-action")
+        # The exact action, its line break kept.
+        assert action.inner_text() == f"Save the note groceries.md in {notes}, saying:\n{NOTE}"
+        assert action.evaluate("e => getComputedStyle(e).whiteSpace") == "pre-wrap"
+        # The reply that asks sits just above the card.
+        expect(page.locator(".msg.assistant").last).to_contain_text("Shall I save the note")
+        assert first.evaluate("e => e.previousElementSibling.classList.contains('assistant')")
+        page.screenshot(path=str(shots / "consent.png"))
+        # A reload shows the proposal still waiting for an answer.
+        page.reload()
+        page.wait_for_function("window.os1 && window.os1.historyShown")
+        first = card(page, 1)
+        expect(first.locator(".consent-action")).to_contain_text(NOTE)
+        first.get_by_role("button", name="Decline").click()
+        expect(first).to_have_attribute("data-outcome", "declined")
+        expect(first.get_by_role("button", name="Approve")).to_be_hidden()
+        expect(page.locator(".msg.assistant").last).to_have_text("Okay, I won't.")
+        proposal = int(first.get_attribute("data-proposal"))
+        assert statuses(hub) == {proposal: "declined"}
+        assert not note.exists()
 
-            page.get_by_label("Message").fill("Save a note groceries.md saying eggs, milk, lemons")
-            page.keyboard.press("Enter")
-            second = card(page, 2)
-            second.get_by_role("button", name="Approve").click()
-            expect(second).to_have_attribute("data-outcome", "done")
-            expect(second.locator(".consent-state")).to_contain_text("Saved the note groceries.md")
-            assert note.read_text(encoding="utf-8") == NOTE
-            approved = int(second.get_attribute("data-proposal"))
-            assert statuses(hub) == {proposal: "declined", approved: "done"}
+        page.get_by_label("Message").fill("Save a note groceries.md saying eggs, milk, lemons")
+        page.keyboard.press("Enter")
+        second = card(page, 2)
+        second.get_by_role("button", name="Approve").click()
+        expect(second).to_have_attribute("data-outcome", "done")
+        expect(second.locator(".consent-state")).to_contain_text("Saved the note groceries.md")
+        assert note.read_text(encoding="utf-8") == NOTE
+        approved = int(second.get_attribute("data-proposal"))
+        assert statuses(hub) == {proposal: "declined", approved: "done"}
 
-            # The action log, from the header.
-            page.get_by_role("button", name="Actions").click()
-            log = page.locator("#actions-body .action-log > li")
-            expect(log).to_have_count(2)
-            assert log.nth(0).get_attribute("data-status") == "done"
-            assert log.nth(1).get_attribute("data-status") == "declined"
-            expect(log.nth(0)).to_contain_text(NOTE)
-            page.screenshot(path=str(shots / "actions.png"))
-            page.keyboard.press("Escape")
-        finally:
-            chromium.close()
+        # The action log, from the header.
+        page.get_by_role("button", name="Actions").click()
+        log = page.locator("#actions-body .action-log > li")
+        expect(log).to_have_count(2)
+        assert log.nth(0).get_attribute("data-status") == "done"
+        assert log.nth(1).get_attribute("data-status") == "declined"
+        expect(log.nth(0)).to_contain_text(NOTE)
+        page.screenshot(path=str(shots / "actions.png"))
+        page.keyboard.press("Escape")
 
 
 def test_during_a_call_the_card_asks_and_only_approve_saves_the_note(served, tmp_path):
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     url, hub, notes = served
     note = notes / "groceries.md"
@@ -176,33 +188,26 @@ def test_during_a_call_the_card_asks_and_only_approve_saves_the_note(served, tmp
     clip = tmp_path / "mic.wav"
     clip.write_bytes(wav_bytes(np.concatenate([quiet(1.5), said, quiet(10.0), said, quiet(30.0)]),
                                SAMPLE_RATE))
-    with sync_playwright() as p:
-        chromium = browser(p, f"--use-file-for-fake-audio-capture={clip}%noloop")
-        try:
-            page = chromium.new_page(viewport={"width": 1200, "height": 800})
-            page.goto(url)
-            page.wait_for_function("window.os1 && window.os1.historyShown")
-            page.get_by_role("button", name="Start a call").click()
+    with page_of(url, f"--use-file-for-fake-audio-capture={clip}%noloop", height=800) as page:
+        page.get_by_role("button", name="Start a call").click()
 
-            first = card(page, 1)
-            # The person said nothing of this note: the card says so, prominently.
-            expect(first.get_by_role("alert")).to_contain_text("my wording, not yours")
-            page.screenshot(path=str(Path(os.environ.get("OS1_SCREENSHOTS", tmp_path)) / "call-consent.png"))
-            first.get_by_role("button", name="Decline").click()
-            expect(first).to_have_attribute("data-outcome", "declined")
-            proposal = int(first.get_attribute("data-proposal"))
-            assert statuses(hub)[proposal] == "declined"
-            assert not note.exists()
+        first = card(page, 1)
+        # The person said nothing of this note: the card says so, prominently.
+        expect(first.get_by_role("alert")).to_contain_text("my wording, not yours")
+        page.screenshot(path=str(Path(os.environ.get("OS1_SCREENSHOTS", tmp_path)) / "call-consent.png"))
+        first.get_by_role("button", name="Decline").click()
+        expect(first).to_have_attribute("data-outcome", "declined")
+        proposal = int(first.get_attribute("data-proposal"))
+        assert statuses(hub)[proposal] == "declined"
+        assert not note.exists()
 
-            second = card(page, 2)
-            expect(second.locator(".consent-action")).to_contain_text(NOTE)
-            second.get_by_role("button", name="Approve").click()
-            expect(second).to_have_attribute("data-outcome", "done")
-            assert note.read_text(encoding="utf-8") == NOTE
-            approved = int(second.get_attribute("data-proposal"))
-            assert statuses(hub) == {proposal: "declined", approved: "done"}
-            # The call goes on.
-            assert page.get_by_role("button", name="End the call").is_visible()
-            page.wait_for_function("window.os1.played > 0.5")  # os1 spoke in the call
-        finally:
-            chromium.close()
+        second = card(page, 2)
+        expect(second.locator(".consent-action")).to_contain_text(NOTE)
+        second.get_by_role("button", name="Approve").click()
+        expect(second).to_have_attribute("data-outcome", "done")
+        assert note.read_text(encoding="utf-8") == NOTE
+        approved = int(second.get_attribute("data-proposal"))
+        assert statuses(hub) == {proposal: "declined", approved: "done"}
+        # The call goes on.
+        assert page.get_by_role("button", name="End the call").is_visible()
+        page.wait_for_function("window.os1.played > 0.5")  # os1 spoke in the call

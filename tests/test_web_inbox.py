@@ -295,86 +295,79 @@ def served(tmp_path, monkeypatch):
 
 
 def test_the_inbox_panel_lists_labels_and_opens_a_thread_as_text(served, tmp_path):
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
-    from test_web_consent import browser
+    from test_web_consent import page_of
 
     url, hub = served
     shots = Path(os.environ.get("OS1_SCREENSHOTS", tmp_path))
     shots.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        chromium = browser(p)
-        try:
-            page = chromium.new_page(viewport={"width": 1200, "height": 900})
-            page.goto(url)
-            page.wait_for_function("window.os1 && window.os1.historyShown")
+    with page_of(url) as page:
 
-            page.get_by_role("button", name="Inbox").click()
-            dialog = page.get_by_role("dialog", name="Inbox")
-            items = dialog.locator(".mail-list > li")
-            expect(items).to_have_count(9)
-            robert = dialog.get_by_role("button", name="Dinner on Friday?")
-            expect(robert.locator(".chip")).to_have_text("needs reply")
-            expect(robert.locator(".mail-reason")).to_have_text("Written to you, and it asks you something.")
-            expect(robert.locator(".mail-sender")).to_have_text("Robert Chen")
-            assert robert.get_attribute("aria-label").startswith("Unread. Robert Chen: Dinner on Friday?")
-            assert robert.locator(".mail-subject").evaluate("e => getComputedStyle(e).fontWeight") == "700"
-            water = dialog.get_by_role("button", name="Water shut off")
-            expect(water.locator(".chip")).to_have_text("urgent")
-            chip_colour = "e => getComputedStyle(e).backgroundColor"
-            assert water.locator(".chip").evaluate(chip_colour) != robert.locator(".chip").evaluate(chip_colour)
-            expect(dialog.get_by_role("button", name="The Weekly Loaf").locator(".chip")).to_have_text("newsletter")
-            page.screenshot(path=str(shots / "inbox.png"))
+        page.get_by_role("button", name="Inbox").click()
+        dialog = page.get_by_role("dialog", name="Inbox")
+        items = dialog.locator(".mail-list > li")
+        expect(items).to_have_count(9)
+        robert = dialog.get_by_role("button", name="Dinner on Friday?")
+        expect(robert.locator(".chip")).to_have_text("needs reply")
+        expect(robert.locator(".mail-reason")).to_have_text("Written to you, and it asks you something.")
+        expect(robert.locator(".mail-sender")).to_have_text("Robert Chen")
+        assert robert.get_attribute("aria-label").startswith("Unread. Robert Chen: Dinner on Friday?")
+        assert robert.locator(".mail-subject").evaluate("e => getComputedStyle(e).fontWeight") == "700"
+        water = dialog.get_by_role("button", name="Water shut off")
+        expect(water.locator(".chip")).to_have_text("urgent")
+        chip_colour = "e => getComputedStyle(e).backgroundColor"
+        assert water.locator(".chip").evaluate(chip_colour) != robert.locator(".chip").evaluate(chip_colour)
+        expect(dialog.get_by_role("button", name="The Weekly Loaf").locator(".chip")).to_have_text("newsletter")
+        page.screenshot(path=str(shots / "inbox.png"))
 
-            # The filter.
-            dialog.get_by_label("Show", exact=True).select_option("urgent")
-            expect(items).not_to_have_count(9)
-            assert set(items.evaluate_all("lis => lis.map(li => li.dataset.label)")) == {"urgent"}
-            dialog.get_by_label("Show", exact=True).select_option("")
-            expect(items).to_have_count(9)
+        # The filter.
+        dialog.get_by_label("Show", exact=True).select_option("urgent")
+        expect(items).not_to_have_count(9)
+        assert set(items.evaluate_all("lis => lis.map(li => li.dataset.label)")) == {"urgent"}
+        dialog.get_by_label("Show", exact=True).select_option("")
+        expect(items).to_have_count(9)
 
-            # Robert's email, as text, by keyboard; Back returns to it.
-            robert.focus()
-            page.keyboard.press("Enter")
-            thread = dialog.locator("#inbox-thread")
-            expect(thread.locator(".thread-subject")).to_have_text("Dinner on Friday?")
-            expect(thread.locator(".thread-subject")).to_be_focused()
-            text = thread.locator(".mail-text")
-            expect(text).to_contain_text("Are you free on Friday? Come round to ours for dinner at 7.")
-            assert text.evaluate("e => getComputedStyle(e).whiteSpace") == "pre-wrap"
-            expect(thread.locator(".mail-from")).to_contain_text("Robert Chen <robert@example.net>")
-            page.screenshot(path=str(shots / "inbox-thread.png"))
-            dialog.get_by_role("button", name="Back to the inbox").click()
-            expect(robert).to_be_focused()
+        # Robert's email, as text, by keyboard; Back returns to it.
+        robert.focus()
+        page.keyboard.press("Enter")
+        thread = dialog.locator("#inbox-thread")
+        expect(thread.locator(".thread-subject")).to_have_text("Dinner on Friday?")
+        expect(thread.locator(".thread-subject")).to_be_focused()
+        text = thread.locator(".mail-text")
+        expect(text).to_contain_text("Are you free on Friday? Come round to ours for dinner at 7.")
+        assert text.evaluate("e => getComputedStyle(e).whiteSpace") == "pre-wrap"
+        expect(thread.locator(".mail-from")).to_contain_text("Robert Chen <robert@example.net>")
+        page.screenshot(path=str(shots / "inbox-thread.png"))
+        dialog.get_by_role("button", name="Back to the inbox").click()
+        expect(robert).to_be_focused()
 
-            # Attachments are listed, never opened.
-            dialog.get_by_role("button", name="Notes from today").click()
-            expect(thread.locator(".mail-attachments li")).to_have_text(
-                "planning-notes-2026-04-06.txt (text/plain, 179 bytes) — not opened")
-            dialog.get_by_role("button", name="Back to the inbox").click()
+        # Attachments are listed, never opened.
+        dialog.get_by_role("button", name="Notes from today").click()
+        expect(thread.locator(".mail-attachments li")).to_have_text(
+            "planning-notes-2026-04-06.txt (text/plain, 179 bytes) — not opened")
+        dialog.get_by_role("button", name="Back to the inbox").click()
 
-            # Markup in a message is shown as its characters, and nothing of it runs.
-            dialog.get_by_role("button", name="Your invoice").click()
-            expect(thread.locator(".mail-text")).to_contain_text('<b id="injected">Pay now</b>')
-            expect(thread.locator(".thread-subject")).to_have_text('<img src=x onerror="window.pwned=1"> Your invoice')
-            assert page.locator("#injected, #injected-img, #inbox img, #inbox script, #inbox b").count() == 0
-            assert page.evaluate("window.pwned") is None
-            dialog.get_by_role("button", name="Back to the inbox").click()
+        # Markup in a message is shown as its characters, and nothing of it runs.
+        dialog.get_by_role("button", name="Your invoice").click()
+        expect(thread.locator(".mail-text")).to_contain_text('<b id="injected">Pay now</b>')
+        expect(thread.locator(".thread-subject")).to_have_text('<img src=x onerror="window.pwned=1"> Your invoice')
+        assert page.locator("#injected, #injected-img, #inbox img, #inbox script, #inbox b").count() == 0
+        assert page.evaluate("window.pwned") is None
+        dialog.get_by_role("button", name="Back to the inbox").click()
 
-            # Sync: busy, then the server's refusal in words.
-            dialog.get_by_role("button", name="Sync").click()
-            expect(dialog.get_by_role("alert")).to_contain_text("The sync failed: Cannot reach the mail server")
-            expect(dialog.get_by_role("button", name="Sync")).to_be_enabled()
-            page.keyboard.press("Escape")
-            expect(dialog).to_be_hidden()
+        # Sync: busy, then the server's refusal in words.
+        dialog.get_by_role("button", name="Sync").click()
+        expect(dialog.get_by_role("alert")).to_contain_text("The sync failed: Cannot reach the mail server")
+        expect(dialog.get_by_role("button", name="Sync")).to_be_enabled()
+        page.keyboard.press("Escape")
+        expect(dialog).to_be_hidden()
 
-            # A reply waits for a yes on a consent card showing the whole email, its lines kept.
-            page.get_by_label("Message", exact=True).fill("Reply to Robert that I'll be there")
-            page.keyboard.press("Enter")
-            action = page.locator(".consent .consent-action").first
-            expect(action).to_contain_text("Subject: Re: Dinner on Friday?")
-            assert "\nSubject: Re: Dinner on Friday?\n\n" in action.inner_text()
-            assert action.evaluate("e => getComputedStyle(e).whiteSpace") == "pre-wrap"
-            assert [a.status for a in hub.memory.actions(limit=None)] == ["pending"]
-        finally:
-            chromium.close()
+        # A reply waits for a yes on a consent card showing the whole email, its lines kept.
+        page.get_by_label("Message", exact=True).fill("Reply to Robert that I'll be there")
+        page.keyboard.press("Enter")
+        action = page.locator(".consent .consent-action").first
+        expect(action).to_contain_text("Subject: Re: Dinner on Friday?")
+        assert "\nSubject: Re: Dinner on Friday?\n\n" in action.inner_text()
+        assert action.evaluate("e => getComputedStyle(e).whiteSpace") == "pre-wrap"
+        assert [a.status for a in hub.memory.actions(limit=None)] == ["pending"]

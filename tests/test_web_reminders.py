@@ -161,7 +161,7 @@ def test_a_reach_out_reaches_every_page_marked_logged_and_can_be_dismissed(setti
         assert seen["text"].startswith("It's ") and seen["text"].endswith(": time to call your sister.")
         entry = seen["reach_out"]["entry"]
         assert seen["reach_out"] == {"entry": entry, "reason": reason}
-        assert desktop == [("Mira", seen["text"])]
+        assert desktop == []  # open pages notify by themselves
         # It is os1's message in the conversation, like any other.
         assert client.get("/api/history").json()["messages"][-1]["id"] == seen["id"]
 
@@ -177,12 +177,14 @@ def test_a_reach_out_reaches_every_page_marked_logged_and_can_be_dismissed(setti
         assert client.get("/api/reach-outs?limit=zero").status_code == 400
 
 
-def test_a_reach_out_made_with_no_page_open_is_delivered_when_one_opens(settings):
+def test_a_reach_out_made_with_no_page_open_is_a_desktop_notification_and_shown_when_one_opens(
+        settings, desktop):
     app, hub = make_app(settings)
     with TestClient(app, base_url=LOCAL) as client:
         item = remind(client, hub, "remind me to stretch at 6pm tomorrow")
         client.portal.call(hub.reach_out, Send((item,), "they asked to be reminded: stretch"))
         assert client.get("/api/reach-outs").json()["log"][0]["delivered"] is False
+        assert len(desktop) == 1 and desktop[0][1].endswith(": time to stretch.")
         with client.websocket_connect(WS) as ws:
             history = start(ws)
         assert history["messages"][-1]["text"].endswith("time to stretch.")
@@ -300,133 +302,118 @@ def served(settings):
 
 
 def test_the_reminders_panel_edits_and_cancels_and_a_reach_out_shows_once_marked(served, tmp_path):
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
-    from test_web_consent import browser
+    from test_web_consent import page_of
 
     url, hub, server = served
     shots = Path(os.environ.get("OS1_SCREENSHOTS", tmp_path))
     shots.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        chromium = browser(p)
-        try:
-            page = chromium.new_page(viewport={"width": 1200, "height": 900})
-            page.add_init_script(FAKE_NOTIFICATIONS)
-            page.goto(url)
-            page.wait_for_function("window.os1 && window.os1.historyShown")
-            page.get_by_label("Message").fill("remind me to call my sister at 6pm tomorrow")
-            page.keyboard.press("Enter")
-            expect(page.locator(".msg.assistant")).to_have_text("Done, I'll remind you tomorrow at 6 pm.")
+    with page_of(url, init_script=FAKE_NOTIFICATIONS) as page:
+        page.get_by_label("Message").fill("remind me to call my sister at 6pm tomorrow")
+        page.keyboard.press("Enter")
+        expect(page.locator(".msg.assistant")).to_have_text("Done, I'll remind you tomorrow at 6 pm.")
 
-            page.get_by_role("button", name="Reminders").click()
-            panel = page.get_by_role("dialog", name="Reminders")
-            reminder = panel.locator(".reminder")
-            expect(reminder).to_have_count(1)
-            expect(reminder.locator(".reminder-text")).to_have_text("call your sister")
-            expect(reminder.locator(".reminder-when")).to_contain_text("tomorrow (")
-            expect(reminder.locator(".reminder-when")).to_contain_text("at 6 pm")
+        page.get_by_role("button", name="Reminders").click()
+        panel = page.get_by_role("dialog", name="Reminders")
+        reminder = panel.locator(".reminder")
+        expect(reminder).to_have_count(1)
+        expect(reminder.locator(".reminder-text")).to_have_text("call your sister")
+        expect(reminder.locator(".reminder-when")).to_contain_text("tomorrow (")
+        expect(reminder.locator(".reminder-when")).to_contain_text("at 6 pm")
 
-            # Notifications: asked for only on a click, never on load.
-            assert page.evaluate("window.__asked") == 0
-            panel.get_by_role("button", name="Allow notifications").click()
-            expect(panel.locator("#notify-note")).to_contain_text("Notifications are on")
-            assert page.evaluate("window.__asked") == 1
+        # Notifications: asked for only on a click, never on load.
+        assert page.evaluate("window.__asked") == 0
+        panel.get_by_role("button", name="Allow notifications").click()
+        expect(panel.locator("#notify-note")).to_contain_text("Notifications are on")
+        assert page.evaluate("window.__asked") == 1
 
-            # Edit inline: a time that cannot be read says so; a good one is saved.
-            reminder.get_by_role("button", name="Edit the reminder: call your sister").click()
-            when = reminder.get_by_label("When")
-            when.fill("whenever suits")
-            reminder.get_by_role("button", name="Save").click()
-            expect(reminder.get_by_role("alert")).to_contain_text("I can't tell when 'whenever suits' is")
-            when.fill("tomorrow at 7pm")
-            reminder.get_by_label("What").fill("call Ana")
-            reminder.get_by_role("button", name="Save").click()
-            expect(reminder.locator(".reminder-text")).to_have_text("call Ana")
-            expect(reminder.locator(".reminder-when")).to_contain_text("at 7 pm")
-            [saved] = hub.reminders()
-            assert saved["text"] == "call Ana" and saved["due_at"] == tomorrow_at(19).timestamp()
-            page.screenshot(path=str(shots / "reminders.png"))
+        # Edit inline: a time that cannot be read says so; a good one is saved.
+        reminder.get_by_role("button", name="Edit the reminder: call your sister").click()
+        when = reminder.get_by_label("When")
+        when.fill("whenever suits")
+        reminder.get_by_role("button", name="Save").click()
+        expect(reminder.get_by_role("alert")).to_contain_text("I can't tell when 'whenever suits' is")
+        when.fill("tomorrow at 7pm")
+        reminder.get_by_label("What").fill("call Ana")
+        reminder.get_by_role("button", name="Save").click()
+        expect(reminder.locator(".reminder-text")).to_have_text("call Ana")
+        expect(reminder.locator(".reminder-when")).to_contain_text("at 7 pm")
+        [saved] = hub.reminders()
+        assert saved["text"] == "call Ana" and saved["due_at"] == tomorrow_at(19).timestamp()
+        page.screenshot(path=str(shots / "reminders.png"))
 
-            # Cancel, once confirmed.
-            reminder.get_by_role("button", name="Cancel the reminder: call Ana").click()
-            reminder.get_by_role("button", name="Yes, cancel it").click()
-            expect(panel.locator(".reminder")).to_have_count(0)
-            expect(panel).to_contain_text("No reminders")
-            assert hub.reminders() == []
-            expect(panel.locator("#reach-log-list")).to_contain_text("cancelled on the page: call Ana")
-            page.keyboard.press("Escape")
+        # Cancel, once confirmed.
+        reminder.get_by_role("button", name="Cancel the reminder: call Ana").click()
+        reminder.get_by_role("button", name="Yes, cancel it").click()
+        expect(panel.locator(".reminder")).to_have_count(0)
+        expect(panel).to_contain_text("No reminders")
+        assert hub.reminders() == []
+        expect(panel.locator("#reach-log-list")).to_contain_text("cancelled on the page: call Ana")
+        page.keyboard.press("Escape")
 
-            # os1 reaches out while the page is in the background.
-            page.evaluate("window.__hidden = true")
-            item = hub.reach.remind(asked("remind me to stretch at 6pm tomorrow", hub.reach.now()))[0]
-            reason = "they asked to be reminded today at 18:00: stretch"
-            server.run(hub.reach_out(Send((item,), reason)))
-            reached = page.locator(".msg.assistant[data-reach-out]")
-            expect(reached).to_have_count(1)
-            expect(reached.locator(".body")).to_have_text(hub.reach_log(1)[0]["text"])
-            label = reached.locator(".reach-label")
-            expect(label).to_have_text("reached out")
-            expect(label).to_have_attribute("title", f"Why: {reason}")
-            said = reached.locator(".body").inner_text()
-            page.wait_for_function("window.__notes.length === 1")
-            assert page.evaluate("window.__notes") == [
-                {"title": "Mira", "body": said, "tag": f"os1-reach-out-{hub.reach_log(1)[0]['id']}"}]
+        # os1 reaches out while the page is in the background.
+        page.evaluate("window.__hidden = true")
+        item = hub.reach.remind(asked("remind me to stretch at 6pm tomorrow", hub.reach.now()))[0]
+        reason = "they asked to be reminded today at 18:00: stretch"
+        server.run(hub.reach_out(Send((item,), reason)))
+        reached = page.locator(".msg.assistant[data-reach-out]")
+        expect(reached).to_have_count(1)
+        expect(reached.locator(".body")).to_have_text(hub.reach_log(1)[0]["text"])
+        label = reached.locator(".reach-label")
+        expect(label).to_have_text("reached out")
+        expect(label).to_have_attribute("title", f"Why: {reason}")
+        said = reached.locator(".body").inner_text()
+        page.wait_for_function("window.__notes.length === 1")
+        assert page.evaluate("window.__notes") == [
+            {"title": "Mira", "body": said, "tag": f"os1-reach-out-{hub.reach_log(1)[0]['id']}"}]
 
-            # Said again in a call, the same message comes again: it is updated, not shown twice.
-            message_id = int(reached.get_attribute("data-id").removeprefix("m"))
+        # Said again in a call, the same message comes again: it is updated, not shown twice.
+        message_id = int(reached.get_attribute("data-id").removeprefix("m"))
 
-            async def spoken() -> None:
-                hub.publish_event(ReplyDone(said, message_id=message_id), "voice")
+        async def spoken() -> None:
+            hub.publish_event(ReplyDone(said, message_id=message_id), "voice")
 
-            server.run(spoken())
-            expect(reached.locator(".meta")).to_have_text("spoken")
-            expect(page.locator(".msg.assistant", has_text="time to stretch")).to_have_count(1)
-            expect(reached.locator(".reach-label")).to_have_text("reached out")
-            page.screenshot(path=str(shots / "reach-out.png"))
+        server.run(spoken())
+        expect(reached.locator(".meta")).to_have_text("spoken")
+        expect(page.locator(".msg.assistant", has_text="time to stretch")).to_have_count(1)
+        expect(reached.locator(".reach-label")).to_have_text("reached out")
+        page.screenshot(path=str(shots / "reach-out.png"))
 
-            reached.get_by_role("button", name="Dismiss this reach-out").click()
-            expect(reached).to_have_attribute("data-dismissed", "")
-            expect(reached.get_by_role("button", name="Dismiss this reach-out")).to_have_count(0)
-            assert hub.reach_log(1)[0]["dismissed"] is True
+        reached.get_by_role("button", name="Dismiss this reach-out").click()
+        expect(reached).to_have_attribute("data-dismissed", "")
+        expect(reached.get_by_role("button", name="Dismiss this reach-out")).to_have_count(0)
+        assert hub.reach_log(1)[0]["dismissed"] is True
 
-            # After a reload the message is there once (from the history).
-            page.reload()
-            page.wait_for_function("window.os1 && window.os1.historyShown")
-            expect(page.locator(".msg.assistant", has_text="time to stretch")).to_have_count(1)
-            assert page.evaluate("window.__asked") == 0  # still never asked on load
-        finally:
-            chromium.close()
+        # After a reload the message is there once (from the history).
+        page.reload()
+        page.wait_for_function("window.os1 && window.os1.historyShown")
+        expect(page.locator(".msg.assistant", has_text="time to stretch")).to_have_count(1)
+        assert page.evaluate("window.__asked") == 0  # still never asked on load
 
 
 def test_a_reach_out_spoken_in_a_call_stays_one_message(served, tmp_path):
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
-    from test_web_consent import browser
+    from test_web_consent import page_of
 
     url, hub, server = served
     quiet = tmp_path / "quiet.wav"  # the microphone hears nothing: the line is free for os1
     quiet.write_bytes(wav_bytes(np.zeros(60 * SAMPLE_RATE, np.float32), SAMPLE_RATE))
-    with sync_playwright() as p:
-        chromium = browser(p, f"--use-file-for-fake-audio-capture={quiet}%noloop")
-        try:
-            page = chromium.new_page(viewport={"width": 1200, "height": 800})
-            page.goto(url)
-            page.wait_for_function("window.os1 && window.os1.historyShown")
-            page.get_by_role("button", name="Start a call").click()
-            expect(page.get_by_role("button", name="End the call")).to_be_visible()
-            page.wait_for_function("document.body.dataset.state === 'listening'")
+    with page_of(url, f"--use-file-for-fake-audio-capture={quiet}%noloop", height=800) as page:
+        page.get_by_role("button", name="Start a call").click()
+        expect(page.get_by_role("button", name="End the call")).to_be_visible()
+        page.wait_for_function("document.body.dataset.state === 'listening'")
 
-            item = hub.reach.remind(asked("remind me to stretch at 6pm tomorrow", hub.reach.now()))[0]
-            server.run(hub.reach_out(Send((item,), "they asked to be reminded today at 18:00: stretch")))
-            # In the thread at once; then said aloud, its words streaming again as a reply.
-            page.wait_for_function("window.os1.played > 0.3")
-            page.wait_for_function("document.body.dataset.state === 'listening'")
-            said = hub.reach_log(1)[0]["text"]
-            reached = page.locator(".msg.assistant[data-reach-out]")
-            expect(reached.locator(".meta")).to_have_text("spoken")  # shown again once heard: updated
-            expect(page.locator("#thread > li")).to_have_count(1)
-            expect(reached.locator(".body")).to_have_text(said)
-            expect(reached.locator(".reach-label")).to_have_text("reached out")
-            assert page.evaluate("window.os1.pending") is None
-        finally:
-            chromium.close()
+        item = hub.reach.remind(asked("remind me to stretch at 6pm tomorrow", hub.reach.now()))[0]
+        server.run(hub.reach_out(Send((item,), "they asked to be reminded today at 18:00: stretch")))
+        # In the thread at once; then said aloud, its words streaming again as a reply.
+        page.wait_for_function("window.os1.played > 0.3")
+        page.wait_for_function("document.body.dataset.state === 'listening'")
+        said = hub.reach_log(1)[0]["text"]
+        reached = page.locator(".msg.assistant[data-reach-out]")
+        expect(reached.locator(".meta")).to_have_text("spoken")  # shown again once heard: updated
+        expect(page.locator("#thread > li")).to_have_count(1)
+        expect(reached.locator(".body")).to_have_text(said)
+        expect(reached.locator(".reach-label")).to_have_text("reached out")
+        assert page.evaluate("window.os1.pending") is None

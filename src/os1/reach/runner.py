@@ -23,7 +23,7 @@ from os1.reach.policy import Drop, Hold, Judgement, Moment, Send, judge
 from os1.reach.schedule import (
     Cancel, Listing, Remind, Schedule, asked, clock_words, day_named, day_words, times_in,
 )
-from os1.reach.store import Item, ReachStore
+from os1.reach.store import Item, ReachStore, Status
 
 from os1.events import ReplyDone
 
@@ -62,6 +62,7 @@ def key_words(text: str, *, not_these: Collection[str] = ()) -> set[str]:
             if len(w) > 2 and w.removesuffix("'s") not in _STOP and w.removesuffix("'s") not in not_these}
 
 
+_ANY: tuple[Status, ...] = ("active", "done", "cancelled", "resolved")
 _REMINDER = re.compile(r"\bremind(?:er|ers|ed|ing)?\b", re.IGNORECASE)
 
 
@@ -79,8 +80,8 @@ class Reacher:
         #: os1 was not running from then until ``started_at`` (None: it was never stopped).
         self.down_since = store.alive_at()
         self.last_heard: float | None = None
-        self.speaking = False  # they are talking (a call sets ``busy`` to tell)
-        self.busy: Callable[[], bool] = lambda: False  # e.g. a call: is the person mid-turn?
+        #: Is the person talking now (a call under way says; see Hub)?
+        self.busy: Callable[[], bool] = lambda: False
         self.connected = 0  # open pages and chats that can show a reach-out
 
     def now(self) -> datetime:
@@ -113,7 +114,7 @@ class Reacher:
             wanted = key_words(request.about)
             active = [i for i in active if wanted & key_words(i.text) or request.about.lower() in i.text.lower()]
         elif len(active) > 1 and request.kind == "reminder":
-            return []  # "stop the reminder": which one? They are asked (the tool's answer).
+            return []  # "stop the reminder": which one? The reply asks them.
         for item in active:
             self.store.settle(item.id, "cancelled", now=self.clock())
             self.store.log([item.id], "dropped", f"they asked to stop it: {item.text}", at=self.clock())
@@ -178,8 +179,7 @@ class Reacher:
         latest = datetime.combine(day + timedelta(days=1), self.judgement.quiet[0] if self.judgement.quiet
                                   else datetime.max.time(), tzinfo=self.tz) - timedelta(minutes=1)
         why = None
-        for other in self.store.items(kinds=("reminder", "follow_up"),
-                                      statuses=("active", "done", "cancelled", "resolved")):
+        for other in self.store.items(kinds=("reminder", "follow_up"), statuses=_ANY):
             near = abs(other.schedule.first.timestamp() - earliest.timestamp()) < 3 * 86400
             if (other.kind == "reminder" or near) and words & key_words(other.text, not_these=names):
                 why = f"a {other.kind.replace('_', '-')} covers it already: {other.text}"
@@ -221,16 +221,15 @@ class Reacher:
         now = self.now()
         midnight = datetime.combine(now.date(), datetime.min.time(), tzinfo=self.tz).timestamp()
         sent = self.store.sent(since=now.timestamp() - 14 * 86400)
-        items = {e: [self.store.get(i) for i in e.items] for e in sent}
-        unsolicited_today = sum(1 for e in sent if e.at >= midnight
-                                and any(i is not None and not i.solicited for i in items[e]))
+        unasked = {i.id for i in self.store.items(kinds=("follow_up",), statuses=_ANY)}
+        unsolicited_today = sum(1 for e in sent if e.at >= midnight and unasked & set(e.items))
         unanswered = 0
         for e in reversed(sent):
             if e.answered_at is not None and not e.dismissed:
                 break
             if e.dismissed or now.timestamp() - e.at > UNANSWERED_AFTER:
                 unanswered += 1
-        return Moment(now, speaking=self.speaking or self.busy(), around=self.around, unsolicited_today=unsolicited_today,
+        return Moment(now, speaking=self.busy(), around=self.around, unsolicited_today=unsolicited_today,
                       unanswered=unanswered,
                       down=(self.down_since, self.started_at) if self.down_since is not None else None)
 
@@ -265,10 +264,6 @@ class Reacher:
         after = max(now, item.due_at or now)
         nxt = item.schedule.after(datetime.fromtimestamp(after, self.tz)) if item.schedule.repeats else None
         return self.store.advance(item.id, nxt.timestamp() if nxt else None, now=now, was=item.due_at)
-
-    def next_wake(self) -> float | None:
-        """When something next comes due (held items included)."""
-        return self.store.next_due()
 
     async def run(self, deliver: Callable[[Send], Awaitable[None]], *,
                   sleep: Callable[[float], Awaitable[None]] = asyncio.sleep, tick: float = TICK) -> None:

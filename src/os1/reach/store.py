@@ -146,11 +146,6 @@ class ReachStore:
                           " AND due_at <= ? ORDER BY due_at, id", (self.user, now)).fetchall()
         return [_item(r) for r in rows]
 
-    def next_due(self) -> float | None:
-        row = self._exec("SELECT MIN(due_at) FROM reach_items WHERE user_id = ? AND status = 'active'",
-                         (self.user,)).fetchone()
-        return row[0]
-
     def reschedule(self, item_id: int, schedule: Schedule, *, text: str | None = None,
                    now: float | None = None) -> bool:
         """A new time (and words) for an active item: the page's edit."""

@@ -313,7 +313,8 @@ class Hub:
                       "channel": "text", "reach_out": {"entry": reached.entry_id, "reason": send.reason}})
         for call in list(self.calls):
             call.speak_first(reached.text, reached.message_id)
-        notify(self.settings.persona.name, reached.text)
+        if not self._listeners:  # an open page notifies by itself (when hidden)
+            notify(self.settings.persona.name, reached.text)
 
     def _reacher(self) -> Reacher:
         if self.reach is None:
