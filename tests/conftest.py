@@ -9,8 +9,9 @@ from os1.config import Settings, load_settings
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-# Real IMAP (Dovecot) and SMTP (aiosmtpd) servers for the email tests: fixtures dovecot, smtp_server.
-pytest_plugins = ["mailservers"]
+# Real servers on loopback: IMAP (Dovecot) and SMTP (aiosmtpd) for the email tests (fixtures dovecot,
+# smtp_server), CalDAV (Radicale) for the calendar tests (fixture radicale).
+pytest_plugins = ["mailservers", "calendarserver"]
 
 
 @pytest.fixture

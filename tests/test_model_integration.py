@@ -39,9 +39,9 @@ def llm(small_settings):
     asyncio.run(model.aclose())
 
 
-def run_chat(home, text):
+def run_chat(home, text, **extra_env):
     env = {k: v for k, v in os.environ.items() if not k.startswith("OS1_")}
-    env.update(OS1_HOME=str(home), OS1_LLM="qwen2.5-0.5b", HF_HUB_OFFLINE="1")
+    env.update(OS1_HOME=str(home), OS1_LLM="qwen2.5-0.5b", HF_HUB_OFFLINE="1", **extra_env)
     return subprocess.run(
         [sys.executable, "-m", "os1", "chat"], input=text + "\n", capture_output=True,
         text=True, env=env, timeout=300,
@@ -190,3 +190,33 @@ def test_a_note_is_saved_only_after_a_yes_and_both_are_in_the_action_log(tmp_pat
         assert note.read_text() == "eggs, milk, lemons"
     log = actions_of(tmp_path)
     assert ("done" if saved else "declined") in log and "save_note" in log, log
+
+
+@pytest.mark.parametrize("answer", ["no", "yes"])
+def test_lunch_is_booked_in_the_calendar_only_after_a_yes(tmp_path, answer):
+    calendar = tmp_path / "calendar.ics"
+    chat = run_chat(tmp_path, f"Book lunch with Sam on Friday at 1\n{answer}", OS1_CALENDAR=str(calendar))
+    assert chat.returncode == 0, chat.stderr
+    assert "Do it? [y/N]" in chat.stderr and "Lunch with Sam" in chat.stderr, chat.stderr
+    assert "Friday" in chat.stderr and "1 pm to 2 pm" in chat.stderr, chat.stderr
+    booked = calendar.exists() and "SUMMARY:Lunch with Sam" in calendar.read_text()
+    assert booked is (answer == "yes"), chat.stdout
+
+
+def test_a_letter_is_proofread_and_only_the_kept_changes_saved(tmp_path):
+    letters = tmp_path / "letters"
+    letters.mkdir()
+    import docx
+
+    letter = docx.Document()
+    for line in ("Dear Chris,", "I recieved you letter yesterday and it make me very happy.", "Love, Theo"):
+        letter.add_paragraph(line)
+    letter.save(str(letters / "Letter to Chris.docx"))
+    before = (letters / "Letter to Chris.docx").read_bytes()
+    chat = run_chat(tmp_path, "Can you proofread my letter to Chris?\nkeep 1\ndone", OS1_LETTERS=str(letters))
+    assert chat.returncode == 0, chat.stderr
+    assert "for \u201cLetter to Chris\u201d" in chat.stdout and "1. " in chat.stdout, chat.stdout
+    assert (letters / "Letter to Chris.docx").read_bytes() == before
+    saved = docx.Document(str(letters / "Letter to Chris (proofread).docx"))
+    new = [p.text for p in saved.paragraphs]
+    assert new[0] == "Dear Chris," and new[1] != "I recieved you letter yesterday and it make me very happy.", new

@@ -138,6 +138,42 @@ def _etc_localtime() -> str:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class DocumentSettings:
+    """The person's letters and the folders os1 may read (letters/, files/)."""
+
+    letters: str | None = None  # the folder of their letters
+    folders: list[str] | None = None  # more folders to search and read (the letters folder always is one)
+
+    @property
+    def letters_dir(self) -> Path | None:
+        return Path(self.letters).expanduser() if self.letters else None
+
+    @property
+    def roots(self) -> tuple[Path, ...]:
+        roots = [Path(f).expanduser() for f in self.folders or ()]
+        if self.letters_dir is not None:
+            roots.insert(0, self.letters_dir)
+        return tuple(dict.fromkeys(roots))
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CalendarSettings:
+    """The person's calendar (agenda/): a CalDAV server, or a local .ics file."""
+
+    url: str | None = None  # CalDAV, e.g. https://cloud.example.org/remote.php/dav
+    user: str | None = None
+    #: The password comes from OS1_CALENDAR_PASSWORD or the system keyring, never this file.
+    name: str | None = None  # which of the server's calendars (None: the first)
+    ics: str | None = None  # a local calendar file instead
+    day_starts: str = "09:00"  # the hours "when am I free?" looks at
+    day_ends: str = "18:00"
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.url or self.ics)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class Settings:
     """Everything os1 is configured with. Built by :func:`load_settings`."""
 
@@ -151,6 +187,8 @@ class Settings:
     persona: PersonaSettings = PersonaSettings()
     voice: VoiceSettings = VoiceSettings()
     reach: ReachSettings = ReachSettings()
+    documents: DocumentSettings = DocumentSettings()
+    calendar: CalendarSettings = CalendarSettings()
     #: Where notes the person asks for are saved (None: ``home / "notes"``).
     notes: Path | None = None
 
@@ -204,6 +242,19 @@ def load_settings(
     reach = replace(reach, timezone=flags.get("timezone") or env.get("OS1_TIMEZONE") or reach.timezone,
                     quiet_hours=flags.get("quiet_hours", env.get("OS1_QUIET_HOURS", reach.quiet_hours)))
     _validate_reach(reach, config_file if config_file.exists() else None)
+    documents = _section(DocumentSettings(), raw.get("documents", {}), config_file, "documents")
+    folders = env.get("OS1_FOLDERS")
+    documents = replace(documents, letters=env.get("OS1_LETTERS") or documents.letters,
+                        folders=[f for f in folders.split(os.pathsep) if f] if folders else documents.folders)
+    calendar = _section(CalendarSettings(), raw.get("calendar", {}), config_file, "calendar")
+    if where := env.get("OS1_CALENDAR"):
+        calendar = replace(calendar, url=where if "://" in where else None,
+                           ics=None if "://" in where else where)
+    for hours in (calendar.day_starts, calendar.day_ends):
+        try:
+            time.fromisoformat(hours.zfill(5))
+        except ValueError:
+            raise ConfigError(f"calendar hours must be HH:MM, not {hours!r}.") from None
     user = str(raw.get("user", "local"))
     country = raw.get("country")
     notes = env.get("OS1_NOTES") or raw.get("notes")
@@ -242,6 +293,8 @@ def load_settings(
         persona=persona,
         notes=Path(notes).expanduser() if notes else None,
         reach=reach,
+        documents=documents,
+        calendar=calendar,
         voice=replace(
             voice,
             tts=env.get("OS1_TTS") or voice.tts,

@@ -43,3 +43,11 @@ class ModelNotInstalled(ModelError):
 
 class ModelUnavailable(ModelError):
     """A remote, OpenAI-compatible model server is unreachable or refused."""
+
+
+class DocumentError(Os1Error):
+    """A letter or file cannot be read or written (missing, corrupt, outside the folders)."""
+
+
+class CalendarError(Os1Error):
+    """The calendar cannot be reached or read, or refused a change."""

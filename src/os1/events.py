@@ -77,6 +77,16 @@ class ToolActivity:
 
 
 @dataclass(frozen=True, slots=True)
+class Shown:
+    """Something for a front end to show as it is, beside the words: ``kind``
+    "review" is a letter's changes, for the page to show as tracked changes
+    (letters/desk.py gives ``data``'s form)."""
+
+    kind: str
+    data: dict  # type: ignore[type-arg]
+
+
+@dataclass(frozen=True, slots=True)
 class ConsentRequest:
     """os1 wants to do ``action`` (the exact action, in words) and waits for
     the person's yes or no; ``warnings`` say which parts did not come from
@@ -171,12 +181,12 @@ class TurnTimes:
 
 Event = (
     UserTurn | ReplyStarted | ReplyDelta | ReplyDone | Notice | ErrorEvent | Status
-    | Initiated | ToolActivity | ConsentRequest | ConsentResolved
+    | Initiated | ToolActivity | Shown | ConsentRequest | ConsentResolved
     | SpeechStarted | SpeechStopped | Transcript | ReplyAudio | Interrupted | Retracted | TurnTimes
 )
 
 __all__ = [
     "ConsentRequest", "ConsentResolved", "ErrorEvent", "Event", "Initiated", "ToolActivity", "Interrupted", "Notice", "ReplyAudio", "ReplyDelta", "ReplyDone",
-    "ReplyStarted", "Retracted", "SpeechStarted", "SpeechStopped", "Status", "Transcript", "TurnTimes",
+    "ReplyStarted", "Retracted", "Shown", "SpeechStarted", "SpeechStopped", "Status", "Transcript", "TurnTimes",
     "UserTurn",
 ]

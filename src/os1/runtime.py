@@ -21,6 +21,7 @@ from os1.assets import Progress
 from os1.tools import Tools
 
 if TYPE_CHECKING:
+    from os1.agenda.tools import Agenda
     from os1.reach.runner import Reacher
     from os1.mail.store import MailStore
     from os1.ears import Transcriber
@@ -57,18 +58,69 @@ def open_reach(settings: Settings, memory: MemoryStore | None = None, *,
                    judgement=judgement, clock=clock)
 
 
-def open_tools(settings: Settings, memory: MemoryStore, mail: MailStore | None = None) -> Tools:
+def open_tools(settings: Settings, memory: MemoryStore, mail: MailStore | None = None,
+               llm: LLM | None = None) -> Tools:
     """The tools a conversation of this person's has: the basics, and their
-    email when they have an account. (Reminders are read from their words by
-    the turn itself: Companion._scheduled.)"""
+    email, letters, files and calendar where they set them up. (Reminders are
+    read from their words by the turn itself: Companion._scheduled.)"""
     from os1.tools.basics import basic_tools
 
-    tools = basic_tools(memory, settings.notes_dir)
+    tools = Tools(basic_tools(memory, settings.notes_dir))
     if mail is not None:
         from os1.mail.tools import Mailbox, mail_tools
 
-        tools += mail_tools(Mailbox(mail))
-    return Tools(tools)
+        tools.tools += mail_tools(Mailbox(mail))
+    docs = settings.documents
+    if docs.letters_dir is not None and llm is not None:
+        from os1.letters.desk import Desk, letter_tools
+
+        desk = Desk(docs.letters_dir, llm, memory, channel=lambda: tools.channel)
+        tools.tools += letter_tools(desk)
+        tools.answering.append(desk.answer)
+    if docs.roots:
+        from os1.files.folders import Folders
+        from os1.files.tools import file_tools
+
+        tools.tools += file_tools(Folders(docs.roots))
+    if settings.calendar.configured:
+        from os1.agenda.tools import calendar_tools
+
+        tools.tools += calendar_tools(open_agenda(settings))
+    return tools
+
+
+def open_agenda(settings: Settings) -> Agenda:
+    """This person's calendar (CalDAV or an .ics file), read in their zone."""
+    from datetime import time as day_time
+    from pathlib import Path
+
+    from os1.agenda.calendar import CalDavCalendar, IcsCalendar
+    from os1.agenda.tools import Agenda
+
+    cal = settings.calendar
+    zone = settings.reach.zone
+    calendar: CalDavCalendar | IcsCalendar
+    if cal.url:
+        import os
+
+        password = os.environ.get("OS1_CALENDAR_PASSWORD") or _keyring_password(cal.url, cal.user)
+        calendar = CalDavCalendar(cal.url, zone, username=cal.user, password=password, calendar=cal.name)
+    else:
+        assert cal.ics is not None
+        calendar = IcsCalendar(Path(cal.ics).expanduser(), zone)
+    return Agenda(calendar, zone, opens=day_time.fromisoformat(cal.day_starts.zfill(5)),
+                  closes=day_time.fromisoformat(cal.day_ends.zfill(5)))
+
+
+def _keyring_password(url: str, user: str | None) -> str | None:
+    if not user:
+        return None
+    try:
+        import keyring
+
+        return keyring.get_password(f"os1-calendar {url}", user)
+    except Exception:  # noqa: BLE001 - no keyring backend on this machine
+        return None
 
 
 @asynccontextmanager
@@ -91,7 +143,7 @@ async def companion_session(
         model = llm or open_llm(settings, progress)
         try:
             companion = Companion(settings, model, memory, channel=channel,
-                                  tools=open_tools(settings, memory, mail), reach=reach)
+                                  tools=open_tools(settings, memory, mail, model), reach=reach)
             companion.start()
             try:
                 yield companion

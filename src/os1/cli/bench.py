@@ -91,6 +91,18 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     inj.add_argument("--seed", type=int, default=16)
     inj.add_argument("--json", action="store_true", help="print one JSON object")
     inj.set_defaults(run=_injection)
+    proof = kinds.add_parser(
+        "proofread", parents=[common], help="proofreading: GLEU against human corrections (JFLEG)",
+        description="Proofread each line of --src (one sentence a line) as os1 proofreads a letter, "
+        "and score the result against the line-aligned --refs with GLEU (Napoles et al., several "
+        "references); also the unchanged source's GLEU and ms a sentence.",
+    )
+    proof.add_argument("--src", type=Path, required=True, metavar="FILE")
+    proof.add_argument("--refs", type=Path, required=True, nargs="+", metavar="FILE")
+    proof.add_argument("--limit", type=int, metavar="N", help="only the first N lines")
+    proof.add_argument("--out", type=Path, metavar="HYP", help="write the corrected lines here")
+    proof.add_argument("--json", action="store_true", help="print one JSON object")
+    proof.set_defaults(run=_proofread)
     reach = kinds.add_parser(
         "reach-outs", parents=[common], help="a scripted life on a fake clock: os1's reminders and follow-ups",
         description="Run a scripted life (../shared/data/README.md: the person's messages at local "
@@ -318,6 +330,17 @@ def _injection(settings: Settings, args: argparse.Namespace) -> int:
     print_report(asyncio.run(run_injection_bench(
         settings, args.emails, args.attacks, n_pairs=args.pairs, seed=args.seed,
         progress=not args.json)), args.json)
+    return 0
+
+
+def _proofread(settings: Settings, args: argparse.Namespace) -> int:
+    from os1.bench.proofread import print_report, run_proofread_bench
+
+    import sys
+
+    progress = None if args.json else (lambda line: print(f"proofread: {line}", file=sys.stderr, flush=True))
+    print_report(asyncio.run(run_proofread_bench(settings, args.src, args.refs, limit=args.limit, out=args.out,
+                                                 progress=progress)), args.json)
     return 0
 
 

@@ -27,7 +27,7 @@ from os1.config import Settings
 from os1.errors import ModelError, ModelUnavailable, Os1Error
 from os1.events import (
     ConsentRequest, ConsentResolved, ErrorEvent, Event, Initiated, Notice, ReplyDelta, ReplyDone,
-    ReplyStarted, ToolActivity, UserTurn,
+    ReplyStarted, Shown, ToolActivity, UserTurn,
 )
 from os1.memory.facts import spoken_day
 from os1.memory.store import Hit, MemoryStore
@@ -439,6 +439,7 @@ class Companion:
         self._held = False
         assert self.session_id is not None and self._system is not None
         self._interrupt.clear()  # from here on, interrupt() stops this turn
+        self.tools.channel = channel
         if initiative is None:
             message_id = self.memory.add_message(self.session_id, "user", text, channel=channel,
                                                  created_at=self.clock())
@@ -461,6 +462,20 @@ class Companion:
         care = plan(text if initiative is None else "", earlier=self._cared, owed=self._owed_care,
                     name=profile.get("address_as") or profile.get("name"),
                     country=profile.get("country") or self.settings.country or local_country())
+        if initiative is None and care.reply is None and care.kind != "crisis":
+            for answering in self.tools.answering:
+                if (answer := await answering(text, channel)) is not None:
+                    # A skill's own answer (a review's "keep 2"): said as it is.
+                    words = answer.text
+                    if answer.view is not None:
+                        yield Shown(*answer.view)
+                    self._history += [Message("user", text), Message("assistant", words)]
+                    answer_id = self.last_reply_id = self.memory.add_message(
+                        self.session_id, "assistant", words, channel=channel, created_at=self.clock())
+                    yield ReplyStarted()
+                    yield ReplyDelta(words)
+                    yield ReplyDone(words, message_id=answer_id)
+                    return
         asked_what_os1_is = initiative is None and asks_what_you_are(text)
         done: list[Done] = []  # a reminder set (or stopped) at their word, for the reply to confirm
         if initiative is None and care.reply is None and self.reach is not None:
@@ -538,8 +553,9 @@ class Companion:
                         # One look-up, then words: small models search again and again
                         # (the 0.5B, four times for "what's my name?" with it in the prompt).
                         options = replace(options, tool_choice="none")
-                if self._proposed and used and used[-1].role == "assistant":
-                    # An action waits for their answer: ask for it, and end the turn.
+                if used and used[-1].role == "assistant":
+                    # An action waits for their answer: ask for it, and end the turn. Or
+                    # a tool's result is the reply itself (Result.final): say it as it is.
                     question = used.pop().content
                     pieces.append(question if not said_before.strip() else f" {question}")
                     if not said_before:
@@ -646,7 +662,7 @@ class Companion:
             return
         yield ToolActivity(tool.name, arguments, "running")
         try:
-            result = await asyncio.wait_for(tool(arguments), TOOL_SECONDS)
+            result = await asyncio.wait_for(tool(arguments), tool.seconds or TOOL_SECONDS)
         except ToolError as exc:
             used += [asked, Message("tool", f"Failed: {exc}", tool_call_id=call.id)]
             yield ToolActivity(tool.name, arguments, "failed", str(exc))
@@ -662,6 +678,10 @@ class Companion:
             del outside[:-OUTSIDE_KEPT]
         used += [asked, Message("tool", _outside(result), tool_call_id=call.id)]
         yield ToolActivity(tool.name, arguments, "done", result.text[:200])
+        if result.view is not None:
+            yield Shown(*result.view)
+        if result.final:
+            used.append(Message("assistant", result.text))
 
     async def _scheduled(self, text: str, done: list[Done]) -> AsyncGenerator[Event, None]:
         """A reminder, check-in or cancellation they ask for in ``text``, done at
@@ -745,7 +765,8 @@ class Companion:
         else:
             yield ToolActivity(proposal.tool.name, arguments, "running")
             try:
-                result = await asyncio.wait_for(proposal.tool(arguments), TOOL_SECONDS)
+                seconds = proposal.tool.seconds or TOOL_SECONDS
+                result = await asyncio.wait_for(proposal.tool(arguments), seconds)
                 outcome, reply = "done", result.text
             except ToolError as exc:
                 outcome, reply = "failed", str(exc)

@@ -332,7 +332,8 @@ _TELLING = re.compile(
     r"(?:^|[.!?,:;]\s*|\b(?:and|then|now|so|just|um|uh|hey|oh|ok|okay)\s+)"
     r"(?:save|note|write|jot|put|make|add|remember|keep|look|search|find|check|tell|show|give|"
     r"read|remind|set|create|send|book|delete|open|list|email|mail|schedule|cancel|reply|answer|"
-    r"respond|forward|archive|mark|move|summari[sz]e|draft)\b",
+    r"respond|forward|archive|mark|move|summari[sz]e|draft|proofread|correct|fix|change|replace|"
+    r"rewrite|reword|shorten|polish|gather|collect)\b",
     re.IGNORECASE)
 
 

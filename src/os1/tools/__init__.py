@@ -40,6 +40,11 @@ class Result:
 
     text: str
     source: str = ""
+    #: The reply itself, said as it is and ending the turn (a letter read out,
+    #: the numbered changes of a proofreading): words the model must not retell.
+    final: bool = False
+    #: Structured, for a front end to show beside the words (events.Shown): (kind, data).
+    view: tuple[str, dict[str, Any]] | None = None
 
 
 class ToolError(Exception):
@@ -59,6 +64,8 @@ class Tool:
     #: Arguments only the person's own words may give (a recipient): a proposal
     #: whose value came from anywhere else is refused, not just flagged.
     theirs: tuple[str, ...] = ()
+    #: Seconds it may run (None: the turn's usual limit); proofreading a letter takes longer.
+    seconds: float | None = None
 
     @property
     def name(self) -> str:
@@ -83,7 +90,8 @@ class Tool:
 
 def tool(effect: Effect, *, examples: Iterable[tuple[str, dict[str, Any]]] = (),
          describe: Callable[[dict[str, Any]], str] | None = None,
-         targets: Sequence[str] = (), theirs: Sequence[str] = ()) -> Callable[[Callable[..., Any]], Tool]:
+         targets: Sequence[str] = (), theirs: Sequence[str] = (),
+         seconds: float | None = None) -> Callable[[Callable[..., Any]], Tool]:
     """Make a :class:`Tool` of a function (see the module's docstring)."""
     if effect == "act" and describe is None:
         raise ValueError("an act tool must describe its action for the person's consent")
@@ -102,16 +110,25 @@ def tool(effect: Effect, *, examples: Iterable[tuple[str, dict[str, Any]]] = (),
                 required.append(name)
         parameters = {"type": "object", "properties": properties, "required": required}
         spec = ToolSpec(fn.__name__, description, parameters, tuple(examples))
-        return Tool(spec, effect, fn, describe, tuple(targets), tuple(theirs))
+        return Tool(spec, effect, fn, describe, tuple(targets), tuple(theirs), seconds)
 
     return make
 
 
+#: A skill that answers some of the person's words itself, before the model
+#: (a review's "keep 2, reject 3"): its result's words are the reply, or None to pass.
+Answering = Callable[[str, str], Awaitable[Result | None]]
+
+
 @dataclass(slots=True)
 class Tools:
-    """The tools of one conversation, by name."""
+    """The tools of one conversation, by name, and the skills that answer
+    some words themselves (``answering``: called with the words and the channel)."""
 
     tools: list[Tool] = field(default_factory=list)
+    answering: list[Answering] = field(default_factory=list)
+    #: The running turn's channel ("text" or "voice"): by voice a tool says less at once.
+    channel: str = "text"
 
     def __post_init__(self) -> None:
         names = [t.name for t in self.tools]

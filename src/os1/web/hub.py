@@ -107,7 +107,7 @@ class Hub:
             if self._llm is None:
                 self._llm = await asyncio.to_thread(open_llm, self.settings, self._progress)
             self.companion = Companion(self.settings, self._llm, self._memory, channel="text",
-                                       tools=open_tools(self.settings, self._memory, self.mail),
+                                       tools=open_tools(self.settings, self._memory, self.mail, self._llm),
                                        reach=self.reach)
             self.companion.start()
             if self._reach_every is not None:

@@ -26,7 +26,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from os1.errors import Os1Error
 from os1.events import (
     ConsentRequest, ConsentResolved, ErrorEvent, Event, Initiated, Interrupted, Notice, ReplyAudio,
-    ReplyDelta, ReplyDone, ReplyStarted, Retracted, SpeechStarted, SpeechStopped, Status, ToolActivity,
+    ReplyDelta, ReplyDone, ReplyStarted, Retracted, Shown, SpeechStarted, SpeechStopped, Status, ToolActivity,
     Transcript, TurnTimes, UserTurn,
 )
 from os1.web.hub import Hub
@@ -87,6 +87,8 @@ def encode(event: Event) -> dict[str, Any] | None:
             return {"type": "consent.resolved", "id": i, "outcome": outcome, "text": text}
         case Initiated(reason=reason):
             return {"type": "initiated", "reason": reason}
+        case Shown(kind=kind, data=data):
+            return {"type": "view", "kind": kind, "data": data}
     return None
 
 

@@ -94,6 +94,9 @@ function onEvent(ev) {
     case "tool.activity":
       showActivity(ev);
       break;
+    case "view":
+      if (ev.kind === "review") showReview(ev.data);
+      break;
     case "initiated":
       addNotice(`${state.name} reached out: ${ev.reason}`);
       break;
@@ -388,6 +391,62 @@ function addConsent(ev) {
   approve.addEventListener("click", () => answer(true));
   decline.addEventListener("click", () => answer(false));
   ui.thread.append(li);
+  scrollThread();
+}
+
+// -- a letter's changes as tracked changes: each kept or rejected by a click --------------------
+// A click says it in words ("keep 3"), as typing it would: one path for the page, os1 chat and a call.
+
+function say(text) {
+  if (!send({ type: "message", text })) addNotice("Not connected: that was not sent. Try again in a moment.");
+}
+
+function showReview(review) {
+  let li = ui.thread.querySelector(`.review[data-review="${review.id}"]`);
+  if (!li) {
+    li = el("li", "review");
+    li.dataset.review = review.id;
+    li.setAttribute("role", "group");
+    ui.thread.append(li);
+  }
+  li.replaceChildren();
+  li.setAttribute("aria-label", `Changes to ${review.title}`);
+  li.append(el("p", "review-title", `Changes to \u201c${review.title}\u201d (${review.file})`));
+  const body = el("div", "review-body");
+  for (const parts of review.paragraphs) {
+    const p = el("p", "review-paragraph");
+    for (const part of parts) {
+      if (part.n === undefined) { p.append(document.createTextNode(part.text)); continue; }
+      const change = el("span", "change");
+      change.dataset.state = part.state;
+      change.append(el("sup", "change-n", String(part.n)));
+      if (part.before) change.append(el("del", "", part.before));
+      if (part.after) change.append(el("ins", "", part.after));
+      if (review.open && part.state === "open") {
+        change.append(button("\u2713", `Keep change ${part.n}`, () => say(`keep ${part.n}`)),
+                      button("\u2717", `Reject change ${part.n}`, () => say(`reject ${part.n}`)));
+      } else if (part.state !== "open") {
+        change.title = part.state === "kept" ? "Kept" : "Rejected";
+      }
+      p.append(change);
+    }
+    body.append(p);
+  }
+  li.append(body);
+  const note = el("p", "review-state");
+  note.setAttribute("role", "status");
+  if (review.open) {
+    const row = el("div", "consent-buttons");
+    const done = button("Done: save a new version", "Save a new version with the kept changes", () => say("done"));
+    done.className = "";
+    row.append(done, button("Keep the rest", "Keep every open change", () => say("accept the rest")),
+               button("Cancel", "Leave the letter as it was", () => say("cancel")));
+    li.append(row);
+    note.textContent = "The original stays as it is; the kept changes go into a new version.";
+  } else {
+    note.textContent = review.saved ? `Saved as ${review.saved}. The original is unchanged.` : "Closed: nothing was saved.";
+  }
+  li.append(note);
   scrollThread();
 }
 
