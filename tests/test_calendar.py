@@ -157,3 +157,18 @@ async def test_a_time_os1_cannot_read_is_refused_not_guessed(radicale):
         with pytest.raises(ToolError):
             add.describe({"title": "x", "when": words})
     assert server_events(radicale) == []
+
+
+async def test_a_plain_question_about_the_week_is_answered_from_the_calendar_whatever_the_model(
+        settings, memory, radicale):
+    agenda = agenda_on(radicale)
+    agenda.calendar._cal().add_event(YOGA)
+    llm = FakeLLM(["Oh no. What happened?"])
+    tools = Tools(calendar_tools(agenda), [agenda.answer])
+    async with Companion(settings, llm, memory, tools=tools, clock=lambda: NOW.timestamp()) as c:
+        week = "".join(e.text for e in await turn(c, "What's my week like?") if isinstance(e, ReplyDelta))
+        free = "".join(e.text for e in await turn(c, "When am I free on Thursday?") if isinstance(e, ReplyDelta))
+        other = "".join(e.text for e in await turn(c, "My week was awful.") if isinstance(e, ReplyDelta))
+    assert "On Tuesday 8 December: 5 pm to 6 pm: Yoga" in week and "Thursday 3 December" in week
+    assert free == "Free tomorrow (Thursday 3 December): 9 am to 5 pm."
+    assert other == "Oh no. What happened?"  # not a question for the calendar: the model's answer

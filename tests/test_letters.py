@@ -270,3 +270,16 @@ async def test_a_new_letter_is_drafted_in_their_style_and_saved_only_when_they_s
         ["Dear Roberta,", "Thank you for the weekend by the sea.", "Love, Theo"]
     (style,) = [f for f in memory.facts() if f.key == "user.letter_style"]
     assert "signs off \u201cLove, Theo\u201d" in style.text and "Warm and plain" in style.text
+
+
+async def test_change_sincerely_to_love_is_about_the_letter_just_read(settings, memory, tmp_path):
+    folder = tmp_path / "letters"
+    folder.mkdir()
+    (folder / "chris.txt").write_text("\n\n".join(LETTER), encoding="utf-8")
+    c, desk = desk_companion(settings, memory, folder, ["Oh, a new job? Tell me more."], channel="voice")
+    async with c:
+        assert "Sincerely," in said(await turn(c, "Read me the letter to Chris."))
+        assert "Keep it?" in said(await turn(c, "Change 'sincerely' to 'love'"))
+        assert "Saved" in said(await turn(c, "yes"))
+        assert "new job" in said(await turn(c, "change jobs to something better"))  # not about the letter
+    assert (folder / "chris (edited).txt").read_text().split("\n\n")[3] == "Love,"

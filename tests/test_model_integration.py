@@ -203,6 +203,19 @@ def test_lunch_is_booked_in_the_calendar_only_after_a_yes(tmp_path, answer):
     assert booked is (answer == "yes"), chat.stdout
 
 
+def test_lunch_is_booked_on_a_caldav_server_only_after_a_yes(tmp_path, radicale):
+    from test_calendar import server_events
+
+    env = dict(OS1_CALENDAR=radicale.url, OS1_CALENDAR_USER=radicale.user, OS1_CALENDAR_PASSWORD=radicale.password)
+    declined = run_chat(tmp_path, "Book lunch with Sam on Friday at 1\nno", **env)
+    assert "Do it? [y/N]" in declined.stderr and "Lunch with Sam" in declined.stderr, declined.stderr
+    assert server_events(radicale) == []
+    approved = run_chat(tmp_path, "Book lunch with Sam on Friday at 1\nyes", **env)
+    assert approved.returncode == 0, approved.stderr
+    ((title, start),) = server_events(radicale)
+    assert title == "Lunch with Sam" and start.strftime("%A %H:%M") == "Friday 13:00", start
+
+
 def test_a_letter_is_proofread_and_only_the_kept_changes_saved(tmp_path):
     letters = tmp_path / "letters"
     letters.mkdir()

@@ -250,6 +250,7 @@ def load_settings(
     if where := env.get("OS1_CALENDAR"):
         calendar = replace(calendar, url=where if "://" in where else None,
                            ics=None if "://" in where else where)
+    calendar = replace(calendar, user=env.get("OS1_CALENDAR_USER") or calendar.user)
     for hours in (calendar.day_starts, calendar.day_ends):
         try:
             time.fromisoformat(hours.zfill(5))

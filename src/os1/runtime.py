@@ -85,7 +85,9 @@ def open_tools(settings: Settings, memory: MemoryStore, mail: MailStore | None =
     if settings.calendar.configured:
         from os1.agenda.tools import calendar_tools
 
-        tools.tools += calendar_tools(open_agenda(settings))
+        agenda = open_agenda(settings)
+        tools.tools += calendar_tools(agenda)
+        tools.answering.append(agenda.answer)
     return tools
 
 

@@ -95,6 +95,41 @@ class Agenda:
                 return e
         raise ToolError(f"I found nothing called {which!r} in the next two months of your calendar.")
 
+    async def listing(self, when: str) -> str:
+        """What is on, day by day, in the days ``when`` names."""
+        first, last, words = self.span(when)
+        events = await self.events(first, last)
+        if not events:
+            return f"Nothing in the calendar for {words}."
+        days: dict[date, list[str]] = {}
+        for e in events:
+            days.setdefault(e.start.date(), []).append(self.line(e))
+        today = self.now().date()
+        return "\n".join(f"{_upper(day_words(d, today))}: " + "; ".join(items) for d, items in days.items())
+
+    async def free(self, day: str) -> str:
+        first, _, words = self.span(day)
+        events = await self.events(first, first + timedelta(days=1))
+        gaps = free_slots(events, first, self.zone, opens=self.opens, closes=self.closes)
+        if not gaps:
+            return f"No free time {words} between {clock_words(self.opens)} and {clock_words(self.closes)}."
+        free = "; ".join(f"{clock_words(a.time())} to {clock_words(b.time())}" for a, b in gaps)
+        return f"Free {words}: {free}."
+
+    async def answer(self, text: str, channel: str) -> Result | None:
+        """A plain question about their calendar, answered from it whatever the
+        model: the 1.5B, offered the tool, answered "What's my week like?" with
+        "as an AI, I don't have information about your schedule"."""
+        asked = calendar_question(text)
+        if asked is None:
+            return None
+        kind, when = asked
+        try:
+            words = await (self.free(when) if kind == "free" else self.listing(when))
+        except ToolError as exc:
+            return Result(str(exc))
+        return Result(words, "their calendar")
+
     def line(self, e: Event) -> str:
         title = guard(e.title).text
         if e.all_day:
@@ -121,16 +156,7 @@ def calendar_tools(agenda: Agenda) -> list[Tool]:
         Args:
             when: today, tomorrow, a weekday, this week, next week or the weekend
         """
-        first, last, words = agenda.span(when)
-        events = await agenda.events(first, last)
-        if not events:
-            return Result(f"Nothing in the calendar for {words}.", "their calendar")
-        days: dict[date, list[str]] = {}
-        for e in events:
-            days.setdefault(e.start.date(), []).append(agenda.line(e))
-        today = agenda.now().date()
-        lines = [f"{_upper(day_words(d, today))}: " + "; ".join(items) for d, items in days.items()]
-        return Result("\n".join(lines), "their calendar")
+        return Result(await agenda.listing(when), "their calendar")
 
     @tool("read", examples=[("When am I free on Thursday?", {"day": "Thursday"})])
     async def free_time(day: str = "today") -> Result:
@@ -139,14 +165,7 @@ def calendar_tools(agenda: Agenda) -> list[Tool]:
         Args:
             day: today, tomorrow or a weekday
         """
-        first, last, words = agenda.span(day)
-        events = await agenda.events(first, last)
-        gaps = free_slots(events, first, agenda.zone, opens=agenda.opens, closes=agenda.closes)
-        if not gaps:
-            return Result(f"No free time {words} between {clock_words(agenda.opens)} and "
-                          f"{clock_words(agenda.closes)}.", "their calendar")
-        free = "; ".join(f"{clock_words(a.time())} to {clock_words(b.time())}" for a, b in gaps)
-        return Result(f"Free {words}: {free}.", "their calendar")
+        return Result(await agenda.free(day), "their calendar")
 
     def describe_add(args: dict[str, Any]) -> str:
         start = agenda.when(args["when"])
@@ -220,6 +239,32 @@ def calendar_tools(agenda: Agenda) -> list[Tool]:
         return Result(f"Cancelled \u201c{event.title}\u201d ({agenda.slot_words(event.start, event.end)}).")
 
     return [calendar_events, free_time, add_event, move_event, cancel_event]
+
+
+_WHEN = (r"(?P<when>today|tonight|tomorrow|this week|next week|the weekend|this weekend|"
+         r"(?:on )?(?:this |next )?(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday))")
+_QUESTIONS = (
+    ("events", re.compile(r"^(?:so |and |hey |ok(?:ay)? )?(?:what(?:'s| is| does) )?(?:my|the) "
+                          r"(?P<when>day|week|weekend|tomorrow)(?: look)?(?: like)?(?: today)?\W*$")),
+    ("events", re.compile(r"^(?:so |and )?what(?:'s| is) (?:on )?(?:my (?:calendar|schedule|agenda)|on)"
+                          rf"(?: for)? {_WHEN}\W*$|^(?:so |and )?what(?:'s| is) on my (?:calendar|schedule|agenda)"
+                          r"(?P<none>)\W*$")),
+    ("events", re.compile(rf"^(?:so |and )?(?:what do i have|do i have anything|am i busy|is there anything)"
+                          rf"(?: on)?(?: in my calendar)? {_WHEN}\W*$")),
+    ("free", re.compile(rf"^(?:so |and )?(?:when am i free|am i free|when do i have time|what time do i have)"
+                        rf" {_WHEN}\W*$")),
+)
+
+
+def calendar_question(text: str) -> tuple[str, str] | None:
+    """("events" | "free", the days) for a plain question about their calendar, or None."""
+    said = " ".join(text.lower().replace("\u2019", "'").split())
+    for kind, pattern in _QUESTIONS:
+        if m := pattern.search(said):
+            when = (m.groupdict().get("when") or "today").removeprefix("on ").strip()
+            when = {"day": "today", "week": "this week", "weekend": "the weekend"}.get(when, when)
+            return kind, when
+    return None
 
 
 def _upper(words: str) -> str:

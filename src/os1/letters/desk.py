@@ -47,6 +47,7 @@ class Desk:
         self.review: Review | None = None
         self.draft: tuple[str, str] | None = None  # (file name, text) waiting for "save it"
         self._reviews = 0
+        self.last: Path | None = None  # the letter last read or revised: "change X to Y" is about it
         self.channel = channel  # the running turn's: by voice, changes come one at a time
 
     def _record(self, name: str, arguments: dict[str, Any], action: str) -> None:
@@ -67,9 +68,11 @@ class Desk:
         if path.suffix.lower() not in READABLE:
             raise ToolError(f"{path.name} is not a letter I can read (txt, md, docx or pdf).")
         try:
-            return read(path)
+            document = read(path)
         except DocumentError as exc:
             raise ToolError(str(exc)) from None
+        self.last = path
+        return document
 
     async def start(self, name: str, how: How, channel: str = "text") -> Result:
         document = self.find(name)
@@ -122,6 +125,14 @@ class Desk:
     async def answer(self, text: str, channel: str) -> Result | None:
         """The person's decisions on the review (or draft) in progress, or a plain
         request about a letter; None if ``text`` is neither."""
+        if (change := change_request(text)) is not None:
+            find, new, name = change
+            if name or (self.last is not None and find.lower() in self.folders.text(self.last).lower()):
+                # Named, or about the letter just read or revised (else not about a letter at all).
+                try:
+                    return self.edit(name or str(self.last), find, new, channel)
+                except ToolError as exc:
+                    return Result(str(exc))
         if (asked := letter_request(text)) is not None:
             # Unmistakable, so done here whatever the model: the 0.5B, offered the
             # tools, answered "Proofread" to "Can you proofread my letter to Chris?".
@@ -251,6 +262,19 @@ _REQUESTS = (
     ("read", re.compile(rf"{_LEAD}read (?:me |out )?{_NAME}(?: (?:to me|out|aloud|out loud))?(?: please)?\W*$",
                         re.IGNORECASE)),
 )
+
+
+_QUOTED = r"[\"'\u2018\u201c]?(?P<{0}>[^\"'\u2019\u201d]+?)[\"'\u2019\u201d]?"
+_CHANGE = re.compile(rf"{_LEAD}(?:change|replace) {_QUOTED.format('find')} (?:to|with|into|for) "
+                     rf"{_QUOTED.format('new')}(?: in {_NAME})?(?: please)?\W*$", re.IGNORECASE)
+
+
+def change_request(text: str) -> tuple[str, str, str] | None:
+    """(words, new words, letter or "") for "change 'sincerely' to 'love' [in the letter to Chris]"."""
+    m = _CHANGE.search(" ".join(text.split()))
+    if m is None:
+        return None
+    return m["find"].strip(), m["new"].strip(), (m["name"] or "").strip()
 
 
 def letter_request(text: str) -> tuple[str, str, How] | None:

@@ -22,7 +22,7 @@ SHOWN = 12
 
 @dataclass(frozen=True, slots=True)
 class Decision:
-    kind: Literal["accept", "reject", "next", "finish", "abandon", "more"]
+    kind: Literal["accept", "reject", "finish", "abandon", "more"]
     numbers: tuple[int, ...] = ()  # () with accept/reject: the next undecided one
     every: bool = False
 
