@@ -315,9 +315,9 @@ function startPending() {
   if (state.pending) return;
   const li = bubble("assistant", "", null);
   li.classList.add("pending");
-  // The reply that asks for consent goes above the card that asks.
+  // The reply that asks for consent goes above the card that asks (so do a review's words).
   const last = ui.thread.lastElementChild;
-  if (last && last.matches(".consent[data-open]")) ui.thread.insertBefore(li, last);
+  if (last && last.matches(".consent[data-open], .review[data-fresh]")) ui.thread.insertBefore(li, last);
   else ui.thread.append(li);
   state.pending = { li, body: li.querySelector(".body"), text: "" };
 }
@@ -410,6 +410,8 @@ function showReview(review) {
     ui.thread.append(li);
   }
   li.replaceChildren();
+  ui.thread.querySelectorAll(".review[data-fresh]").forEach((r) => delete r.dataset.fresh);
+  if (li === ui.thread.lastElementChild) li.dataset.fresh = ""; // the reply that comes with it goes above
   li.setAttribute("aria-label", `Changes to ${review.title}`);
   li.append(el("p", "review-title", `Changes to \u201c${review.title}\u201d (${review.file})`));
   const body = el("div", "review-body");
