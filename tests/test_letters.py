@@ -261,11 +261,15 @@ async def test_a_new_letter_is_drafted_in_their_style_and_saved_only_when_they_s
     body = "Dear Roberta,\n\nThank you for the weekend by the sea.\n\nLove, Theo"
     c, desk = desk_companion(settings, memory, folder, [
         ToolCall("write_letter", {"to": "Roberta", "about": "thanks for the weekend"}),
-        "Warm and plain, with short sentences about small things.", body])
+        "Warm and plain, with short sentences about small things.", body,
+        ToolCall("write_letter", {"to": "Ana", "about": "the garden"}), "Dear Ana,\n\nThe roses are out.\n\nLove, Theo"])
     async with c:
         shown = said(await turn(c, "Write a letter to Roberta thanking her for the weekend."))
         assert body in shown and not (folder / "Letter to Roberta.docx").exists()
         assert "Saved" in said(await turn(c, "save it"))
+        assert "The roses are out." in said(await turn(c, "Now write one to Ana about the garden."))  # style known
+        assert "dropped" in said(await turn(c, "drop it"))
+    assert not (folder / "Letter to Ana.docx").exists()
     assert [p.text for p in docx.Document(str(folder / "Letter to Roberta.docx")).paragraphs] == \
         ["Dear Roberta,", "Thank you for the weekend by the sea.", "Love, Theo"]
     (style,) = [f for f in memory.facts() if f.key == "user.letter_style"]

@@ -64,11 +64,6 @@ class Agenda:
         except CalendarError as exc:
             raise ToolError(str(exc)) from None
 
-    async def upcoming(self, hours: float = 24.0) -> list[Event]:
-        """Events from now to ``hours`` ahead (for reach-outs)."""
-        now = self.now()
-        return await asyncio.to_thread(self.calendar.events, now, now + timedelta(hours=hours))
-
     def when(self, words: str) -> datetime:
         if re.search(r"\b(?:yesterday|last|ago)\b", words.lower()):
             raise ToolError(f"{words!r} has already passed.")

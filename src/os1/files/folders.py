@@ -67,6 +67,8 @@ class Folders:
         seen: list[tuple[float, Path]] = []
         for root in self.roots:
             for folder, dirs, names in os.walk(root, followlinks=False):
+                if len(seen) >= MAX_FILES:
+                    break
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
                 for name in names:
                     if name.startswith("."):

@@ -21,7 +21,7 @@ from typing import Any
 from os1.errors import DocumentError
 from os1.files.folders import Folders
 from os1.letters.book import make_book
-from os1.letters.documents import READABLE, Document, read, save_version, version_path, write_new_docx
+from os1.letters.documents import READABLE, Document, read, save_version, version_path, write_new_letter
 from os1.letters.proofread import HOWS, How, revise_all
 from os1.letters.review import Review, decision
 from os1.letters.style import STYLE_KEY, describe_style
@@ -58,6 +58,18 @@ class Desk:
 
     def letters(self) -> list[Path]:
         return [p for p in self.folders.files() if p.suffix.lower() in READABLE]
+
+    def _readable(self, limit: int) -> list[Document]:
+        """Up to ``limit`` of their letters, newest first (a damaged one left out)."""
+        found: list[Document] = []
+        for path in self.letters():
+            if len(found) == limit:
+                break
+            try:
+                found.append(read(path))
+            except DocumentError:
+                continue
+        return found
 
     def find(self, name: str) -> Document:
         try:
@@ -182,26 +194,14 @@ class Desk:
             known = [f.text for f in self.memory.facts() if f.key == STYLE_KEY]
             if known:
                 return known[-1]
-        letters = []
-        for path in self.letters()[:12]:
-            try:
-                letters.append(read(path))
-            except DocumentError:
-                continue
-        notes = await describe_style(self.llm, letters)
+        notes = await describe_style(self.llm, self._readable(12))
         if notes and self.memory is not None:
             self.memory.add_fact(notes, kind="preference", source_message_id=None, key=STYLE_KEY)
         return notes
 
     async def write(self, to: str, about: str) -> str:
         notes = await self.style()
-        examples = []
-        for path in self.letters()[:1]:
-            try:
-                examples.append(read(path))
-            except DocumentError:
-                continue
-        text = await draft_letter(self.llm, to, about, notes, examples)
+        text = await draft_letter(self.llm, to, about, notes, self._readable(1))
         if not text:
             raise ToolError("I couldn't write a draft just now; try asking again.")
         name = f"Letter to {_file_name(to)}.docx"
@@ -212,23 +212,25 @@ class Desk:
 
     def _answer_draft(self, text: str) -> str | None:
         assert self.draft is not None
-        said = " ".join(re.sub(r"[^\w' ]", " ", text.lower()).split())
-        name, body = self.draft
-        if re.fullmatch(r"(?:yes )?(?:save it|save|keep it|done|yes|that's good|perfect)(?: please| thanks)?", said):
-            self.draft = None
-            target = self.folder / name
-            if target.exists():
-                target = version_path(target, "new")
-            try:
-                write_new_docx(target, body)
-            except DocumentError as exc:
-                return f"{exc} The draft is still here: say \u201csave it\u201d to try again."
-            self._record("save_letter", {"name": target.name}, f"Save the draft as {target.name} in {self.folder}")
-            return f"Saved \u201c{target.name}\u201d in your letters folder."
-        if re.fullmatch(r"(?:no )?(?:drop it|discard it|cancel|never ?mind|forget it|no)(?: thanks)?", said):
+        said = decision(text) or []
+        if len(said) != 1 or said[0].numbers or said[0].every:
+            return None  # not a plain "save it" or "drop it"
+        if said[0].kind in ("abandon", "reject"):
             self.draft = None
             return "Okay, I've dropped the draft."
-        return None
+        if said[0].kind not in ("finish", "accept"):
+            return None
+        name, body = self.draft
+        target = self.folder / name
+        if target.exists():
+            target = version_path(target, "new")
+        try:
+            write_new_letter(target, body)
+        except DocumentError as exc:
+            return f"{exc} The draft is still here: say \u201csave it\u201d to try again."
+        self.draft = None
+        self._record("save_letter", {"name": target.name}, f"Save the draft as {target.name} in {self.folder}")
+        return f"Saved \u201c{target.name}\u201d in your letters folder."
 
     def _finish(self, review: Review) -> Result:
         self.review = None

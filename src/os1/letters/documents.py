@@ -127,7 +127,7 @@ def save_version(document: Document, paragraphs: Sequence[str], label: str = "re
     raise DocumentError(f"I could not find a free name for the new version of {document.path.name}.")
 
 
-def write_new_docx(target: Path, text: str) -> Path:
+def write_new_letter(target: Path, text: str) -> Path:
     """A new letter (docx, or text for .txt/.md), never over an existing file."""
     paragraphs = [p.strip() for p in text.replace("\r\n", "\n").split("\n\n") if p.strip()]
     try:

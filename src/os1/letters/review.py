@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from os1.letters.changes import Change, apply, changes, context
 from os1.letters.documents import Document
+from os1.mind.consent import answer_in
 
 #: Changes shown at once in a list (the rest on "more"); by voice, one at a time.
 SHOWN = 12
@@ -144,12 +145,12 @@ def decision(text: str) -> list[Decision] | None:
         return [Decision("abandon")]
     if re.fullmatch(r"(?:show me )?(?:more|next ones|the rest|show (?:me )?(?:the )?(?:rest|more|all))", said):
         return [Decision("more")]
-    if re.fullmatch(r"(?:yes|yeah|yep|sure|ok(?:ay)?|accept(?: it| that)?|keep (?:it|that)|good|fine)"
-                    r"(?: please)?", said):
+    if re.fullmatch(r"(?:accept|keep|take|use) (?:it|that|this one)|good|fine", said):
         return [Decision("accept")]
-    if re.fullmatch(r"(?:no|nope|nah|reject(?: it| that)?|skip(?: it| that)?|leave it|keep the original)"
-                    r"(?: thanks)?", said):
+    if re.fullmatch(r"(?:reject|skip|drop|discard) (?:it|that|this one)|leave it|keep the original", said):
         return [Decision("reject")]
+    if (yes := answer_in(text)) is not None:  # a plain yes or no, as to any question os1 asks
+        return [Decision("accept" if yes else "reject")]
     found = []
     for m in _PART.finditer(said):
         accept = re.fullmatch(_ACCEPT, m["verb"]) is not None

@@ -467,6 +467,9 @@ class Companion:
                 if (answer := await answering(text, channel)) is not None:
                     # A skill's own answer (a review's "keep 2"): said as it is.
                     words = answer.text
+                    if answer.source:  # what it brought in (a calendar's events) is outside content
+                        self._outside.append((answer.source, words))
+                        del self._outside[:-OUTSIDE_KEPT]
                     if answer.view is not None:
                         yield Shown(*answer.view)
                     self._history += [Message("user", text), Message("assistant", words)]
