@@ -202,9 +202,11 @@ class CalDavCalendar:
             raise
         except Exception as exc:  # noqa: BLE001 - caldav/niquests raise many kinds
             kind = type(exc).__name__
-            if "Authorization" in kind or "401" in str(exc):
+            # By the error's kind (caldav's AuthorizationError, NotFoundError), not its words: a
+            # refused connection's message can hold "401" in a number (it did once, in CI).
+            if kind == "AuthorizationError":
                 raise CalendarError(f"The calendar server refused the login ({what}).") from exc
-            if "NotFound" in kind or "404" in str(exc):
+            if kind == "NotFoundError":
                 raise CalendarError(f"The calendar server has no such calendar or event ({what}).") from exc
             raise CalendarError(f"I could not reach the calendar at {self.url} ({what}: {kind}). "
                                 "Nothing was changed.") from exc
