@@ -304,6 +304,24 @@ def load_settings(
     )
 
 
+def person_settings(base: Settings, name: str) -> Settings:
+    """The settings of one of the people an os1 with accounts serves: the
+    operator's (model, voice engines, data directory), with their own name
+    for the companion, voice speed, time zone and quiet hours from
+    ``people/NAME/config.toml`` (what the page's settings write), their own
+    notes folder; and none of the operator's folders, letters or calendar,
+    which are paths on this machine, not theirs."""
+    own = base.home / "people" / name / "config.toml"
+    raw = _read_toml(own) if own.exists() else {}
+    persona = _section(base.persona, raw.get("persona", {}), own, "persona")
+    voice = _section(base.voice, {k: v for k, v in raw.get("voice", {}).items() if k == "speed"}, own, "voice")
+    reach = _section(base.reach, raw.get("reach", {}), own, "reach")
+    _validate_reach(reach, own if own.exists() else None)
+    return replace(base, user=name, config_file=own, persona=persona, voice=voice, reach=reach,
+                   notes=own.parent / "notes", documents=DocumentSettings(), calendar=CalendarSettings(),
+                   country=raw.get("country", base.country))
+
+
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as fh:

@@ -161,6 +161,43 @@ async def companion_session(
             mail.close()
 
 
+def forget_person(settings: Settings, name: str) -> int:
+    """Delete everything os1 keeps of ``name`` (their account is being
+    removed): memory, reminders, os1's copy of their mail and its passwords in
+    the keyring, their notes and settings. How many records went."""
+    import shutil
+    from os1.config import person_settings
+    from os1.reach.store import ReachStore
+
+    person = person_settings(settings, name)
+    gone = 0
+    memory = open_memory(person)
+    try:
+        gone += memory.forget_everything()
+    finally:
+        memory.close()
+    reach = ReachStore(person.database, name)
+    try:
+        gone += reach.forget_everything()
+    finally:
+        reach.close()
+    if person.mail_database.exists():
+        from os1.mail.client import forget_password
+        from os1.mail.store import MailStore
+
+        mail = MailStore(person.mail_database, name)
+        try:
+            for account in mail.accounts():
+                forget_password(name, account.name)
+            gone += mail.forget_everything()
+        finally:
+            mail.close()
+    own = settings.home / "people" / name
+    if own.is_dir():
+        shutil.rmtree(own)
+    return gone
+
+
 def open_voice_parts(settings: Settings) -> VoiceParts:
     """VAD, turn model, ears and voice as configured (embedded by default)."""
     from os1.audio.smart_turn import SmartTurn, smart_turn_path

@@ -1,4 +1,4 @@
-"""Entry point: ``os1 chat | talk | serve | memory | mail | actions | bench | setup``."""
+"""Entry point: ``os1 chat | talk | serve | user | memory | mail | actions | bench | setup``."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ environment:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from os1.cli import actions, bench, chat, mail, memory, reach, serve, setup, talk
+    from os1.cli import actions, bench, chat, mail, memory, reach, serve, setup, talk, user
 
     parser = argparse.ArgumentParser(
         prog="os1",
@@ -53,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument("-v", "--verbose", action="store_true", help="log what happens inside")
 
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (chat, talk, serve, memory, mail, actions, reach, bench, setup):
+    for module in (chat, talk, serve, user, memory, mail, actions, reach, bench, setup):
         module.register(sub, common)
     return parser
 

@@ -8,11 +8,14 @@ import ipaddress
 import os
 import secrets
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from os1.cli.ui import progress_bar, style
 from os1.config import Settings
 from os1.errors import ConfigError
+
+if TYPE_CHECKING:
+    from os1.accounts import Accounts
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -36,26 +39,34 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     token = args.token or os.environ.get("OS1_TOKEN") or None
     if token == "generate":
         token = secrets.token_urlsafe(24)
-    if not _is_loopback(args.host) and not token:
+    from os1.accounts import open_accounts
+
+    accounts = open_accounts(settings.home)
+    if accounts is not None:
+        token = None  # each person logs in, or sends their own token (os1 user token)
+    elif not _is_loopback(args.host) and not token:
         raise ConfigError(
             f"Listening on {args.host} makes os1 reachable from other machines, so it needs an "
             f"access token: os1 serve --host {args.host} --token generate (or set OS1_TOKEN)."
         )
     if token is not None and len(token) < 12:
         raise ConfigError("The access token must be at least 12 characters long.")
-    return asyncio.run(_serve(settings, args.host, args.port, token, not args.no_voice))
+    return asyncio.run(_serve(settings, args.host, args.port, token, accounts, not args.no_voice))
 
 
-async def _serve(settings: Settings, host: str, port: int, token: str | None, voice: bool) -> int:
+async def _serve(settings: Settings, host: str, port: int, token: str | None, accounts: Accounts | None,
+                 voice: bool) -> int:
     try:
         import uvicorn
     except ImportError as exc:
         raise ConfigError("os1 serve needs the web extra: pip install 'os1[web]'") from exc
     from os1.web.app import create_app
-    from os1.web.hub import Hub
+    from os1.web.engines import Engines
+    from os1.web.hubs import Hubs
 
     joining = progress_bar(f"Preparing the {settings.llm.model} model (once)")
-    app = create_app(Hub(settings, progress=joining), token=token, preload_voice=voice)
+    hubs = Hubs(settings, accounts=accounts, engines=Engines(settings, progress=joining))
+    app = create_app(hubs, token=token, preload_voice=voice)
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", ws_max_size=4 * 1024 * 1024,
                             ws_ping_interval=20, lifespan="on",
                             timeout_graceful_shutdown=10)  # open calls must not hold up a stop
@@ -69,8 +80,12 @@ async def _serve(settings: Settings, host: str, port: int, token: str | None, vo
         url = f"http://{'[' + shown + ']' if ':' in shown else shown}:{bound}/"
         print(f"{settings.persona.name} is at {style(url + (f'?token={token}' if token else ''), '1')}",
               flush=True)
-        print(style(f"OpenAI-compatible API: {url}v1" + (" (Authorization: Bearer <token>)" if token else ""),
-                    "2"), flush=True)
+        if accounts is not None:
+            print(style(f"Everyone logs in there ({len(accounts.people())} users: os1 user list).", "2"),
+                  flush=True)
+        bearer = " (Authorization: Bearer <token>)" if token else \
+            " (Authorization: Bearer <their token>: os1 user token NAME)" if accounts else ""
+        print(style(f"OpenAI-compatible API: {url}v1{bearer}", "2"), flush=True)
         print(style("Ctrl-C stops the server.", "2"), file=sys.stderr, flush=True)
 
     watcher = asyncio.ensure_future(announce())

@@ -74,6 +74,16 @@ def password(account: Account, user: str) -> str:
                     f"(os1 mail add asks for it).")
 
 
+def forget_password(user: str, account: str) -> None:
+    """Take the account's password out of the keyring, if it is there."""
+    try:
+        import keyring
+
+        keyring.delete_password(KEYRING_SERVICE, keyring_key(user, account))
+    except Exception as exc:  # noqa: BLE001 - none there, or no keyring on this computer
+        log.debug("keyring: %s", exc)
+
+
 def _context(account: Account) -> ssl.SSLContext:
     return ssl.create_default_context(cafile=account.ca_file) if account.ca_file else \
         ssl.create_default_context()

@@ -364,6 +364,14 @@ class MailStore:
         with self._lock:
             self._db.close()
 
+    def forget_everything(self) -> int:
+        """Delete this person's accounts and os1's copy of their mail (their
+        os1 account was removed; the mail on their servers stays)."""
+        from os1.storage import delete_person
+
+        with self._tx():
+            return delete_person(self._db, self.user)
+
     # -- plumbing -------------------------------------------------------------------
 
     def _own(self, account: Account) -> None:

@@ -162,6 +162,8 @@ NOTE_TABLES = {
     ),
     "self_descriptions": "",
 }
+#: The tables that hold a person's memory (each row with their ``user_id``).
+MEMORY_TABLES = ("sessions", "messages", "facts", "actions", "profile", *NOTE_TABLES)
 #: Notes found by full-text search (a self-description is about the companion, not a memory).
 SEARCHABLE_NOTES = ("summaries", "journal", "relationship")
 

@@ -23,7 +23,7 @@ from os1.memory.facts import normalize_key
 from os1.memory.recall import (
     DenseIndex, IndexRow, RecallTuning, build_index, rank_messages, speaker_label,
 )
-from os1.memory.schema import SCHEMA_VERSION, SEARCHABLE_NOTES
+from os1.memory.schema import MEMORY_TABLES, SCHEMA_VERSION, SEARCHABLE_NOTES
 from os1.memory.store import (
     Action,
     NOTE_PREFIX, RELATIONSHIP_KINDS, STOPWORDS, Fact, Hit, Note, Reflection, Role, StoredMessage,
@@ -702,6 +702,19 @@ class SQLiteMemory:
         with self._index_lock:
             self._rebuild = True  # positions shift: read again at the next search
         return True
+
+    def forget_everything(self) -> int:
+        """Delete everything this person's memory holds, as thoroughly as
+        :meth:`forget` (their account was removed); how many rows went."""
+        from os1.storage import delete_person
+
+        with self._tx():
+            gone = delete_person(self._db, self.user, MEMORY_TABLES)
+            self._purge(["messages", "facts", *SEARCHABLE_NOTES])
+        self._checkpoint()
+        with self._index_lock:
+            self._rebuild = True
+        return gone
 
     def _purge(self, tables: Sequence[str]) -> None:
         """Rewrite these tables' full-text indexes without what was deleted.

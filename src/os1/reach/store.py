@@ -108,6 +108,20 @@ class ReachStore:
     def close(self) -> None:
         self._db.close()
 
+    def forget_everything(self) -> int:
+        """Delete all of this person's reminders and reach-outs (their account was removed)."""
+        from os1.storage import delete_person
+
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                gone = delete_person(self._db, self.user, ("reach_log", "reach_items", "reach_state"))
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+        return gone
+
     def _exec(self, sql: str, args: Sequence[Any] = ()) -> sqlite3.Cursor:
         with self._lock:
             return self._db.execute(sql, args)

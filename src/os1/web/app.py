@@ -1,12 +1,21 @@
 """The ASGI app of ``os1 serve``: the page, its WebSocket, the memory,
 settings, action-log, reminders and inbox API, and the OpenAI-compatible API.
 
-Who may talk to it: on loopback without a token, only pages served by os1
-itself (the Host must be a loopback name, which stops DNS rebinding, and a
-browser request from another origin is refused, which stops other web pages
-from using it). With a token (required on any other address), every request
-must carry it: ``Authorization: Bearer``, or the cookie the page gets when it
-is opened with ``?token=``.
+Who may talk to it (:class:`_Guard`, before any route):
+
+- One person, on loopback without a token: only pages served by os1 itself
+  (the Host must be a loopback name, which stops DNS rebinding, and a browser
+  request from another origin is refused, which stops other web pages from
+  using it). With a token (required on any other address), every request must
+  carry it: ``Authorization: Bearer``, or the cookie the page gets when it is
+  opened with ``?token=``.
+- With accounts (``os1 user add``): a page logs in (``/login``) and gets an
+  HttpOnly session cookie; what it asks to change must also carry the login's
+  CSRF token (``X-CSRF-Token``), which other sites cannot read. An API client
+  sends its own token (``os1 user token``) as ``Authorization: Bearer``.
+
+Either way the guard puts the person's name in the request's scope, and routes
+reach only that person's hub (``_hub``): the scope is fixed where a request enters.
 """
 
 from __future__ import annotations
@@ -34,6 +43,7 @@ from starlette.websockets import WebSocket
 from os1.errors import ConfigError, Os1Error
 from os1.web import openai_api
 from os1.web.hub import Hub
+from os1.web.hubs import Hubs
 from os1.web.realtime import Connection
 
 if TYPE_CHECKING:
@@ -44,20 +54,32 @@ log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
 LOOPBACK_NAMES = {"127.0.0.1", "localhost", "::1"}
 COOKIE = "os1_token"
+SESSION_COOKIE = "os1_session"
+CSRF_COOKIE = "os1_csrf"
+CSRF_HEADER = "x-csrf-token"
+#: Paths anyone may fetch: the login form and the page's own files (they hold nothing private).
+PUBLIC = ("/login", "/static/")
 
 
-def create_app(hub: Hub, *, token: str | None = None, preload_voice: bool = True) -> Starlette:
+def create_app(hubs: Hub | Hubs, *, token: str | None = None, preload_voice: bool = True) -> Starlette:
+    """The app over ``hubs`` (a single :class:`Hub` serves its one person)."""
+    if isinstance(hubs, Hub):
+        hubs = Hubs(hubs.settings, hub=hubs)
+    everyone = hubs
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        hub.start(preload_voice=preload_voice)
+        everyone.start(preload_voice=preload_voice)
         try:
             yield
         finally:
-            await hub.close()
+            await everyone.close()
 
     app = Starlette(
         routes=[
             Route("/", index, methods=["GET"]),
+            Route("/login", login, methods=["GET", "POST"]),
+            Route("/logout", logout, methods=["POST"]),
             Route("/api/status", status, methods=["GET"]),
             Route("/api/history", history, methods=["GET"]),
             Route("/api/memory", memory_list, methods=["GET"]),
@@ -79,8 +101,14 @@ def create_app(hub: Hub, *, token: str | None = None, preload_voice: bool = True
         ],
         lifespan=lifespan,
     )
-    app.state.hub = hub
-    return _Guard(app, token)  # type: ignore[return-value]
+    app.state.hubs = hubs
+    return _Guard(app, hubs, token)  # type: ignore[return-value]
+
+
+def _hub(request: Request | WebSocket) -> Hub:
+    """The hub of the person the guard let in (never anyone else's)."""
+    hubs: Hubs = request.app.state.hubs
+    return hubs.get(request.scope["state"]["person"])
 
 
 # -- the page --------------------------------------------------------------------------------
@@ -97,7 +125,56 @@ async def index(request: Request) -> Response:
 
 async def socket(ws: WebSocket) -> None:
     await ws.accept()
-    await Connection(ws, ws.app.state.hub).run()
+    await Connection(ws, _hub(ws)).run()
+
+
+# -- logging in (with accounts) ------------------------------------------------------------------
+
+
+async def login(request: Request) -> Response:
+    """The login form (GET), and logging in (POST, as a form or JSON): a new
+    session cookie and the CSRF token the page sends back on changes."""
+    accounts = request.app.state.hubs.accounts
+    if accounts is None:
+        return RedirectResponse("/", 303)
+    if request.method == "GET":
+        return FileResponse(STATIC / "login.html", headers={"Cache-Control": "no-cache"})
+    form = request.headers.get("content-type", "").startswith(("application/x-www-form-urlencoded",
+                                                              "multipart/form-data"))
+    try:
+        body: Any = dict(await request.form()) if form else await request.json()
+    except Exception:  # noqa: BLE001 - any unreadable body is a bad request
+        body = None
+    if not isinstance(body, dict) or not isinstance(body.get("name"), str) or not isinstance(
+            body.get("password"), str):
+        return _error(400, "Send a name and a password.")
+    name, password = body["name"].strip().lower(), body["password"]
+    address = request.client.host if request.client else ""
+    if not accounts.allowed(f"name:{name}", f"address:{address}"):
+        return _error(429, "Too many failed logins: wait 15 minutes and try again.")
+    if not await asyncio.to_thread(accounts.verify, name, password, address=address):
+        if form:
+            return RedirectResponse("/login?failed=1", 303)
+        return _error(401, "That name and password do not match.")
+    session, granted = accounts.login(name)
+    response: Response = RedirectResponse("/", 303) if form else JSONResponse({"user": name})
+    secure = request.url.scheme == "https"
+    response.set_cookie(SESSION_COOKIE, session, max_age=30 * 24 * 3600, httponly=True, samesite="strict",
+                        secure=secure)
+    # Readable by the page (it sends it back as X-CSRF-Token); worthless without the session.
+    response.set_cookie(CSRF_COOKIE, granted.csrf, max_age=30 * 24 * 3600, samesite="strict", secure=secure)
+    return response
+
+
+async def logout(request: Request) -> Response:
+    accounts = request.app.state.hubs.accounts
+    session = _cookie(request.headers.get("cookie", ""), SESSION_COOKIE)
+    if accounts is not None and session:
+        accounts.logout(session)
+    response = Response(status_code=204)
+    response.delete_cookie(SESSION_COOKIE)
+    response.delete_cookie(CSRF_COOKIE)
+    return response
 
 
 # -- status, history, memory, settings ---------------------------------------------------------
@@ -113,7 +190,7 @@ def _api(handler: Callable[[Request, Hub], Awaitable[Response]]) -> Callable[[Re
 
     @functools.wraps(handler)
     async def route(request: Request) -> Response:
-        hub: Hub = request.app.state.hub
+        hub = _hub(request)
         try:
             await hub.ready()
             return await handler(request, hub)
@@ -136,9 +213,10 @@ async def _body(request: Request) -> dict[str, Any]:
 
 
 async def status(request: Request) -> JSONResponse:
-    hub: Hub = request.app.state.hub
+    hub = _hub(request)
     return JSONResponse({"ready": hub.companion is not None, "failure": hub.failure,
-                         "name": hub.settings.persona.name, "model": hub.settings.llm.model})
+                         "name": hub.settings.persona.name, "model": hub.settings.llm.model,
+                         "user": hub.settings.user, "accounts": request.app.state.hubs.accounts is not None})
 
 
 @_api
@@ -291,7 +369,7 @@ def _mail_api(handler: Callable[[Request, Hub, MailStore | None], Awaitable[Resp
     async def route(request: Request) -> Response:
         from os1.mail.client import MailError
 
-        hub: Hub = request.app.state.hub
+        hub = _hub(request)
         try:
             return await handler(request, hub, await hub.mailbox())
         except ConfigError as exc:
@@ -366,7 +444,7 @@ async def mail_sync(request: Request, hub: Hub, store: MailStore | None) -> Resp
 
 
 async def settings(request: Request) -> JSONResponse:
-    hub: Hub = request.app.state.hub
+    hub = _hub(request)
     if request.method == "GET":
         return JSONResponse(hub.public_settings())
     try:
@@ -379,15 +457,19 @@ async def settings(request: Request) -> JSONResponse:
 
 
 class _Guard:
-    """Checks every HTTP request and WebSocket before the app sees it."""
+    """Checks every HTTP request and WebSocket before the app sees it, and
+    tells it whose it is: ``scope["state"]["person"]``."""
 
-    def __init__(self, app: Starlette, token: str | None):
+    def __init__(self, app: Starlette, hubs: Hubs, token: str | None):
         self.app = app
+        self.hubs = hubs
         self.token = token
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
             return await self.app(scope, receive, send)
+        scope.setdefault("state", {})
+        scope["state"].pop("person", None)  # only the guard says who it is
         problem = self._check(scope)
         if problem is None:
             return await self.app(scope, receive, send)
@@ -397,8 +479,11 @@ class _Guard:
             await receive()
             await send({"type": "websocket.close", "code": 1008, "reason": message[:120]})
             return
+        if status == 401 and scope["path"] == "/" and scope.get("method") == "GET" and self.hubs.accounts:
+            return await RedirectResponse("/login", 303)(scope, receive, send)
         await JSONResponse({"error": {"message": message, "type": "invalid_request_error",
-                                      "code": "forbidden"}}, status)(scope, receive, send)
+                                      "code": "forbidden" if status == 403 else "unauthorized"}},
+                           status)(scope, receive, send)
 
     def _check(self, scope: Scope) -> tuple[int, str] | None:
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
@@ -407,31 +492,61 @@ class _Guard:
         unsafe = scope["type"] == "websocket" or scope.get("method") not in ("GET", "HEAD", "OPTIONS")
         if origin and unsafe and urlsplit(origin).netloc != host:
             return 403, "Requests from other web pages are not allowed."
+        public = scope["type"] == "http" and scope["path"].startswith(PUBLIC)
+        if self.hubs.accounts is not None:
+            if public:
+                return None
+            return self._person(scope, headers, unsafe)
         if self.token is None:
             if _hostname(host) not in LOOPBACK_NAMES:
                 return 403, "os1 answers on loopback names only (127.0.0.1, localhost)."
-            return None
-        if scope["type"] == "http" and scope["path"] == "/" and "token=" in scope.get("query_string", b"").decode():
-            given = parse_qs(scope["query_string"].decode()).get("token", [""])[0]
         else:
-            given = _token_in(headers)
-        if given and hmac.compare_digest(given.encode(), self.token.encode()):
+            if scope["type"] == "http" and scope["path"] == "/" and "token=" in scope.get(
+                    "query_string", b"").decode():
+                given = parse_qs(scope["query_string"].decode()).get("token", [""])[0]
+            else:
+                given = _token_in(headers)
+            if not (given and hmac.compare_digest(given.encode(), self.token.encode())) and not public:
+                return 401, "This os1 needs its access token (open the URL os1 serve printed)."
+        scope["state"]["person"] = self.hubs.settings.user
+        return None
+
+    def _person(self, scope: Scope, headers: dict[str, str], unsafe: bool) -> tuple[int, str] | None:
+        """Who this is, with accounts: an API token's owner, or a page's login
+        (whose changes must carry its CSRF token)."""
+        accounts = self.hubs.accounts
+        assert accounts is not None
+        auth = headers.get("authorization", "")
+        if auth.lower().startswith("bearer "):
+            name = accounts.token_owner(auth[7:].strip())
+            if name is None:
+                return 401, "That token is not (or no longer) valid: `os1 user token NAME` makes one."
+            scope["state"]["person"] = name
             return None
-        if scope["type"] == "http" and scope["path"].startswith("/static/"):
-            return None  # the page's own files hold nothing private
-        return 401, "This os1 needs its access token (open the URL os1 serve printed)."
+        login = accounts.session(_cookie(headers.get("cookie", ""), SESSION_COOKIE))
+        if login is None:
+            return 401, "Log in first (/login)."
+        if unsafe and scope["type"] == "http" and not hmac.compare_digest(
+                headers.get(CSRF_HEADER, "").encode(), login.csrf.encode()):
+            return 403, "This change did not come from os1's page (its CSRF token is missing or wrong)."
+        scope["state"]["person"] = login.name
+        return None
+
+
+def _cookie(header: str, name: str) -> str:
+    cookie = SimpleCookie()
+    try:
+        cookie.load(header)
+    except Exception:  # noqa: BLE001 - a malformed cookie header holds nothing
+        return ""
+    return cookie[name].value if name in cookie else ""
 
 
 def _token_in(headers: dict[str, str]) -> str:
     auth = headers.get("authorization", "")
     if auth.lower().startswith("bearer "):
         return auth[7:].strip()
-    cookie = SimpleCookie()
-    try:
-        cookie.load(headers.get("cookie", ""))
-    except Exception:  # noqa: BLE001 - a malformed cookie header is no token
-        return ""
-    return cookie[COOKIE].value if COOKIE in cookie else ""
+    return _cookie(headers.get("cookie", ""), COOKIE)
 
 
 def _hostname(host: str) -> str:

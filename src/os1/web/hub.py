@@ -24,6 +24,7 @@ from os1.events import ConsentResolved, Event, ReplyDone, UserTurn
 from os1.memory.store import MemoryStore
 from os1.mind.companion import Companion
 from os1.mind.llm import LLM
+from os1.web.engines import Engines
 
 if TYPE_CHECKING:
     from os1.mail.store import MailStore
@@ -49,19 +50,25 @@ class _SyncStopped(Exception):
 
 
 class Hub:
+    """One person's conversation, memory, reminders and mail, for every page
+    and client of theirs. ``engines`` (the models) may be shared with other
+    people's hubs; ``operator``: this person runs the server, and may change
+    its model."""
+
     def __init__(self, settings: Settings, *, llm: LLM | None = None,
                  voice: VoiceParts | None = None, memory: MemoryStore | None = None,
                  progress: Progress | None = None, mail_sync_every: float | None = MAIL_SYNC_EVERY,
-                 reach_every: float | None = REACH_EVERY):
+                 reach_every: float | None = REACH_EVERY, engines: Engines | None = None,
+                 operator: bool = True):
         self.settings = settings
-        self._progress = progress  # joining the model file on first use
-        self._llm = llm
-        self._own_llm = llm is None
-        self._voice = voice
+        self.engines = engines or Engines(settings, llm=llm, voice=voice, progress=progress)
+        self._own_engines = engines is None
+        self.operator = operator
+        self._llm: LLM | None = None
+        self._voice: VoiceParts | None = None  # their own voice, when their speed is not the server's
         self._memory = memory
         self.companion: Companion | None = None
         self._ready = asyncio.Event()
-        self._voice_loading: asyncio.Future[VoiceParts] | None = None
         self._startup: asyncio.Task[None] | None = None
         self.failure: str | None = None  # why the model could not be loaded
         self._listeners: set[Callable[[dict[str, Any]], None]] = set()
@@ -87,11 +94,14 @@ class Hub:
         self._startup = asyncio.ensure_future(self._load())
         if self._mail_every is not None:
             self._mail_loop = asyncio.ensure_future(self._sync_mail_forever(self._mail_every))
-        if preload_voice and self._voice is None:
-            self._voice_loading = asyncio.ensure_future(self._load_voice())
+        if preload_voice:
+            self.engines.preload_voice()
+
+    @property
+    def started(self) -> bool:
+        return self._startup is not None
 
     async def _load(self) -> None:
-        from os1.mind.engines import open_llm
         from os1.runtime import open_mail, open_memory, open_reach, open_tools
 
         try:
@@ -104,8 +114,7 @@ class Hub:
             self.reach.connected = len(self._listeners)
             # In a call, never while the person is talking (nor over os1's own reply).
             self.reach.busy = lambda: any(not call.session.policy.quiet for call in self.calls)
-            if self._llm is None:
-                self._llm = await asyncio.to_thread(open_llm, self.settings, self._progress)
+            self._llm = await self.engines.llm()
             self.companion = Companion(self.settings, self._llm, self._memory, channel="text",
                                        tools=open_tools(self.settings, self._memory, self.mail, self._llm),
                                        reach=self.reach)
@@ -135,19 +144,13 @@ class Hub:
         """The ears and voice, loaded on first use (or preloaded at start)."""
         if self._voice is not None:
             return self._voice
-        if self._voice_loading is None or (
-                self._voice_loading.done() and self._voice_loading.exception() is not None):
-            self._voice_loading = asyncio.ensure_future(self._load_voice())
-        return await asyncio.shield(self._voice_loading)
+        parts = await self.engines.voice()
+        if self.settings.voice.speed == self.engines.settings.voice.speed:
+            return parts
+        from os1.runtime import open_synthesizer
 
-    async def _load_voice(self) -> VoiceParts:
-        from os1.runtime import open_voice_parts
-
-        try:
-            self._voice = await asyncio.to_thread(open_voice_parts, self.settings)
-        except Os1Error as exc:
-            log.warning("voice unavailable: %s", exc)
-            raise
+        # Their own synthesizer at their speed; the ears stay shared.
+        self._voice = replace(parts, voice=await asyncio.to_thread(open_synthesizer, self.settings))
         return self._voice
 
     async def close(self) -> None:
@@ -159,15 +162,10 @@ class Hub:
             await asyncio.gather(task, return_exceptions=True)  # finish what is being said
         if self._startup is not None:
             await asyncio.gather(self._startup, return_exceptions=True)
-        if self._voice_loading is not None:
-            await asyncio.gather(self._voice_loading, return_exceptions=True)
         if self.companion is not None:
             await self.companion.close()
-        if self._llm is not None and self._own_llm:
-            await self._llm.aclose()
-        if self._voice is not None:
-            await self._voice.ears.aclose()
-            await self._voice.voice.aclose()
+        if self._own_engines:
+            await self.engines.close()
         if self._memory is not None:
             self._memory.close()
         if self.reach is not None:
@@ -495,6 +493,8 @@ class Hub:
         if len(name) > 40:
             raise ConfigError("The companion's name must be at most 40 characters.")
         reach, reach_changes = _reach_changes(s, changes)
+        if model != s.llm.model and not self.operator:
+            raise ConfigError("The model is chosen by whoever runs this os1.")
         path = s.config_file or s.home / "config.toml"
         new = replace(s, config_file=path, persona=replace(s.persona, name=name),
                       voice=replace(s.voice, speed=speed), llm=replace(s.llm, model=model), reach=reach)
@@ -505,14 +505,13 @@ class Hub:
             if "quiet_hours" in reach_changes:
                 reach_changes["quiet_hours"] = reach.quiet_hours
         await asyncio.to_thread(update_config_file, path, {
-            "persona": {"name": name}, "voice": {"speed": speed}, "llm": {"model": model},
+            "persona": {"name": name}, "voice": {"speed": speed},
+            **({"llm": {"model": model}} if self.operator else {}),
             **({"reach": reach_changes} if reach_changes else {})})
         if model != s.llm.model:
             self.restart_needed = True  # a new model means reloading it: on the next start
-        if speed != s.voice.speed and self._voice is not None:
-            from os1.runtime import open_synthesizer
-
-            self._voice = replace(self._voice, voice=await asyncio.to_thread(open_synthesizer, new))
+        if speed != s.voice.speed:
+            self._voice = None  # the next call gets a voice at the new speed (a call under way keeps its own)
         self.settings = replace(new, llm=s.llm)  # the running model stays as it is
         if self.reach is not None and new.reach != s.reach:
             self.reach.tz = new.reach.zone

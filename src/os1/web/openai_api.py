@@ -60,7 +60,8 @@ def routes() -> list[Route]:
 
 
 def _hub(request: Request) -> Hub:
-    return request.app.state.hub
+    """The hub of the person the guard let in (web/app.py)."""
+    return request.app.state.hubs.get(request.scope["state"]["person"])
 
 
 async def models(request: Request) -> JSONResponse:

@@ -40,9 +40,23 @@ function connect() {
     state.connected = false;
     if (state.call) endCall(false);
     setStatus("Disconnected. Reconnecting…", "connecting");
+    // Logged out (or the login expired): the login form, not endless reconnecting.
+    fetch("/api/status").then((r) => { if (r.status === 401) location.href = "/login"; }).catch(() => {});
     setTimeout(connect, Math.min(8000, 500 * 2 ** state.retry++));
   };
 }
+
+// With accounts: who is logged in, and a way out.
+fetch("/api/status").then((r) => (r.ok ? r.json() : null)).then((s) => {
+  if (!s || !s.accounts) return;
+  const out = $("logout");
+  out.hidden = false;
+  out.title = `Logged in as ${s.user}`;
+  out.addEventListener("click", async () => {
+    await api("/logout", { method: "POST" }).catch(() => {});
+    location.href = "/login";
+  });
+}).catch(() => {});
 
 function send(message) {
   if (state.ws && state.ws.readyState === WebSocket.OPEN) {
@@ -670,9 +684,16 @@ $("memory-search").addEventListener("submit", (e) => {
   loadMemory($("memory-query").value.trim());
 });
 
+// The login's CSRF token (with accounts): changes must carry it; other sites cannot read it.
+function csrf() {
+  const found = document.cookie.split("; ").find((c) => c.startsWith("os1_csrf="));
+  return found ? decodeURIComponent(found.slice(9)) : "";
+}
+
 async function api(path, options) {
   const response = await fetch(path, {
-    ...options, headers: { "Content-Type": "application/json", ...(options && options.headers) },
+    ...options,
+    headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf(), ...(options && options.headers) },
   });
   const body = await response.json().catch(() => ({}));
   if (!response.ok) throw new Error((body.error && body.error.message) || response.statusText);

@@ -1,0 +1,267 @@
+"""The people an os1 serves: accounts, their login sessions and API tokens.
+
+With no account, os1 serves one person (``settings.user``) on loopback, as it
+always has. Once ``os1 user add`` made one, ``os1 serve`` asks who is there:
+a page logs in with a name and password (argon2id hashes), an API client
+sends a token of its own (``os1 user token``). Either way the request gets a
+person's name once, where it enters (web/app.py), and everything after it is
+opened for that person only.
+
+Secrets are never stored: passwords as argon2 hashes, session ids and API
+tokens as SHA-256 digests (they are random, 256 bits: a fast digest is
+enough and lets a lookup be an index search).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from os1.errors import ConfigError, StorageError
+
+#: A person's name: also their key in every table and a folder name, so kept plain.
+NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,31}$")
+MIN_PASSWORD = 8
+#: How long a login lasts without being used.
+SESSION_SECONDS = 30 * 24 * 3600
+#: Failed logins allowed per name (and per address) in ``LOCKOUT_WINDOW`` seconds.
+MAX_FAILURES = 5
+LOCKOUT_WINDOW = 15 * 60.0
+TOKEN_PREFIX = "os1_"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS people (
+    name TEXT PRIMARY KEY,
+    password TEXT NOT NULL,
+    created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS logins (
+    digest TEXT PRIMARY KEY,
+    name TEXT NOT NULL REFERENCES people(name) ON DELETE CASCADE,
+    csrf TEXT NOT NULL,
+    expires_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS tokens (
+    digest TEXT PRIMARY KEY,
+    name TEXT NOT NULL REFERENCES people(name) ON DELETE CASCADE,
+    label TEXT NOT NULL,
+    created_at REAL NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    name: str
+    created_at: float
+    tokens: int
+
+
+@dataclass(frozen=True, slots=True)
+class Login:
+    """A page's login: whose it is, and the CSRF token its requests must carry."""
+
+    name: str
+    csrf: str
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def check_name(name: str) -> str:
+    if not NAME.match(name):
+        raise ConfigError(f"{name!r} cannot be a user name: use 1-32 lowercase letters, digits, '.', '_' or "
+                          "'-', starting with a letter or digit.")
+    return name
+
+
+class Accounts:
+    """The accounts file (``$OS1_HOME/accounts.sqlite3``); safe to share between threads."""
+
+    def __init__(self, path: Path):
+        from argon2 import PasswordHasher
+
+        self._hasher = PasswordHasher()
+        # Verifying against this when the name is unknown takes as long as a real check.
+        self._dummy = self._hasher.hash(secrets.token_hex(16))
+        self._lock = threading.Lock()
+        self._failures: dict[str, list[float]] = {}
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._db.execute("PRAGMA busy_timeout=5000")
+            self._db.executescript(_SCHEMA)
+        except sqlite3.Error as exc:
+            raise StorageError(f"Cannot open the accounts file {path}: {exc}") from exc
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._db
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
+                self._db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                raise StorageError(f"The accounts file cannot be used: {exc}") from exc
+
+    # -- people ---------------------------------------------------------------------------
+
+    def add(self, name: str, password: str) -> None:
+        check_name(name)
+        hashed = self._hash(password)
+        with self._tx() as db:
+            if db.execute("SELECT 1 FROM people WHERE name = ?", (name,)).fetchone():
+                raise ConfigError(f"There is already a user {name!r}.")
+            db.execute("INSERT INTO people (name, password, created_at) VALUES (?, ?, ?)",
+                       (name, hashed, time.time()))
+
+    def people(self) -> list[Person]:
+        with self._tx() as db:
+            rows = db.execute(
+                "SELECT p.name, p.created_at, (SELECT count(*) FROM tokens t WHERE t.name = p.name) "
+                "FROM people p ORDER BY p.name").fetchall()
+        return [Person(*row) for row in rows]
+
+    def exists(self, name: str) -> bool:
+        with self._tx() as db:
+            return db.execute("SELECT 1 FROM people WHERE name = ?", (name,)).fetchone() is not None
+
+    def any(self) -> bool:
+        with self._tx() as db:
+            return db.execute("SELECT 1 FROM people LIMIT 1").fetchone() is not None
+
+    def remove(self, name: str) -> bool:
+        """The account, its logins and tokens (their memory: :func:`os1.runtime.forget_person`)."""
+        with self._tx() as db:
+            return db.execute("DELETE FROM people WHERE name = ?", (name,)).rowcount > 0
+
+    def reset_password(self, name: str, password: str) -> None:
+        """A new password; every login of theirs ends (their API tokens stay)."""
+        hashed = self._hash(password)
+        with self._tx() as db:
+            if not db.execute("UPDATE people SET password = ? WHERE name = ?", (hashed, name)).rowcount:
+                raise ConfigError(f"There is no user {name!r}.")
+            db.execute("DELETE FROM logins WHERE name = ?", (name,))
+
+    def _hash(self, password: str) -> str:
+        if len(password) < MIN_PASSWORD:
+            raise ConfigError(f"A password needs at least {MIN_PASSWORD} characters.")
+        return self._hasher.hash(password)
+
+    # -- logging in -------------------------------------------------------------------------
+
+    def allowed(self, *keys: str, now: float | None = None) -> bool:
+        """False while one of ``keys`` (a name, an address) failed too often lately."""
+        now = time.time() if now is None else now
+        with self._lock:
+            for key in keys:
+                recent = [t for t in self._failures.get(key, ()) if now - t < LOCKOUT_WINDOW]
+                self._failures[key] = recent
+                if len(recent) >= MAX_FAILURES:
+                    return False
+        return True
+
+    def verify(self, name: str, password: str, *, address: str = "", now: float | None = None) -> bool:
+        """Whether ``password`` is ``name``'s; a failure counts against both the
+        name and the address it came from (:meth:`allowed`)."""
+        from argon2.exceptions import InvalidHashError, VerificationError
+
+        with self._tx() as db:
+            row = db.execute("SELECT password FROM people WHERE name = ?", (name,)).fetchone()
+        try:
+            ok = self._hasher.verify(row[0] if row else self._dummy, password) and row is not None
+        except (VerificationError, InvalidHashError):
+            ok = False
+        if not ok:
+            at = time.time() if now is None else now
+            with self._lock:
+                for key in (f"name:{name}", f"address:{address}"):
+                    self._failures.setdefault(key, []).append(at)
+        return ok
+
+    def login(self, name: str, *, now: float | None = None) -> tuple[str, Login]:
+        """A new login for ``name``: its session id (for the cookie) and the login."""
+        session, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
+        now = time.time() if now is None else now
+        with self._tx() as db:
+            db.execute("DELETE FROM logins WHERE expires_at < ?", (now,))
+            db.execute("INSERT INTO logins (digest, name, csrf, expires_at) VALUES (?, ?, ?, ?)",
+                       (_digest(session), name, csrf, now + SESSION_SECONDS))
+        return session, Login(name, csrf)
+
+    def session(self, session: str, *, now: float | None = None) -> Login | None:
+        """Whose login ``session`` is (and it lasts another 30 days), or None."""
+        if not session:
+            return None
+        now = time.time() if now is None else now
+        with self._tx() as db:
+            row = db.execute("SELECT name, csrf, expires_at FROM logins WHERE digest = ?",
+                             (_digest(session),)).fetchone()
+            if row is None or row[2] < now:
+                return None
+            if row[2] < now + SESSION_SECONDS - 24 * 3600:  # at most one write a day per login
+                db.execute("UPDATE logins SET expires_at = ? WHERE digest = ?",
+                           (now + SESSION_SECONDS, _digest(session)))
+        return Login(row[0], row[1])
+
+    def logout(self, session: str) -> None:
+        with self._tx() as db:
+            db.execute("DELETE FROM logins WHERE digest = ?", (_digest(session),))
+
+    # -- API tokens ---------------------------------------------------------------------------
+
+    def new_token(self, name: str, label: str = "") -> str:
+        """A token for ``name``'s API clients (shown once: only its digest is kept)."""
+        token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        with self._tx() as db:
+            if not db.execute("SELECT 1 FROM people WHERE name = ?", (name,)).fetchone():
+                raise ConfigError(f"There is no user {name!r}.")
+            db.execute("INSERT INTO tokens (digest, name, label, created_at) VALUES (?, ?, ?, ?)",
+                       (_digest(token), name, label or "token", time.time()))
+        return token
+
+    def token_owner(self, token: str) -> str | None:
+        if not token.startswith(TOKEN_PREFIX):
+            return None
+        with self._tx() as db:
+            row = db.execute("SELECT name FROM tokens WHERE digest = ?", (_digest(token),)).fetchone()
+        return row[0] if row else None
+
+    def revoke_tokens(self, name: str) -> int:
+        with self._tx() as db:
+            return db.execute("DELETE FROM tokens WHERE name = ?", (name,)).rowcount
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+def accounts_path(home: Path) -> Path:
+    return home / "accounts.sqlite3"
+
+
+def open_accounts(home: Path) -> Accounts | None:
+    """The accounts, if anyone has one (else os1 serves its one person)."""
+    path = accounts_path(home)
+    if not path.exists():
+        return None
+    accounts = Accounts(path)
+    if not accounts.any():
+        accounts.close()
+        return None
+    return accounts
