@@ -69,6 +69,11 @@ class LLMSettings:
     max_reply_tokens: int = 400
     timeout: float = 60.0
     threads: int | None = None  # None: one per physical core
+    #: With accounts (many people): replies written at once (0: 1 embedded, 4 on a server),
+    #: at once per person, and how long one waits for a turn before "busy, try again".
+    concurrency: int = 0
+    per_person: int = 1
+    queue_seconds: float = 90.0
 
     @property
     def is_remote(self) -> bool:
@@ -392,6 +397,9 @@ def _validate(llm: LLMSettings, persona: PersonaSettings, voice: VoiceSettings, 
         raise ConfigError(f"{where}llm.temperature must be between 0 and 2.")
     if llm.max_reply_tokens < 16:
         raise ConfigError(f"{where}llm.max_reply_tokens must be at least 16.")
+    if llm.concurrency < 0 or llm.per_person < 1 or llm.queue_seconds <= 0:
+        raise ConfigError(f"{where}llm.concurrency must be 0 or more, llm.per_person 1 or more and "
+                          "llm.queue_seconds above 0.")
     if not persona.name.strip():
         raise ConfigError(f"{where}persona.name must not be empty.")
     if not 0.5 <= voice.speed <= 2.0:

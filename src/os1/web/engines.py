@@ -17,6 +17,7 @@ from os1.errors import Os1Error
 from os1.mind.llm import LLM
 
 if TYPE_CHECKING:
+    from os1.mind.gate import FairGate
     from os1.talk import VoiceParts
 
 log = logging.getLogger(__name__)
@@ -32,6 +33,25 @@ class Engines:
         self._voice = voice
         self._llm_loading: asyncio.Future[LLM] | None = None
         self._voice_loading: asyncio.Future[VoiceParts] | None = None
+        self.gate: FairGate | None = None
+
+    def share(self) -> None:
+        """Many people will use these engines: their replies take turns at a
+        fair gate (mind/gate.py) sized by the ``[llm]`` settings."""
+        from os1.mind.gate import FairGate
+
+        llm = self.settings.llm
+        slots = llm.concurrency or (4 if llm.is_remote else 1)
+        self.gate = FairGate(slots, per_person=llm.per_person, wait=llm.queue_seconds)
+
+    async def llm_for(self, person: str) -> LLM:
+        """The model as ``person``'s conversation uses it (through the gate, when shared)."""
+        llm = await self.llm()
+        if self.gate is None:
+            return llm
+        from os1.mind.gate import GatedLLM
+
+        return GatedLLM(llm, self.gate, person)
 
     async def llm(self) -> LLM:
         if self._llm is not None:

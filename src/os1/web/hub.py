@@ -114,7 +114,7 @@ class Hub:
             self.reach.connected = len(self._listeners)
             # In a call, never while the person is talking (nor over os1's own reply).
             self.reach.busy = lambda: any(not call.session.policy.quiet for call in self.calls)
-            self._llm = await self.engines.llm()
+            self._llm = await self.engines.llm_for(self.settings.user)
             self.companion = Companion(self.settings, self._llm, self._memory, channel="text",
                                        tools=open_tools(self.settings, self._memory, self.mail, self._llm),
                                        reach=self.reach)

@@ -37,6 +37,8 @@ class Hubs:
         self._started = False
         if hub is not None:
             self._hubs[hub.settings.user] = hub
+        if accounts is not None and self.engines.gate is None:
+            self.engines.share()
 
     @property
     def single(self) -> Hub | None:
