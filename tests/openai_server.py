@@ -13,9 +13,13 @@ from typing import Any
 
 
 class OpenAIServer:
-    def __init__(self, *, status: int = 200, tool_call: tuple[str, str] | None = None):
-        """``tool_call``: (name, arguments JSON) to call when a request offers tools."""
+    def __init__(self, *, status: int = 200, tool_call: tuple[str, str] | None = None,
+                 json_object_only: bool = False):
+        """``tool_call``: (name, arguments JSON) to call when a request offers tools;
+        ``json_object_only``: refuse OpenAI's ``json_schema`` response format, as
+        llama-cpp-python's server does (it takes ``json_object`` with a schema)."""
         self.requests: list[dict[str, Any]] = []
+        self.json_object_only = json_object_only
         self.status = status
         self.tool_call = tool_call
         server = self
@@ -27,12 +31,21 @@ class OpenAIServer:
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 server.requests.append(body)
+                kind = (body.get("response_format") or {}).get("type")
+                if server.json_object_only and kind == "json_schema":
+                    self.send_response(500)
+                    self.end_headers()
+                    self.wfile.write(b'{"error": {"message": "response_format.type: Input should be '
+                                     b'\'text\' or \'json_object\'", "input": "json_schema"}}')
+                    return
                 if server.status != 200:
                     self.send_response(server.status)
                     self.end_headers()
                     self.wfile.write(b'{"error": "overloaded"}')
                     return
-                schema = (body.get("response_format") or {}).get("json_schema", {}).get("schema", {})
+                form = body.get("response_format") or {}
+                schema = form.get("json_schema", {}).get("schema", {}) if kind == "json_schema" else \
+                    form.get("schema", {})
                 if "summary" in schema.get("properties", {}):  # reflection
                     pieces = [json.dumps({"summary": "We said hello.", "journal": "A quiet start.",
                                           "self_description": "I listen.", "moments": [],

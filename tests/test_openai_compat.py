@@ -34,6 +34,18 @@ async def test_json_schema_is_requested():
     assert server.requests[0]["response_format"]["type"] == "json_schema"
 
 
+async def test_a_server_that_takes_schemas_only_as_json_object_gets_them_so_from_then_on():
+    with OpenAIServer(json_object_only=True) as server:
+        llm = OpenAICompatLLM(LLMSettings(model=server.url))
+        options = GenerateOptions(json_schema={"type": "object"})
+        first = await complete(llm, [Message("user", "x")], options)
+        second = await complete(llm, [Message("user", "y")], options)
+        await llm.aclose()
+    assert first == second == '{"facts": []}'
+    assert [r["response_format"]["type"] for r in server.requests] == ["json_schema", "json_object", "json_object"]
+    assert server.requests[1]["response_format"]["schema"] == {"type": "object"}
+
+
 async def test_unreachable_server_is_one_clear_error():
     url = f"http://127.0.0.1:{free_port()}/v1"
     llm = OpenAICompatLLM(LLMSettings(model=url, timeout=5))

@@ -103,6 +103,21 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     proof.add_argument("--out", type=Path, metavar="HYP", help="write the corrected lines here")
     proof.add_argument("--json", action="store_true", help="print one JSON object")
     proof.set_defaults(run=_proofread)
+    load = kinds.add_parser(
+        "load", parents=[common], help="many people at once on one os1 serve: errors, latency, idle sockets",
+        description="Start llama.cpp's server with an embedded model (or use --model-server) and an os1 "
+        "serve with accounts in a throw-away data directory; USERS simulated people log in and hold "
+        "typed conversations over the page's WebSocket for DURATION seconds. Reports turns, errors, "
+        "p50/p95 turn latency, the fair queue's wait and the server's memory; then holds --idle page "
+        "connections and reports the server memory each costs.",
+    )
+    load.add_argument("--users", type=int, default=20)
+    load.add_argument("--duration", type=float, default=120.0, metavar="SECONDS")
+    load.add_argument("--idle", type=int, default=1000, metavar="N", help="idle connections to hold (0: none)")
+    load.add_argument("--model", default="qwen2.5-0.5b", help="embedded model for the model server")
+    load.add_argument("--model-server", metavar="URL", help="an OpenAI-compatible server to use instead")
+    load.add_argument("--json", action="store_true", help="print one JSON object")
+    load.set_defaults(run=_load)
     reach = kinds.add_parser(
         "reach-outs", parents=[common], help="a scripted life on a fake clock: os1's reminders and follow-ups",
         description="Run a scripted life (../shared/data/README.md: the person's messages at local "
@@ -341,6 +356,18 @@ def _proofread(settings: Settings, args: argparse.Namespace) -> int:
     progress = None if args.json else (lambda line: print(f"proofread: {line}", file=sys.stderr, flush=True))
     print_report(asyncio.run(run_proofread_bench(settings, args.src, args.refs, limit=args.limit, out=args.out,
                                                  progress=progress)), args.json)
+    return 0
+
+
+def _load(settings: Settings, args: argparse.Namespace) -> int:
+    import sys
+
+    from os1.bench.load import print_report, run_load_bench
+
+    progress = None if args.json else (lambda line: print(f"load: {line}", file=sys.stderr, flush=True))
+    print_report(asyncio.run(run_load_bench(settings, users=args.users, duration=args.duration, idle=args.idle,
+                                            model=args.model, model_server=args.model_server,
+                                            progress=progress)), args.json)
     return 0
 
 

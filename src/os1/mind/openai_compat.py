@@ -22,6 +22,9 @@ class OpenAICompatLLM:
         self.model = settings.server_model or "default"
         self.name = f"{self.model} @ {self.base_url}"
         self.context_length = settings.context_length
+        #: The server takes a schema only as ``{"type": "json_object", "schema": …}``
+        #: (llama-cpp-python's server), not as OpenAI's ``json_schema``: learnt from its refusal.
+        self._json_object = False
         headers = {"Authorization": f"Bearer {settings.api_key}"} if settings.api_key else {}
         self._client = httpx.AsyncClient(
             base_url=self.base_url,
@@ -39,6 +42,17 @@ class OpenAICompatLLM:
     async def stream(
         self, messages: Sequence[Message], options: GenerateOptions
     ) -> AsyncIterator[str | ToolCall | BadToolCall]:
+        try:
+            async for piece in self._stream(messages, options):
+                yield piece
+        except _SchemaRefused:
+            self._json_object = True
+            async for piece in self._stream(messages, options):
+                yield piece
+
+    async def _stream(
+        self, messages: Sequence[Message], options: GenerateOptions
+    ) -> AsyncIterator[str | ToolCall | BadToolCall]:
         body: dict[str, Any] = {
             "model": self.model,
             "messages": [wire_message(m) for m in messages],
@@ -47,7 +61,8 @@ class OpenAICompatLLM:
             "temperature": options.temperature,
         }
         if options.json_schema is not None:
-            body["response_format"] = {
+            body["response_format"] = {"type": "json_object", "schema": options.json_schema} \
+                if self._json_object else {
                 "type": "json_schema",
                 "json_schema": {"name": "answer", "schema": options.json_schema},
             }
@@ -61,6 +76,8 @@ class OpenAICompatLLM:
             async with self._client.stream("POST", "/chat/completions", json=body) as response:
                 if response.status_code >= 400:
                     detail = (await response.aread()).decode("utf-8", "replace")[:300]
+                    if options.json_schema is not None and not self._json_object and "json_schema" in detail:
+                        raise _SchemaRefused()
                     raise ModelUnavailable(
                         f"The model server at {self.base_url} answered HTTP "
                         f"{response.status_code}: {detail.strip() or response.reason_phrase}"
@@ -88,6 +105,10 @@ class OpenAICompatLLM:
 
 
 _DONE = object()
+
+
+class _SchemaRefused(Exception):
+    """The server does not know OpenAI's ``json_schema`` response format."""
 
 
 def wire_message(m: Message) -> dict[str, Any]:

@@ -216,7 +216,9 @@ async def status(request: Request) -> JSONResponse:
     hub = _hub(request)
     return JSONResponse({"ready": hub.companion is not None, "failure": hub.failure,
                          "name": hub.settings.persona.name, "model": hub.settings.llm.model,
-                         "user": hub.settings.user, "accounts": request.app.state.hubs.accounts is not None})
+                         "user": hub.settings.user, "accounts": request.app.state.hubs.accounts is not None,
+                         # How busy the shared model is (with accounts): counts and waits, nobody's words.
+                         "queue": hub.engines.gate.stats() if hub.engines.gate is not None else None})
 
 
 @_api

@@ -311,7 +311,9 @@ class Hub:
                       "channel": "text", "reach_out": {"entry": reached.entry_id, "reason": send.reason}})
         for call in list(self.calls):
             call.speak_first(reached.text, reached.message_id)
-        if not self._listeners:  # an open page notifies by itself (when hidden)
+        # An open page notifies by itself (when hidden); this computer's desktop is the
+        # operator's, so only their own reach-outs may show there.
+        if not self._listeners and self.operator:
             notify(self.settings.persona.name, reached.text)
 
     def _reacher(self) -> Reacher:
