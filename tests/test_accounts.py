@@ -235,3 +235,41 @@ def test_each_person_talks_with_their_own_companion_and_sees_only_their_own_thre
         assert alice.put("/api/settings", json={"model": "other"},
                          headers={"X-CSRF-Token": csrf}).status_code == 400  # the operator's choice
         assert {hub.settings.user for hub in hubs.open()} == {"alice", "bob"}
+
+
+def test_in_chromium_a_person_logs_in_talks_changes_a_setting_and_logs_out(settings, accounts):
+    from playwright.sync_api import expect, sync_playwright
+
+    from test_web_consent import browser, serving
+
+    app, hubs = app_for(settings, accounts, FakeLLM(["Hello Alice, good to see you."]))
+    with serving(app) as url, sync_playwright() as p:
+        chromium = browser(p)
+        try:
+            page = chromium.new_page()
+            page.goto(url)
+            expect(page).to_have_url(url + "login")
+            page.get_by_label("Name").fill("alice")
+            page.get_by_label("Password").fill("wrong password")
+            page.get_by_role("button", name="Log in").click()
+            expect(page.get_by_role("alert")).to_be_visible()
+            page.get_by_label("Name").fill("alice")
+            page.get_by_label("Password").fill("alice-password")
+            page.get_by_role("button", name="Log in").click()
+            page.wait_for_function("window.os1 && window.os1.historyShown")
+            page.get_by_label("Message").fill("Hi there")
+            page.keyboard.press("Enter")
+            expect(page.locator(".msg.assistant").last).to_have_text("Hello Alice, good to see you.")
+            # A change through the page carries the login's CSRF token.
+            page.get_by_role("button", name="Settings").click()
+            expect(page.locator("#set-model")).to_be_hidden()  # the operator's choice
+            page.locator("#set-name").fill("Samantha")
+            page.get_by_role("button", name="Save").click()
+            expect(page.locator("#companion-name")).to_have_text("Samantha")
+            assert hubs.get("alice").settings.persona.name == "Samantha"
+            assert hubs.get("bob").settings.persona.name != "Samantha"
+            page.get_by_role("button", name="Log out").click()
+            expect(page).to_have_url(url + "login")
+            assert page.request.get(url + "api/status").status == 401
+        finally:
+            chromium.close()

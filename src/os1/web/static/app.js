@@ -49,6 +49,7 @@ function connect() {
 // With accounts: who is logged in, and a way out.
 fetch("/api/status").then((r) => (r.ok ? r.json() : null)).then((s) => {
   if (!s || !s.accounts) return;
+  $("set-model").closest("label").hidden = true; // the model is the operator's to choose
   const out = $("logout");
   out.hidden = false;
   out.title = `Logged in as ${s.user}`;
