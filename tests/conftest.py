@@ -11,7 +11,39 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 # Real servers on loopback: IMAP (Dovecot) and SMTP (aiosmtpd) for the email tests (fixtures dovecot,
 # smtp_server), CalDAV (Radicale) for the calendar tests (fixture radicale).
-pytest_plugins = ["mailservers", "calendarserver"]
+pytest_plugins = ["mailservers", "calendarserver", "postgres_server"]
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request: pytest.FixtureRequest) -> str:
+    """Each storage backend in turn: tests that take it run on both."""
+    return str(request.param)
+
+
+@pytest.fixture
+def make_memory(backend: str, tmp_path: Path, request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
+    """``make_memory(user="alice", **options)``: a person's memory on this
+    test's backend (one SQLite file, or one PostgreSQL database, per test)."""
+    from os1.memory.sql import SQLMemory
+
+    stores: list[SQLMemory] = []
+
+    def make(user: str = "alice", **options: object) -> SQLMemory:
+        store: SQLMemory
+        if backend == "sqlite":
+            from os1.memory.sqlite import SQLiteMemory
+
+            store = SQLiteMemory(tmp_path / "db.sqlite3", user, **options)  # type: ignore[arg-type]
+        else:
+            from os1.memory.postgres import PostgresMemory
+
+            store = PostgresMemory(request.getfixturevalue("pg_url"), user, **options)  # type: ignore[arg-type]
+        stores.append(store)
+        return store
+
+    yield make
+    for store in stores:
+        store.close()
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 """Isolation probes: people on one os1 serve never reach each other's data.
 
-A real server (uvicorn on loopback) with accounts, real stores, a fake model.
+A real server (uvicorn on loopback) with accounts, real stores (memory on
+SQLite, and on PostgreSQL with row-level security), a fake model.
 Each person's data is written with secret codes: their conversation (through
 the OpenAI-compatible API), facts, reminders, reach-outs, a pending action and
 mail. Then several people at once, concurrently, send randomized probes through
@@ -76,9 +77,13 @@ def mail_bytes(person: Person, n: int) -> bytes:
 
 
 @pytest.fixture
-def world(tmp_path):
-    """Three people with accounts, logins, tokens and mail, and the server's settings."""
-    settings = load_settings({"home": str(tmp_path / "home")}, env={"HOME": str(tmp_path)})
+def world(tmp_path, backend, request):
+    """Three people with accounts, logins, tokens and mail, and the server's settings
+    (their memory in SQLite, or in PostgreSQL with row-level security)."""
+    env = {"HOME": str(tmp_path)}
+    if backend == "postgres":
+        env["OS1_DATABASE_URL"] = request.getfixturevalue("pg_url")
+    settings = load_settings({"home": str(tmp_path / "home")}, env=env)
     accounts = Accounts(accounts_path(settings.home))
     people = {}
     for name in PEOPLE:
@@ -332,6 +337,10 @@ def test_ten_thousand_randomized_probes_leak_nothing_between_people(world):
 async def _run(url: str, hubs: Hubs, people: dict[str, Person], rng: random.Random,
                prompts: list[list[str]]) -> None:
     await write_data(url, hubs, people)
+    from os1.memory.postgres import PostgresMemory
+
+    on_postgres = isinstance(hubs.get(PEOPLE[0]).memory, PostgresMemory)
+    assert on_postgres == bool(hubs.settings.storage.url)
     before = {name: snapshot(hubs, person) for name, person in people.items()}
     probes = Probes(url, people, rng)
     started = time.monotonic()
@@ -356,7 +365,7 @@ async def _run(url: str, hubs: Hubs, people: dict[str, Person], rng: random.Rand
         if len(whose) > 1:
             probes.leaks.append(f"one prompt held the data of {sorted(whose)}")
     after = {name: snapshot(hubs, person) for name, person in people.items()}
-    print(f"\n{probes.sent} probes in {time.monotonic() - started:.0f} s over {WORKERS} concurrent clients; "
+    print(f"\n{'PostgreSQL' if on_postgres else 'SQLite'}: {probes.sent} probes in {time.monotonic() - started:.0f} s over {WORKERS} concurrent clients; "
           f"statuses {dict(sorted(probes.statuses.items()))}; {probes.controls} owner checks; "
           f"{len(prompts)} prompts; {len(probes.leaks)} leaks")
     assert probes.sent >= PROBES

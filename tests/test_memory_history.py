@@ -20,10 +20,8 @@ def ts(day: str) -> float:
 
 
 @pytest.fixture
-def memory(tmp_path):
-    m = SQLiteMemory(tmp_path / "db.sqlite3", "alice", embedder=None)
-    yield m
-    m.close()
+def memory(make_memory):
+    return make_memory("alice", embedder=None)
 
 
 def said(memory, text, day):

@@ -110,8 +110,8 @@ def test_an_index_kept_up_to_date_in_place_equals_one_built_whole():
     assert np.array_equal(grown.embedded, again.embedded) and np.allclose(grown.norm, again.norm)
 
 
-def test_dense_finds_what_shares_no_words(tmp_path, e5):
-    m = SQLiteMemory(tmp_path / "db.sqlite3", "alice", embedder=e5)
+def test_dense_finds_what_shares_no_words(make_memory, e5):
+    m = make_memory("alice", embedder=e5)
     for text in ["I adopted a puppy last month, his name is Biscuit.",
                  "My brother works as an accountant in Leeds.",
                  "We watched a film about the ocean yesterday.",
@@ -124,11 +124,10 @@ def test_dense_finds_what_shares_no_words(tmp_path, e5):
     hits = m.search("what pet do I have?", limit=2)
     assert "Biscuit" in hits[0].text  # no word in common: the vectors found it
     assert "Leeds" in m.search("brother job", limit=1)[0].text
-    m.close()
 
 
-def test_answer_in_the_reply_is_found_through_its_question(tmp_path, e5):
-    m = SQLiteMemory(tmp_path / "db.sqlite3", "alice", embedder=e5)
+def test_answer_in_the_reply_is_found_through_its_question(make_memory, e5):
+    m = make_memory("alice", embedder=e5)
     sid = m.start_session("text")
     for role, text in [("assistant", "What have you been researching lately?"),
                        ("user", "Mostly adoption agencies."),
@@ -138,21 +137,19 @@ def test_answer_in_the_reply_is_found_through_its_question(tmp_path, e5):
     m.embed_pending()
     refs = [h.text for h in m.search("What did the user research?", limit=3)]
     assert "Mostly adoption agencies." in refs[:2]
-    m.close()
 
 
-def test_search_works_without_an_embedder(tmp_path):
-    m = SQLiteMemory(tmp_path / "db.sqlite3", "alice", embedder=None)
+def test_search_works_without_an_embedder(make_memory):
+    m = make_memory("alice", embedder=None)
     sid = m.start_session("text")
     m.add_message(sid, "user", "I love hiking in the mountains.")
     assert m.embed_pending() == 0
     assert m.search("hikes")[0].text == "I love hiking in the mountains."
-    m.close()
 
 
-def test_fusion_with_a_table_embedder(tmp_path):
+def test_fusion_with_a_table_embedder(make_memory):
     emb = TableEmbedder({"alpha note": 0, "beta note": 1, "gamma": 2}, {"find gamma note": [2]})
-    m = SQLiteMemory(tmp_path / "db.sqlite3", "alice", embedder=emb)
+    m = make_memory("alice", embedder=emb)
     sid = m.start_session("text")
     for t in ["alpha note", "beta note", "gamma"]:
         m.add_message(sid, "user", t)
@@ -160,11 +157,10 @@ def test_fusion_with_a_table_embedder(tmp_path):
     hits = m.search("find gamma note", limit=3)
     assert hits[0].text == "gamma"  # top by vector and by BM25 ("gamma")
     assert {h.text for h in hits} == {"alpha note", "beta note", "gamma"}
-    m.close()
 
 
-def test_dated_history_and_time_words(tmp_path, e5):
-    m = SQLiteMemory(tmp_path / "db.sqlite3", "alice", embedder=e5)
+def test_dated_history_and_time_words(make_memory, e5):
+    m = make_memory("alice", embedder=e5)
     for day, text in [("2023-03-10", "I cooked a mushroom risotto for dinner."),
                       ("2023-05-12", "I cooked a pumpkin risotto for dinner.")]:
         sid = m.start_session("text", started_at=ts(day))
@@ -174,7 +170,6 @@ def test_dated_history_and_time_words(tmp_path, e5):
     may = m.search("What did I cook in May?", now=ts("2023-06-01"), limit=2)
     march = m.search("What did I cook in March?", now=ts("2023-06-01"), limit=2)
     assert "pumpkin" in may[0].text and "mushroom" in march[0].text
-    m.close()
 
 
 @pytest.mark.parametrize(("question", "start", "end"), [
@@ -198,56 +193,47 @@ def test_time_window(question, start, end):
     assert time_window("what is my dog's name?", now) is None
 
 
-def test_forget_removes_the_vectors(tmp_path, e5):
-    path = tmp_path / "db.sqlite3"
-    m = SQLiteMemory(path, "alice", embedder=e5)
+def test_forget_removes_the_vectors(make_memory, e5):
+    m = make_memory("alice", embedder=e5)
     sid = m.start_session("text")
     mid = m.add_message(sid, "user", "My password hint is marmalade.")
     reply = m.add_message(sid, "assistant", "Marmalade, got it.")
     keep = m.add_message(sid, "user", "I like sailing.")
     m.embed_pending()
-    raw = sqlite3.connect(path)
-    assert raw.execute("SELECT count(*) FROM message_vectors").fetchone()[0] == 3
+    assert m._exec("SELECT count(*) FROM message_vectors").fetchone()[0] == 3
     assert any("marmalade" in h.text for h in m.search("secret clue for my login"))
     assert m.forget(f"m{mid}")
     # The turn after them was embedded with the reply as its context: again, without it.
-    assert raw.execute("SELECT count(*) FROM message_vectors").fetchone()[0] == 0
+    assert m._exec("SELECT count(*) FROM message_vectors").fetchone()[0] == 0
     assert m.embed_pending() == 1
-    ids = [r[0] for r in raw.execute("SELECT message_id FROM message_vectors")]
+    ids = [r[0] for r in m._exec("SELECT message_id FROM message_vectors")]
     assert ids == [keep] and reply not in ids
     assert all("armalade" not in h.text for h in m.search("secret clue for my login password"))
-    raw.close()
-    m.close()
 
 
-def test_users_never_see_each_other_through_vectors(tmp_path, e5):
-    a = SQLiteMemory(tmp_path / "db.sqlite3", "alice", embedder=e5)
-    b = SQLiteMemory(tmp_path / "db.sqlite3", "bob", embedder=e5)
+def test_users_never_see_each_other_through_vectors(make_memory, e5):
+    a = make_memory("alice", embedder=e5)
+    b = make_memory("bob", embedder=e5)
     sid = a.start_session("text")
     a.add_message(sid, "user", "Alice's secret is the blue door.")
     assert b.embed_pending() == 0  # bob has nothing to embed, and never embeds alice's words
     assert a.embed_pending() == 1
     assert b.search("which door is secret") == [] and b.search("colour") == []
     assert a.search("which door is secret")[0].text == "Alice's secret is the blue door."
-    a.close()
-    b.close()
 
 
-def test_a_new_model_re_embeds(tmp_path):
-    path = tmp_path / "db.sqlite3"
-    m = SQLiteMemory(path, "alice", embedder=TableEmbedder({}, {}))
+def test_a_new_model_re_embeds(make_memory):
+    m = make_memory("alice", embedder=TableEmbedder({}, {}))
     m.add_message(m.start_session("text"), "user", "hello there")
     assert m.embed_pending() == 1
-    m.close()
     other = TableEmbedder({}, {})
     other.name = "table-v2"
-    m = SQLiteMemory(path, "alice", embedder=other)
+    m = make_memory("alice", embedder=other)
     assert m.embed_pending() == 1 and m.embed_pending() == 0
-    m.close()
 
 
-def test_search_respects_its_budget(tmp_path, e5):
-    m = SQLiteMemory(tmp_path / "db.sqlite3", "alice", embedder=e5)
+def test_search_respects_its_budget(make_memory, e5):
+    m = make_memory("alice", embedder=e5)
     sid = m.start_session("text")
     for i in range(50):
         m.add_message(sid, "user", f"note {i} about gardening and tomatoes")
@@ -255,7 +241,6 @@ def test_search_respects_its_budget(tmp_path, e5):
     m.search("tomatoes")  # measures the embedder's speed
     hits = m.search("tomatoes " * 300, budget=0.0)  # no time at all: whatever is quick, no error
     assert isinstance(hits, list)
-    m.close()
 
 
 def test_opening_a_version_1_database_adds_the_vector_table(tmp_path):
@@ -271,15 +256,13 @@ def test_opening_a_version_1_database_adds_the_vector_table(tmp_path):
     m.close()
 
 
-def test_a_revised_message_is_embedded_again(tmp_path):
-    path = tmp_path / "db.sqlite3"
-    m = SQLiteMemory(path, "alice", embedder=TableEmbedder({"long reply": 0, "long": 1}, {}))
+def test_a_revised_message_is_embedded_again(make_memory):
+    m = make_memory("alice", embedder=TableEmbedder({"long reply": 0, "long": 1}, {}))
     mid = m.add_message(m.start_session("text"), "assistant", "long reply")
     assert m.embed_pending() == 1
     m.revise_message(mid, "long", interrupted=True)  # what the user heard before barging in
-    vectors = sqlite3.connect(path).execute("SELECT count(*) FROM message_vectors").fetchone()[0]
+    vectors = m._exec("SELECT count(*) FROM message_vectors").fetchone()[0]
     assert vectors == 0 and m.embed_pending() == 1
-    m.close()
 
 
 async def test_the_companion_embeds_what_was_said_in_its_background_work(settings, e5):
@@ -300,7 +283,7 @@ async def test_the_companion_embeds_what_was_said_in_its_background_work(setting
 
 
 def test_search_works_without_numpy(tmp_path, monkeypatch):
-    import os1.memory.sqlite as store
+    import os1.memory.sql as store
 
     monkeypatch.setattr(store, "_have_numpy", lambda: False)
     m = SQLiteMemory(tmp_path / "db.sqlite3", "alice", embedder=None)
@@ -348,8 +331,8 @@ def test_messages_by_the_person_a_question_names_come_first():
     assert [m for m, _ in rank_messages(index, tuning=tuning, query="What was painted?", **args)] == [1, 2]
 
 
-def test_search_reads_speakers_and_questions_from_the_words(tmp_path):
-    store = SQLiteMemory(tmp_path / "m.sqlite3", "u", embedder=None)
+def test_search_reads_speakers_and_questions_from_the_words(make_memory):
+    store = make_memory("u", embedder=None)
     s = store.start_session("text")
     store.add_message(s, "user", "Melanie: What did you paint?")
     store.add_message(s, "user", "Caroline: A sunset over the lake.")
@@ -358,11 +341,9 @@ def test_search_reads_speakers_and_questions_from_the_words(tmp_path):
     assert [(r.asks, r.speaker) for r in rows] == [(True, "melanie"), (False, "caroline")]
     index = build_index(rows, {}, 8, neighbour_mix=0.5)
     assert index.named_in("What did Caroline paint?").tolist() == [False, True]
-    store.close()
 
 
-def test_a_turn_is_embedded_with_the_one_before_and_again_when_that_changes(tmp_path):
-    path = tmp_path / "db.sqlite3"
+def test_a_turn_is_embedded_with_the_one_before_and_again_when_that_changes(make_memory):
     seen = []
 
     class Recording(TableEmbedder):
@@ -370,7 +351,7 @@ def test_a_turn_is_embedded_with_the_one_before_and_again_when_that_changes(tmp_
             seen.extend(texts)
             return super().embed_passages(texts)
 
-    m = SQLiteMemory(path, "alice", embedder=Recording({}, {}))
+    m = make_memory("alice", embedder=Recording({}, {}))
     s = m.start_session("text")
     asked = m.add_message(s, "user", "Where do you want to live?")
     said = m.add_message(s, "assistant", "By the sea, I think.")
@@ -382,6 +363,5 @@ def test_a_turn_is_embedded_with_the_one_before_and_again_when_that_changes(tmp_
     assert m.embed_pending() == 2 and seen[-1] == "By the\nMostly Lisbon."
     m.forget(f"m{asked}")  # with its reply: the turn after them loses its context
     assert m.embed_pending() == 1 and seen[-1] == "Mostly Lisbon."
-    rows = sqlite3.connect(path).execute("SELECT message_id FROM message_vectors").fetchall()
-    assert rows == [(after,)]
-    m.close()
+    rows = m._exec("SELECT message_id FROM message_vectors").fetchall()
+    assert [r[0] for r in rows] == [after]

@@ -8,10 +8,8 @@ from os1.memory.sqlite import SQLiteMemory
 
 
 @pytest.fixture
-def memory(tmp_path):
-    m = SQLiteMemory(tmp_path / "db.sqlite3", "alice")
-    yield m
-    m.close()
+def memory(make_memory):
+    return make_memory("alice")
 
 
 def test_messages_and_facts_persist(tmp_path):
@@ -58,7 +56,8 @@ def test_duplicate_facts_are_not_stored_twice(memory):
     assert len(memory.facts()) == 1
 
 
-def test_forget_message_removes_derived_facts_and_index(tmp_path, memory):
+def test_forget_message_removes_derived_facts_and_index(tmp_path):
+    memory = SQLiteMemory(tmp_path / "db.sqlite3", "alice")
     sid = memory.start_session("text")
     mid = memory.add_message(sid, "user", "My password hint is marmalade.")
     memory.add_fact("The user's password hint is marmalade.", kind="other", source_message_id=mid)
@@ -71,11 +70,12 @@ def test_forget_message_removes_derived_facts_and_index(tmp_path, memory):
     assert raw.execute("SELECT count(*) FROM facts").fetchone()[0] == 0
     assert not memory.forget(f"m{mid}")
     assert not memory.forget("x1") and not memory.forget("f")
+    memory.close()
 
 
-def test_users_never_see_each_other(tmp_path):
-    a = SQLiteMemory(tmp_path / "db.sqlite3", "alice")
-    b = SQLiteMemory(tmp_path / "db.sqlite3", "bob")
+def test_users_never_see_each_other(make_memory):
+    a = make_memory("alice")
+    b = make_memory("bob")
     sid = a.start_session("text")
     mid = a.add_message(sid, "user", "Alice's secret is the blue door.")
     fid = a.add_fact("Alice's secret is the blue door.", kind="other", source_message_id=mid)
@@ -85,8 +85,6 @@ def test_users_never_see_each_other(tmp_path):
     assert not b.forget(f"f{fid}") and not b.forget(f"m{mid}")
     assert b.export()["messages"] == []
     assert len(a.facts()) == 1
-    a.close()
-    b.close()
 
 
 def test_extraction_queue(memory):
@@ -126,7 +124,8 @@ def test_joined_words_are_found_by_their_parts(memory):
     assert [h.ref for h in memory.search("phone screen")][:1] == [f"m{mid}"]
 
 
-def test_a_message_is_found_by_the_words_around_it(tmp_path, memory):
+def test_a_message_is_found_by_the_words_around_it(tmp_path):
+    memory = SQLiteMemory(tmp_path / "db.sqlite3", "alice")
     sid = memory.start_session("text")
     shoes = memory.add_message(sid, "user", "Look at my new running shoes!")
     reply = memory.add_message(sid, "assistant", "Love that purple colour.")
@@ -143,6 +142,7 @@ def test_a_message_is_found_by_the_words_around_it(tmp_path, memory):
     assert around("purple") == set() and around("green") == {shoes, reply, later}
     assert memory.forget(f"m{reply}")
     assert around("green") == set() and around("shoes") == {shoes, later}  # neighbours now
+    memory.close()
 
 
 def test_writing_and_reading_from_two_threads_never_deadlocks(tmp_path):

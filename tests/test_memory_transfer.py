@@ -28,9 +28,8 @@ def reflection(messages):
     }
 
 
-async def rich_memory(path, user="ana"):
-    """Profile, facts with history and a correction, two sessions, notes."""
-    m = SQLiteMemory(path, user, embedder=None)
+async def rich_memory(m):
+    """``m`` given a profile, facts with history and a correction, two sessions, notes."""
     m.set_profile("name", "Ana")
     old = m.start_session("text", started_at=WEDNESDAY - 86400 * 60)
     la = m.add_message(old, "user", "I live in Los Angeles.", created_at=WEDNESDAY - 86400 * 60)
@@ -77,10 +76,9 @@ def canonical(data):
     return body
 
 
-async def test_export_then_import_into_a_fresh_memory_is_the_same_memory(tmp_path):
-    source = await rich_memory(tmp_path / "a.sqlite3")
+async def test_export_then_import_into_a_fresh_memory_is_the_same_memory(make_memory):
+    source = await rich_memory(make_memory("ana", embedder=None))
     first = json.loads(json.dumps(source.export()))
-    source.close()
     assert first["version"] == 3
     assert {f["text"]: f["superseded_by"] is not None for f in first["facts"]} == {
         "The user lives in Los Angeles.": True, "The user lives in Portland.": False,
@@ -88,28 +86,26 @@ async def test_export_then_import_into_a_fresh_memory_is_the_same_memory(tmp_pat
     }
     assert first["relationship"][0]["due"].startswith("2026-03-06")
 
-    fresh = SQLiteMemory(tmp_path / "b.sqlite3", "bob", embedder=None)
-    try:
-        counts = fresh.import_data(first)
-        assert counts == {"profile": 1, "sessions": 2, "messages": 4, "facts": 4, "summaries": 2,
-                          "journal": 1, "relationship": 1, "self_description": 2}
-        again = fresh.export()
-        assert again["user"] == "bob"  # into the current user, whoever exported it
-        assert canonical(again) == canonical(first)
-        # It works as memory, not only as data: history, recall, reflection state.
-        assert [f.text for f in fresh.facts() if f.key] == ["The user lives in Portland."]
-        assert fresh.search("Portland interview")
-        assert fresh.pending_reflections() == []
-        # Not yet mined for facts there, so not here either.
-        assert [m.content for m in fresh.unextracted()] == ["I moved to Portland; interview on Friday."]
-        # Importing the same file again adds nothing.
-        assert sum(fresh.import_data(first).values()) == 1  # only the profile is set again
-        assert canonical(fresh.export()) == canonical(first)
-    finally:
-        fresh.close()
+    fresh = make_memory("bob", embedder=None)
+    counts = fresh.import_data(first)
+    assert counts == {"profile": 1, "sessions": 2, "messages": 4, "facts": 4, "summaries": 2,
+                      "journal": 1, "relationship": 1, "self_description": 2}
+    again = fresh.export()
+    assert again["user"] == "bob"  # into the current user, whoever exported it
+    assert canonical(again) == canonical(first)
+    # It works as memory, not only as data: history, recall, reflection state.
+    assert [f.text for f in fresh.facts() if f.key] == ["The user lives in Portland."]
+    assert fresh.search("Portland interview")
+    assert fresh.pending_reflections() == []
+    # Not yet mined for facts there, so not here either.
+    assert [m.content for m in fresh.unextracted()] == ["I moved to Portland; interview on Friday."]
+    # Importing the same file again adds nothing.
+    assert sum(fresh.import_data(first).values()) == 1  # only the profile is set again
+    assert canonical(fresh.export()) == canonical(first)
+    assert canonical(source.export()) == canonical(first)  # the exporter's memory is untouched
 
 
-def test_an_older_export_without_sessions_or_history_imports(tmp_path):
+def test_an_older_export_without_sessions_or_history_imports(make_memory):
     old = {
         "format": "os1-memory", "version": 2, "user": "local", "exported_at": "2026-01-01T10:00:00+0000",
         "profile": {"name": "Theo"},
@@ -122,15 +118,12 @@ def test_an_older_export_without_sessions_or_history_imports(tmp_path):
              "interrupted": False, "created_at": "2026-01-01T09:00:05+0000"},
         ],
     }
-    m = SQLiteMemory(tmp_path / "db.sqlite3", "theo", embedder=None)
-    try:
-        assert m.import_data(old)["messages"] == 2
-        (fact,) = m.facts()
-        assert fact.source_message_id == m.messages()[0].id and fact.current
-        assert m.unextracted() == []  # its facts came with it
-        assert m.pending_reflections() == [m.messages()[0].session_id]  # notes come later
-    finally:
-        m.close()
+    m = make_memory("theo", embedder=None)
+    assert m.import_data(old)["messages"] == 2
+    (fact,) = m.facts()
+    assert fact.source_message_id == m.messages()[0].id and fact.current
+    assert m.unextracted() == []  # its facts came with it
+    assert m.pending_reflections() == [m.messages()[0].session_id]  # notes come later
 
 
 @pytest.mark.parametrize("data, words", [
@@ -141,20 +134,17 @@ def test_an_older_export_without_sessions_or_history_imports(tmp_path):
         {"id": "m1", "session": 1, "role": "system", "content": "x", "created_at": "2026-01-01T09:00:00+0000"}],
       "sessions": [{"id": 1, "started_at": "2026-01-01T09:00:00+0000"}]}, "damaged"),
 ])
-def test_a_bad_file_is_a_clear_error_and_changes_nothing(tmp_path, data, words):
-    m = SQLiteMemory(tmp_path / "db.sqlite3", "ana", embedder=None)
-    try:
-        with pytest.raises(StorageError, match=words):
-            m.import_data(data)
-        assert m.messages() == [] and m.export()["sessions"] == []
-    finally:
-        m.close()
+def test_a_bad_file_is_a_clear_error_and_changes_nothing(make_memory, data, words):
+    m = make_memory("ana", embedder=None)
+    with pytest.raises(StorageError, match=words):
+        m.import_data(data)
+    assert m.messages() == [] and m.export()["sessions"] == []
 
 
 async def test_cli_export_import_edit_history(tmp_path):
     home_a, home_b = tmp_path / "a", tmp_path / "b"
     home_a.mkdir()
-    (await rich_memory(home_a / "os1.sqlite3", user="local")).close()
+    (await rich_memory(SQLiteMemory(home_a / "os1.sqlite3", "local", embedder=None))).close()
     out = tmp_path / "export.json"
     assert os1("memory", "export", str(out), home=home_a).returncode == 0
     r = os1("memory", "import", str(out), home=home_b)

@@ -37,11 +37,10 @@ def friday_reflection(messages):
 
 
 @pytest.fixture
-def memory(tmp_path):
-    m = SQLiteMemory(tmp_path / "db.sqlite3", "ana", embedder=None)
+def memory(make_memory):
+    m = make_memory("ana", embedder=None)
     m.set_profile("name", "Ana")
-    yield m
-    m.close()
+    return m
 
 
 def conversation(memory, at=WEDNESDAY):

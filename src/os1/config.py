@@ -179,6 +179,14 @@ class CalendarSettings:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class StorageSettings:
+    """Where memory is kept: the embedded SQLite file (default), or a PostgreSQL
+    database (with pgvector) for os1 serving many people."""
+
+    url: str | None = field(default=None, repr=False)  # postgresql://user:password@host/db
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class Settings:
     """Everything os1 is configured with. Built by :func:`load_settings`."""
 
@@ -194,6 +202,7 @@ class Settings:
     reach: ReachSettings = ReachSettings()
     documents: DocumentSettings = DocumentSettings()
     calendar: CalendarSettings = CalendarSettings()
+    storage: StorageSettings = StorageSettings()
     #: Where notes the person asks for are saved (None: ``home / "notes"``).
     notes: Path | None = None
 
@@ -261,6 +270,10 @@ def load_settings(
             time.fromisoformat(hours.zfill(5))
         except ValueError:
             raise ConfigError(f"calendar hours must be HH:MM, not {hours!r}.") from None
+    storage = _section(StorageSettings(), raw.get("storage", {}), config_file, "storage")
+    storage = replace(storage, url=env.get("OS1_DATABASE_URL") or storage.url)
+    if storage.url and not storage.url.startswith(("postgresql://", "postgres://")):
+        raise ConfigError("storage.url (OS1_DATABASE_URL) must be a postgresql:// URL.")
     user = str(raw.get("user", "local"))
     country = raw.get("country")
     notes = env.get("OS1_NOTES") or raw.get("notes")
@@ -301,6 +314,7 @@ def load_settings(
         reach=reach,
         documents=documents,
         calendar=calendar,
+        storage=storage,
         voice=replace(
             voice,
             tts=env.get("OS1_TTS") or voice.tts,

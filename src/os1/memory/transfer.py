@@ -25,7 +25,7 @@ from os1.errors import StorageError
 from os1.memory.store import RELATIONSHIP_KINDS
 
 if TYPE_CHECKING:
-    from os1.memory.sqlite import SQLiteMemory
+    from os1.memory.sql import SQLMemory
 
 FORMAT = "os1-memory"
 #: The export's own version: 2 had no sessions, 3 added facts over time and the
@@ -48,7 +48,7 @@ def read_export(source: str | Path) -> Any:
         raise StorageError(f"{source} is not valid JSON: {exc}.") from exc
 
 
-def export_memory(store: SQLiteMemory) -> dict[str, Any]:
+def export_memory(store: SQLMemory) -> dict[str, Any]:
     user = store.user
     sessions = store._exec(
         "SELECT * FROM sessions WHERE user_id = ? ORDER BY id", (user,)
@@ -95,7 +95,7 @@ def export_memory(store: SQLiteMemory) -> dict[str, Any]:
     return data
 
 
-def import_memory(store: SQLiteMemory, data: dict[str, Any]) -> dict[str, int]:
+def import_memory(store: SQLMemory, data: dict[str, Any]) -> dict[str, int]:
     """Add ``data`` (an export, from this or an older version) to the store's
     user, whoever it was exported from. Returns how many items of each kind
     were added. Raises StorageError for a file that is not an export."""
@@ -120,7 +120,7 @@ def import_memory(store: SQLiteMemory, data: dict[str, Any]) -> dict[str, int]:
 class _Importer:
     """One import, inside the store's transaction."""
 
-    def __init__(self, store: SQLiteMemory):
+    def __init__(self, store: SQLMemory):
         self.store = store
         self.user = store.user
         self.exec = store._exec

@@ -140,7 +140,7 @@ async def reflect_session(
 ) -> Reflection | None:
     """Think over one session (None: nothing the user said in it). Raises
     ModelError when the model fails or its answer is unusable."""
-    messages = memory.messages(session_id=session_id, limit=-1)
+    messages = memory.messages(session_id=session_id, limit=None)
     if not any(m.role == "user" for m in messages):
         return None
     through = memory.reflected_through(session_id)

@@ -1,0 +1,199 @@
+"""The PostgreSQL memory tables, as versioned migrations.
+
+The same tables as schema.py's SQLite ones, with PostgreSQL's own full-text
+search (tsvector columns: a message's words, and its words with the turns
+before and after it, kept by triggers) and pgvector for message vectors.
+
+Every table has row-level security: a row is visible and writable only while
+``os1.user`` (set in each transaction, with the role ``os1_person``, by
+postgres.py) names its person. A statement that forgot its ``user_id`` filter
+still sees that person's rows alone.
+"""
+
+from __future__ import annotations
+
+#: Tables a person's rows live in (all with ``user_id`` and row-level security).
+PERSON_TABLES = ("sessions", "messages", "facts", "actions", "profile", "message_vectors",
+                 "summaries", "journal", "relationship", "self_descriptions")
+#: The role every transaction of a person's memory runs as (no BYPASSRLS, not the owner).
+ROLE = "os1_person"
+_USER = "user_id text NOT NULL DEFAULT current_setting('os1.user')"
+
+_V1 = f"""
+CREATE EXTENSION IF NOT EXISTS vector;
+DO $$ BEGIN
+    CREATE ROLE {ROLE} NOLOGIN;
+EXCEPTION WHEN duplicate_object THEN NULL;
+END $$;
+GRANT {ROLE} TO CURRENT_USER;
+
+-- A text's words for the index, with joined words also in parts ("iPhone" -> "i Phone"),
+-- as store.index_words does for SQLite.
+CREATE FUNCTION os1_words(t text) RETURNS tsvector LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$
+    SELECT to_tsvector('english', t) || to_tsvector('english', regexp_replace(regexp_replace(
+        regexp_replace(t, '([a-z])([A-Z])', '\\1 \\2', 'g'), '([A-Za-z])([0-9])', '\\1 \\2', 'g'),
+        '([0-9])([A-Za-z])', '\\1 \\2', 'g'))
+$f$;
+
+CREATE TABLE sessions (
+    id bigserial PRIMARY KEY,
+    {_USER},
+    channel text NOT NULL,
+    started_at double precision NOT NULL,
+    ended_at double precision,
+    reflected_at double precision,
+    reflected_through bigint,
+    reflect_attempts integer NOT NULL DEFAULT 0
+);
+CREATE INDEX sessions_user ON sessions (user_id, id);
+
+CREATE TABLE messages (
+    id bigserial PRIMARY KEY,
+    {_USER},
+    session_id bigint NOT NULL REFERENCES sessions(id),
+    role text NOT NULL CHECK (role IN ('user', 'assistant')),
+    content text NOT NULL,
+    channel text NOT NULL DEFAULT 'text',
+    interrupted integer NOT NULL DEFAULT 0,
+    extracted integer NOT NULL DEFAULT 0,
+    created_at double precision NOT NULL,
+    words tsvector,
+    context tsvector
+);
+CREATE INDEX messages_user ON messages (user_id, id);
+CREATE INDEX messages_session ON messages (session_id, id);
+CREATE INDEX messages_pending ON messages (user_id, extracted) WHERE extracted = 0;
+CREATE INDEX messages_words ON messages USING gin (words);
+CREATE INDEX messages_context ON messages USING gin (context);
+
+-- A message's words with the turns before and after it in its session.
+CREATE FUNCTION os1_recontext(mid bigint) RETURNS void LANGUAGE sql AS $f$
+    UPDATE messages m SET context = os1_words(
+        coalesce((SELECT p.content FROM messages p WHERE p.session_id = m.session_id AND p.id < m.id
+                  ORDER BY p.id DESC LIMIT 1) || E'\\n', '')
+        || m.content ||
+        coalesce(E'\\n' || (SELECT n.content FROM messages n WHERE n.session_id = m.session_id
+                  AND n.id > m.id ORDER BY n.id LIMIT 1), ''))
+    WHERE m.id = mid
+$f$;
+CREATE FUNCTION os1_messages_words() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN
+    NEW.words := os1_words(NEW.content);
+    RETURN NEW;
+END $f$;
+CREATE TRIGGER messages_words BEFORE INSERT OR UPDATE OF content ON messages
+    FOR EACH ROW EXECUTE FUNCTION os1_messages_words();
+-- A message comes, goes or changes: so does its neighbours' context (and its vector).
+CREATE FUNCTION os1_messages_changed() RETURNS trigger LANGUAGE plpgsql AS $f$
+DECLARE
+    changed_session bigint;
+    changed bigint;
+    prev_id bigint;
+    next_id bigint;
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        changed_session := OLD.session_id; changed := OLD.id;
+    ELSE
+        changed_session := NEW.session_id; changed := NEW.id;
+    END IF;
+    SELECT max(id) INTO prev_id FROM messages WHERE session_id = changed_session AND id < changed;
+    SELECT min(id) INTO next_id FROM messages WHERE session_id = changed_session AND id > changed;
+    IF TG_OP <> 'DELETE' THEN
+        PERFORM os1_recontext(changed);
+    END IF;
+    IF TG_OP = 'UPDATE' THEN
+        DELETE FROM message_vectors WHERE message_id = changed;  -- embedded again from the new words
+    END IF;
+    PERFORM os1_recontext(prev_id);
+    IF TG_OP <> 'INSERT' THEN
+        PERFORM os1_recontext(next_id);
+    END IF;
+    RETURN NULL;
+END $f$;
+CREATE TRIGGER messages_changed AFTER INSERT OR DELETE OR UPDATE OF content ON messages
+    FOR EACH ROW EXECUTE FUNCTION os1_messages_changed();
+
+CREATE TABLE facts (
+    id bigserial PRIMARY KEY,
+    {_USER},
+    text text NOT NULL,
+    kind text NOT NULL,
+    source_message_id bigint REFERENCES messages(id) ON DELETE CASCADE,
+    created_at double precision NOT NULL,
+    key text,
+    valid_from double precision,
+    superseded_by bigint,
+    superseded_at double precision,
+    corrected integer NOT NULL DEFAULT 0,
+    words tsvector GENERATED ALWAYS AS (to_tsvector('english', text)) STORED
+);
+CREATE INDEX facts_user ON facts (user_id, id);
+CREATE INDEX facts_key ON facts (user_id, key) WHERE superseded_at IS NULL;
+CREATE INDEX facts_superseded_by ON facts (superseded_by);
+CREATE INDEX facts_words ON facts USING gin (words);
+-- A fact's earlier wordings that the person corrected go with it; facts it
+-- replaced become current again, since the only reason they were past is gone.
+CREATE FUNCTION os1_facts_deleted() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN
+    DELETE FROM facts WHERE superseded_by = OLD.id AND corrected = 1;
+    UPDATE facts SET superseded_by = NULL, superseded_at = NULL WHERE superseded_by = OLD.id;
+    RETURN NULL;
+END $f$;
+CREATE TRIGGER facts_deleted AFTER DELETE ON facts FOR EACH ROW EXECUTE FUNCTION os1_facts_deleted();
+
+CREATE TABLE actions (
+    id bigserial PRIMARY KEY,
+    {_USER},
+    tool text NOT NULL,
+    arguments text NOT NULL,
+    action text NOT NULL,
+    warnings text NOT NULL DEFAULT '',
+    status text NOT NULL CHECK (status IN ('pending', 'done', 'declined', 'expired', 'failed')),
+    outcome text NOT NULL DEFAULT '',
+    created_at double precision NOT NULL,
+    expires_at double precision NOT NULL,
+    settled_at double precision
+);
+CREATE INDEX actions_user ON actions (user_id, id);
+
+CREATE TABLE profile (
+    {_USER},
+    key text NOT NULL,
+    value text NOT NULL,
+    PRIMARY KEY (user_id, key)
+);
+
+CREATE TABLE message_vectors (
+    message_id bigint PRIMARY KEY REFERENCES messages(id) ON DELETE CASCADE,
+    {_USER},
+    model text NOT NULL,
+    vector vector NOT NULL  -- L2-normalised
+);
+CREATE INDEX message_vectors_user ON message_vectors (user_id, message_id);
+""" + "".join(f"""
+CREATE TABLE {table} (
+    id bigserial PRIMARY KEY,
+    {_USER},
+    source_session_id bigint NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+    {extra}
+    text text NOT NULL,
+    created_at double precision NOT NULL,
+    words tsvector GENERATED ALWAYS AS (to_tsvector('english', text)) STORED
+);
+CREATE INDEX {table}_user ON {table} (user_id, id);
+CREATE INDEX {table}_session ON {table} (source_session_id);
+CREATE INDEX {table}_words ON {table} USING gin (words);
+""" for table, extra in (
+    ("summaries", ""), ("journal", ""), ("self_descriptions", ""),
+    ("relationship", "kind text NOT NULL CHECK (kind IN ('moment', 'joke', 'promise', 'open_loop')),"
+                     " due_at double precision,"))) + "".join(f"""
+ALTER TABLE {table} ENABLE ROW LEVEL SECURITY;
+ALTER TABLE {table} FORCE ROW LEVEL SECURITY;
+CREATE POLICY person ON {table}
+    USING (user_id = current_setting('os1.user', true))
+    WITH CHECK (user_id = current_setting('os1.user', true));
+GRANT SELECT, INSERT, UPDATE, DELETE ON {table} TO {ROLE};
+""" for table in PERSON_TABLES) + "".join(
+    f"GRANT USAGE ON SEQUENCE {table}_id_seq TO {ROLE};\n"
+    for table in PERSON_TABLES if table not in ("profile", "message_vectors"))
+
+#: Migration n brings the database from version n - 1 to n. Only ever append.
+MIGRATIONS: tuple[str, ...] = (_V1,)
