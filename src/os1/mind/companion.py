@@ -94,6 +94,9 @@ DONE_NOTE = ("(A note for you, not from them: {done}. Tell them so in your reply
              "then answer the rest of what they said.)")
 #: Seconds of quiet after which the next turn begins a new conversation (session).
 NEW_CONVERSATION_AFTER = 2 * 3600.0
+#: Turns a conversation looks back over for what was said through other workers
+#: (``follow``); the context budget then keeps what fits.
+FOLLOWED_TURNS = 40
 #: Seconds without a new turn before background memory work starts.
 IDLE_BEFORE_MINING = 1.5
 #: Further seconds of quiet before the conversation counts as over for now and
@@ -144,9 +147,13 @@ class Companion:
         self, settings: Settings, llm: LLM, memory: MemoryStore, *, channel: str = "text",
         idle_delay: float = IDLE_BEFORE_MINING, reflect_delay: float = IDLE_BEFORE_REFLECTING,
         clock: Callable[[], float] = time.time, tools: Tools | None = None,
-        reach: Reacher | None = None,
+        reach: Reacher | None = None, follow: bool = False,
     ):
         self.settings = settings
+        #: Other processes (os1 serve workers on one database) talk with this
+        #: person too: each turn first takes in what was said through them.
+        self.follow = follow
+        self._seen_id = 0  # the newest message this conversation has taken in
         #: Reminders and reach-outs (reach/): a request in their words is scheduled
         #: in the turn, and what they say answers and resolves reach-outs.
         self.reach = reach
@@ -207,7 +214,19 @@ class Companion:
         self.session_id = self.memory.start_session(self.channel, started_at=self.clock())
         self._system = self._system_message()
         self._history = []
+        if self.follow:
+            latest = self.memory.messages(limit=1)
+            self._seen_id = latest[-1].id if latest else 0
         self._warm()
+
+    def _catch_up(self) -> None:
+        """Turns said through another worker since this one last looked join
+        the conversation, in order: the person moved between workers mid-conversation."""
+        recent = self.memory.messages(limit=FOLLOWED_TURNS)
+        self._history += [Message(m.role, m.content) for m in recent
+                          if m.id > self._seen_id and m.session_id != self.session_id]
+        if recent:
+            self._seen_id = max(self._seen_id, recent[-1].id)
 
     def _new_conversation_if_quiet(self) -> None:
         """After hours of quiet, what is said starts a new conversation: a new
@@ -435,6 +454,8 @@ class Companion:
         if not text.strip():
             return
         self._new_conversation_if_quiet()
+        if self.follow:
+            self._catch_up()
         self._postpone_background()  # the conversation is not idle after all
         self._held = False
         assert self.session_id is not None and self._system is not None

@@ -98,6 +98,12 @@ class Hub:
             self.engines.preload_voice()
 
     @property
+    def follows(self) -> bool:
+        """Several workers may serve this person (their memory is in PostgreSQL):
+        each turn takes in what was said through the others."""
+        return bool(self.settings.storage.url)
+
+    @property
     def started(self) -> bool:
         return self._startup is not None
 
@@ -117,7 +123,7 @@ class Hub:
             self._llm = await self.engines.llm_for(self.settings.user)
             self.companion = Companion(self.settings, self._llm, self._memory, channel="text",
                                        tools=open_tools(self.settings, self._memory, self.mail, self._llm),
-                                       reach=self.reach)
+                                       reach=self.reach, follow=self.follows)
             self.companion.start()
             if self._reach_every is not None:
                 self._reach_loop = asyncio.ensure_future(self.reach.run(self.reach_out, tick=self._reach_every))
@@ -522,7 +528,7 @@ class Hub:
             old = self.companion
             await old.close()  # an ongoing call keeps its conversation; new ones get the new name
             self.companion = Companion(self.settings, old.llm, old.memory, channel="text",
-                                       tools=old.tools, reach=old.reach)
+                                       tools=old.tools, reach=old.reach, follow=self.follows)
             self.companion.start()
         return self.public_settings()
 

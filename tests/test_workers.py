@@ -1,0 +1,76 @@
+"""Two `os1 serve` workers on one PostgreSQL serve the same person: she talks
+through one, then the other, then the first again, and each worker's reply is
+written knowing everything she said through both (a real model server's
+requests show what each prompt held)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from contextlib import ExitStack
+
+import httpx
+
+from openai_server import OpenAIServer
+from test_deploy import os1, socket_port
+
+
+def start_worker(home, env) -> tuple[subprocess.Popen, str]:
+    with socket_port() as port:
+        process = subprocess.Popen([sys.executable, "-m", "os1.cli.main", "serve", "--port", str(port),
+                                    "--no-voice"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while True:
+        assert process.poll() is None and time.time() < deadline, "os1 serve did not start"
+        try:
+            if httpx.get(f"{url}/login").status_code == 200:
+                return process, url
+        except httpx.HTTPError:
+            time.sleep(0.2)
+
+
+def say(client: httpx.Client, url: str, token: str, text: str) -> str:
+    response = client.post(f"{url}/v1/chat/completions", headers={"Authorization": f"Bearer {token}"},
+                           json={"model": "os1", "messages": [{"role": "user", "content": text}]}, timeout=60)
+    assert response.status_code == 200, response.text
+    return response.json()["choices"][0]["message"]["content"]
+
+
+def prompt_of(server: OpenAIServer, text: str) -> list[str]:
+    """The words of every message in the (last) reply prompt whose last message holds ``text``."""
+    bodies = [b for b in server.requests if not b.get("response_format")
+              and text in b["messages"][-1]["content"]]
+    assert bodies, f"no prompt with {text!r}: {[b['messages'][-1]['content'] for b in server.requests]}"
+    return [m["content"] for m in bodies[-1]["messages"]]
+
+
+def test_a_person_moved_between_two_workers_mid_conversation_is_served_as_one(tmp_path, pg_url):
+    home = tmp_path / "os1"
+    home.mkdir()
+    with OpenAIServer() as model, ExitStack() as stack:
+        (home / "config.toml").write_text(f'[llm]\nmodel = "{model.url}"\n\n[storage]\nurl = "{pg_url}"\n')
+        os1("user", "add", "ana", "--password-stdin", home=home, stdin="ana's password\n")
+        token = os1("user", "token", "ana", home=home).strip()
+        env = {**os.environ, "OS1_HOME": str(home)}
+        workers = []
+        for _ in range(2):
+            process, url = start_worker(home, env)
+            stack.callback(lambda p=process: (p.terminate(), p.wait(30)))
+            workers.append(url)
+        one, two = workers
+        with httpx.Client() as client:
+            say(client, one, token, "My cat is called Miso.")
+            say(client, two, token, "She is fourteen this spring.")
+            assert "My cat is called Miso." in prompt_of(model, "She is fourteen this spring.")
+            say(client, one, token, "What did I tell you about her?")
+            held = prompt_of(model, "What did I tell you about her?")
+            assert "My cat is called Miso." in held and "She is fourteen this spring." in held
+            # Each worker shows the whole thread, whichever wrote it.
+            for url in workers:
+                history = client.get(f"{url}/api/history", headers={"Authorization": f"Bearer {token}"}).json()
+                said = [m["text"] for m in history["messages"] if m["role"] == "user"]
+                assert said == ["My cat is called Miso.", "She is fourteen this spring.",
+                                "What did I tell you about her?"]
