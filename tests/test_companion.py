@@ -12,10 +12,9 @@ from fakes import FakeLLM
 
 
 @pytest.fixture
-def memory(settings):
-    m = SQLiteMemory(settings.database, settings.user)
-    yield m
-    m.close()
+def memory(make_memory, settings):
+    """The conversation's memory, on each backend in turn."""
+    return make_memory(settings.user)
 
 
 async def turn(companion, text):

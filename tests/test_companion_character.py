@@ -3,7 +3,6 @@
 import pytest
 
 from os1.events import ReplyDelta, ReplyDone
-from os1.memory.sqlite import SQLiteMemory
 from os1.mind.care import ANYWHERE, LINES
 from os1.mind.companion import Companion
 
@@ -11,10 +10,9 @@ from fakes import FakeLLM
 
 
 @pytest.fixture
-def memory(settings):
-    m = SQLiteMemory(settings.database, settings.user, embedder=None)
-    yield m
-    m.close()
+def memory(make_memory, settings):
+    """The conversation's memory, on each backend in turn."""
+    return make_memory(settings.user, embedder=None)
 
 
 async def reply_to(companion, text, **kw):

@@ -10,7 +10,6 @@ from os1.events import (
     ConsentRequest, ConsentResolved, ErrorEvent, Initiated, Notice, ReplyDelta, ReplyDone, ToolActivity,
     UserTurn,
 )
-from os1.memory.sqlite import SQLiteMemory
 from os1.mind.companion import Companion
 from os1.mind.llm import BadToolCall, ToolCall
 from os1.tools import Result, ToolError, Tools, tool
@@ -23,10 +22,9 @@ ASK = "Save a note called groceries.md that says: eggs, milk, lemons"
 
 
 @pytest.fixture
-def memory(settings):
-    m = SQLiteMemory(settings.database, settings.user, embedder=None)
-    yield m
-    m.close()
+def memory(make_memory, settings):
+    """The conversation's memory, on each backend in turn."""
+    return make_memory(settings.user, embedder=None)
 
 
 @pytest.fixture
