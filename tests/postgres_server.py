@@ -28,12 +28,19 @@ def pg_server() -> Iterator[object]:
 
 
 @pytest.fixture
-def pg_url(pg_server) -> str:
-    """A fresh database's URL."""
+def pg_url(pg_server) -> Iterator[str]:
+    """A fresh database's URL; afterwards its connections are closed and it is dropped
+    (so a long run never holds more connections than the server allows)."""
     import psycopg
+
+    from os1.memory.postgres import close_pool
 
     name = f"os1_test_{os.getpid()}_{next(_numbers)}"
     base = pg_server.get_uri()  # type: ignore[attr-defined]
     with psycopg.connect(base, autocommit=True) as conn:
         conn.execute(f"CREATE DATABASE {name}")
-    return base.replace("/postgres?", f"/{name}?", 1)
+    url = base.replace("/postgres?", f"/{name}?", 1)
+    yield url
+    close_pool(url)
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")

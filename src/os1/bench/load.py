@@ -57,6 +57,8 @@ LINES = (
 THINK = (1.0, 4.0)
 #: Seconds a turn may take before it counts as an error (the queue can be long on two cores).
 TURN_TIMEOUT = 900.0
+#: Page connections opened and closed before the idle run's baseline.
+WARM_PAGES = 50
 
 
 @dataclass
@@ -286,6 +288,10 @@ async def _status(base: str, cookie: str) -> dict[str, Any]:
 
 async def _idle(base: str, people: dict[str, str], count: int, pid: int) -> dict[str, Any]:
     cookies = [await _login(base, name, password) for name, password in people.items()]
+    # What the first pages cost once (code paths warming, the allocator's arenas) is
+    # not what each idle page costs: a few come and go before the baseline.
+    warm = [await _open_page(base, cookies[i % len(cookies)]) for i in range(WARM_PAGES)]
+    await asyncio.gather(*(ws.close() for ws in warm), return_exceptions=True)
     await asyncio.sleep(2)
     before = _rss_kb(pid)
     sockets: list[Any] = []

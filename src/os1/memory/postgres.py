@@ -293,6 +293,14 @@ def _translate(sql: str) -> tuple[str, bool]:
     return (sql + " RETURNING id", True) if returns_id else (sql, False)
 
 
+def close_pool(url: str) -> None:
+    """Close the pool of one database (a test's, when it drops it)."""
+    with _pools_lock:
+        opened = _pools.pop(url, None)
+    if opened is not None:
+        opened.close()
+
+
 def close_pools() -> None:
     """Close every pool (tests, and a server stopping)."""
     with _pools_lock:
