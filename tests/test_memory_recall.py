@@ -365,3 +365,21 @@ def test_a_turn_is_embedded_with_the_one_before_and_again_when_that_changes(make
     assert m.embed_pending() == 1 and seen[-1] == "Mostly Lisbon."
     rows = m._exec("SELECT message_id FROM message_vectors").fetchall()
     assert [r[0] for r in rows] == [after]
+
+
+def test_time_words_are_the_persons_own_days_in_their_zone():
+    from zoneinfo import ZoneInfo
+
+    from os1.memory.when import due_day
+
+    now = datetime(2023, 5, 31, 23, 30, tzinfo=ZoneInfo("UTC")).timestamp()
+    auckland, la = ZoneInfo("Pacific/Auckland"), ZoneInfo("America/Los_Angeles")  # June 1st; May 31st
+    start, _ = time_window("what did I do yesterday?", now, auckland)
+    assert datetime.fromtimestamp(start, auckland) == datetime(2023, 5, 31, tzinfo=auckland)
+    start, _ = time_window("what did I do yesterday?", now, la)
+    assert datetime.fromtimestamp(start, la) == datetime(2023, 5, 30, tzinfo=la)
+    start, end = time_window("where was I in May?", now, auckland)
+    assert datetime.fromtimestamp(start, auckland) == datetime(2023, 5, 1, tzinfo=auckland)
+    assert datetime.fromtimestamp(end, auckland) == datetime(2023, 6, 1, tzinfo=auckland)
+    assert datetime.fromtimestamp(due_day("tomorrow", now, auckland), auckland).day == 2
+    assert datetime.fromtimestamp(due_day("tomorrow", now, la), la).day == 1

@@ -34,8 +34,8 @@ def open_memory(settings: Settings) -> MemoryStore:
     if settings.storage.url:
         from os1.memory.postgres import PostgresMemory
 
-        return PostgresMemory(settings.storage.url, settings.user)
-    return SQLiteMemory(settings.database, settings.user)
+        return PostgresMemory(settings.storage.url, settings.user, zone=settings.reach.zone)
+    return SQLiteMemory(settings.database, settings.user, zone=settings.reach.zone)
 
 
 def open_mail(settings: Settings) -> MailStore | None:

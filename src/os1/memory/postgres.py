@@ -16,6 +16,7 @@ import logging
 import re
 import threading
 from collections.abc import Iterator, Sequence
+from datetime import tzinfo
 from typing import TYPE_CHECKING, Any, Literal
 
 from os1.errors import StorageError
@@ -129,8 +130,8 @@ class PostgresMemory(SQLMemory):
 
     def __init__(self, url: str, user: str, *,
                  embedder: Embedder | Literal["default"] | None = "default",
-                 tuning: RecallTuning = RecallTuning()):
-        super().__init__(user, embedder=embedder, tuning=tuning)
+                 tuning: RecallTuning = RecallTuning(), zone: tzinfo | None = None):
+        super().__init__(user, embedder=embedder, tuning=tuning, zone=zone)
         self.url = url
         self.where = safe_url(url)
         self._pool = pool(url)

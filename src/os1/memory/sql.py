@@ -17,6 +17,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from datetime import tzinfo
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 from os1.errors import ModelError, StorageError
@@ -67,8 +68,10 @@ class SQLMemory:
     ASKS = "instr(content, char(63)) > 0"
 
     def __init__(self, user: str, *, embedder: Embedder | Literal["default"] | None = "default",
-                 tuning: RecallTuning = RecallTuning()):
+                 tuning: RecallTuning = RecallTuning(), zone: tzinfo | None = None):
         self.user = user
+        #: The person's time zone: "yesterday" and "in May" are their days (None: this computer's).
+        self.zone = zone
         self.tuning = tuning
         self._embedder_choice = embedder
         self._embedder: Embedder | None = None
@@ -412,7 +415,7 @@ class SQLMemory:
         elif not words and not context_words and vector is None:
             ranked = []
         else:
-            window = time_window(query, time.time() if now is None else now)
+            window = time_window(query, time.time() if now is None else now, self.zone)
             with self._index_lock:  # background work updates the index in place
                 index = self._current_index()
                 allowed = index.sessions != (-1 if exclude_session is None else exclude_session)

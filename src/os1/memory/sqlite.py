@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from datetime import tzinfo
 from typing import TYPE_CHECKING, Any, Literal
 
 from os1.errors import StorageError
@@ -34,9 +35,9 @@ class SQLiteMemory(SQLMemory):
     def __init__(
         self, path: Path, user: str, *,
         embedder: Embedder | Literal["default"] | None = "default",
-        tuning: RecallTuning = RecallTuning(),
+        tuning: RecallTuning = RecallTuning(), zone: tzinfo | None = None,
     ):
-        super().__init__(user, embedder=embedder, tuning=tuning)
+        super().__init__(user, embedder=embedder, tuning=tuning, zone=zone)
         self.path = path
         self.where = str(path)
         # One connection serves the event loop and worker threads: a transaction

@@ -20,6 +20,7 @@ import re
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import tzinfo
 from typing import Any, Literal, Protocol
 
 Role = Literal["user", "assistant"]
@@ -148,6 +149,7 @@ class Action:
 
 class MemoryStore(Protocol):
     user: str
+    zone: tzinfo | None  # the person's time zone (None: this computer's)
 
     def start_session(self, channel: str, *, started_at: float | None = None) -> int: ...
     def end_session(self, session_id: int) -> None: ...

@@ -10,7 +10,7 @@ the day an open loop is due. English only; anything unrecognised yields None.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 
 _MONTH_NAMES = "january february march april may june july august september october november december"
 MONTHS = {key: i for i, name in enumerate(_MONTH_NAMES.split(), start=1) for key in (name, name[:3])}
@@ -30,10 +30,11 @@ _MONTH = re.compile(r"\b(?:(\d{1,2})(?:st|nd|rd|th)? (?:of )?)?"
 _YEAR = re.compile(r"\b(?:in|during|of) (19\d\d|20\d\d)\b")
 
 
-def time_window(question: str, now: float) -> tuple[float, float] | None:
-    """The period ``question`` refers to, as ``(start, end)`` epoch seconds, or None."""
+def time_window(question: str, now: float, zone: tzinfo | None = None) -> tuple[float, float] | None:
+    """The period ``question`` refers to, as ``(start, end)`` epoch seconds, or
+    None; its days are the person's, in ``zone`` (None: this computer's)."""
     text = " ".join(question.lower().replace("'s", "").split())
-    today = datetime.fromtimestamp(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    today = datetime.fromtimestamp(now, zone).replace(hour=0, minute=0, second=0, microsecond=0)
 
     def days(a: datetime, b: datetime) -> tuple[float, float]:
         return a.timestamp(), b.timestamp()
@@ -81,9 +82,9 @@ def time_window(question: str, now: float) -> tuple[float, float] | None:
             year = today.year if month <= today.month else today.year - 1
         try:
             if day:
-                start = datetime(year, month, int(day))
+                start = datetime(year, month, int(day), tzinfo=today.tzinfo)
                 return days(start - timedelta(days=1), start + timedelta(days=2))
-            start = datetime(year, month, 1)
+            start = datetime(year, month, 1, tzinfo=today.tzinfo)
         except ValueError:
             return None
         return days(start, _next_month(start))
@@ -94,7 +95,7 @@ def time_window(question: str, now: float) -> tuple[float, float] | None:
         start = today - timedelta(days=back)
         return days(start - timedelta(days=1), start + timedelta(days=2))
     if m := _YEAR.search(text):
-        start = datetime(int(m.group(1)), 1, 1)
+        start = datetime(int(m.group(1)), 1, 1, tzinfo=today.tzinfo)
         return days(start, start.replace(year=start.year + 1))
     return None
 
@@ -109,19 +110,19 @@ _IN = re.compile(r"\bin (\d+|a|an|one|two|three|four|five|six|seven|eight|nine|t
 _NEXT = re.compile(r"\bnext (week|weekend|month|year)\b")
 
 
-def due_day(text: str, said_at: float) -> float | None:
+def due_day(text: str, said_at: float, zone: tzinfo | None = None) -> float | None:
     """The day an upcoming thing happens, as the epoch seconds of its midnight,
     from words said at ``said_at``: "on Friday" is the coming Friday, "tomorrow",
     "in two weeks", "next month", "March 3rd", "2026-03-06". None: no day named."""
     text = " ".join(text.lower().replace("'s", "").split())
-    today = datetime.fromtimestamp(said_at).replace(hour=0, minute=0, second=0, microsecond=0)
+    today = datetime.fromtimestamp(said_at, zone).replace(hour=0, minute=0, second=0, microsecond=0)
 
     def at(d: datetime) -> float:
         return d.timestamp()
 
     if m := _ISO_DAY.search(text):
         try:
-            return at(datetime(int(m.group(1)), int(m.group(2)), int(m.group(3))))
+            return at(datetime(int(m.group(1)), int(m.group(2)), int(m.group(3)), tzinfo=today.tzinfo))
         except ValueError:
             return None
     if "day after tomorrow" in text:
@@ -154,9 +155,9 @@ def due_day(text: str, said_at: float) -> float | None:
         day = int(m.group(1) or m.group(3) or 1)
         year = int(m.group(4)) if m.group(4) else today.year
         try:
-            when = datetime(year, month, day)
+            when = datetime(year, month, day, tzinfo=today.tzinfo)
             if not m.group(4) and when < today:
-                when = datetime(year + 1, month, day)  # upcoming: next year's
+                when = datetime(year + 1, month, day, tzinfo=today.tzinfo)  # upcoming: next year's
         except ValueError:
             return None
         return at(when)

@@ -23,6 +23,7 @@ import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import tzinfo
 from typing import Any
 
 from os1.errors import ModelError, ModelUnavailable
@@ -177,7 +178,7 @@ async def reflect_session(
         summary=_text(data.get("summary")),
         journal=_text(data.get("journal")),
         self_description=_own_self(_text(data.get("self_description")), user=user),
-        moments=tuple(_moments(data.get("moments"), messages, names=(user, companion))),
+        moments=tuple(_moments(data.get("moments"), messages, names=(user, companion), zone=memory.zone)),
         facts=tuple(_facts(data.get("facts"), messages, through)),
     )
 
@@ -256,7 +257,9 @@ def _own_self(text: str, *, user: str) -> str:
     return "" if _SERVING.search(text) else text
 
 
-def _moments(items: Any, messages: Sequence[StoredMessage], *, names: Sequence[str]) -> list[Moment]:
+def _moments(items: Any, messages: Sequence[StoredMessage], *, names: Sequence[str],
+             zone: tzinfo | None = None) -> list[Moment]:
+    """The relationship records drawn; a due day is the person's (``zone``)."""
     said = " ".join(m.content for m in messages).lower()
     found = []
     for item in items if isinstance(items, list) else []:
@@ -268,7 +271,7 @@ def _moments(items: Any, messages: Sequence[StoredMessage], *, names: Sequence[s
         due = None
         if item["kind"] in ("open_loop", "promise"):
             when = _text(item.get("when"))
-            due = due_day(when or text, _said_at(when or text, messages))
+            due = due_day(when or text, _said_at(when or text, messages), zone)
         found.append(Moment(item["kind"], text, due))
     return found
 
