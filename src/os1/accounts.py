@@ -106,10 +106,12 @@ class Accounts:
             raise StorageError(f"Cannot open the accounts file {path}: {exc}") from exc
 
     @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
+    def _tx(self, *, write: bool = True) -> Iterator[sqlite3.Connection]:
+        """One transaction; a reading one takes no write lock (every request reads:
+        workers sharing the file must not queue behind each other)."""
         with self._lock:
             try:
-                self._db.execute("BEGIN IMMEDIATE")
+                self._db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
                 try:
                     yield self._db
                 except BaseException:
@@ -131,18 +133,18 @@ class Accounts:
                        (name, hashed, time.time()))
 
     def people(self) -> list[Person]:
-        with self._tx() as db:
+        with self._tx(write=False) as db:
             rows = db.execute(
                 "SELECT p.name, p.created_at, (SELECT count(*) FROM tokens t WHERE t.name = p.name) "
                 "FROM people p ORDER BY p.name").fetchall()
         return [Person(*row) for row in rows]
 
     def exists(self, name: str) -> bool:
-        with self._tx() as db:
+        with self._tx(write=False) as db:
             return db.execute("SELECT 1 FROM people WHERE name = ?", (name,)).fetchone() is not None
 
     def any(self) -> bool:
-        with self._tx() as db:
+        with self._tx(write=False) as db:
             return db.execute("SELECT 1 FROM people LIMIT 1").fetchone() is not None
 
     def remove(self, name: str) -> bool:
@@ -181,7 +183,7 @@ class Accounts:
         name and the address it came from (:meth:`allowed`)."""
         from argon2.exceptions import InvalidHashError, VerificationError
 
-        with self._tx() as db:
+        with self._tx(write=False) as db:
             row = db.execute("SELECT password FROM people WHERE name = ?", (name,)).fetchone()
         try:
             ok = self._hasher.verify(row[0] if row else self._dummy, password) and row is not None
@@ -209,12 +211,13 @@ class Accounts:
         if not session:
             return None
         now = time.time() if now is None else now
-        with self._tx() as db:
+        with self._tx(write=False) as db:
             row = db.execute("SELECT name, csrf, expires_at FROM logins WHERE digest = ?",
                              (_digest(session),)).fetchone()
-            if row is None or row[2] < now:
-                return None
-            if row[2] < now + SESSION_SECONDS - 24 * 3600:  # at most one write a day per login
+        if row is None or row[2] < now:
+            return None
+        if row[2] < now + SESSION_SECONDS - 24 * 3600:  # at most one write a day per login
+            with self._tx() as db:
                 db.execute("UPDATE logins SET expires_at = ? WHERE digest = ?",
                            (now + SESSION_SECONDS, _digest(session)))
         return Login(row[0], row[1])
@@ -238,7 +241,7 @@ class Accounts:
     def token_owner(self, token: str) -> str | None:
         if not token.startswith(TOKEN_PREFIX):
             return None
-        with self._tx() as db:
+        with self._tx(write=False) as db:
             row = db.execute("SELECT name FROM tokens WHERE digest = ?", (_digest(token),)).fetchone()
         return row[0] if row else None
 

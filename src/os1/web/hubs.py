@@ -33,23 +33,14 @@ class Hubs:
         self.engines = engines or (hub.engines if hub is not None else Engines(settings))
         self._options = hub_options
         self._hubs: dict[str, Hub] = {}
-        self._preload_voice = False
         self._started = False
         if hub is not None:
             self._hubs[hub.settings.user] = hub
         if accounts is not None and self.engines.gate is None:
             self.engines.share()
 
-    @property
-    def single(self) -> Hub | None:
-        """The one hub, when os1 serves one person (no accounts)."""
-        if self.accounts is not None:
-            return None
-        return self._hubs.get(self.settings.user) or self.get(self.settings.user)
-
     def start(self, *, preload_voice: bool = True) -> None:
         self._started = True
-        self._preload_voice = preload_voice
         if preload_voice:
             self.engines.preload_voice()
         if self.accounts is None:
