@@ -141,7 +141,10 @@ def model_server_command(settings: Settings, model: str, port: int) -> list[str]
 
 async def run_load_bench(settings: Settings, *, users: int, duration: float, idle: int = 1000,
                          model: str = "qwen2.5-0.5b", model_server: str | None = None,
-                         seed: int = 19, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+                         database_url: str | None = None, seed: int = 19,
+                         progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """``database_url``: keep the simulated people's memory in that PostgreSQL
+    database (which should be empty: they are added to it) instead of SQLite."""
     if users < 1 or duration <= 0 or idle < 0:
         raise ConfigError("--users must be 1 or more, --duration above 0 and --idle 0 or more.")
     say = progress or (lambda line: None)
@@ -160,7 +163,7 @@ async def run_load_bench(settings: Settings, *, users: int, duration: float, idl
                                                       home / "model-server.log"))
                 model_server = f"http://127.0.0.1:{port}/v1"
                 await _wait_http(f"{model_server}/models", 300, server, "The model server")
-            people = _make_people(home, users, model_server)
+            people = _make_people(home, users, model_server, database_url)
             os1_port = _free_port()
             serve = stack.enter_context(_process(
                 [sys.executable, "-m", "os1.cli.main", "serve", "--port", str(os1_port), "--no-voice"],
@@ -173,14 +176,14 @@ async def run_load_bench(settings: Settings, *, users: int, duration: float, idl
             if idle:
                 say(f"holding {idle} idle page connections")
                 report.update(await _idle(base, people, idle, serve.pid))
-            report.update(users=users, duration_s=duration,
+            report.update(users=users, duration_s=duration, storage="postgresql" if database_url else "sqlite",
                           model=f"{model} on llama.cpp's server" if own_server else model_server)
             return report
     finally:
         shutil.rmtree(home, ignore_errors=True)
 
 
-def _make_people(home: Path, users: int, model_server: str) -> dict[str, str]:
+def _make_people(home: Path, users: int, model_server: str, database_url: str | None) -> dict[str, str]:
     from os1.accounts import Accounts, accounts_path
 
     (home / "config.toml").write_text(
@@ -189,7 +192,8 @@ def _make_people(home: Path, users: int, model_server: str) -> dict[str, str]:
         'server_model = "os1-load"\n'
         "concurrency = 1\n"  # llama-cpp-python's server writes one reply at a time
         "queue_seconds = 900.0\n"
-        "timeout = 300.0\n", encoding="utf-8")
+        "timeout = 300.0\n"
+        + (f'\n[storage]\nurl = "{database_url}"\n' if database_url else ""), encoding="utf-8")
     accounts = Accounts(accounts_path(home))
     people = {}
     try:
@@ -324,7 +328,8 @@ def print_report(report: dict[str, Any], as_json: bool) -> None:
         print(json.dumps(report))
         return
     lat, wait = report["latency_ms"], report["queue_wait_ms"]
-    print(f"{report['users']} people for {report['duration_s']:.0f} s on {report['model']}: "
+    print(f"{report['users']} people for {report['duration_s']:.0f} s on {report['model']}, "
+          f"memory in {report['storage']}: "
           f"{report['turns']} turns, {report['errors']} errors; turn p50 {lat['p50']} ms, p95 {lat['p95']} ms; "
           f"queue wait p50 {wait['p50']} ms, p95 {wait['p95']} ms; server RSS {report['server_rss_mb']} MB")
     for sample in report["error_samples"]:

@@ -116,6 +116,8 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     load.add_argument("--idle", type=int, default=1000, metavar="N", help="idle connections to hold (0: none)")
     load.add_argument("--model", default="qwen2.5-0.5b", help="embedded model for the model server")
     load.add_argument("--model-server", metavar="URL", help="an OpenAI-compatible server to use instead")
+    load.add_argument("--database-url", metavar="URL",
+                      help="keep their memory in this (empty) PostgreSQL database instead of SQLite")
     load.add_argument("--json", action="store_true", help="print one JSON object")
     load.set_defaults(run=_load)
     reach = kinds.add_parser(
@@ -367,6 +369,7 @@ def _load(settings: Settings, args: argparse.Namespace) -> int:
     progress = None if args.json else (lambda line: print(f"load: {line}", file=sys.stderr, flush=True))
     print_report(asyncio.run(run_load_bench(settings, users=args.users, duration=args.duration, idle=args.idle,
                                             model=args.model, model_server=args.model_server,
+                                            database_url=args.database_url,
                                             progress=progress)), args.json)
     return 0
 
