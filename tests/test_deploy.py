@@ -47,39 +47,36 @@ def served(tmp_path):
         (home / "config.toml").write_text(config_from_docs(model.url))
         os1("user", "add", "ana", "--password-stdin", home=home, stdin="ana's password\n")
         token = os1("user", "token", "ana", "--label", "phone", home=home).strip()
-        env = {**os.environ, "OS1_HOME": str(home)}
-        with socket_port() as port:
-            process = subprocess.Popen([sys.executable, "-m", "os1.cli.main", "serve", "--host", "127.0.0.1",
-                                        "--port", str(port), "--no-voice"], env=env,
-                                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        process, url = start_serve({**os.environ, "OS1_HOME": str(home)}, "--host", "127.0.0.1")
         try:
-            url = f"http://127.0.0.1:{port}"
-            deadline = time.time() + 60
-            while True:
-                assert process.poll() is None and time.time() < deadline, "os1 serve did not start"
-                try:
-                    if httpx.get(f"{url}/login").status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    time.sleep(0.2)
             yield url, token
         finally:
             process.terminate()
             process.wait(30)
 
 
-class socket_port:
-    """A free loopback port (closed again before the server takes it)."""
+def free_port() -> int:
+    import socket
 
-    def __enter__(self) -> int:
-        import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            return int(s.getsockname()[1])
 
-    def __exit__(self, *exc: object) -> None:
-        pass
+def start_serve(env: dict[str, str], *flags: str) -> tuple[subprocess.Popen, str]:
+    """`os1 serve` as its own process (no voice), once it answers: the process and its URL."""
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "os1.cli.main", "serve", *flags, "--port", str(port),
+                                "--no-voice"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while True:
+        assert process.poll() is None and time.time() < deadline, "os1 serve did not start"
+        try:
+            if httpx.get(f"{url}/login").status_code == 200:
+                return process, url
+        except httpx.HTTPError:
+            time.sleep(0.2)
 
 
 def test_the_deployment_guide_config_serves_a_person_on_the_page_and_through_their_token(served):

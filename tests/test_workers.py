@@ -6,30 +6,12 @@ requests show what each prompt held)."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import time
 from contextlib import ExitStack
 
 import httpx
 
 from openai_server import OpenAIServer
-from test_deploy import os1, socket_port
-
-
-def start_worker(home, env) -> tuple[subprocess.Popen, str]:
-    with socket_port() as port:
-        process = subprocess.Popen([sys.executable, "-m", "os1.cli.main", "serve", "--port", str(port),
-                                    "--no-voice"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while True:
-        assert process.poll() is None and time.time() < deadline, "os1 serve did not start"
-        try:
-            if httpx.get(f"{url}/login").status_code == 200:
-                return process, url
-        except httpx.HTTPError:
-            time.sleep(0.2)
+from test_deploy import os1, start_serve
 
 
 def say(client: httpx.Client, url: str, token: str, text: str) -> str:
@@ -57,7 +39,7 @@ def test_a_person_moved_between_two_workers_mid_conversation_is_served_as_one(tm
         env = {**os.environ, "OS1_HOME": str(home)}
         workers = []
         for _ in range(2):
-            process, url = start_worker(home, env)
+            process, url = start_serve(env)
             stack.callback(lambda p=process: (p.terminate(), p.wait(30)))
             workers.append(url)
         one, two = workers

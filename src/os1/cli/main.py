@@ -22,7 +22,8 @@ environment:
   OS1_TTS           voice: piper (default), a Piper .onnx voice, or an OpenAI-compatible URL
   OS1_ASR           ears: whisper-base (default) or an OpenAI-compatible URL
   OS1_CONFIG        config file (default: $OS1_HOME/config.toml)
-  OS1_TOKEN         access token for os1 serve
+  OS1_TOKEN         access token for os1 serve (one person; with accounts: os1 user token)
+  OS1_DATABASE_URL  keep memory in PostgreSQL (postgresql://...) instead of the SQLite file
 """
 
 

@@ -79,7 +79,6 @@ def pool(url: str) -> ConnectionPool:
         if found is not None:
             return found
         try:
-            import psycopg
             from pgvector.psycopg import register_vector
             from psycopg_pool import ConnectionPool
         except ImportError as exc:
@@ -94,7 +93,7 @@ def pool(url: str) -> ConnectionPool:
             opened = ConnectionPool(url, min_size=1, max_size=POOL_SIZE, configure=configure, open=True,
                                     kwargs={"autocommit": False}, timeout=30)
             opened.wait(timeout=30)
-        except (psycopg.Error, Exception) as exc:  # noqa: BLE001 - the pool's own timeout error too
+        except Exception as exc:  # noqa: BLE001 - psycopg's errors, and the pool's own timeout
             raise StorageError(f"Cannot connect to the memory database {safe_url(url)}: {exc}") from exc
         _pools[url] = opened
         return opened

@@ -63,9 +63,7 @@ PUBLIC = ("/login", "/static/")
 
 def create_app(hubs: Hub | Hubs, *, token: str | None = None, preload_voice: bool = True) -> Starlette:
     """The app over ``hubs`` (a single :class:`Hub` serves its one person)."""
-    if isinstance(hubs, Hub):
-        hubs = Hubs(hubs.settings, hub=hubs)
-    everyone = hubs
+    everyone = Hubs(hubs.settings, hub=hubs) if isinstance(hubs, Hub) else hubs
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -101,8 +99,8 @@ def create_app(hubs: Hub | Hubs, *, token: str | None = None, preload_voice: boo
         ],
         lifespan=lifespan,
     )
-    app.state.hubs = hubs
-    return _Guard(app, hubs, token)  # type: ignore[return-value]
+    app.state.hubs = everyone
+    return _Guard(app, everyone, token)  # type: ignore[return-value]
 
 
 def _hub(request: Request | WebSocket) -> Hub:

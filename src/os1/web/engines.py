@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, TypeVar
 
 from os1.assets import Progress
 from os1.config import Settings
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from os1.talk import VoiceParts
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class Engines:
@@ -97,8 +99,8 @@ class Engines:
             await self._voice.voice.aclose()
 
 
-def _retry(loading: asyncio.Future | None, load: object) -> asyncio.Future:
+def _retry(loading: asyncio.Future[T] | None, load: Callable[[], Awaitable[T]]) -> asyncio.Future[T]:
     """The load under way, or a new one if there is none or the last failed."""
     if loading is None or (loading.done() and (loading.cancelled() or loading.exception() is not None)):
-        return asyncio.ensure_future(load())  # type: ignore[operator]
+        return asyncio.ensure_future(load())
     return loading
