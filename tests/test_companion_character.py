@@ -137,3 +137,39 @@ async def test_a_help_desk_question_back_is_not_added(settings, memory):
     llm = FakeLLM(["Oh, what a week."], questions=["Is there anything else I can help with?"])
     async with Companion(settings, llm, memory) as c:
         assert (await reply_to(c, "It's been raining all week.")).text == "Oh, what a week."
+
+
+async def test_what_it_knows_that_bears_on_their_words_is_restated_beside_them(settings, memory):
+    memory.add_fact("The user's sister Ana moved to Lisbon last year.", kind="people", source_message_id=None)
+    memory.add_fact("The user writes letters for other people.", kind="work", source_message_id=None)
+    llm = FakeLLM(["Ana in Lisbon, right?", "Letters.", "Ha!"])
+    async with Companion(settings, llm, memory) as c:
+        await reply_to(c, "I miss my sister.")
+        await reply_to(c, "Do you remember what I do for work?")
+        await reply_to(c, "Tell me a joke.")
+    sister, work, joke = (prompt[-1].content for prompt in llm.prompts)
+    assert sister.endswith('"Your sister Ana moved to Lisbon last year." Bring it up by name, in your own words.)')
+    assert "They write letters for other people." in work and "Bring it up" in work
+    assert "Lisbon" not in joke and "letters" not in joke
+
+
+async def test_in_a_call_what_bears_comes_with_the_recall_read_while_they_speak(settings, memory):
+    memory.add_fact("The user's sister Ana moved to Lisbon last year.", kind="people", source_message_id=None)
+    llm = FakeLLM(["Ana, in Lisbon?"])
+    async with Companion(settings, llm, memory, channel="voice") as c:
+        await c.prepare("I miss my")
+        await c.prepare("I miss my sister")
+        await reply_to(c, "I miss my sister so much.", channel="voice")
+    said = llm.prompts[-1][-1].content
+    assert said.endswith("I miss my sister so much.")  # nothing to read after their words
+    assert '"Your sister Ana moved to Lisbon last year."' in said.split("I miss my sister")[0]
+
+
+async def test_in_a_call_what_bears_on_their_last_words_follows_them_when_it_could_not_be_read_before(
+        settings, memory):
+    memory.add_fact("The user's sister Ana moved to Lisbon last year.", kind="people", source_message_id=None)
+    llm = FakeLLM(["Ana, in Lisbon?"])
+    async with Companion(settings, llm, memory, channel="voice") as c:
+        await c.prepare("I miss")
+        await reply_to(c, "I miss my sister.", channel="voice")  # no partial named her
+    assert llm.prompts[-1][-1].content.endswith('Bring it up by name, in your own words.)')

@@ -30,15 +30,16 @@ from os1.events import (
     ReplyStarted, Shown, ToolActivity, UserTurn,
 )
 from os1.memory.facts import spoken_day
-from os1.memory.store import Hit, MemoryStore
+from os1.memory.store import Fact, Hit, MemoryStore, Note
 from os1.mind.care import Concern, local_country, plan
 from os1.mind.extract import extract_facts
+from os1.mind.bearing import bearing
 from os1.mind.consent import PROPOSAL_TTL, Proposal, in_their_words, not_theirs, origins
 from os1.mind.llm import LLM, BadToolCall, GenerateOptions, Message, ToolCall, complete, until
 from os1.mind.onboarding import Onboarding
 from os1.mind.persona import (
-    NATURE_NOTE, QUESTION_NOTE, SELF_NOTE, core_facts, past_facts, recall_note, system_prompt, upcoming,
-    wants_a_question,
+    NATURE_NOTE, QUESTION_NOTE, SELF_NOTE, bearing_note, core_facts, past_facts, recall_note, system_prompt,
+    upcoming, wants_a_question,
 )
 from os1.mind.polish import (
     Opening, Polish, asks_about_themselves, asks_for_more, asks_for_something, asks_what_you_are,
@@ -181,10 +182,13 @@ class Companion:
         self.idle_delay = idle_delay
         self.reflect_delay = reflect_delay
         self._core_refs: set[str] = set()
+        self._known: tuple[list[Fact], list[Note]] = ([], [])
         self._user_label = "The user"
+        self._name: str | None = None  # what they like to be called, if os1 knows
         self.last_reply_id: int | None = None
         self._pending_recall: list[str] | None = None
         self._recall_read = False  # has a prefill of the pending recall finished?
+        self._recall_bears = False  # does the pending recall hold what bears on their words?
         self._last_recall: list[str] = []  # the last turn's, should it be retracted
         #: "Now", for the date in the prompt and time words in recall ("last week").
         self.clock = clock
@@ -253,11 +257,13 @@ class Companion:
 
     def _system_message(self) -> Message:
         profile = self.memory.profile()
-        self._user_label = profile.get("address_as") or profile.get("name") or "The user"
+        self._name = profile.get("address_as") or profile.get("name")
+        self._user_label = self._name or "The user"
         facts = self.memory.facts(include_history=True)
         core = core_facts([f for f in facts if f.current])
         loops = upcoming(self.memory.notes(["open_loop", "promise"]), self.clock())
         self._core_refs = {f.ref for f in core} | {n.ref for n in loops}
+        self._known = (core, loops)  # what a message may bear on (mind/bearing.py)
         return Message("system", system_prompt(
             self.settings.persona, profile=profile, facts=core, now=self.clock(),
             self_description=self.memory.self_description(), past=past_facts(facts), loops=loops,
@@ -368,11 +374,16 @@ class Companion:
 
     async def _turn_recall(self, partial: str, *, room: int) -> list[str]:
         """The memories recalled for this turn: made once, from the words so
-        far, and kept (changing them would change the prompt's prefix)."""
+        far, and kept (changing them would change the prompt's prefix), unless
+        their words came to bear on something os1 knows ("I miss my" → "I
+        miss my sister"): worth a new prefix, read while they still speak."""
+        if self._pending_recall is not None and not self._recall_bears and self._bearing(partial):
+            self._pending_recall = None
         if self._pending_recall is None:
-            recalled = await self._recall(partial, room=room)
+            recalled = await self._recall(partial, room=room, spoken=True)
             if self._pending_recall is None:  # the first of two at once wins: one prefix
                 self._pending_recall, self._recall_read = recalled, False
+                self._recall_bears = bool(self._bearing(partial))
         return self._pending_recall
 
     def _spoken_recall(self) -> list[str] | None:
@@ -505,6 +516,8 @@ class Companion:
         if initiative is None and care.reply is None and self.reach is not None:
             async for event in self._scheduled(text, done):
                 yield event
+        answered = False  # a question about their own life that what os1 knows answers: no tool
+        bears: list[str] = []
         if initiative is not None:
             model_text = INITIATIVE_NOTE.format(reason=initiative, context=model_text)
         elif done:
@@ -513,6 +526,8 @@ class Companion:
             model_text = f"{model_text}\n\n{care.note}"
         elif asked_what_os1_is:
             model_text = f"{model_text}\n\n{NATURE_NOTE}"
+        elif bears := self._bearing(text):
+            answered = asks_about_themselves(text)  # the note follows the recall, below
         elif asks_about_themselves(text):
             model_text = f"{model_text}\n\n{SELF_NOTE}"
         sentences = SPOKEN_SENTENCES if channel == "voice" else TYPED_SENTENCES
@@ -524,16 +539,19 @@ class Companion:
             memories = (self._spoken_recall() or []) if channel == "voice" else self._pending_recall
         else:
             room = SPOKEN_LATE_MEMORY_TOKENS if channel == "voice" else None
-            memories = await self._recall(text, room=room)
+            memories = await self._recall(text, room=room, spoken=channel == "voice")
         self._pending_recall = None
         self._last_recall = memories
+        if bears and bearing_note(bears, asked=answered, name=self._name, spoken=True) not in memories:
+            # In a call it came with the recall, read while they spoke, unless it did not.
+            model_text = f"{model_text}\n\n{bearing_note(bears, asked=answered, name=self._name)}"
         self._history, user_message = self._fit(self._history, memories, model_text)
         prompt = [self._system, *self._history, user_message]
         options = GenerateOptions(
             max_tokens=self.settings.llm.max_reply_tokens,
             temperature=self.settings.llm.temperature,
             tools=self.tools.specs,  # in the prompt whatever happens: the KV cache keeps it
-            tool_choice="auto" if care.reply is None and (
+            tool_choice="auto" if care.reply is None and not answered and (
                 initiative is not None or asks_for_something(text)) else "none",
         )
         pieces: list[str] = []
@@ -871,7 +889,7 @@ class Companion:
                                   tools=self.tools.specs, tool_choice="none")
         return (await complete(self.llm, [self._system, *history, message], options)).strip()
 
-    async def _recall(self, text: str, *, room: int | None = None) -> list[str]:
+    async def _recall(self, text: str, *, room: int | None = None, spoken: bool = False) -> list[str]:
         """Memories related to ``text``, as prompt lines, best first, within
         ``room`` tokens (at most the budget's for memories). The search waits
         for the query's vector (up to ~0.1 s): in a thread, so that the voice
@@ -896,7 +914,17 @@ class Companion:
                 # a small model says them again, word for word.
                 continue
             lines.append(self._memory_line(hit))
+        if spoken and (bears := self._bearing(text)):
+            # First: likeliest to matter. Here, before their words, a call's prepare reads it
+            # while they speak; after them it would be read after they stop.
+            lines.insert(0, bearing_note(bears, asked=asks_about_themselves(text), name=self._name,
+                                         spoken=True))
         return _within(lines, room, cost)
+
+    def _bearing(self, text: str) -> list[str]:
+        """What os1 knows that bears on ``text`` (mind/bearing.py)."""
+        return bearing(text, *self._known, about_themselves=asks_about_themselves(text),
+                       now=self.clock(), zone=self.settings.reach.zone)
 
     def _memory_line(self, hit: Hit) -> str:
         """A recalled memory, dated (questions are often about when)."""
