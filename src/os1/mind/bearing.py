@@ -5,7 +5,7 @@ point of the message: told "I miss my sister" with "The user's sister Ana moved
 to Lisbon last year" among what they know, the 1.5B named neither Ana nor Lisbon
 in 3 of 3 replies (`os1 bench character`, sister-memory). Restated beside the
 person's words, where small models look, it is used. The facts are chosen by
-plain signals, no model and no extra latency: a word they share ("sister"), the
+plain signals, without a model: a word they share ("sister"), the
 topic of a question about the person's own life ("what I do for work" → the
 work fact), or a day they name that a plan falls on ("this weekend" → the
 concert on Saturday).
@@ -30,7 +30,7 @@ _GENERIC = frozenset(
     goes went make made lot lots thing things something anything much many well good bad
     great time times day days week weeks year years last first new old little big lives live
     lived moved move work works worked name named called also still ever never always one two
-    said says say see saw look looking back home love loves loved hate enjoy need needs want
+    said says say see saw look looking back home love loves loved hate enjoy need needs
     wanted miss missed hope wish try trying know knew remember forget talk talked told ask asked
     help happy sad nervous tired excited worried glad sorry""".split()
 )

@@ -76,7 +76,7 @@ def bearing_note(facts: Sequence[str], *, asked: bool, name: str | None = None,
     """The note that restates ``facts`` (texts about "The user") beside their
     words: as said to them, or, answering a question about themselves, by
     ``name``. ``spoken``: as a line of the recall note instead (in a call, what
-    follows their words is read after they stop: 46 tokens, ~0.7 s on 2 cores)."""
+    follows their words is read after they stop: 46 tokens, 0.6-0.7 s on 2 cores)."""
     if asked:
         said = [_named(f, name) if name else to_them(f, "they") for f in facts]
     else:
