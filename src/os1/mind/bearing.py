@@ -63,8 +63,8 @@ def named_days(text: str, now: float, zone: tzinfo | None = None) -> tuple[float
     """The days ``text`` talks about, ahead or now ("tomorrow", "on Friday",
     "this weekend"), as ``(start, end)`` epoch seconds."""
     lowered = text.lower()
-    if re.search(r"\b(?:this|the) (?:weekend|week)\b", lowered):
-        return time_window(lowered.replace("the week", "this week"), now, zone)
+    if m := re.search(r"\b(?:this|the) (weekend|week)\b", lowered):
+        return time_window(f"this {m.group(1)}", now, zone)
     day = due_day(text, now, zone)
     if day is None:
         return None

@@ -377,13 +377,13 @@ class Companion:
         far, and kept (changing them would change the prompt's prefix), unless
         their words came to bear on something os1 knows ("I miss my" → "I
         miss my sister"): worth a new prefix, read while they still speak."""
-        if self._pending_recall is not None and not self._recall_bears and self._bearing(partial):
+        bears = bool(self._bearing(partial))
+        if self._pending_recall is not None and bears and not self._recall_bears:
             self._pending_recall = None
         if self._pending_recall is None:
             recalled = await self._recall(partial, room=room, spoken=True)
             if self._pending_recall is None:  # the first of two at once wins: one prefix
-                self._pending_recall, self._recall_read = recalled, False
-                self._recall_bears = bool(self._bearing(partial))
+                self._pending_recall, self._recall_read, self._recall_bears = recalled, False, bears
         return self._pending_recall
 
     def _spoken_recall(self) -> list[str] | None:
