@@ -417,3 +417,30 @@ async def test_a_question_about_their_own_life_is_marked_as_such_for_the_model(s
     assert "asking about their own life, not yours" in asked
     # What is stored is what they said.
     assert memory.messages()[0].content == "Do you remember what I do for work?"
+
+
+async def test_a_worker_that_starts_while_another_is_mid_turn_hears_the_whole_turn(settings, memory):
+    # Two workers serve one person from one memory (``follow``); the second
+    # begins its conversation while the first is writing a reply.
+    second = Companion(settings, FakeLLM(["She sounds lovely."]), memory, follow=True)
+    first_llm = FakeLLM(["Miso is a lovely name."], on_call=lambda _: second.start())
+    async with Companion(settings, first_llm, memory, follow=True) as first:
+        await turn(first, "My cat is called Miso.")
+        await turn(second, "She is fourteen this spring.")
+        await second.close()
+    heard = [(m.role, m.content) for m in second.llm.prompts[0][1:]]
+    assert heard == [("user", "My cat is called Miso."), ("assistant", "Miso is a lovely name."),
+                     ("user", "She is fourteen this spring.")]
+
+
+async def test_a_worker_does_not_take_in_a_conversation_that_ended_hours_ago(settings, memory):
+    clock = [time.time() - 5 * 3600]
+    first = Companion(settings, FakeLLM(["Hello."]), memory, follow=True, clock=lambda: clock[0])
+    async with first:
+        await turn(first, "Good morning.")
+    clock[0] += 5 * 3600
+    async with Companion(settings, FakeLLM(["Hi again."]), memory, follow=True,
+                         clock=lambda: clock[0]) as second:
+        await turn(second, "Back from work.")
+    # Recall may bring it up as a memory; it is not a turn of this conversation.
+    assert [m.role for m in second.llm.prompts[0]] == ["system", "user"]

@@ -155,6 +155,7 @@ class Companion:
         #: person too: each turn first takes in what was said through them.
         self.follow = follow
         self._seen_id = 0  # the newest message this conversation has taken in
+        self._joined_at = 0.0  # when this conversation began here (``follow``)
         #: Reminders and reach-outs (reach/): a request in their words is scheduled
         #: in the turn, and what they say answers and resolves reach-outs.
         self.reach = reach
@@ -218,17 +219,22 @@ class Companion:
         self.session_id = self.memory.start_session(self.channel, started_at=self.clock())
         self._system = self._system_message()
         self._history = []
-        if self.follow:
-            latest = self.memory.messages(limit=1)
-            self._seen_id = latest[-1].id if latest else 0
+        # Following, the conversation starts with what was said through other
+        # workers within the last quiet gap: a watermark taken here instead
+        # lost the person's words of a turn another worker was in the middle
+        # of (its reply came in, what it answered did not; 1 CI run in 5).
+        self._seen_id = 0
+        self._joined_at = self.clock()
         self._warm()
 
     def _catch_up(self) -> None:
         """Turns said through another worker since this one last looked join
         the conversation, in order: the person moved between workers mid-conversation."""
         recent = self.memory.messages(limit=FOLLOWED_TURNS)
+        since = self._joined_at - NEW_CONVERSATION_AFTER
         self._history += [Message(m.role, m.content) for m in recent
-                          if m.id > self._seen_id and m.session_id != self.session_id]
+                          if m.id > self._seen_id and m.session_id != self.session_id
+                          and m.created_at >= since]
         if recent:
             self._seen_id = max(self._seen_id, recent[-1].id)
 
