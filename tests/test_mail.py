@@ -152,6 +152,80 @@ def test_sync_reads_inbox_and_sent_once_and_resumes_where_it_stopped(store, acco
     assert store.answered(wedding.message_id)  # Sam's reply is in Sent
 
 
+def other_mail_program(account, dovecot):
+    """Another mail program on the same mailbox (a phone, webmail)."""
+    import imapclient
+
+    other = imapclient.IMAPClient(dovecot.host, port=dovecot.port, ssl=False)
+    other.login(dovecot.user, dovecot.password)
+    other.select_folder("INBOX")
+    return other
+
+
+def test_marks_made_in_another_mail_program_come_in_and_an_unchanged_folder_is_not_searched(
+        store, account, dovecot, monkeypatch):
+    account = store.add_account(account)
+    client.sync(store, account)
+    assert store.modseq(account, "INBOX") is not None  # Dovecot has CONDSTORE
+    dinner = next(m for m in store.mails(folder="INBOX", limit=100) if m.subject == "Dinner on Friday?")
+    assert not dinner.seen
+    other = other_mail_program(account, dovecot)
+    other.add_flags([dinner.uid], [b"\\Seen"])
+    other.logout()
+    assert client.sync(store, account).new == 0
+    assert store.get(dinner.id).seen
+    # Nothing changed since: no folder is searched for new mail.
+    import imapclient
+
+    searched = []
+    real = imapclient.IMAPClient.search
+    monkeypatch.setattr(imapclient.IMAPClient, "search",
+                        lambda self, *a, **k: searched.append(a) or real(self, *a, **k))
+    assert client.sync(store, account).new == 0 and searched == []
+
+
+def test_a_store_of_the_first_schema_opens_and_syncs(tmp_path, account):
+    import sqlite3
+
+    path = tmp_path / "mail.sqlite3"
+    MailStore(path, "sam", embedder=None).close()
+    old = sqlite3.connect(path)
+    old.execute("ALTER TABLE folders DROP COLUMN modseq")
+    old.execute("PRAGMA user_version=1")
+    old.commit()
+    old.close()
+    store = MailStore(path, "sam", embedder=None)
+    account = store.add_account(account)
+    assert client.sync(store, account).new == 61 and store.modseq(account, "INBOX") is not None
+    store.close()
+
+
+def test_a_sync_that_finds_another_running_waits_for_it_and_reads_nothing_twice(store, account, monkeypatch):
+    import threading
+
+    monkeypatch.setattr(client, "BATCH", 5)
+    account = store.add_account(account)
+    first_started, go_on = threading.Event(), threading.Event()
+
+    def slow(folder, done, total):
+        first_started.set()
+        go_on.wait(10)
+
+    reports = {}
+    first = threading.Thread(target=lambda: reports.update(first=client.sync(store, account, progress=slow)))
+    first.start()
+    assert first_started.wait(30)
+    second = threading.Thread(target=lambda: reports.update(second=client.sync(store, account)))
+    second.start()
+    second.join(0.5)
+    assert second.is_alive()  # it waits for the first
+    go_on.set()
+    first.join(30)
+    second.join(30)
+    assert reports["first"].new == 61 and reports["second"].new == 0
+    assert len(store.mails(limit=200)) == 61
+
+
 def test_a_wrong_password_or_no_server_is_a_clear_error(store, account, monkeypatch):
     account = store.add_account(account)
     monkeypatch.setenv("OS1_TEST_MAIL_PASSWORD", "wrong")

@@ -12,6 +12,7 @@ import threading
 import time
 from pathlib import Path
 
+import imapclient
 import pytest
 from starlette.testclient import TestClient
 
@@ -38,7 +39,7 @@ HOSTILE = (b"From: Mallory <mallory@example.com>\r\nTo: sam@example.org\r\n"
            b"<script>window.pwned = 2</script><b id=\"injected\">Pay now</b>\r\n"
            b"<img id=\"injected-img\" src=x onerror=\"window.pwned = 3\">\r\n")
 LISTED = {"id", "subject", "sender", "sender_name", "date", "label", "reason", "seen", "attachments", "thread_size"}
-SHOWN = {"id", "subject", "sender_label", "date", "text", "attachments", "label", "reason"}
+SHOWN = {"id", "subject", "sender_label", "date", "text", "attachments", "label", "reason", "seen"}
 
 
 @pytest.fixture
@@ -105,7 +106,7 @@ def test_the_inbox_lists_mail_newest_first_with_labels_and_reasons(settings):
     assert by_subject(mails, "Notes from today")["attachments"] == ["planning-notes-2026-04-06.txt"]
     # Amy's two emails and Sam's answer (in Sent) are one conversation.
     assert by_subject(mails, "Re: Wedding plans")["thread_size"] == 3
-    assert data["sync"] == {"running": False, "at": None, "error": None}
+    assert data["sync"] == {"running": False, "at": None, "error": None, "progress": None}
 
 
 def test_the_inbox_filters_by_label_and_checks_its_parameters(settings):
@@ -221,6 +222,59 @@ def test_sync_reads_the_server_once_one_sync_at_a_time(settings, dovecot, monkey
         assert "refused the password" in refused.json()["error"]["message"]
         assert "refused the password" in client.get("/api/mail").json()["sync"]["error"]
     assert hub.mail is not None
+
+
+def test_the_page_marks_archives_and_deletes_on_the_server_at_the_persons_click(settings, dovecot, monkeypatch):
+    add_account(settings, dovecot_account(dovecot, monkeypatch))
+    app, _ = make_app(settings, mail=False)
+    with TestClient(app, base_url=LOCAL) as client:
+        client.post("/api/mail/sync")
+        mails = client.get("/api/mail", params={"limit": 100}).json()["mails"]
+        dinner, loaf = by_subject(mails, "Dinner on Friday?"), by_subject(mails, "The Weekly Loaf")
+        assert not dinner["seen"]
+        done = client.post(f"/api/mail/{dinner['id']}/file", json={"how": "mark read"})
+        assert done.status_code == 200 and done.json()["done"] == "mark read"
+        assert client.get(f"/api/mail/{dinner['id']}").json()["thread"][-1]["seen"]
+        archived = client.post(f"/api/mail/{loaf['id']}/file", json={"how": "archive"}).json()
+        assert archived["folder"] == "Archive"
+        assert all(m["id"] != loaf["id"] for m in client.get("/api/mail", params={"limit": 100}).json()["mails"])
+        # The server has both: read elsewhere, then synced back as read; the newsletter in Archive.
+        other = imapclient.IMAPClient(dovecot.host, port=dovecot.port, ssl=False)
+        other.login(dovecot.user, dovecot.password)
+        other.select_folder("INBOX", readonly=True)
+        flags = other.get_flags(other.search(["SUBJECT", "Dinner on Friday?"]))
+        assert all(b"\\Seen" in f for f in flags.values())
+        other.select_folder("Archive", readonly=True)
+        assert other.search(["SUBJECT", "Weekly Loaf"])
+        other.logout()
+        for how, ref, status in (("burn", dinner["id"], 400), ("archive", 99999, 404), ("archive", "abc", 404)):
+            refused = client.post(f"/api/mail/{ref}/file", json={"how": how})
+            assert refused.status_code == status and refused.json()["error"]["message"]
+
+
+def test_the_page_can_follow_a_long_sync_as_it_goes(settings, dovecot, monkeypatch):
+    from os1.mail import client as mail_client
+
+    monkeypatch.setattr(mail_client, "BATCH", 1)
+    add_account(settings, dovecot_account(dovecot, monkeypatch))
+    app, _ = make_app(settings, mail=False)
+    with TestClient(app, base_url=LOCAL) as client:
+        assert client.get("/api/mail/sync").json()["running"] is False
+        posting = threading.Thread(target=lambda: client.post("/api/mail/sync"))
+        posting.start()
+        seen = []
+        deadline = time.monotonic() + 30
+        while posting.is_alive() and time.monotonic() < deadline:
+            status = client.get("/api/mail/sync").json()
+            if status["running"] and status["progress"]:
+                seen.append(status["progress"])
+            time.sleep(0.05)
+        posting.join(30)
+        assert seen and seen[0]["folder"] == "INBOX" and seen[0]["total"] == 58
+        assert [p["done"] for p in seen if p["folder"] == "INBOX"] == sorted(
+            p["done"] for p in seen if p["folder"] == "INBOX")
+        finished = client.get("/api/mail/sync").json()
+        assert finished["running"] is False and finished["progress"] is None and finished["at"]
 
 
 def wait_for_sync(client, timeout=30.0):
@@ -339,6 +393,13 @@ def test_the_inbox_panel_lists_labels_and_opens_a_thread_as_text(served, tmp_pat
         assert text.evaluate("e => getComputedStyle(e).whiteSpace") == "pre-wrap"
         expect(thread.locator(".mail-from")).to_contain_text("Robert Chen <robert@example.net>")
         page.screenshot(path=str(shots / "inbox-thread.png"))
+        # The person's own buttons reach the server; here no server listens, and it says so.
+        mark = thread.get_by_role("button", name="Mark as read")
+        mark.click()
+        expect(thread.locator(".mail-actions [role=status]")).to_contain_text(
+            "That did not work: Cannot reach the mail server")
+        expect(mark).to_be_enabled()
+        expect(thread.get_by_role("button", name="Archive")).to_be_enabled()
         dialog.get_by_role("button", name="Back to the inbox").click()
         expect(robert).to_be_focused()
 

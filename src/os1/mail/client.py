@@ -23,7 +23,7 @@ from email.message import EmailMessage
 
 from os1.errors import Os1Error
 from os1.mail.parse import MAX_BYTES, parse
-from os1.mail.store import Account, MailStore
+from os1.mail.store import Account, MailStore, StoredMail
 from os1.mail.triage import triage
 
 log = logging.getLogger(__name__)
@@ -125,7 +125,20 @@ def sync(store: MailStore, account: Account, *, progress: Progress | None = None
          limit: int | None = None) -> SyncReport:
     """Read what is new in the inbox and the sent folder into ``store``;
     ``limit``: at most this many new messages a folder (newest first wins
-    nothing: older ones follow on the next run, in UID order)."""
+    nothing: older ones follow on the next run, in UID order).
+
+    One sync of a store at a time: one that finds another running (the page's
+    background sync, a tool's check) waits for it and adds nothing of its own."""
+    if not store.syncing.acquire(blocking=False):
+        with store.syncing:
+            return SyncReport()
+    try:
+        return _sync(store, account, progress, limit)
+    finally:
+        store.syncing.release()
+
+
+def _sync(store: MailStore, account: Account, progress: Progress | None, limit: int | None) -> SyncReport:
     import imapclient
     from imapclient import imapclient as names
 
@@ -133,6 +146,12 @@ def sync(store: MailStore, account: Account, *, progress: Progress | None = None
     me = {account.address.lower()}
     with imap(account, store.user) as client:
         c: imapclient.IMAPClient = client  # type: ignore[assignment]
+        # CONDSTORE (RFC 7162): a folder whose HIGHESTMODSEQ has not moved is
+        # not searched at all, and read/unread marks made in other mail
+        # programs come in with the new mail.
+        condstore = c.has_capability("CONDSTORE")
+        if condstore:
+            c.enable("CONDSTORE")
         folders = [("INBOX", "inbox")]
         for role, flag in (("sent", names.SENT), ("archive", names.ARCHIVE),
                            ("trash", names.TRASH)):
@@ -146,14 +165,28 @@ def sync(store: MailStore, account: Account, *, progress: Progress | None = None
                 continue
             status = c.select_folder(folder, readonly=True)
             validity = int(status[b"UIDVALIDITY"])
+            highest = status.get(b"HIGHESTMODSEQ") if condstore else None
             known, last = store.folder_state(account, folder)
             if known != validity:
                 store.reset_folder(account, folder, validity, role)
                 last = 0
-            uids = sorted(u for u in c.search(["UID", f"{last + 1}:*"]) if u > last)
-            if limit is not None:
-                uids = uids[:limit]
             report.folders.append(folder)
+            before = store.modseq(account, folder)
+            if highest is not None and before == highest:
+                continue  # nothing in it changed since it was last read whole
+            if before is not None:
+                # By the UIDs held (imapclient 4 drops replies to a range "1:n").
+                held = store.uids(account, folder)
+                for start in range(0, len(held), 1000):
+                    changed = c.fetch(held[start:start + 1000], ["FLAGS"], modifiers=[f"CHANGEDSINCE {before}"])
+                    store.set_seen_by_uid(account, folder, {
+                        uid: names.SEEN in data.get(b"FLAGS", ()) for uid, data in changed.items()})
+            uids = sorted(u for u in c.search(["UID", f"{last + 1}:*"]) if u > last)
+            whole = limit is None or len(uids) <= limit
+            if not whole:
+                uids = uids[:limit]
+            if progress and uids:
+                progress(folder, 0, len(uids))
             for start in range(0, len(uids), BATCH):
                 batch = uids[start:start + BATCH]
                 fetched = c.fetch(batch, ["RFC822.SIZE", "FLAGS", f"BODY.PEEK[]<0.{MAX_BYTES}>"])
@@ -175,6 +208,8 @@ def sync(store: MailStore, account: Account, *, progress: Progress | None = None
                 report.new += len(rows)
                 if progress:
                     progress(folder, min(start + BATCH, len(uids)), len(uids))
+            if whole and highest is not None:
+                store.set_modseq(account, folder, highest)
     return report
 
 
@@ -220,6 +255,20 @@ def send(store: MailStore, account: Account, message: EmailMessage) -> None:
             c: imapclient.IMAPClient = client  # type: ignore[assignment]
             sent = store.folder_role(account, "sent") or c.find_special_folder(names.SENT) or "Sent"
             c.append(sent, message.as_bytes(), flags=(names.SEEN,))
+
+
+def file(store: MailStore, mail: StoredMail, how: str) -> str:
+    """Archive, delete or mark ``mail`` on its server, and in the store as the
+    server now has it; returns where it went (or ``how``)."""
+    account = next((a for a in store.accounts() if a.id == mail.account_id), None)
+    if account is None:
+        raise MailError("The account that email came from is no longer set up.")
+    where = file_away(store, account, mail.folder, mail.uid, how)
+    if how in ("archive", "delete"):
+        store.drop_mail(mail.id)
+    else:
+        store.set_seen(mail.id, how == "mark read")
+    return where
 
 
 def file_away(store: MailStore, account: Account, folder: str, uid: int, how: str) -> str:

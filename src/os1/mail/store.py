@@ -27,7 +27,7 @@ from os1.mail.triage import Triage
 if TYPE_CHECKING:
     from os1.memory.embed import Embedder
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 #: Messages found by words and by sense, each, before the two are merged.
 CANDIDATES = 20
 Security = Literal["ssl", "starttls", "none"]
@@ -53,6 +53,7 @@ _SCHEMA = (
         uidvalidity INTEGER,
         last_uid INTEGER NOT NULL DEFAULT 0,
         synced_at REAL,
+        modseq INTEGER,                -- CONDSTORE's HIGHESTMODSEQ when last read whole
         PRIMARY KEY (account_id, name)
     )""",
     """CREATE TABLE IF NOT EXISTS mails (
@@ -150,6 +151,8 @@ class MailStore:
         self.path, self.user = path, user
         self._embedder_choice = embedder
         self._lock = threading.RLock()
+        #: Held by a sync of this store (the page's, a tool's): one at a time.
+        self.syncing = threading.Lock()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
@@ -162,6 +165,8 @@ class MailStore:
                 raise StorageError(f"The mail database {path} was written by a newer os1; upgrade os1.")
             if version < SCHEMA_VERSION:
                 with self._tx():
+                    if version == 1:
+                        self._db.execute("ALTER TABLE folders ADD COLUMN modseq INTEGER")
                     for statement in _SCHEMA:
                         self._db.execute(statement)
                     self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
@@ -214,6 +219,31 @@ class MailStore:
                        (self.user, account.id, folder))
             self._exec("INSERT OR REPLACE INTO folders (account_id, name, role, uidvalidity, last_uid)"
                        " VALUES (?, ?, ?, ?, 0)", (account.id, folder, role, uidvalidity))
+
+    def modseq(self, account: Account, folder: str) -> int | None:
+        """The server's HIGHESTMODSEQ of ``folder`` when it was last read whole
+        (CONDSTORE): the same number again means nothing in it has changed."""
+        row = self._exec("SELECT f.modseq FROM folders f JOIN accounts a ON a.id = f.account_id"
+                         " WHERE a.user_id = ? AND f.account_id = ? AND f.name = ?",
+                         (self.user, account.id, folder)).fetchone()
+        return row[0] if row else None
+
+    def set_modseq(self, account: Account, folder: str, modseq: int | None) -> None:
+        self._own(account)
+        self._exec("UPDATE folders SET modseq = ? WHERE account_id = ? AND name = ?", (modseq, account.id, folder))
+
+    def uids(self, account: Account, folder: str) -> list[int]:
+        rows = self._exec("SELECT uid FROM mails WHERE user_id = ? AND account_id = ? AND folder = ? ORDER BY uid",
+                          (self.user, account.id, folder)).fetchall()
+        return [r[0] for r in rows]
+
+    def set_seen_by_uid(self, account: Account, folder: str, seen: dict[int, bool]) -> None:
+        """Read or unread as the server now says (marked in another client)."""
+        self._own(account)
+        with self._tx():
+            for uid, flag in seen.items():
+                self._exec("UPDATE mails SET seen = ? WHERE user_id = ? AND account_id = ? AND folder = ? AND uid = ?",
+                           (int(flag), self.user, account.id, folder, uid))
 
     def folder_role(self, account: Account, role: str) -> str | None:
         row = self._exec("SELECT f.name FROM folders f JOIN accounts a ON a.id = f.account_id"

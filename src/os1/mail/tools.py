@@ -246,12 +246,8 @@ def mail_tools(box: Mailbox) -> list[Tool]:
             how: archive, delete, mark read or mark unread
         """
         m = box.find(which)
-        account = box.need()
-        where = await asyncio.to_thread(client.file_away, box.store, account, m.folder, m.uid, how)
-        if how in ("archive", "delete"):
-            box.store.drop_mail(m.id)
-        else:
-            box.store.set_seen(m.id, how == "mark read")
+        box.need()
+        where = await asyncio.to_thread(client.file, box.store, m, how)
         return Result(f"Done: {how} \u201c{m.subject}\u201d" + (f" (now in {where})." if how in (
             "archive", "delete") else "."))
 

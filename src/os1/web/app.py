@@ -91,8 +91,9 @@ def create_app(hubs: Hub | Hubs, *, token: str | None = None, preload_voice: boo
             Route("/api/reach-outs", reach_outs, methods=["GET"]),
             Route("/api/reach-outs/{id}/dismiss", reach_out_dismiss, methods=["POST"]),
             Route("/api/mail", mail_list, methods=["GET"]),
-            Route("/api/mail/sync", mail_sync, methods=["POST"]),
+            Route("/api/mail/sync", mail_sync, methods=["GET", "POST"]),
             Route("/api/mail/{id}", mail_thread, methods=["GET"]),
+            Route("/api/mail/{id}/file", mail_file, methods=["POST"]),
             WebSocketRoute("/ws", socket),
             *openai_api.routes(),
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
@@ -412,7 +413,7 @@ def _message(m: StoredMail) -> dict[str, Any]:
     return {"id": m.id, "subject": m.subject, "sender_label": m.sender_label, "date": m.date, "text": m.text,
             "attachments": [{"name": a.name, "content_type": a.content_type, "size": a.size}
                             for a in m.attachments],
-            "label": m.label, "reason": m.reason}
+            "label": m.label, "reason": m.reason, "seen": m.seen}
 
 
 @_mail_api
@@ -439,8 +440,32 @@ async def mail_thread(request: Request, hub: Hub, store: MailStore | None) -> Re
 
 @_mail_api
 async def mail_sync(request: Request, hub: Hub, store: MailStore | None) -> Response:
-    """Read new mail from every account's server now."""
+    """Read new mail from every account's server now (POST); how the sync
+    under way, or the last one, is going (GET: the page's progress)."""
+    if request.method == "GET":
+        return JSONResponse(hub.mail_status())
     return JSONResponse(await hub.sync_mail())
+
+
+#: What the page's buttons do to one message (the person's own click: no consent asked).
+MAIL_FILING = ("archive", "delete", "mark read", "mark unread")
+
+
+@_mail_api
+async def mail_file(request: Request, hub: Hub, store: MailStore | None) -> Response:
+    """Archive, delete or mark one message, on the server and here."""
+    from os1.mail import client
+
+    ref = request.path_params["id"]
+    body = await _body(request)
+    how = body.get("how")
+    if how not in MAIL_FILING:
+        raise ConfigError(f"Say how to file it: one of {', '.join(MAIL_FILING)}.")
+    found = None if store is None or not ref.isdigit() else await asyncio.to_thread(store.get, int(ref))
+    if store is None or found is None:
+        return _error(404, f"There is no email {ref}.")
+    where = await asyncio.to_thread(client.file, store, found, how)
+    return JSONResponse({"id": found.id, "done": how, "folder": where if how in ("archive", "delete") else None})
 
 
 async def settings(request: Request) -> JSONResponse:

@@ -81,7 +81,7 @@ class Hub:
         self._mail_loop: asyncio.Task[None] | None = None
         self._mail_job: asyncio.Future[Any] | None = None  # the sync running in a worker thread
         self._mail_stop = threading.Event()
-        self._mail_state: dict[str, Any] = {"running": False, "at": None, "error": None}
+        self._mail_state: dict[str, Any] = {"running": False, "at": None, "error": None, "progress": None}
         self.reach: Reacher | None = None  # reminders and reach-outs, once loaded
         self._reach_every = reach_every  # None: no reach-outs on their own (tests drive them)
         self._reach_loop: asyncio.Task[None] | None = None
@@ -389,7 +389,8 @@ class Hub:
 
     def mail_status(self) -> dict[str, Any]:
         """The last sync (JSON-ready): ``running``, ``at`` (when the last one
-        finished, Unix seconds), ``error`` (why it failed, or None)."""
+        finished, Unix seconds), ``error`` (why it failed, or None), and while
+        one runs its ``progress`` ({folder, done, total} of the folder being read)."""
         return dict(self._mail_state)
 
     async def sync_mail(self) -> dict[str, Any]:
@@ -403,7 +404,8 @@ class Hub:
         if store is None:
             raise ConfigError(NO_MAIL)
 
-        def stop_between_batches(folder: str, done: int, total: int) -> None:
+        def between_batches(folder: str, done: int, total: int) -> None:
+            self._mail_state["progress"] = {"folder": folder, "done": done, "total": total}
             if self._mail_stop.is_set():
                 raise _SyncStopped()
 
@@ -416,7 +418,7 @@ class Hub:
                     if self._mail_stop.is_set():
                         raise Os1Error("os1 is stopping; the mail sync stopped.")
                     self._mail_job = job = asyncio.ensure_future(
-                        asyncio.to_thread(sync, store, account, progress=stop_between_batches))
+                        asyncio.to_thread(sync, store, account, progress=between_batches))
                     try:
                         # Shielded: a cancelled caller leaves the thread to end (close() waits for it).
                         report: SyncReport = await asyncio.shield(job)
@@ -429,6 +431,7 @@ class Hub:
                     skipped += report.skipped
             finally:
                 self._mail_state["running"] = False
+                self._mail_state["progress"] = None
             self._mail_state["at"] = time.time()
             self._mail_state["error"] = " ".join(failures) or None
             if failures:

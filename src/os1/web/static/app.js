@@ -1079,7 +1079,7 @@ function showReachLog(entries) {
 // Mail is outside content: every word of it goes in with textContent, never as markup.
 
 const inboxDialog = $("inbox");
-const inbox = { syncing: false, opener: null };
+const inbox = { syncing: false, opener: null, watching: null, changed: false };
 $("open-inbox").addEventListener("click", () => {
   inboxDialog.showModal();
   showInboxList(false);
@@ -1087,7 +1087,13 @@ $("open-inbox").addEventListener("click", () => {
 });
 $("inbox-label").addEventListener("change", () => loadInbox(true));
 $("inbox-sync").addEventListener("click", () => syncInbox());
-$("inbox-back").addEventListener("click", () => showInboxList(true));
+$("inbox-back").addEventListener("click", async () => {
+  if (inbox.changed) { // read/unread marks show in the list
+    inbox.changed = false;
+    await loadInbox(true);
+  }
+  showInboxList(true);
+});
 
 const LABEL_TEXT = { urgent: "urgent", "needs reply": "needs reply", FYI: "FYI", newsletter: "newsletter", spam: "spam" };
 
@@ -1147,12 +1153,42 @@ function showInboxError(text) {
   error.hidden = !text;
 }
 
+function fetchingText(sync) {
+  const p = sync && sync.progress;
+  if (!p || !p.total) return "Fetching new mail…";
+  const where = p.folder === "INBOX" ? "" : ` (${p.folder})`;
+  return `Fetching new mail${where}: ${p.done.toLocaleString()} of ${p.total.toLocaleString()}…`;
+}
+
 function showSyncState(sync) {
   if (inbox.syncing || !sync) return;
-  if (sync.running) $("inbox-note").textContent = "Fetching new mail in the background…";
-  else if (sync.at) $("inbox-note").textContent = `Last synced ${mailDate(sync.at).short}.`;
+  if (sync.running) {
+    $("inbox-note").textContent = fetchingText(sync);
+    watchSync();
+  } else if (sync.at) $("inbox-note").textContent = `Last synced ${mailDate(sync.at).short}.`;
   else $("inbox-note").textContent = "";
   showInboxError(sync.error ? `The last sync failed: ${sync.error}` : "");
+}
+
+// While a sync runs (the background one, or a click on Sync) the note counts
+// what has come in; once it ends, the list shows it.
+function watchSync() {
+  if (inbox.watching) return;
+  inbox.watching = setInterval(async () => {
+    let sync = null;
+    try {
+      sync = await api("/api/mail/sync");
+    } catch {
+      sync = null;
+    }
+    if (sync && sync.running && inboxDialog.open) {
+      $("inbox-note").textContent = fetchingText(sync);
+      return;
+    }
+    clearInterval(inbox.watching);
+    inbox.watching = null;
+    if (sync && !inbox.syncing && inboxDialog.open) loadInbox();
+  }, 1000);
 }
 
 function noAccount() {
@@ -1253,7 +1289,7 @@ async function openMail(id) {
     const count = data.thread.length > 1 ? el("p", "thread-count", `${data.thread.length} messages, oldest first`) : null;
     const ol = el("ol", "mail-thread");
     for (const m of data.thread) ol.append(mailMessage(m, title.textContent, m.id === data.id));
-    target.replaceChildren(...[title, count, ol].filter(Boolean));
+    target.replaceChildren(...[title, count, opened ? mailActions(opened) : null, ol].filter(Boolean));
     const current = ol.querySelector("[data-current]");
     if (current && data.thread.length > 1) current.scrollIntoView({ block: "nearest" });
     title.focus();
@@ -1261,6 +1297,48 @@ async function openMail(id) {
     target.replaceChildren(el("p", "inbox-empty", `This email could not be opened: ${err.message}`));
     $("inbox-back").focus();
   }
+}
+
+// The person's own buttons for the opened message: their click is the yes.
+function mailActions(m) {
+  const row = el("div", "mail-actions");
+  const status = el("p", "inbox-note");
+  status.setAttribute("role", "status");
+  const act = async (how, button) => {
+    for (const b of row.querySelectorAll("button")) b.disabled = true;
+    status.textContent = "";
+    try {
+      const done = await api(`/api/mail/${encodeURIComponent(m.id)}/file`, {
+        method: "POST", body: JSON.stringify({ how }),
+      });
+      if (how === "archive" || how === "delete") {
+        showInboxList(false);
+        $("inbox-note").textContent = `Moved “${m.subject || "(no subject)"}” to ${done.folder}.`;
+        inbox.opener = null;
+        await loadInbox(true);
+        return;
+      }
+      m.seen = how === "mark read";
+      inbox.changed = true;
+      button.textContent = m.seen ? "Mark as unread" : "Mark as read";
+      status.textContent = m.seen ? "Marked as read." : "Marked as unread.";
+    } catch (err) {
+      status.textContent = `That did not work: ${err.message}`;
+    } finally {
+      for (const b of row.querySelectorAll("button")) b.disabled = false;
+    }
+  };
+  const seen = el("button", "ghost", m.seen ? "Mark as unread" : "Mark as read");
+  seen.type = "button";
+  seen.addEventListener("click", () => act(m.seen ? "mark unread" : "mark read", seen));
+  const archive = el("button", "ghost", "Archive");
+  archive.type = "button";
+  archive.addEventListener("click", () => act("archive", archive));
+  const trash = el("button", "ghost", "Delete");
+  trash.type = "button";
+  trash.addEventListener("click", () => act("delete", trash));
+  row.append(seen, archive, trash, status);
+  return row;
 }
 
 function mailMessage(m, threadSubject, current) {
@@ -1311,6 +1389,7 @@ async function syncInbox() {
   sync.textContent = "Syncing…";
   note.textContent = "Fetching new mail…";
   showInboxError("");
+  watchSync();
   try {
     const result = await api("/api/mail/sync", { method: "POST" });
     const news = result.new === 0 ? "No new mail." : `${result.new} new message${result.new === 1 ? "" : "s"}.`;
