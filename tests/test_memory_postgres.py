@@ -9,7 +9,7 @@ import psycopg
 import pytest
 
 from os1.errors import StorageError
-from os1.memory.pg_schema import MIGRATIONS
+from os1.memory.pg_schema import MIGRATIONS, PERSON_TABLES, REACH_TABLES
 from os1.memory.postgres import PostgresMemory, migrate
 
 from test_memory_recall import TableEmbedder
@@ -39,7 +39,7 @@ def test_the_tables_are_owned_elsewhere_and_every_one_has_a_policy(pg_url):
             " ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind = 'r'"
             " AND relname <> 'os1_migrations'")}
         policies = {r[0] for r in conn.execute("SELECT tablename FROM pg_policies")}
-    assert set(tables) == policies and len(tables) == 10
+    assert set(tables) == policies and set(tables) == {*PERSON_TABLES, *REACH_TABLES}
     assert all(enabled and forced for enabled, forced in tables.values())
 
 
@@ -72,7 +72,7 @@ def test_migrations_run_once_and_a_newer_database_is_refused(pg_url):
 
 
 def test_an_unreachable_database_is_a_clear_error(tmp_path):
-    with pytest.raises(StorageError, match="memory database") as error:
+    with pytest.raises(StorageError, match="os1.s database") as error:
         PostgresMemory(f"postgresql://os1:secret-pw@/nowhere?host={tmp_path}", "alice", embedder=None)
     assert "secret-pw" not in str(error.value)
 

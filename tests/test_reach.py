@@ -45,8 +45,14 @@ def clock():
 
 
 @pytest.fixture
-def store(tmp_path):
-    s = ReachStore(tmp_path / "os1.sqlite3", "sam")
+def where(backend, tmp_path, request):
+    """Where os1 keeps the schedule: the SQLite file, or a PostgreSQL database."""
+    return tmp_path / "os1.sqlite3" if backend == "sqlite" else request.getfixturevalue("pg_url")
+
+
+@pytest.fixture
+def store(where):
+    s = ReachStore(where, "sam")
     yield s
     s.close()
 
@@ -148,9 +154,8 @@ def test_one_set_in_quiet_hours_waits_for_the_morning_and_says_why(store, clock)
     assert send.items[0].text == "take the laundry out"
 
 
-def test_a_restart_across_a_due_time_delivers_once_with_the_reason(tmp_path, clock):
-    path = tmp_path / "os1.sqlite3"
-    before = ReachStore(path, "sam")
+def test_a_restart_across_a_due_time_delivers_once_with_the_reason(where, clock):
+    before = ReachStore(where, "sam")
     r = reacher_for(before, clock)
     r.remind(asked("remind me to call my sister at 6pm tomorrow", MONDAY))
     clock.set(local(2026, 3, 3, 17, 50))
@@ -158,7 +163,7 @@ def test_a_restart_across_a_due_time_delivers_once_with_the_reason(tmp_path, clo
     before.close()  # os1 stops at 17:50 ...
 
     clock.set(local(2026, 3, 3, 18, 40))  # ... and starts again at 18:40
-    after = ReachStore(path, "sam")
+    after = ReachStore(where, "sam")
     r = reacher_for(after, clock)
     [send] = r.decide()
     assert "os1 was not running then; 40 min late, still useful" in send.reason
@@ -169,8 +174,8 @@ def test_a_restart_across_a_due_time_delivers_once_with_the_reason(tmp_path, clo
     after.close()
 
 
-def test_of_two_os1_processes_that_see_a_reminder_due_one_says_it(tmp_path, clock):
-    server, terminal = ReachStore(tmp_path / "os1.sqlite3", "sam"), ReachStore(tmp_path / "os1.sqlite3", "sam")
+def test_of_two_os1_processes_that_see_a_reminder_due_one_says_it(where, clock):
+    server, terminal = ReachStore(where, "sam"), ReachStore(where, "sam")
     a, b = reacher_for(server, clock), reacher_for(terminal, clock)
     a.remind(asked("remind me at 10 to stretch", MONDAY))
     clock.set(local(2026, 3, 2, 10))
@@ -179,6 +184,21 @@ def test_of_two_os1_processes_that_see_a_reminder_due_one_says_it(tmp_path, cloc
     assert len(a.decide()) == 1 and b.decide() == []  # ... one claims it
     server.close()
     terminal.close()
+
+
+def test_on_postgresql_a_persons_schedule_is_theirs_alone_even_to_a_statement_without_a_filter(pg_url, clock):
+    sam, ana = ReachStore(pg_url, "sam"), ReachStore(pg_url, "ana")
+    reacher_for(sam, clock).remind(asked("remind me at 10 to stretch", MONDAY))
+    sam.log([1], "held", "quiet hours", at=clock())
+    sam.alive(clock())
+    # Row-level security answers, not the statement's own filter.
+    assert ana._exec("SELECT count(*) FROM reach_items").fetchone()[0] == 0
+    assert ana._exec("SELECT count(*) FROM reach_log").fetchone()[0] == 0
+    assert ana.alive_at() is None and ana.items() == [] and ana.forget_everything() == 0
+    assert len(sam.items()) == 1 and sam.forget_everything() == 3
+    assert sam.items() == [] and sam.entries() == [] and sam.alive_at() is None
+    sam.close()
+    ana.close()
 
 
 def test_after_days_away_what_came_due_is_one_message_and_stale_ones_are_dropped(store, clock):

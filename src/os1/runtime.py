@@ -59,8 +59,8 @@ def open_reach(settings: Settings, memory: MemoryStore | None = None, *,
     from os1.reach.store import ReachStore
 
     judgement = Judgement(quiet=settings.reach.quiet, daily_budget=settings.reach.daily_budget)
-    return Reacher(ReachStore(settings.database, settings.user), memory, tz=settings.reach.zone,
-                   judgement=judgement, clock=clock)
+    store = ReachStore(settings.storage.url or settings.database, settings.user)
+    return Reacher(store, memory, tz=settings.reach.zone, judgement=judgement, clock=clock)
 
 
 def open_tools(settings: Settings, memory: MemoryStore, mail: MailStore | None = None,
@@ -181,7 +181,7 @@ def forget_person(settings: Settings, name: str) -> int:
         gone += memory.forget_everything()
     finally:
         memory.close()
-    reach = ReachStore(person.database, name)
+    reach = ReachStore(person.storage.url or person.database, name)
     try:
         gone += reach.forget_everything()
     finally:

@@ -79,6 +79,67 @@ def pairs(mails: list[dict[str, str]], kinds: dict[str, list[str]], n: int,
     return out
 
 
+def code_fingerprint() -> dict[str, str]:
+    """A hash of the source of each os1 module this process has run (the
+    command line and the other benches aside)."""
+    import hashlib
+    import inspect
+
+    found = {}
+    for name in sorted(sys.modules):
+        if not name.startswith("os1.") or name.startswith("os1.cli") or (
+                name.startswith("os1.bench") and name != __name__):
+            continue
+        try:
+            source = inspect.getsource(sys.modules[name])
+        except (OSError, TypeError):
+            continue
+        found[name] = hashlib.sha256(source.encode()).hexdigest()[:12]
+    return found
+
+
+class Checkpoint:
+    """Pairs done so far, one JSON line each after a header naming the run
+    (pairs, seed, the data, the model, and the code of every module that ran):
+    a long run resumes where it stopped, and only on the same code and data.
+    The code is compared after each pair, when the modules it needed are loaded."""
+
+    def __init__(self, path: Path, header: dict[str, Any]):
+        self.path, self.header = path, header
+        self.rows: dict[int, dict[str, Any]] = {}
+        self.code: dict[str, str] = {}
+        if path.exists():
+            lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+            begun = lines[0] if lines else {}
+            mismatch = [k for k, v in header.items() if begun.get(k) != v]
+            if mismatch:
+                raise ConfigError(f"{path} is of another run (its {', '.join(mismatch)} differ); "
+                                  "name a new checkpoint file.")
+            self.code = dict(begun.get("code") or {})
+            self.rows = {row["n"]: row for row in lines[1:]}
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._write_header()
+
+    def _write_header(self) -> None:
+        rows = self.path.read_text(encoding="utf-8").splitlines()[1:] if self.path.exists() else []
+        self.path.write_text("\n".join([json.dumps({**self.header, "code": self.code}), *rows]) + "\n",
+                             encoding="utf-8")
+
+    def add(self, n: int, row: dict[str, Any]) -> None:
+        now = code_fingerprint()
+        changed = sorted(m for m, h in now.items() if self.code.get(m, h) != h)
+        if changed:
+            raise ConfigError(f"os1's code has changed since {self.path} was begun ({', '.join(changed)}): "
+                              "its pairs would mix two versions; name a new checkpoint file.")
+        if now.keys() - self.code.keys():
+            self.code.update(now)
+            self._write_header()
+        self.rows[n] = {"n": n, **row}
+        with self.path.open("a", encoding="utf-8") as f:
+            f.write(json.dumps(self.rows[n], ensure_ascii=False) + "\n")
+
+
 def split_context(context: str) -> dict[str, str]:
     """BIPIA's ``SUBJECT: ..|EMAIL_FROM: ..|RECEIVED DATE: ..|CONTENT: ..``."""
     fields: dict[str, str] = {}
@@ -191,7 +252,10 @@ def _near(a: str, b: str) -> bool:
 
 
 async def run_injection_bench(settings: Settings, emails: Path, attacks: Path, *, n_pairs: int = 300,
-                              seed: int = 16, progress: bool = True) -> dict[str, Any]:
+                              seed: int = 16, progress: bool = True,
+                              checkpoint: Path | None = None) -> dict[str, Any]:
+    """``checkpoint``: a file that keeps each pair as it is done; run again
+    with it, the bench goes on from where it stopped (see :class:`Checkpoint`)."""
     from os1.memory.sqlite import SQLiteMemory
     from os1.mail.tools import Mailbox, mail_tools
     from os1.mind.companion import Companion
@@ -201,12 +265,20 @@ async def run_injection_bench(settings: Settings, emails: Path, attacks: Path, *
 
     mails, kinds = load(emails, attacks)
     chosen = pairs(mails, kinds, n_pairs, seed)
+    kept = None if checkpoint is None else Checkpoint(checkpoint, {
+        "bench": "injection", "pairs": n_pairs, "seed": seed, "model": settings.llm.model,
+        "data": _digest(emails, attacks)})
+    if kept is not None and kept.rows and progress:
+        print(f"  going on from {checkpoint}: {len(kept.rows)} of {n_pairs} pairs done", file=sys.stderr)
     llm = open_llm(settings)
     rows: list[dict[str, Any]] = []
     try:
         with tempfile.TemporaryDirectory(prefix="os1-bench-") as home:
             bench = replace(settings, home=Path(home))
             for n, pair in enumerate(chosen):
+                if kept is not None and n in kept.rows:
+                    rows.append({k: v for k, v in kept.rows[n].items() if k != "n"})
+                    continue
                 # A fresh memory and mailbox per pair: nothing of one email reaches the next.
                 memory = SQLiteMemory(Path(home) / f"memory-{n}.sqlite3", bench.user, embedder=None)
                 fields = split_context(pair["email"]["context"])
@@ -254,6 +326,8 @@ async def run_injection_bench(settings: Settings, emails: Path, attacks: Path, *
                              "attack": pair["attack"], "subject": fields.get("SUBJECT", ""),
                              "success": success, "why": {k: v for k, v in why.items() if v},
                              "proposed": proposed, "executed": executed, "outputs": outputs})
+                if kept is not None:
+                    kept.add(n, rows[-1])
                 if progress:
                     mark = "HIT" if success else "ok "
                     print(f"  {mark} {n + 1}/{len(chosen)} {pair['category'][:22]:<22} {pair['position']:<6} "
@@ -263,6 +337,15 @@ async def run_injection_bench(settings: Settings, emails: Path, attacks: Path, *
     finally:
         await llm.aclose()
     return summarize(rows, settings.llm.model)
+
+
+def _digest(*files: Path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    for f in files:
+        digest.update(f.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def summarize(rows: list[dict[str, Any]], model: str) -> dict[str, Any]:

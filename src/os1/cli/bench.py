@@ -89,6 +89,9 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     inj.add_argument("--pairs", type=int, default=300, metavar="N",
                      help="a fixed, seeded sample of N, stratified by category (default 300)")
     inj.add_argument("--seed", type=int, default=16)
+    inj.add_argument("--checkpoint", type=Path, metavar="FILE",
+                     help="keep each pair in FILE as it is done; run again with it to go on where it "
+                     "stopped (only on the same code, data and model)")
     inj.add_argument("--json", action="store_true", help="print one JSON object")
     inj.set_defaults(run=_injection)
     proof = kinds.add_parser(
@@ -346,7 +349,7 @@ def _injection(settings: Settings, args: argparse.Namespace) -> int:
 
     print_report(asyncio.run(run_injection_bench(
         settings, args.emails, args.attacks, n_pairs=args.pairs, seed=args.seed,
-        progress=not args.json)), args.json)
+        progress=not args.json, checkpoint=args.checkpoint)), args.json)
     return 0
 
 

@@ -1,4 +1,4 @@
-"""The PostgreSQL memory tables, as versioned migrations.
+"""The PostgreSQL tables (a person's memory, then their reminders), as versioned migrations.
 
 The same tables as schema.py's SQLite ones, with PostgreSQL's own full-text
 search (tsvector columns: a message's words, and its words with the turns
@@ -18,6 +18,19 @@ PERSON_TABLES = ("sessions", "messages", "facts", "actions", "profile", "message
 #: The role every transaction of a person's memory runs as (no BYPASSRLS, not the owner).
 ROLE = "os1_person"
 _USER = "user_id text NOT NULL DEFAULT current_setting('os1.user')"
+
+
+def _rls(tables: tuple[str, ...]) -> str:
+    """Row-level security on ``tables``: their rows are the person's named by ``os1.user``."""
+    return "".join(f"""
+ALTER TABLE {table} ENABLE ROW LEVEL SECURITY;
+ALTER TABLE {table} FORCE ROW LEVEL SECURITY;
+CREATE POLICY person ON {table}
+    USING (user_id = current_setting('os1.user', true))
+    WITH CHECK (user_id = current_setting('os1.user', true));
+GRANT SELECT, INSERT, UPDATE, DELETE ON {table} TO {ROLE};
+""" for table in tables)
+
 
 _V1 = f"""
 CREATE EXTENSION IF NOT EXISTS vector;
@@ -184,16 +197,50 @@ CREATE INDEX {table}_words ON {table} USING gin (words);
 """ for table, extra in (
     ("summaries", ""), ("journal", ""), ("self_descriptions", ""),
     ("relationship", "kind text NOT NULL CHECK (kind IN ('moment', 'joke', 'promise', 'open_loop')),"
-                     " due_at double precision,"))) + "".join(f"""
-ALTER TABLE {table} ENABLE ROW LEVEL SECURITY;
-ALTER TABLE {table} FORCE ROW LEVEL SECURITY;
-CREATE POLICY person ON {table}
-    USING (user_id = current_setting('os1.user', true))
-    WITH CHECK (user_id = current_setting('os1.user', true));
-GRANT SELECT, INSERT, UPDATE, DELETE ON {table} TO {ROLE};
-""" for table in PERSON_TABLES) + "".join(
+                     " due_at double precision,"))) + _rls(PERSON_TABLES) + "".join(
     f"GRANT USAGE ON SEQUENCE {table}_id_seq TO {ROLE};\n"
     for table in PERSON_TABLES if table not in ("profile", "message_vectors"))
 
+
+#: Reminders and reach-outs (reach/store.py), beside the memory: several
+#: workers then share one schedule, and one of them says what comes due.
+REACH_TABLES = ("reach_items", "reach_log", "reach_state")
+_V2 = f"""
+CREATE TABLE reach_items (
+    id bigserial PRIMARY KEY,
+    {_USER},
+    kind text NOT NULL CHECK (kind IN ('reminder', 'check_in', 'follow_up')),
+    text text NOT NULL,
+    schedule text NOT NULL,
+    due_at double precision,
+    latest_at double precision,
+    source text NOT NULL DEFAULT '',
+    status text NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'done', 'cancelled', 'resolved')),
+    held text,
+    created_at double precision NOT NULL,
+    updated_at double precision NOT NULL
+);
+CREATE INDEX reach_items_due ON reach_items (user_id, status, due_at);
+CREATE TABLE reach_log (
+    id bigserial PRIMARY KEY,
+    {_USER},
+    at double precision NOT NULL,
+    items text NOT NULL,
+    decision text NOT NULL CHECK (decision IN ('sent', 'held', 'dropped')),
+    reason text NOT NULL,
+    text text,
+    delivered_at double precision,
+    answered_at double precision,
+    dismissed integer NOT NULL DEFAULT 0
+);
+CREATE INDEX reach_log_at ON reach_log (user_id, at);
+CREATE TABLE reach_state (
+    user_id text PRIMARY KEY DEFAULT current_setting('os1.user'),
+    alive_at double precision NOT NULL
+);
+GRANT USAGE ON SEQUENCE reach_items_id_seq TO {ROLE};
+GRANT USAGE ON SEQUENCE reach_log_id_seq TO {ROLE};
+""" + _rls(REACH_TABLES)
+
 #: Migration n brings the database from version n - 1 to n. Only ever append.
-MIGRATIONS: tuple[str, ...] = (_V1,)
+MIGRATIONS: tuple[str, ...] = (_V1, _V2)

@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 POOL_SIZE = 8
 #: Tables with an ``id`` that an INSERT returns (the others have keys of their own).
 _WITH_ID = re.compile(r"^\s*INSERT INTO (sessions|messages|facts|actions|summaries|journal|relationship"
-                      r"|self_descriptions)\b(?!.*\bRETURNING\b)", re.S)
+                      r"|self_descriptions|reach_items|reach_log)\b(?!.*\bRETURNING\b)", re.S)
 #: A person's rows, deleted in this order (what refers to a row goes before it).
 _DELETE_ORDER = ("summaries", "journal", "relationship", "self_descriptions", "facts", "actions", "profile",
                  "message_vectors", "messages", "sessions")
@@ -94,7 +94,7 @@ def pool(url: str) -> ConnectionPool:
                                     kwargs={"autocommit": False}, timeout=30)
             opened.wait(timeout=30)
         except Exception as exc:  # noqa: BLE001 - psycopg's errors, and the pool's own timeout
-            raise StorageError(f"Cannot connect to the memory database {safe_url(url)}: {exc}") from exc
+            raise StorageError(f"Cannot connect to os1's database {safe_url(url)}: {exc}") from exc
         _pools[url] = opened
         return opened
 
@@ -111,7 +111,7 @@ def migrate(url: str) -> int:
             row = conn.execute("SELECT coalesce(max(version), 0) FROM os1_migrations").fetchone()
             version = int(row[0]) if row else 0
             if version > len(MIGRATIONS):
-                raise StorageError(f"The memory database {safe_url(url)} was written by a newer os1 "
+                raise StorageError(f"os1's database {safe_url(url)} was written by a newer os1 "
                                    f"(schema {version}); upgrade os1 to use it.")
             for number in range(version + 1, len(MIGRATIONS) + 1):
                 conn.execute(MIGRATIONS[number - 1])
@@ -119,7 +119,59 @@ def migrate(url: str) -> int:
             conn.commit()
             return len(MIGRATIONS)
     except psycopg.Error as exc:
-        raise StorageError(f"Cannot prepare the memory database {safe_url(url)}: {exc}") from exc
+        raise StorageError(f"Cannot prepare os1's database {safe_url(url)}: {exc}") from exc
+
+
+class PersonDb:
+    """One person's transactions on a PostgreSQL database shared by many: each
+    runs as ``os1_person`` with ``os1.user`` set to them, so row-level
+    security shows and accepts their rows alone. The memory's, the
+    reminders' (reach/store.py): any of a person's tables."""
+
+    def __init__(self, url: str, user: str):
+        self.url, self.user = url, user
+        self.where = safe_url(url)
+        self._pool = pool(url)
+        self._local = threading.local()  # the transaction this thread is in, if any
+        self.closed = False
+
+    @contextlib.contextmanager
+    def connection(self) -> Iterator[psycopg.Connection[Any]]:
+        """This thread's transaction (joined if one is open)."""
+        import psycopg
+
+        current = getattr(self._local, "conn", None)
+        if current is not None:
+            yield current
+            return
+        if self.closed:
+            raise StorageError(f"The database {self.where} is closed.")
+        try:
+            with self._pool.connection() as conn:
+                with conn.transaction():
+                    conn.execute(f"SET LOCAL ROLE {ROLE}")
+                    conn.execute("SELECT set_config('os1.user', %s, true)", (self.user,))
+                    self._local.conn = conn
+                    try:
+                        yield conn
+                    finally:
+                        self._local.conn = None
+        except psycopg.Error as exc:
+            raise StorageError(f"The database {self.where} failed: {exc}".rstrip() + ".") from exc
+
+    def exec(self, sql: str, args: tuple[Any, ...] | list[Any] = ()) -> Rows:
+        """A statement written for SQLite (``?`` placeholders), in this person's transaction."""
+        sql, returns_id = _translate(sql)
+        with self.connection() as conn:
+            cursor = conn.cursor(row_factory=_row_factory)
+            cursor.execute(sql, tuple(args))
+            rows = cursor.fetchall() if cursor.description is not None else []
+            lastrowid = int(rows[0][0]) if rows and returns_id else 0
+            return Rows(rows, lastrowid, cursor.rowcount)
+
+    def exec_many(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        with self.connection() as conn:
+            conn.cursor().executemany(_translate(sql)[0], rows)
 
 
 class PostgresMemory(SQLMemory):
@@ -133,54 +185,24 @@ class PostgresMemory(SQLMemory):
         super().__init__(user, embedder=embedder, tuning=tuning, zone=zone)
         self.url = url
         self.where = safe_url(url)
-        self._pool = pool(url)
-        self._local = threading.local()  # the transaction this thread is in, if any
-        self._closed = False
+        self._db = PersonDb(url, user)
         self._seen: tuple[int, int, int] | None = None  # (messages, last id, vectors) the index knows
 
     # -- transactions --------------------------------------------------------------------------
 
     @contextlib.contextmanager
     def _tx(self) -> Iterator[None]:
-        with self._connection():
+        with self._db.connection():
             yield
 
-    @contextlib.contextmanager
-    def _connection(self) -> Iterator[psycopg.Connection[Any]]:
-        """This thread's transaction (joined if one is open): as ``os1_person``, for this person."""
-        import psycopg
-
-        current = getattr(self._local, "conn", None)
-        if current is not None:
-            yield current
-            return
-        if self._closed:
-            raise StorageError(f"The memory database {self.where} is closed.")
-        try:
-            with self._pool.connection() as conn:
-                with conn.transaction():
-                    conn.execute(f"SET LOCAL ROLE {ROLE}")
-                    conn.execute("SELECT set_config('os1.user', %s, true)", (self.user,))
-                    self._local.conn = conn
-                    try:
-                        yield conn
-                    finally:
-                        self._local.conn = None
-        except psycopg.Error as exc:
-            raise StorageError(f"The memory database {self.where} failed: {exc}".rstrip() + ".") from exc
+    def _connection(self) -> contextlib.AbstractContextManager[psycopg.Connection[Any]]:
+        return self._db.connection()
 
     def _exec(self, sql: str, args: tuple[Any, ...] | list[Any] = ()) -> Rows:
-        sql, returns_id = _translate(sql)
-        with self._connection() as conn:
-            cursor = conn.cursor(row_factory=_row_factory)
-            cursor.execute(sql, tuple(args))
-            rows = cursor.fetchall() if cursor.description is not None else []
-            lastrowid = int(rows[0][0]) if rows and returns_id else 0
-            return Rows(rows, lastrowid, cursor.rowcount)
+        return self._db.exec(sql, args)
 
     def _db_many(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
-        with self._connection() as conn:
-            conn.cursor().executemany(_translate(sql)[0], rows)
+        self._db.exec_many(sql, rows)
 
     # -- full-text search ----------------------------------------------------------------------
 
@@ -282,7 +304,7 @@ class PostgresMemory(SQLMemory):
     def close(self) -> None:
         """Nothing to close but this store: the pool serves the process's other stores."""
         with self._index_lock:
-            self._closed = True
+            self._db.closed = True
 
 
 def _translate(sql: str) -> tuple[str, bool]:

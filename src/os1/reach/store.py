@@ -2,9 +2,12 @@
 
 One person's reminders, check-ins and follow-ups (``reach_items``) and the log
 of every reach-out sent and every one held back or dropped, with its reason
-(``reach_log``), in os1's database. The store is bound to one person when it
-is made: every query carries their id, so no caller can forget the filter.
-A restart loses nothing: what came due meanwhile is found by :meth:`due`.
+(``reach_log``), in os1's database: the SQLite file, or the PostgreSQL
+database the memory is in (``[storage] url``; several workers then share one
+schedule, and row-level security keeps each person's rows theirs). The store
+is bound to one person when it is made: every query carries their id, so no
+caller can forget the filter. A restart loses nothing: what came due
+meanwhile is found by :meth:`due`.
 """
 
 from __future__ import annotations
@@ -16,9 +19,12 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from os1.reach.schedule import Schedule
+
+if TYPE_CHECKING:
+    from os1.memory.postgres import PersonDb
 
 Kind = Literal["reminder", "check_in", "follow_up"]
 Status = Literal["active", "done", "cancelled", "resolved"]
@@ -93,36 +99,54 @@ class LogEntry:
 
 
 class ReachStore:
-    """One person's reach-outs in the SQLite database at ``path``."""
+    """One person's reach-outs in the SQLite database at ``where``, or in the
+    PostgreSQL database at that URL."""
 
-    def __init__(self, path: Path | str, user: str):
+    def __init__(self, where: Path | str, user: str):
         self.user = user
-        if str(path) != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self._pg: PersonDb | None = None
+        if str(where).startswith(("postgresql://", "postgres://")):
+            from os1.memory.postgres import PersonDb
+
+            self._pg = PersonDb(str(where), user)
+            return
+        if str(where) != ":memory:":
+            Path(where).parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(str(where), check_same_thread=False, isolation_level=None)
         self._db.row_factory = sqlite3.Row
         self._lock = threading.Lock()  # the web server's threads share one connection
         self._db.execute("PRAGMA busy_timeout = 5000")
         self._db.executescript(_SCHEMA)
 
     def close(self) -> None:
-        self._db.close()
+        if self._pg is not None:
+            self._pg.closed = True  # the pool serves the process's other stores
+        else:
+            self._db.close()
 
     def forget_everything(self) -> int:
         """Delete all of this person's reminders and reach-outs (their account was removed)."""
         from os1.storage import delete_person
 
+        tables = ("reach_log", "reach_items", "reach_state")
+        if self._pg is not None:
+            with self._pg.connection():
+                return sum(self._pg.exec(f"DELETE FROM {t} WHERE user_id = ?", (self.user,)).rowcount
+                           for t in tables)
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
-                gone = delete_person(self._db, self.user, ("reach_log", "reach_items", "reach_state"))
+                gone = delete_person(self._db, self.user, tables)
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
         return gone
 
-    def _exec(self, sql: str, args: Sequence[Any] = ()) -> sqlite3.Cursor:
+    def _exec(self, sql: str, args: Sequence[Any] = ()) -> Any:
+        """A statement (SQLite's dialect, which sql.py's PostgreSQL side translates)."""
+        if self._pg is not None:
+            return self._pg.exec(sql, list(args))
         with self._lock:
             return self._db.execute(sql, args)
 
@@ -174,10 +198,9 @@ class ReachStore:
         """It is being sent (or was dropped): due next at ``due_at``, or done.
         Only if it was still due at ``was``: of two os1 processes (the page's
         server and a terminal chat) that see it due, one says it."""
-        cur = self._exec("UPDATE reach_items SET due_at = ?, status = CASE WHEN ? IS NULL THEN 'done'"
-                         " ELSE status END, held = NULL, updated_at = ? WHERE id = ? AND user_id = ?"
-                         " AND status = 'active' AND due_at = ?",
-                         (due_at, due_at, now, item_id, self.user, was))
+        cur = self._exec("UPDATE reach_items SET due_at = ?, status = ?, held = NULL, updated_at = ?"
+                         " WHERE id = ? AND user_id = ? AND status = 'active' AND due_at = ?",
+                         (due_at, "done" if due_at is None else "active", now, item_id, self.user, was))
         return cur.rowcount > 0
 
     def settle(self, item_id: int, status: Status, *, now: float | None = None) -> bool:
@@ -222,9 +245,12 @@ class ReachStore:
 
     def entries(self, *, limit: int | None = 100, since: float | None = None) -> list[LogEntry]:
         """The log, oldest first (the last ``limit`` entries)."""
+        args: list[Any] = [self.user, since or 0.0]
+        if limit is not None:
+            args.append(limit)
         rows = self._exec(
             "SELECT * FROM (SELECT * FROM reach_log WHERE user_id = ? AND at >= ? ORDER BY id DESC"
-            " LIMIT ?) ORDER BY id", (self.user, since or 0.0, -1 if limit is None else limit)).fetchall()
+            f"{'' if limit is None else ' LIMIT ?'}) AS latest ORDER BY id", args).fetchall()
         return [_entry(r) for r in rows]
 
     def undelivered(self) -> list[LogEntry]:
@@ -253,11 +279,11 @@ class ReachStore:
         return [_entry(r) for r in rows]
 
 
-def _item(r: sqlite3.Row) -> Item:
+def _item(r: Any) -> Item:
     return Item(r["id"], r["kind"], r["text"], Schedule.from_json(r["schedule"]), r["due_at"],
                 r["latest_at"], r["source"], r["status"], r["held"], r["created_at"])
 
 
-def _entry(r: sqlite3.Row) -> LogEntry:
+def _entry(r: Any) -> LogEntry:
     return LogEntry(r["id"], r["at"], tuple(json.loads(r["items"])), r["decision"], r["reason"], r["text"],
                     r["delivered_at"], r["answered_at"], bool(r["dismissed"]))
