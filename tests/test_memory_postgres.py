@@ -93,6 +93,19 @@ def test_two_workers_serve_one_person_from_one_database(pg_url):
     assert [m.content for m in two.messages()] == ["alpha note", "beta note"]
 
 
+def test_a_vector_another_worker_made_for_a_message_already_read_is_found(pg_url):
+    embedder = TableEmbedder({"alpha note": 0, "beta note": 1, "gamma": 2}, {"the third letter": [2]})
+    one = PostgresMemory(pg_url, "alice", embedder=embedder)
+    two = PostgresMemory(pg_url, "alice", embedder=embedder)
+    sid = one.start_session("text")
+    for text in ("alpha note", "gamma", "beta note"):
+        one.add_message(sid, "user", text)
+    two._warm()  # as a conversation starting there does: the index read with the three, none embedded
+    assert one.embed_pending() == 3
+    # No word in common: found by its vector alone.
+    assert [h.text for h in two.search("the third letter", limit=1)] == ["gamma"]
+
+
 def test_forgetting_a_person_takes_all_of_theirs_and_nothing_else(pg_url):
     alice, bob = PostgresMemory(pg_url, "alice", embedder=None), PostgresMemory(pg_url, "bob", embedder=None)
     for m in (alice, bob):

@@ -273,13 +273,22 @@ class PostgresMemory(SQLMemory):
 
     def _notice_changes(self) -> None:
         """Other workers serve this person too: what they wrote since the index
-        was read joins it (new messages and their vectors), and what they
-        removed makes it read whole again. (A vector another worker made for
-        an older message waits for the next full read; full-text finds it meanwhile.)"""
+        was read joins it (new messages and their vectors); what they removed,
+        or vectors they made for messages the index already holds without
+        one, make it read whole again."""
+        index = self._index
+        upto = int(index.ids[-1]) if index is not None and len(index) else 0
+        embedder = self._embedder
         row = self._exec("SELECT count(*), coalesce(max(id), 0),"
-                         " (SELECT count(*) FROM message_vectors WHERE user_id = ?)"
-                         " FROM messages WHERE user_id = ?", (self.user, self.user)).fetchone()
+                         " (SELECT count(*) FROM message_vectors WHERE user_id = ?),"
+                         " (SELECT count(*) FROM message_vectors WHERE user_id = ? AND message_id <= ?"
+                         "  AND model = ?)"
+                         " FROM messages WHERE user_id = ?",
+                         (self.user, self.user, upto, embedder.name if embedder else "", self.user)).fetchone()
         seen, self._seen = self._seen, (int(row[0]), int(row[1]), int(row[2]))
+        if index is not None and int(row[3]) > int(index.embedded.sum()):
+            self._rebuild = True  # another worker embedded what this index holds unembedded
+            return
         if seen is None or self._seen == seen:
             return
         if self._seen[0] < seen[0] or self._seen[1] < seen[1] or self._seen[2] < seen[2]:
