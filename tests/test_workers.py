@@ -1,7 +1,8 @@
 """Two `os1 serve` workers on one PostgreSQL serve the same person: she talks
 through one, then the other, then the first again, and each worker's reply is
 written knowing everything she said through both (a real model server's
-requests show what each prompt held)."""
+requests show what each prompt held); a reminder asked for through one is on
+the other's schedule."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import os
 from contextlib import ExitStack
 
 import httpx
+import psycopg
 
 from openai_server import OpenAIServer
 from test_deploy import os1, start_serve
@@ -56,3 +58,11 @@ def test_a_person_moved_between_two_workers_mid_conversation_is_served_as_one(tm
                 said = [m["text"] for m in history["messages"] if m["role"] == "user"]
                 assert said == ["My cat is called Miso.", "She is fourteen this spring.",
                                 "What did I tell you about her?"]
+            # One schedule: a reminder asked for through one worker is the other's too.
+            say(client, one, token, "Remind me to take Miso to the vet at 5pm tomorrow.")
+            for url in workers:
+                listed = client.get(f"{url}/api/reminders", headers={"Authorization": f"Bearer {token}"}).json()
+                assert [r["text"] for r in listed["reminders"]] == ["take Miso to the vet"]
+            with psycopg.connect(pg_url) as conn:  # kept in PostgreSQL, not in a worker's files
+                assert conn.execute("SELECT user_id, text FROM reach_items").fetchall() == [
+                    ("ana", "take Miso to the vet")]
