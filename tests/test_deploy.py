@@ -73,7 +73,7 @@ def start_serve(env: dict[str, str], *flags: str) -> tuple[subprocess.Popen, str
     while True:
         assert process.poll() is None and time.time() < deadline, "os1 serve did not start"
         try:
-            if httpx.get(f"{url}/login").status_code == 200:
+            if httpx.get(f"{url}/login").status_code in (200, 303):  # 303: one person, no login
                 return process, url
         except httpx.HTTPError:
             time.sleep(0.2)

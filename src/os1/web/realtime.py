@@ -113,7 +113,9 @@ class Connection:
 
     async def run(self) -> None:
         writer = asyncio.ensure_future(self._write())
-        unsubscribe = self.hub.subscribe(lambda item: self.send({"type": "thread.message", **item}))
+        # The thread's news once the session is open: before session.start a
+        # client hears nothing but the answers to what it sent.
+        unsubscribe = self.hub.subscribe(self._thread_news)
         try:
             while True:
                 message = await self.ws.receive()
@@ -133,6 +135,10 @@ class Connection:
             self._out.put_nowait(None)
             with contextlib.suppress(Exception):
                 await writer
+
+    def _thread_news(self, item: dict[str, Any]) -> None:
+        if self._started:
+            self.send({"type": "thread.message", **item})
 
     async def _write(self) -> None:
         while (message := await self._out.get()) is not None:
