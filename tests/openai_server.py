@@ -1,7 +1,10 @@
 """A tiny real OpenAI-compatible chat server (stdlib HTTP, SSE) for tests.
 
 It replies "I hear you: <last line of the user's message>" word by word, or
-``{"facts": []}`` for JSON requests, and records every request body.
+``{"facts": []}`` for JSON requests, and records every request body. It also
+speaks (``/audio/speech``: a tenth of a second of silence, as 24 kHz PCM) and
+hears (``/audio/transcriptions``: "I heard you"), for tests of os1's voice API
+that need no voice models.
 """
 
 from __future__ import annotations
@@ -29,6 +32,9 @@ class OpenAIServer:
                 pass
 
             def do_POST(self) -> None:
+                if self.path.endswith(("/audio/speech", "/audio/transcriptions")):
+                    self._audio()
+                    return
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 server.requests.append(body)
                 kind = (body.get("response_format") or {}).get("type")
@@ -53,7 +59,8 @@ class OpenAIServer:
                 elif body.get("response_format"):
                     pieces = ['{"facts": []}']
                 else:
-                    last = body["messages"][-1]["content"].strip().splitlines()[-1]
+                    # The last line said (a client's tool loop may end on an empty result).
+                    last = (str(body["messages"][-1].get("content") or "").strip().splitlines() or [""])[-1]
                     words = f"I hear you: {last}".split(" ")
                     pieces = [w if i == 0 else " " + w for i, w in enumerate(words)]
                 self.send_response(200)
@@ -74,6 +81,16 @@ class OpenAIServer:
                     self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
                     self.wfile.flush()
                 self.wfile.write(b"data: [DONE]\n\n")
+
+            def _audio(self) -> None:
+                self.rfile.read(int(self.headers["Content-Length"]))
+                speech = self.path.endswith("/audio/speech")
+                data = bytes(2 * 2400) if speech else b'{"text": "I heard you"}'
+                self.send_response(200)
+                self.send_header("Content-Type", "audio/pcm" if speech else "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}/v1"

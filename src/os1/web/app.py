@@ -27,12 +27,14 @@ import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from datetime import datetime
 from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
@@ -41,7 +43,7 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from os1.errors import ConfigError, Os1Error
-from os1.web import openai_api
+from os1.web import bodies, openai_api, openapi
 from os1.web.hub import Hub
 from os1.web.hubs import Hubs
 from os1.web.realtime import Connection
@@ -78,6 +80,10 @@ def create_app(hubs: Hub | Hubs, *, token: str | None = None, preload_voice: boo
             Route("/", index, methods=["GET"]),
             Route("/login", login, methods=["GET", "POST"]),
             Route("/logout", logout, methods=["POST"]),
+            # Guarded like the API it describes (not in PUBLIC): it holds nothing secret, but
+            # one person's loopback os1 answers only its own pages and clients, and it is not needed
+            # before logging in.
+            Route("/openapi.json", openapi_json, methods=["GET"]),
             Route("/api/status", status, methods=["GET"]),
             Route("/api/history", history, methods=["GET"]),
             Route("/api/memory", memory_list, methods=["GET"]),
@@ -99,6 +105,9 @@ def create_app(hubs: Hub | Hubs, *, token: str | None = None, preload_voice: boo
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
         ],
         lifespan=lifespan,
+        # Every answer os1 gives is JSON with the same error shape, the router's own too
+        # (no such route, a method it does not take) and an unexpected failure's.
+        exception_handlers={HTTPException: _http_error, Exception: _unexpected},
     )
     app.state.hubs = everyone
     return _Guard(app, everyone, token)  # type: ignore[return-value]
@@ -116,8 +125,11 @@ def _hub(request: Request | WebSocket) -> Hub:
 async def index(request: Request) -> Response:
     if "token" in request.query_params:
         # Opened from the printed URL: keep the token in a cookie, drop it from the address bar.
+        token = request.query_params["token"]
+        if not (token.isascii() and token.isprintable()):  # a cookie header holds nothing else
+            return _error(400, "An access token is made of printable ASCII characters.")
         response = RedirectResponse("/", 303)
-        response.set_cookie(COOKIE, request.query_params["token"], httponly=True, samesite="strict")
+        response.set_cookie(COOKIE, token, httponly=True, samesite="strict")
         return response
     return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
 
@@ -141,7 +153,7 @@ async def login(request: Request) -> Response:
     form = request.headers.get("content-type", "").startswith(("application/x-www-form-urlencoded",
                                                               "multipart/form-data"))
     try:
-        body: Any = dict(await request.form()) if form else await request.json()
+        body: Any = dict(await request.form()) if form else await bodies.json_object(request)
     except Exception:  # noqa: BLE001 - any unreadable body is a bad request
         body = None
     if not isinstance(body, dict) or not isinstance(body.get("name"), str) or not isinstance(
@@ -179,8 +191,27 @@ async def logout(request: Request) -> Response:
 # -- status, history, memory, settings ---------------------------------------------------------
 
 
-def _error(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"error": {"message": message}}, status)
+#: The ``code`` of each status's error, for clients that branch on it rather than on the words.
+_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+          405: "method_not_allowed", 413: "too_large", 429: "rate_limited", 500: "internal_error",
+          502: "mail_server", 503: "unavailable"}
+
+
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    """os1's error answer: OpenAI's shape (web/openapi.py ``ERROR``), as /v1 answers."""
+    return JSONResponse({"error": {"message": message,
+                                   "type": "invalid_request_error" if status < 500 else "server_error",
+                                   "code": _CODES.get(status, "error")}}, status, headers=headers)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    return _error(exc.status_code, exc.detail, dict(exc.headers or {}))
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    # Starlette logs the exception after this answer; the client learns only that it failed.
+    return _error(500, "Something went wrong inside os1 (see its log).")
 
 
 def _api(handler: Callable[[Request, Hub], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
@@ -203,12 +234,13 @@ def _api(handler: Callable[[Request, Hub], Awaitable[Response]]) -> Callable[[Re
 
 async def _body(request: Request) -> dict[str, Any]:
     try:
-        body = await request.json()
-    except ValueError as exc:
-        raise ConfigError("The request body is not valid JSON.") from exc
-    if not isinstance(body, dict):
-        raise ConfigError("The request body must be a JSON object.")
-    return body
+        return await bodies.json_object(request)
+    except bodies.BadBody as exc:
+        raise ConfigError(str(exc)) from exc
+
+
+async def openapi_json(request: Request) -> JSONResponse:
+    return JSONResponse(openapi.document())
 
 
 async def status(request: Request) -> JSONResponse:
@@ -260,6 +292,8 @@ async def memory_list(request: Request, hub: Hub) -> Response:
 @_api
 async def memory_item(request: Request, hub: Hub) -> Response:
     ref = request.path_params["ref"]
+    if _whole(ref.strip()[1:]) is None:  # "f12": a letter, then the id
+        return _error(404, f"There is no memory {ref}.")
     if request.method == "DELETE":
         companion = hub.companion
         assert companion is not None  # the hub is ready: `hub` comes from a ready hub
@@ -284,11 +318,38 @@ async def memory_export(request: Request, hub: Hub) -> Response:
 
 @_api
 async def memory_import(request: Request, hub: Hub) -> Response:
+    data = await _body(request)
+    _check_times(data)
     try:
-        counts = hub.memory.import_data(await _body(request))
+        counts = hub.memory.import_data(data)
     except Os1Error as exc:  # a file that is not an os1 export
         return _error(400, str(exc))
+    except ArithmeticError as exc:  # a number too large for what it stands for (a session's, say)
+        return _error(400, f"The memory export is damaged ({exc}).")
     return JSONResponse({"imported": counts})
+
+
+#: The times of an export's items (memory/transfer.py), as ISO 8601 or Unix seconds.
+EXPORT_TIMES = ("created_at", "started_at", "ended_at", "reflected_at", "valid_from", "superseded_at", "due")
+
+
+def _check_times(data: dict[str, Any]) -> None:
+    """Refuse an export whose times in seconds no calendar holds (1e300, Infinity):
+    the import would keep them, and every export after it fail to write them."""
+    for items in data.values():
+        for item in items if isinstance(items, list) else ():
+            for key in EXPORT_TIMES:
+                value = item.get(key) if isinstance(item, dict) else None
+                if isinstance(value, int | float) and not _is_time(value):
+                    raise ConfigError(f"The memory export is damaged: {key} {value!r} is not a time.")
+
+
+def _is_time(seconds: float) -> bool:
+    try:
+        datetime.fromtimestamp(seconds).astimezone()
+    except (OverflowError, ValueError, OSError):
+        return False
+    return True
 
 
 @_api
@@ -307,9 +368,23 @@ def _limit(request: Request, default: int = 50) -> int:
 # -- reminders and reach-outs ----------------------------------------------------------------
 
 
+#: The largest id the databases hold (SQLite's integer, PostgreSQL's bigint).
+MAX_ID = 2**63 - 1
+
+
+def _whole(text: str) -> int | None:
+    """``text`` as an id, or None when it cannot be one: only ASCII digits
+    (``str.isdigit`` takes "²", which ``int`` refuses), and no larger than the
+    databases hold (they refuse to compare with a larger number rather than
+    find nothing)."""
+    if not (text.isascii() and text.isdigit()):
+        return None
+    value = int(text)
+    return value if value <= MAX_ID else None
+
+
 def _id(request: Request) -> int | None:
-    ref = request.path_params["id"]
-    return int(ref) if ref.isdigit() else None
+    return _whole(request.path_params["id"])
 
 
 @_api
@@ -420,7 +495,8 @@ def _message(m: StoredMail) -> dict[str, Any]:
 async def mail_thread(request: Request, hub: Hub, store: MailStore | None) -> Response:
     """One message's thread, oldest first (it included)."""
     ref = request.path_params["id"]
-    if store is None or not ref.isdigit():
+    mail_id = _whole(ref)
+    if store is None or mail_id is None:
         return _error(404, f"There is no email {ref}.")
 
     def read(mail_id: int) -> list[StoredMail] | None:
@@ -432,10 +508,10 @@ async def mail_thread(request: Request, hub: Hub, store: MailStore | None) -> Re
             thread = sorted([*thread, found], key=lambda m: (m.date or 0.0, m.id))
         return thread
 
-    thread = await asyncio.to_thread(read, int(ref))
+    thread = await asyncio.to_thread(read, mail_id)
     if thread is None:
         return _error(404, f"There is no email {ref}.")
-    return JSONResponse({"id": int(ref), "thread": [_message(m) for m in thread]})
+    return JSONResponse({"id": mail_id, "thread": [_message(m) for m in thread]})
 
 
 @_mail_api
@@ -461,7 +537,8 @@ async def mail_file(request: Request, hub: Hub, store: MailStore | None) -> Resp
     how = body.get("how")
     if how not in MAIL_FILING:
         raise ConfigError(f"Say how to file it: one of {', '.join(MAIL_FILING)}.")
-    found = None if store is None or not ref.isdigit() else await asyncio.to_thread(store.get, int(ref))
+    mail_id = _whole(ref)
+    found = None if store is None or mail_id is None else await asyncio.to_thread(store.get, mail_id)
     if store is None or found is None:
         return _error(404, f"There is no email {ref}.")
     where = await asyncio.to_thread(client.file, store, found, how)

@@ -125,6 +125,10 @@ class Hub:
                                        tools=open_tools(self.settings, self._memory, self.mail, self._llm),
                                        reach=self.reach, follow=self.follows)
             self.companion.start()
+            # What the last process left undone (it stopped, or was killed, mid-work):
+            # facts not yet read out of what was said, sessions not reflected on.
+            # At background priority, once idle, as after any turn.
+            self.companion.resume_background()
             if self._reach_every is not None:
                 self._reach_loop = asyncio.ensure_future(self.reach.run(self.reach_out, tick=self._reach_every))
         except Os1Error as exc:

@@ -37,6 +37,7 @@ from os1.errors import AudioError, ModelError, Os1Error
 from os1.events import ErrorEvent, Notice, ReplyDelta, ReplyDone
 from os1.mind.companion import Companion
 from os1.mind.llm import GenerateOptions, Message, ToolCall, ToolSpec
+from os1.web import bodies
 from os1.web.hub import Hub
 
 MAX_SPEECH_CHARS = 4096  # as OpenAI's speech API
@@ -74,12 +75,9 @@ async def models(request: Request) -> JSONResponse:
 
 async def _json_body(request: Request) -> dict[str, Any] | JSONResponse:
     try:
-        body = await request.json()
-    except ValueError:
-        return api_error(400, "The request body is not valid JSON.")
-    if not isinstance(body, dict):
-        return api_error(400, "The request body must be a JSON object.")
-    return body
+        return await bodies.json_object(request)
+    except bodies.BadBody as exc:
+        return api_error(400, str(exc))
 
 
 def _last_user_text(messages: Any) -> str | None:
@@ -91,8 +89,8 @@ def _last_user_text(messages: Any) -> str | None:
             if isinstance(content, str):
                 return content
             if isinstance(content, list):  # [{"type": "text", "text": ...}, ...]
-                return "\n".join(p.get("text", "") for p in content
-                                 if isinstance(p, dict) and p.get("type") == "text")
+                return "\n".join(p["text"] for p in content if isinstance(p, dict)
+                                 and p.get("type") == "text" and isinstance(p.get("text"), str))
     return None
 
 
@@ -153,14 +151,16 @@ async def _stream(hub: Hub, text: str, completion_id: str, created: int, model: 
             yield chunk({"content": event.text})
         elif isinstance(event, ErrorEvent | Notice):
             # Mid-stream, an error can only travel in-band.
-            yield "data: " + json.dumps({"error": {"message": event.text, "type": "server_error"}}) + "\n\n"
+            code = "model_unavailable" if isinstance(event, ErrorEvent) else "notice"
+            yield "data: " + json.dumps({"error": {"message": event.text, "type": "server_error",
+                                                   "code": code}}) + "\n\n"
         elif isinstance(event, ReplyDone):
             yield chunk({}, "stop")
     yield "data: [DONE]\n\n"
 
 
 async def transcriptions(request: Request) -> Response:
-    from os1.audio.format import SAMPLE_RATE, decode_audio
+    from os1.audio.format import SAMPLE_RATE
 
     try:
         form = await request.form(max_files=1, max_part_size=MAX_UPLOAD_BYTES)
@@ -176,7 +176,7 @@ async def transcriptions(request: Request) -> Response:
     if fmt not in ("json", "text", "verbose_json"):
         return api_error(400, "response_format must be json, text or verbose_json.")
     try:
-        audio = decode_audio(data, upload.filename or "the file")
+        audio = _decode(data, upload.filename or "the file")
         ears = (await _hub(request).voice()).ears
         prompt = str(form.get("prompt") or "")
         pieces: list[str] = []
@@ -197,6 +197,34 @@ async def transcriptions(request: Request) -> Response:
         return JSONResponse({"task": "transcribe", "language": "english",
                              "duration": round(audio.size / SAMPLE_RATE, 2), "text": text})
     return JSONResponse({"text": text})
+
+
+#: The sample rates (Hz) of a WAV upload os1 takes. Below, a small file claims hours of
+#: sound, each piece of it a transcription (a 1 Hz file of 2 kB: 33 minutes); 0 is no rate at all.
+WAV_RATES = (8_000, 768_000)
+
+
+def _decode(data: bytes, name: str) -> np.ndarray:
+    """An upload as audio (audio/format.py ``decode_audio``), or AudioError:
+    whatever goes wrong in decoding is the upload's fault, so a 400."""
+    import io
+    import wave
+
+    from os1.audio.format import decode_audio
+
+    if data[:4] == b"RIFF":
+        try:
+            with wave.open(io.BytesIO(data)) as wav:
+                rate = wav.getframerate()
+        except (wave.Error, EOFError, OSError):
+            rate = None  # decode_audio says what is wrong with it
+        if rate is not None and not WAV_RATES[0] <= rate <= WAV_RATES[1]:
+            raise AudioError(f"{name} says its sample rate is {rate} Hz; os1 takes "
+                             f"{WAV_RATES[0]} to {WAV_RATES[1]} Hz.")
+    try:
+        return decode_audio(data, name)
+    except (ValueError, ArithmeticError) as exc:  # e.g. from resampling what the header claims
+        raise AudioError(f"{name} is not a recording os1 can read ({exc}).") from exc
 
 
 async def speech(request: Request) -> Response:
@@ -476,7 +504,8 @@ async def _tool_stream(exchange: _Exchange, completion_id: str, created: int, mo
                 yield chunk({"content": piece})
     except ModelError as exc:
         # Mid-stream, an error can only travel in-band.
-        yield "data: " + json.dumps({"error": {"message": str(exc), "type": "server_error"}}) + "\n\n"
+        yield "data: " + json.dumps({"error": {"message": str(exc), "type": "server_error",
+                                               "code": "model_unavailable"}}) + "\n\n"
     exchange.remember_reply("".join(pieces), calls)
     for index, call in enumerate(_openai_calls(calls)):
         yield chunk({"tool_calls": [{"index": index, **call}]})
