@@ -69,8 +69,8 @@ def server(tmp_path_factory):
             # acknowledged message is answered and kept): turns queued by the crowd.
             process.terminate()
             process.wait(180)
-    print(f"\nWebSocket fuzzing: {tally.frames} messages over {tally.connections} connections; "
-          f"errors answered: {dict(tally.errors)}")
+    print(f"\nWebSocket fuzzing: {tally.frames} messages over {tally.connections} connections "
+          f"({len(tally.typed)} typed messages); errors answered: {dict(tally.errors)}")
 
 
 # -- what a client may send, and what each must bring back ------------------------------------------

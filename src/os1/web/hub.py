@@ -173,7 +173,10 @@ class Hub:
         if self._startup is not None:
             await asyncio.gather(self._startup, return_exceptions=True)
         if self.companion is not None:
-            await self.companion.close()
+            # A stop is quick: facts and vectors not yet made are made by the next
+            # start (see _load), not now (after a long day of typing, the vectors
+            # alone took minutes on two cores, past any service manager's patience).
+            await self.companion.close(remember=False)
         if self._own_engines:
             await self.engines.close()
         if self._memory is not None:
