@@ -44,6 +44,18 @@ def test_code_fences_and_qwen_tags_are_calls_too():
         assert read([written])[1] == ToolCall("t", {})
 
 
+def test_a_call_in_parentheses_is_a_call_and_not_shown():
+    # The 0.5B wrote ({"name": "search_memory", ...}) and the person read it.
+    text, call, _ = read(["(", '{"name": "search_memory", "arguments": {"query": "work"}}', ")"])
+    assert text == "" and call == ToolCall("search_memory", {"query": "work"})
+    text, call, _ = read(["Let me look. (", '{"name": "t", "arguments": {}})'])
+    assert text == "Let me look. " and call == ToolCall("t", {})
+
+
+def test_words_in_parentheses_are_shown_whole():
+    assert read(["I (", "mostly) agree (", "{really})."])[:2] == ("I (mostly) agree ({really}).", None)
+
+
 def test_ordinary_text_with_braces_or_code_is_shown_whole():
     assert read(["Oh", " nice! {", "not json"]) == ("Oh nice! {not json", None, ["Oh", " nice! ", "{not json"])
     assert read(["```python\nprint(1)\n```"])[:2] == ("```python\nprint(1)\n```", None)

@@ -103,7 +103,7 @@ class CallReader:
             return out
         # Hold back a tail that may still become a call ('... {"na').
         upto = len(self._text)
-        for mark in "{`<":
+        for mark in "{`<(":
             at = self._text.rfind(mark, self._sent)
             if at >= 0 and _may_become_call(self._text[at:]):
                 upto = min(upto, at)
@@ -120,9 +120,11 @@ class CallReader:
         return "", parse_call(self._text[self._call_at:])
 
 
-#: A call begins: bare JSON with a name first, in a code fence, or in Qwen's tags.
-_CALL = re.compile(r'(?:```(?:json)?\s*)?\{\s*"name"\s*:|<tool_call>')
-_BEGINNINGS = ('{"name":', '```json{"name":', '```{"name":', "<tool_call>")
+#: A call begins: bare JSON with a name first, in a code fence, in parentheses
+#: (the 0.5B's ``({"name": ...})``, which the person would otherwise read), or
+#: in Qwen's tags.
+_CALL = re.compile(r'(?:```(?:json)?\s*|\(\s*)?\{\s*"name"\s*:|<tool_call>')
+_BEGINNINGS = ('{"name":', '```json{"name":', '```{"name":', '({"name":', "<tool_call>")
 
 
 def _may_become_call(tail: str) -> bool:
