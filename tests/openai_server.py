@@ -5,11 +5,16 @@ It replies "I hear you: <last line of the user's message>" word by word, or
 speaks (``/audio/speech``: a tenth of a second of silence, as 24 kHz PCM) and
 hears (``/audio/transcriptions``: "I heard you"), for tests of os1's voice API
 that need no voice models.
+
+``cut_after``: the server dies that many words into each reply (the
+connection drops, no end of stream); :meth:`down` and :meth:`up` take it away
+(connections refused) and bring it back on the same address.
 """
 
 from __future__ import annotations
 
 import json
+import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -25,6 +30,7 @@ class OpenAIServer:
         self.json_object_only = json_object_only
         self.status = status
         self.tool_call = tool_call
+        self.cut_after: int | None = None
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -76,7 +82,11 @@ class OpenAIServer:
                     for delta in deltas:
                         chunk = {"choices": [{"index": 0, "delta": {"tool_calls": [delta]}}]}
                         self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
-                for piece in pieces:
+                for n, piece in enumerate(pieces):
+                    if n == server.cut_after and not body.get("response_format"):
+                        self.connection.shutdown(socket.SHUT_RDWR)  # killed mid-reply
+                        self.close_connection = True
+                        return
                     chunk = {"choices": [{"index": 0, "delta": {"content": piece}}]}
                     self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
                     self.wfile.flush()
@@ -92,14 +102,27 @@ class OpenAIServer:
                 self.end_headers()
                 self.wfile.write(data)
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}/v1"
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._handler = Handler
+        self._httpd: ThreadingHTTPServer | None = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self._httpd.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}/v1"
 
     def __enter__(self) -> OpenAIServer:
-        self._thread.start()
+        assert self._httpd is not None
+        threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
+        self.down()
+
+    def down(self) -> None:
+        """Gone: connections to it are refused."""
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd = None
+
+    def up(self) -> None:
+        """Back, at the same address."""
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", self.port), self._handler)
+        self.__enter__()

@@ -63,6 +63,18 @@ async def test_http_error_is_reported():
         await llm.aclose()
 
 
+async def test_a_server_that_dies_mid_reply_is_said_to_have_stopped_after_what_it_said():
+    with OpenAIServer() as server:
+        server.cut_after = 3
+        llm = OpenAICompatLLM(LLMSettings(model=server.url))
+        pieces = []
+        with pytest.raises(ModelUnavailable, match="stopped in the middle of its reply"):
+            async for piece in llm.stream([Message("user", "tell me a story")], GenerateOptions()):
+                pieces.append(piece)
+        await llm.aclose()
+    assert "".join(pieces) == "I hear you:"  # what came before it died is kept by the caller
+
+
 async def test_a_server_offered_tools_natively_streams_its_tool_call():
     from os1.mind.llm import ToolCall, ToolSpec
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from os1.errors import ConfigError, StorageError
+from os1.storage import BUSY_MS
 
 #: A person's name: also their key in every table and a folder name, so kept plain.
 NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,31}$")
@@ -100,7 +101,7 @@ class Accounts:
             self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA foreign_keys=ON")
-            self._db.execute("PRAGMA busy_timeout=5000")
+            self._db.execute(f"PRAGMA busy_timeout={BUSY_MS}")
             self._db.executescript(_SCHEMA)
         except sqlite3.Error as exc:
             raise StorageError(f"Cannot open the accounts file {path}: {exc}") from exc

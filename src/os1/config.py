@@ -41,6 +41,7 @@ Environment: ``OS1_HOME``, ``OS1_CONFIG``, ``OS1_LLM`` (same values as
 
 from __future__ import annotations
 
+import errno
 import os
 import tomllib
 from collections.abc import Mapping
@@ -50,7 +51,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from os1.errors import ConfigError
+from os1.errors import ConfigError, StorageFull
 
 #: Embedded models by their public name: (package stem, number of parts).
 LOCAL_MODELS = ("qwen2.5-1.5b", "qwen2.5-0.5b")
@@ -269,7 +270,7 @@ def load_settings(
         try:
             time.fromisoformat(hours.zfill(5))
         except ValueError:
-            raise ConfigError(f"calendar hours must be HH:MM, not {hours!r}.") from None
+            raise ConfigError(f"calendar hours must be HH:MM, not {_shown(hours)}.") from None
     storage = _section(StorageSettings(), raw.get("storage", {}), config_file, "storage")
     storage = replace(storage, url=env.get("OS1_DATABASE_URL") or storage.url)
     if storage.url and not storage.url.startswith(("postgresql://", "postgres://")):
@@ -278,7 +279,7 @@ def load_settings(
     country = raw.get("country")
     notes = env.get("OS1_NOTES") or raw.get("notes")
     if notes is not None and not isinstance(notes, str):
-        raise ConfigError(f"Config file {config_file}: notes must be a folder's path, not {notes!r}.")
+        raise ConfigError(f"Config file {config_file}: notes must be a folder's path, not {_shown(notes)}.")
 
     # Environment over file.
     llm = replace(
@@ -291,7 +292,7 @@ def load_settings(
     user = env.get("OS1_USER") or user
     country = env.get("OS1_COUNTRY") or country
     if country is not None and not (isinstance(country, str) and len(country) == 2 and country.isalpha()):
-        raise ConfigError(f"country must be a two-letter country code such as \"GB\", not {country!r}.")
+        raise ConfigError(f"country must be a two-letter country code such as \"GB\", not {_shown(country)}.")
 
     # Flags over environment.
     if "llm" in flags:
@@ -347,8 +348,20 @@ def _read_toml(path: Path) -> dict[str, Any]:
             return tomllib.load(fh)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"Config file {path} is not valid TOML: {exc}.") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"Config file {path} is not UTF-8 text (a TOML file is): is it the right file?") \
+            from exc
+    except RecursionError as exc:
+        raise ConfigError(f"Config file {path} is not valid TOML: it is nested too deeply.") from exc
     except OSError as exc:
         raise ConfigError(f"Config file {path} cannot be read: {exc.strerror}.") from exc
+
+
+def _shown(value: object) -> str:
+    """A value as a message quotes it: a long one cut short (a corrupt file
+    may hold 100 kB on one line)."""
+    text = repr(value)
+    return text if len(text) <= 80 else f"{text[:70]}…{text[-8:]}"
 
 
 def _section(default: Any, values: Any, path: Path, name: str) -> Any:
@@ -368,7 +381,7 @@ def _section(default: Any, values: Any, path: Path, name: str) -> Any:
         if getattr(default, key) is not None and not isinstance(value, expected):
             raise ConfigError(
                 f"Config file {path}: {name}.{key} must be a {expected.__name__}, "
-                f"not {value!r}."
+                f"not {_shown(value)}."
             )
         changes[key] = value
     return replace(default, **changes)
@@ -386,13 +399,13 @@ def _validate_reach(reach: ReachSettings, path: Path | None) -> None:
         try:
             ZoneInfo(reach.timezone)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ConfigError(f"{where}unknown time zone {reach.timezone!r} (use a name such as "
+            raise ConfigError(f"{where}unknown time zone {_shown(reach.timezone)} (use a name such as "
                               "\"Europe/Berlin\" or \"America/New_York\").") from exc
     try:
         reach.quiet  # noqa: B018 - parsed to check it
     except ValueError as exc:
         raise ConfigError(f"{where}quiet hours must look like \"22:00-08:00\" (or \"\" for none), "
-                          f"not {reach.quiet_hours!r}.") from exc
+                          f"not {_shown(reach.quiet_hours)}.") from exc
     if reach.daily_budget < 0:
         raise ConfigError(f"{where}reach.daily_budget must be 0 or more.")
 
@@ -402,7 +415,7 @@ def _validate(llm: LLMSettings, persona: PersonaSettings, voice: VoiceSettings, 
     where = f"Config file {path}: " if path else ""
     if not llm.is_remote and llm.model not in LOCAL_MODELS:
         raise ConfigError(
-            f"{where}unknown model {llm.model!r}. Use one of {', '.join(LOCAL_MODELS)}, "
+            f"{where}unknown model {_shown(llm.model)}. Use one of {', '.join(LOCAL_MODELS)}, "
             "or the base URL of an OpenAI-compatible server (e.g. http://127.0.0.1:11434/v1)."
         )
     if llm.context_length < 1024:
@@ -435,10 +448,21 @@ def update_config_file(path: Path, changes: Mapping[str, Mapping[str, Any]]) -> 
     for section, table in raw.items():
         if isinstance(table, dict):
             lines += ["", f"[{section}]", *(f"{k} = {_toml_value(v)}" for k, v in table.items())]
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
-    tmp.write_text("\n".join(lines).lstrip() + "\n", encoding="utf-8")
-    tmp.replace(path)  # atomically: a crash never leaves half a config
+    try:
+        text = ("\n".join(lines).lstrip() + "\n").encode("utf-8")
+    except UnicodeEncodeError as exc:  # a lone surrogate ("\ud800") is no text a file can hold
+        raise ConfigError("A setting holds text that is not valid Unicode.") from exc
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_bytes(text)
+        tmp.replace(path)  # atomically: a crash (or a full disk) never leaves half a config
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        if exc.errno == errno.ENOSPC:
+            raise StorageFull(f"The disk is full: os1 could not save {path}. Free some space there and "
+                              "try again.") from exc
+        raise ConfigError(f"Cannot write the config file {path}: {exc.strerror}.") from exc
 
 
 def _toml_value(value: Any) -> str:
@@ -450,4 +474,4 @@ def _toml_value(value: Any) -> str:
         import json
 
         return json.dumps(value, ensure_ascii=False)  # a JSON string is a valid TOML basic string
-    raise ConfigError(f"Cannot write {value!r} to the config file.")
+    raise ConfigError(f"Cannot write {_shown(value)} to the config file.")

@@ -8,6 +8,8 @@ need to know which library sits behind a stage::
     Os1Error
     ├── ConfigError         a config file, env variable or flag is wrong
     ├── StorageError        the data directory or database cannot be used
+    │   ├── StorageFull         the disk is full: nothing was written
+    │   └── StorageBusy         another program holds the database
     ├── AudioError          an audio file or device cannot be used
     └── ModelError          a language model failed
         ├── ModelNotInstalled   embedded model files or runtime are missing (LLM, ASR, TTS)
@@ -27,6 +29,14 @@ class ConfigError(Os1Error):
 
 class StorageError(Os1Error):
     """The data directory or database cannot be read or written."""
+
+
+class StorageFull(StorageError):
+    """The disk is full: what was being written was not (it is all or nothing)."""
+
+
+class StorageBusy(StorageError):
+    """Another program holds the database for longer than os1 waits."""
 
 
 class AudioError(Os1Error):

@@ -4,6 +4,26 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
+from pathlib import Path
+
+from os1.errors import StorageBusy, StorageError, StorageFull
+
+#: How long a statement waits for a database another program holds (PRAGMA
+#: busy_timeout): a backup or a sync client's short write passes unnoticed.
+BUSY_MS = 5000
+
+
+def failure(what: str, path: Path, exc: sqlite3.Error) -> StorageError:
+    """A SQLite error as the person reads it: a full disk, and a database
+    another program holds, said as such (with what to do about it)."""
+    code = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF  # the primary code
+    if code == sqlite3.SQLITE_FULL:
+        return StorageFull(f"The disk is full: os1 could not save to {path.parent}. Free some space "
+                           "there and try again.")
+    if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+        return StorageBusy(f"Another program is holding {what} ({path}); os1 waited {BUSY_MS // 1000} s. "
+                           "If a backup or sync tool has it open, let it finish, then try again.")
+    return StorageError(f"{what[:1].upper()}{what[1:]} ({path}) failed: {exc}.")
 
 
 def delete_person(db: sqlite3.Connection, user: str, tables: Sequence[str] | None = None) -> int:

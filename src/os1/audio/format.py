@@ -24,16 +24,27 @@ def resample(samples: np.ndarray, rate: int, target: int = SAMPLE_RATE) -> np.nd
     return soxr.resample(samples, rate, target, quality="HQ").astype(np.float32)
 
 
-def read_wav(path: Path | BinaryIO, rate: int = SAMPLE_RATE) -> np.ndarray:
-    """Any PCM WAV (8/16/24/32-bit, any rate, any channels) -> mono float32 at ``rate``."""
+#: The sample rates (Hz) of a WAV os1 reads. Below, a small file claims hours of
+#: sound, each piece of it a transcription (a 1 Hz file of 2 kB: 33 minutes); 0
+#: is no rate at all; far above, resampling would make gigabytes of it.
+WAV_RATES = (8_000, 768_000)
+
+
+def read_wav(path: Path | BinaryIO, rate: int = SAMPLE_RATE, *, name: str | None = None) -> np.ndarray:
+    """Any PCM WAV (8/16/24/32-bit, any rate, any channels) -> mono float32 at
+    ``rate``; ``name`` is how messages call it (default: the path)."""
+    name = name or str(path)
     try:
         with wave.open(cast(BinaryIO, path) if hasattr(path, "read") else str(path), "rb") as wav:
             channels, width, source_rate = wav.getnchannels(), wav.getsampwidth(), wav.getframerate()
             raw = wav.readframes(wav.getnframes())
     except FileNotFoundError as exc:
-        raise AudioError(f"No such audio file: {path}") from exc
+        raise AudioError(f"No such audio file: {name}") from exc
     except (wave.Error, EOFError, OSError) as exc:
-        raise AudioError(f"{path} is not a readable PCM WAV file ({exc}).") from exc
+        raise AudioError(f"{name} is not a readable PCM WAV file ({exc}).") from exc
+    if not WAV_RATES[0] <= source_rate <= WAV_RATES[1]:
+        raise AudioError(f"{name} says its sample rate is {source_rate} Hz; os1 takes "
+                         f"{WAV_RATES[0]} to {WAV_RATES[1]} Hz.")
     if width == 1:
         data = (np.frombuffer(raw, np.uint8).astype(np.float32) - 128) / 128
     elif width == 2:
@@ -44,25 +55,45 @@ def read_wav(path: Path | BinaryIO, rate: int = SAMPLE_RATE) -> np.ndarray:
     elif width == 4:
         data = np.frombuffer(raw, "<i4").astype(np.float32) / 2147483648
     else:
-        raise AudioError(f"{path}: unsupported sample width of {width} bytes.")
+        raise AudioError(f"{name}: unsupported sample width of {width} bytes.")
     usable = data.size - data.size % channels
+    if usable == 0:
+        raise AudioError(f"{name} holds no audio.")
     mono = data[:usable].reshape(-1, channels).mean(axis=1)
-    return resample(mono, source_rate, rate)
+    try:
+        return resample(mono, source_rate, rate)
+    except (ValueError, ArithmeticError, MemoryError) as exc:
+        raise AudioError(f"{name} is not a recording os1 can read ({exc}).") from exc
 
 
 def decode_audio(data: bytes, name: str = "audio", rate: int = SAMPLE_RATE) -> np.ndarray:
-    """An uploaded recording -> mono float32 at ``rate``. WAV always; other
-    formats (mp3, ogg, webm, m4a...) through PyAV when faster-whisper brought it."""
+    """An uploaded recording -> mono float32 at ``rate``, whatever its name
+    says it is: WAV always; other formats (mp3, ogg, webm, m4a...) through
+    PyAV when faster-whisper brought it."""
     if data[:4] == b"RIFF":
-        return read_wav(io.BytesIO(data), rate)
+        return read_wav(io.BytesIO(data), rate, name=name)
     try:
         from faster_whisper.audio import decode_audio as av_decode
     except ImportError as exc:
         raise AudioError(f"{name} is not a WAV file, and other formats need os1[voice].") from exc
     try:
-        return av_decode(io.BytesIO(data), sampling_rate=rate).astype(np.float32)
+        audio = av_decode(io.BytesIO(data), sampling_rate=rate).astype(np.float32)
     except Exception as exc:  # noqa: BLE001 - PyAV raises many kinds for undecodable input
         raise AudioError(f"{name} is not an audio file os1 can read ({type(exc).__name__}).") from exc
+    if audio.size == 0:
+        raise AudioError(f"{name} holds no audio.")
+    return audio
+
+
+def load_audio(path: Path, rate: int = SAMPLE_RATE) -> np.ndarray:
+    """A recording on disk, in any format :func:`decode_audio` reads."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError as exc:
+        raise AudioError(f"No such audio file: {path}") from exc
+    except OSError as exc:
+        raise AudioError(f"Cannot read {path}: {exc.strerror}.") from exc
+    return decode_audio(data, str(path), rate)
 
 
 def wav_bytes(samples: np.ndarray, rate: int) -> bytes:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import importlib.util
 import logging
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -58,11 +59,11 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _talk(settings: Settings, args: argparse.Namespace) -> int:
-    from os1.audio.format import read_wav
+    from os1.audio.format import load_audio
     from os1.runtime import companion_session, open_voice_parts
     from os1.talk import TimelineOutput, VoiceSession, paced_frames
 
-    audio = read_wav(args.input) if args.input else None  # a bad file fails before models load
+    audio = load_audio(args.input) if args.input else None  # a bad file fails before models load
     print(style(f"{settings.persona.name} is waking up...", "2"), file=sys.stderr)
     parts = open_voice_parts(settings)
     captions = Captions(settings.persona.name)
@@ -82,7 +83,8 @@ async def _talk(settings: Settings, args: argparse.Namespace) -> int:
                 args.output.with_suffix(".txt").write_text("\n".join(captions.lines) + "\n")
                 print(f"Wrote {args.output} and {args.output.with_suffix('.txt')}.", file=sys.stderr)
             return 0
-        device = DeviceAudio(_sounddevice(), cancel_echo=_cancel_echo(args))
+        device = DeviceAudio(_sounddevice(), cancel_echo=_cancel_echo(args),
+                             tell=lambda text: print(style(f"\n{text}", "2"), file=sys.stderr))
         session = VoiceSession(companion, parts, device, captions.show,
                                barge_in=args.headset or device.echo is not None, echo=device.echo)
         frames = device.frames()
@@ -162,33 +164,92 @@ def _sounddevice() -> Any:
     return sounddevice
 
 
+#: No frame for this long: the microphone is gone (unplugged, or taken by
+#: another program); PortAudio then simply stops calling back.
+MIC_GONE_S = 1.0
+#: How often a gone microphone is looked for again.
+MIC_RETRY_S = 1.0
+
+
 class DeviceAudio:
     """Microphone frames in, os1's voice out, through PortAudio. With
     ``cancel_echo``, each frame is cleaned of os1's voice in the audio thread
     that captured it, with what the output thread handed to the speakers as
-    the reference: both on the device's own clock."""
+    the reference: both on the device's own clock.
 
-    def __init__(self, sd: Any, *, cancel_echo: bool = False):
+    A microphone that goes away mid-call is told (``tell``), heard as silence
+    meanwhile (a turn in progress ends; the reply goes on) and opened again
+    as soon as there is one."""
+
+    def __init__(self, sd: Any, *, cancel_echo: bool = False,
+                 tell: Callable[[str], None] = lambda text: None):
         from os1.audio.echo import EchoCanceller
-        from os1.audio.format import FRAME, SAMPLE_RATE
 
         self._sd = sd
+        self._tell = tell
         self._loop = asyncio.get_running_loop()
         self._frames: asyncio.Queue[np.ndarray] = asyncio.Queue()
         self.echo = EchoCanceller() if cancel_echo else None
-        self._input = sd.InputStream(samplerate=SAMPLE_RATE, channels=1, dtype="float32",
-                                     blocksize=FRAME, callback=self._captured)
+        self._input = self._open_input()
         self._output: Any = None
         self._pending = np.zeros(0, np.float32)
         self._reference = np.zeros(0, np.float32)  # the piece playing, at 16 kHz, for the canceller
         self._total = 0  # samples in the piece playing
         self._handed = 0  # of which handed to the speakers
         self._done: asyncio.Event | None = None
+        self._playing = False
+
+    def _open_input(self) -> Any:
+        from os1.audio.format import FRAME, SAMPLE_RATE
+
+        return self._sd.InputStream(samplerate=SAMPLE_RATE, channels=1, dtype="float32",
+                                    blocksize=FRAME, callback=self._captured)
 
     async def frames(self) -> AsyncIterator[np.ndarray]:
+        from os1.audio.format import FRAME, SAMPLE_RATE
+
         self._input.start()
+        gone_since: float | None = None
+        tried = 0.0
         while True:
-            yield await self._frames.get()
+            try:
+                frame = await asyncio.wait_for(self._frames.get(),
+                                               MIC_GONE_S if gone_since is None else FRAME / SAMPLE_RATE)
+            except TimeoutError:
+                now = self._loop.time()
+                if gone_since is None:
+                    gone_since = now
+                    self._tell("The microphone stopped (unplugged?). I'll listen again as soon as "
+                               "it's back; Ctrl-C leaves.")
+                    for _ in range(round(MIC_GONE_S * SAMPLE_RATE / FRAME)):
+                        yield np.zeros(FRAME, np.float32)  # the time it was gone, heard as silence
+                else:
+                    yield np.zeros(FRAME, np.float32)
+                if now - tried >= MIC_RETRY_S:
+                    tried = now
+                    self._reopen()
+                continue
+            if gone_since is not None:
+                gone_since = None
+                self._tell("The microphone is back.")
+            yield frame
+
+    def _reopen(self) -> None:
+        """Open the microphone again, if there is one now."""
+        with contextlib.suppress(Exception):
+            self._input.close()
+        if not self._playing:
+            # Nothing playing: PortAudio may look for devices again (it lists
+            # them once, at start; re-reading closes every stream).
+            with contextlib.suppress(Exception):
+                self._sd._terminate()
+                self._sd._initialize()
+                self._output = None
+        try:
+            self._input = self._open_input()
+            self._input.start()
+        except self._sd.PortAudioError as exc:
+            log.info("no microphone yet: %s", exc)
 
     async def play(self, audio: np.ndarray, rate: int) -> None:
         from os1.audio.format import resample
@@ -206,9 +267,11 @@ class DeviceAudio:
             self._reference = resample(audio, rate)
         self._total, self._handed = audio.size, 0
         self._pending = audio.astype(np.float32)  # last: the output thread starts on it
+        self._playing = True
         try:
             await self._done.wait()
         finally:
+            self._playing = False
             self._pending = np.zeros(0, np.float32)  # cancelled: silence at the next block
 
     def _captured(self, data: np.ndarray, frames: int, t: Any, status: Any) -> None:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from os1.errors import ModelError, StorageError
 from os1.mail.parse import Attachment, Mail
 from os1.mail.triage import Triage
+from os1.storage import BUSY_MS, failure
 
 if TYPE_CHECKING:
     from os1.memory.embed import Embedder
@@ -159,7 +160,7 @@ class MailStore:
             self._db.row_factory = sqlite3.Row
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA foreign_keys=ON")
-            self._db.execute("PRAGMA busy_timeout=5000")
+            self._db.execute(f"PRAGMA busy_timeout={BUSY_MS}")
             version = self._db.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA_VERSION:
                 raise StorageError(f"The mail database {path} was written by a newer os1; upgrade os1.")
@@ -414,7 +415,7 @@ class MailStore:
             with self._lock:
                 return self._db.execute(sql, tuple(args))
         except sqlite3.DatabaseError as exc:
-            raise StorageError(f"The mail database {self.path} failed: {exc}.") from exc
+            raise failure("the mail database", self.path, exc) from exc
 
     @contextlib.contextmanager
     def _tx(self) -> Iterator[None]:
@@ -422,13 +423,17 @@ class MailStore:
             if self._db.in_transaction:
                 yield
                 return
-            self._db.execute("BEGIN IMMEDIATE")
+            self._exec("BEGIN IMMEDIATE")
             try:
                 yield
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
-            self._db.execute("COMMIT")
+            try:
+                self._db.execute("COMMIT")
+            except sqlite3.DatabaseError as exc:
+                self._db.execute("ROLLBACK")
+                raise failure("the mail database", self.path, exc) from exc
 
 
 def _account_fields(a: Account) -> dict[str, Any]:

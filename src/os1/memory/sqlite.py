@@ -20,6 +20,7 @@ from os1.memory.recall import RecallTuning
 from os1.memory.schema import MEMORY_TABLES, SCHEMA_VERSION, SEARCHABLE_NOTES
 from os1.memory.sql import Rows, SQLMemory
 from os1.memory.store import index_words
+from os1.storage import BUSY_MS, failure
 
 if TYPE_CHECKING:
     import numpy as np
@@ -52,7 +53,7 @@ class SQLiteMemory(SQLMemory):
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")  # durable across process crashes
             self._db.execute("PRAGMA foreign_keys=ON")
-            self._db.execute("PRAGMA busy_timeout=5000")
+            self._db.execute(f"PRAGMA busy_timeout={BUSY_MS}")
             self._db.execute("PRAGMA secure_delete=ON")  # forgotten words are overwritten on disk
             self._db.execute("PRAGMA recursive_triggers=ON")  # chains of corrected facts (schema.py)
             version = self._db.execute("PRAGMA user_version").fetchone()[0]
@@ -102,9 +103,9 @@ class SQLiteMemory(SQLMemory):
                 if "interrupt" in str(exc):
                     log.warning("full-text recall ran out of time")
                     return []
-                raise StorageError(f"The memory database {self.path} failed: {exc}.") from exc
+                raise failure("the memory database", self.path, exc) from exc
             except sqlite3.DatabaseError as exc:
-                raise StorageError(f"The memory database {self.path} failed: {exc}.") from exc
+                raise failure("the memory database", self.path, exc) from exc
             finally:
                 self._db.set_progress_handler(None, 0)
 
@@ -167,7 +168,7 @@ class SQLiteMemory(SQLMemory):
                 cursor = self._db.execute(sql, args)
                 return Rows(cursor.fetchall(), cursor.lastrowid or 0, cursor.rowcount)
         except sqlite3.DatabaseError as exc:
-            raise StorageError(f"The memory database {self.path} failed: {exc}.") from exc
+            raise failure("the memory database", self.path, exc) from exc
 
     @contextlib.contextmanager
     def _tx(self) -> Iterator[None]:
@@ -185,11 +186,11 @@ class SQLiteMemory(SQLMemory):
                 self._db.execute("COMMIT")
             except sqlite3.DatabaseError as exc:
                 self._db.execute("ROLLBACK")
-                raise StorageError(f"The memory database {self.path} failed: {exc}.") from exc
+                raise failure("the memory database", self.path, exc) from exc
 
     def _db_many(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
         with self._tx():
             try:
                 self._db.executemany(sql, rows)
             except sqlite3.DatabaseError as exc:
-                raise StorageError(f"The memory database {self.path} failed: {exc}.") from exc
+                raise failure("the memory database", self.path, exc) from exc

@@ -42,10 +42,14 @@ def read_export(source: str | Path) -> Any:
         raw = sys.stdin.read() if str(source) == "-" else Path(source).read_text(encoding="utf-8")
     except OSError as exc:
         raise StorageError(f"Cannot read {source}: {exc.strerror}.") from exc
+    except UnicodeDecodeError as exc:
+        raise StorageError(f"{source} is not an os1 memory export: it is not UTF-8 text.") from exc
     try:
         return json.loads(raw)
     except ValueError as exc:
         raise StorageError(f"{source} is not valid JSON: {exc}.") from exc
+    except RecursionError as exc:  # [[[[... a thousand deep: Python's decoder recurses
+        raise StorageError(f"{source} is not an os1 memory export: it is nested too deeply.") from exc
 
 
 def export_memory(store: SQLMemory) -> dict[str, Any]:
@@ -108,9 +112,11 @@ def import_memory(store: SQLMemory, data: dict[str, Any]) -> dict[str, int]:
             f"{EXPORT_VERSION}. Upgrade os1 to import it."
         )
     try:
+        _check_ids(data)
         with store._tx():
             counts = _Importer(store).run(data)
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError, ArithmeticError) as exc:
+        # ArithmeticError: a number too large for what it stands for (a session's, say)
         raise StorageError(f"The memory export is damaged or incomplete ({exc!r}).") from exc
     with store._index_lock:
         store._rebuild = True
@@ -248,6 +254,26 @@ class _Importer:
             self.counts[name] += 1
 
 
+def _check_ids(data: dict[str, Any]) -> None:
+    """Refuse an export whose items' ids repeat, or that names a session or a
+    message it does not hold: which message a fact came from (or which
+    session's messages to take, twice) would be a guess, and messages of a
+    session not listed would be left out."""
+    for part in ("sessions", "messages", "facts"):
+        ids = [str(item.get("id")) for item in data.get(part) or () if isinstance(item, dict)]
+        if twice := sorted({i for i in ids if ids.count(i) > 1}):
+            raise ValueError(f"{part} {', '.join(twice[:5])} appear more than once")
+    messages = {str(m.get("id")) for m in data.get("messages") or () if isinstance(m, dict)}
+    if data.get("sessions"):  # (older exports list none: their messages make them)
+        sessions = {str(s.get("id")) for s in data["sessions"] if isinstance(s, dict)}
+        for m in data.get("messages") or ():
+            if isinstance(m, dict) and str(m.get("session")) not in sessions:
+                raise ValueError(f"message {m.get('id')} is in session {m.get('session')}, which it does not hold")
+    for f in data.get("facts") or ():
+        if isinstance(f, dict) and f.get("source") not in (None, "") and str(f["source"]) not in messages:
+            raise ValueError(f"fact {f.get('id')} comes from message {f['source']}, which it does not hold")
+
+
 def _sessions_of(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Sessions for an export that lists none (version 2): one per session
     number, from its first message to its last."""
@@ -278,14 +304,28 @@ def required_time(value: Any, what: str) -> float:
     return seconds
 
 
+#: The years an export's times may fall in: the export writes four digits.
+YEARS = (1000, 9999)
+
+
 def parse_time(value: Any) -> float | None:
-    """An export's time (ISO 8601, or epoch seconds) as epoch seconds."""
+    """An export's time (ISO 8601, or epoch seconds) as epoch seconds;
+    ValueError for one no calendar holds (1e300, Infinity, the year 0)."""
     if value is None or value == "":
         return None
-    if isinstance(value, int | float):
-        return float(value)
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(f"{value!r} is not a time")
     try:
-        return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S%z").timestamp()
-    except ValueError:
-        return datetime.fromisoformat(value).timestamp()  # raises ValueError if it is no time
+        if isinstance(value, int | float):
+            when = datetime.fromtimestamp(value).astimezone()
+        else:
+            try:
+                when = datetime.strptime(value, "%Y-%m-%dT%H:%M:%S%z")
+            except ValueError:
+                when = datetime.fromisoformat(value)  # raises ValueError if it is no time
+    except (OverflowError, OSError) as exc:
+        raise ValueError(f"{value!r} is not a time") from exc
+    if not YEARS[0] <= when.year <= YEARS[1]:
+        raise ValueError(f"{value!r} is not a time os1 can keep")
+    return when.timestamp()
 

@@ -72,6 +72,8 @@ class OpenAICompatLLM:
                 for t in options.tools]
             body["tool_choice"] = options.tool_choice
         calls: dict[int, dict[str, str]] = {}  # by index, as their pieces arrive
+        ended = False  # [DONE] or a finish_reason came: a stream that stops without either was cut off
+        said = False
         try:
             async with self._client.stream("POST", "/chat/completions", json=body) as response:
                 if response.status_code >= 400:
@@ -85,26 +87,39 @@ class OpenAICompatLLM:
                 async for line in response.aiter_lines():
                     piece = _parse_sse(line, calls)
                     if piece is _DONE:
+                        ended = True
                         break
-                    if piece:
+                    if piece is _FINISHED:
+                        ended = True
+                    elif piece:
+                        said = True
                         yield piece
         except httpx.TimeoutException as exc:
             raise ModelUnavailable(
                 f"The model server at {self.base_url} did not answer in time."
             ) from exc
         except httpx.TransportError as exc:
+            if said:
+                raise ModelUnavailable(self._cut_off) from exc
             raise ModelUnavailable(
                 f"Cannot reach the model server at {self.base_url} ({exc.__class__.__name__}). "
                 "Is it running? Check OS1_LLM / llm.model."
             ) from exc
+        if not ended:
+            raise ModelUnavailable(self._cut_off)
         for index in sorted(calls):
             yield _tool_call(calls[index], index)
+
+    @property
+    def _cut_off(self) -> str:
+        return f"The model server at {self.base_url} stopped in the middle of its reply."
 
     async def aclose(self) -> None:
         await self._client.aclose()
 
 
 _DONE = object()
+_FINISHED = object()  # a chunk that ends the reply (finish_reason), with nothing to say
 
 
 class _SchemaRefused(Exception):
@@ -148,6 +163,7 @@ def _parse_sse(line: str, calls: dict[int, dict[str, str]]) -> Any:
         raise ModelUnavailable(f"The model server reported an error: {payload['error']}")
     choices = payload.get("choices") or [{}]
     delta = choices[0].get("delta") or {}
+    finished = bool(choices[0].get("finish_reason"))
     for piece in delta.get("tool_calls") or ():
         call = calls.setdefault(int(piece.get("index", len(calls))), {})
         if piece.get("id"):
@@ -156,4 +172,6 @@ def _parse_sse(line: str, calls: dict[int, dict[str, str]]) -> Any:
         if function.get("name"):
             call["name"] = call.get("name", "") + function["name"]
         call["arguments"] = call.get("arguments", "") + (function.get("arguments") or "")
+    if finished and not delta.get("content"):
+        return _FINISHED
     return delta.get("content")

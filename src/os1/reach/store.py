@@ -21,7 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from os1.errors import StorageError
 from os1.reach.schedule import Schedule
+from os1.storage import BUSY_MS, failure
 
 if TYPE_CHECKING:
     from os1.memory.postgres import PersonDb
@@ -110,13 +112,19 @@ class ReachStore:
 
             self._pg = PersonDb(str(where), user)
             return
-        if str(where) != ":memory:":
-            Path(where).parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(where), check_same_thread=False, isolation_level=None)
-        self._db.row_factory = sqlite3.Row
-        self._lock = threading.Lock()  # the web server's threads share one connection
-        self._db.execute("PRAGMA busy_timeout = 5000")
-        self._db.executescript(_SCHEMA)
+        self._path = Path(where)
+        try:
+            if str(where) != ":memory:":
+                Path(where).parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(str(where), check_same_thread=False, isolation_level=None)
+            self._db.row_factory = sqlite3.Row
+            self._lock = threading.Lock()  # the web server's threads share one connection
+            self._db.execute(f"PRAGMA busy_timeout={BUSY_MS}")
+            self._db.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            raise failure("the reminders database", self._path, exc) from exc
+        except OSError as exc:
+            raise StorageError(f"Cannot create the data directory {self._path.parent}: {exc.strerror}.") from exc
 
     def close(self) -> None:
         if self._pg is not None:
@@ -147,8 +155,11 @@ class ReachStore:
         """A statement (SQLite's dialect, which sql.py's PostgreSQL side translates)."""
         if self._pg is not None:
             return self._pg.exec(sql, list(args))
-        with self._lock:
-            return self._db.execute(sql, args)
+        try:
+            with self._lock:
+                return self._db.execute(sql, args)
+        except sqlite3.DatabaseError as exc:
+            raise failure("the reminders database", self._path, exc) from exc
 
     # -- items ----------------------------------------------------------------------------
 

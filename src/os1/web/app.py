@@ -27,7 +27,6 @@ import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from datetime import datetime
 from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -42,7 +41,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
-from os1.errors import ConfigError, Os1Error
+from os1.errors import ConfigError, Os1Error, StorageBusy, StorageError, StorageFull
 from os1.web import bodies, openai_api, openapi
 from os1.web.hub import Hub
 from os1.web.hubs import Hubs
@@ -107,7 +106,7 @@ def create_app(hubs: Hub | Hubs, *, token: str | None = None, preload_voice: boo
         lifespan=lifespan,
         # Every answer os1 gives is JSON with the same error shape, the router's own too
         # (no such route, a method it does not take) and an unexpected failure's.
-        exception_handlers={HTTPException: _http_error, Exception: _unexpected},
+        exception_handlers={HTTPException: _http_error, Os1Error: _os1_error, Exception: _unexpected},
     )
     app.state.hubs = everyone
     return _Guard(app, everyone, token)  # type: ignore[return-value]
@@ -194,7 +193,7 @@ async def logout(request: Request) -> Response:
 #: The ``code`` of each status's error, for clients that branch on it rather than on the words.
 _CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
           405: "method_not_allowed", 413: "too_large", 429: "rate_limited", 500: "internal_error",
-          502: "mail_server", 503: "unavailable"}
+          502: "mail_server", 503: "unavailable", 507: "disk_full"}
 
 
 def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -207,6 +206,20 @@ def _error(status: int, message: str, headers: dict[str, str] | None = None) -> 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     return _error(exc.status_code, exc.detail, dict(exc.headers or {}))
+
+
+def _failed(exc: Os1Error) -> JSONResponse:
+    """os1's own error as an answer: a bad request (400), a full disk (507),
+    or something os1 cannot do now (503)."""
+    if isinstance(exc, ConfigError):
+        return _error(400, str(exc))
+    return _error(507 if isinstance(exc, StorageFull) else 503, str(exc))
+
+
+async def _os1_error(request: Request, exc: Exception) -> Response:
+    # One that no route turned into an answer itself (the disk filled under a reply).
+    assert isinstance(exc, Os1Error)
+    return _failed(exc)
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
@@ -224,10 +237,8 @@ def _api(handler: Callable[[Request, Hub], Awaitable[Response]]) -> Callable[[Re
         try:
             await hub.ready()
             return await handler(request, hub)
-        except ConfigError as exc:
-            return _error(400, str(exc))
         except Os1Error as exc:
-            return _error(503, str(exc))
+            return _failed(exc)
 
     return route
 
@@ -319,37 +330,13 @@ async def memory_export(request: Request, hub: Hub) -> Response:
 @_api
 async def memory_import(request: Request, hub: Hub) -> Response:
     data = await _body(request)
-    _check_times(data)
     try:
         counts = hub.memory.import_data(data)
-    except Os1Error as exc:  # a file that is not an os1 export
+    except (StorageFull, StorageBusy):
+        raise  # os1's trouble, not the file's
+    except StorageError as exc:  # a file that is not an os1 export (or a damaged one)
         return _error(400, str(exc))
-    except ArithmeticError as exc:  # a number too large for what it stands for (a session's, say)
-        return _error(400, f"The memory export is damaged ({exc}).")
     return JSONResponse({"imported": counts})
-
-
-#: The times of an export's items (memory/transfer.py), as ISO 8601 or Unix seconds.
-EXPORT_TIMES = ("created_at", "started_at", "ended_at", "reflected_at", "valid_from", "superseded_at", "due")
-
-
-def _check_times(data: dict[str, Any]) -> None:
-    """Refuse an export whose times in seconds no calendar holds (1e300, Infinity):
-    the import would keep them, and every export after it fail to write them."""
-    for items in data.values():
-        for item in items if isinstance(items, list) else ():
-            for key in EXPORT_TIMES:
-                value = item.get(key) if isinstance(item, dict) else None
-                if isinstance(value, int | float) and not _is_time(value):
-                    raise ConfigError(f"The memory export is damaged: {key} {value!r} is not a time.")
-
-
-def _is_time(seconds: float) -> bool:
-    try:
-        datetime.fromtimestamp(seconds).astimezone()
-    except (OverflowError, ValueError, OSError):
-        return False
-    return True
 
 
 @_api

@@ -18,6 +18,8 @@ async def json_object(request: Request) -> dict[str, Any]:
         body = await request.json()
     except ValueError as exc:  # not JSON, or not UTF-8
         raise BadBody("The request body is not valid JSON.") from exc
+    except RecursionError as exc:  # [[[[... a thousand deep: Python's decoder recurses
+        raise BadBody("The request body is nested too deeply.") from exc
     if not isinstance(body, dict):
         raise BadBody("The request body must be a JSON object.")
     if not unicode(body):

@@ -33,7 +33,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from os1.errors import AudioError, ModelError, Os1Error
+from os1.errors import AudioError, ModelError, Os1Error, StorageFull
 from os1.events import ErrorEvent, Notice, ReplyDelta, ReplyDone
 from os1.mind.companion import Companion
 from os1.mind.llm import GenerateOptions, Message, ToolCall, ToolSpec
@@ -145,22 +145,25 @@ async def _stream(hub: Hub, text: str, completion_id: str, created: int, model: 
             "model": model, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
         }, ensure_ascii=False) + "\n\n"
 
+    def error(text: str, code: str) -> str:  # mid-stream, an error can only travel in-band
+        return "data: " + json.dumps({"error": {"message": text, "type": "server_error", "code": code}}) + "\n\n"
+
     yield chunk({"role": "assistant", "content": ""})
-    async for event in hub.chat(text, channel="api"):
-        if isinstance(event, ReplyDelta):
-            yield chunk({"content": event.text})
-        elif isinstance(event, ErrorEvent | Notice):
-            # Mid-stream, an error can only travel in-band.
-            code = "model_unavailable" if isinstance(event, ErrorEvent) else "notice"
-            yield "data: " + json.dumps({"error": {"message": event.text, "type": "server_error",
-                                                   "code": code}}) + "\n\n"
-        elif isinstance(event, ReplyDone):
-            yield chunk({}, "stop")
+    try:
+        async for event in hub.chat(text, channel="api"):
+            if isinstance(event, ReplyDelta):
+                yield chunk({"content": event.text})
+            elif isinstance(event, ErrorEvent | Notice):
+                yield error(event.text, "model_unavailable" if isinstance(event, ErrorEvent) else "notice")
+            elif isinstance(event, ReplyDone):
+                yield chunk({}, "stop")
+    except Os1Error as exc:  # e.g. the disk filled: what they said could not be kept
+        yield error(str(exc), "disk_full" if isinstance(exc, StorageFull) else "unavailable")
     yield "data: [DONE]\n\n"
 
 
 async def transcriptions(request: Request) -> Response:
-    from os1.audio.format import SAMPLE_RATE
+    from os1.audio.format import SAMPLE_RATE, decode_audio
 
     try:
         form = await request.form(max_files=1, max_part_size=MAX_UPLOAD_BYTES)
@@ -176,7 +179,7 @@ async def transcriptions(request: Request) -> Response:
     if fmt not in ("json", "text", "verbose_json"):
         return api_error(400, "response_format must be json, text or verbose_json.")
     try:
-        audio = _decode(data, upload.filename or "the file")
+        audio = decode_audio(data, upload.filename or "the file")
         ears = (await _hub(request).voice()).ears
         prompt = str(form.get("prompt") or "")
         pieces: list[str] = []
@@ -197,34 +200,6 @@ async def transcriptions(request: Request) -> Response:
         return JSONResponse({"task": "transcribe", "language": "english",
                              "duration": round(audio.size / SAMPLE_RATE, 2), "text": text})
     return JSONResponse({"text": text})
-
-
-#: The sample rates (Hz) of a WAV upload os1 takes. Below, a small file claims hours of
-#: sound, each piece of it a transcription (a 1 Hz file of 2 kB: 33 minutes); 0 is no rate at all.
-WAV_RATES = (8_000, 768_000)
-
-
-def _decode(data: bytes, name: str) -> np.ndarray:
-    """An upload as audio (audio/format.py ``decode_audio``), or AudioError:
-    whatever goes wrong in decoding is the upload's fault, so a 400."""
-    import io
-    import wave
-
-    from os1.audio.format import decode_audio
-
-    if data[:4] == b"RIFF":
-        try:
-            with wave.open(io.BytesIO(data)) as wav:
-                rate = wav.getframerate()
-        except (wave.Error, EOFError, OSError):
-            rate = None  # decode_audio says what is wrong with it
-        if rate is not None and not WAV_RATES[0] <= rate <= WAV_RATES[1]:
-            raise AudioError(f"{name} says its sample rate is {rate} Hz; os1 takes "
-                             f"{WAV_RATES[0]} to {WAV_RATES[1]} Hz.")
-    try:
-        return decode_audio(data, name)
-    except (ValueError, ArithmeticError) as exc:  # e.g. from resampling what the header claims
-        raise AudioError(f"{name} is not a recording os1 can read ({exc}).") from exc
 
 
 async def speech(request: Request) -> Response:

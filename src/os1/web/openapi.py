@@ -432,6 +432,7 @@ BAD_REQUEST = _error("The request is not one os1 can act on (the message says wh
 NOT_FOUND = _error("There is no such item (for this person).")
 NOT_READY = _error("os1 cannot answer now: its model could not be loaded, or is still starting.")
 MAIL_SERVER = _error("A mail server refused or could not be reached.")
+DISK_FULL = _error("The disk os1 keeps its data on is full: nothing was changed.")
 
 #: Who may call (the guard): one person on loopback needs nothing; otherwise an
 #: access token (``--token``) or a person's API token as Bearer, the access
@@ -461,6 +462,8 @@ def _op(summary: str, responses: dict[str, Schema], *, tag: str, method: str = "
             op["responses"]["403"] = GUARDED["403"]
     elif method != "get":
         op["security"] = CHANGE_SECURITY
+    if method != "get":  # what changes something writes it down first
+        op["responses"].setdefault("507", DISK_FULL)
     return op
 
 

@@ -172,7 +172,7 @@ class Connection:
                 return self.error("bad_message", 'A "message" needs a non-empty "text".')
             if len(text) > MAX_MESSAGE_CHARS:
                 return self.error("too_large", f"A message is limited to {MAX_MESSAGE_CHARS:,} characters.")
-            self._start(self._turn(self.hub.chat(text, channel="text")))
+            self._start(self._turn(self.hub.chat(text, channel="text"), text))
         elif kind == "consent.answer":
             proposal_id = message.get("id")
             if not isinstance(proposal_id, int) or isinstance(proposal_id, bool):
@@ -227,17 +227,21 @@ class Connection:
             return self.error("not_ready", str(exc))
         self.send({"type": "history", "messages": self.hub.history(limit=60)})
 
-    async def _turn(self, events: AsyncIterator[Event]) -> None:
+    async def _turn(self, events: AsyncIterator[Event], text: str | None = None) -> None:
         """Run a typed turn (or the answer to a proposal) in the hub, and
-        stream its events to this page."""
+        stream its events to this page. If what they typed (``text``) could
+        not be kept (a full disk), the error gives it back to them."""
+        kept = False
         try:
             async for event in events:
+                kept = kept or isinstance(event, UserTurn)
                 if isinstance(event, UserTurn | ReplyDone):
                     continue  # every page hears these as thread.message
                 if (encoded := encode(event)) is not None:
                     self.send(encoded)
         except Os1Error as exc:
-            self.error("turn_failed", str(exc))
+            error = {"type": "error", "code": "turn_failed", "message": str(exc)}
+            self.send(error if kept or text is None else {**error, "unsent": text})
 
     async def _answer(self, proposal_id: int, approve: bool) -> None:
         """The person's answer to a proposal: carried out in the call if one is

@@ -169,6 +169,11 @@ function onEvent(ev) {
       break;
     case "error":
       addNotice(ev.message);
+      // What they typed could not be kept: back in the box, unless they are typing something new.
+      if (ev.unsent && !ui.text.value.trim()) {
+        ui.text.value = ev.unsent;
+        autosize();
+      }
       if (ev.code === "voice_unavailable" && state.call) endCall(true);
       break;
   }
