@@ -232,3 +232,29 @@ def test_a_config_that_is_a_directory_is_named(tmp_path, capsys):
     said = capsys.readouterr().err
     assert said.startswith("os1: ") and "config.toml" in said and "Traceback" not in said
 
+
+
+# -- ids --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("ref", ["f²", "f١٢", "f" + "9" * 30, "f", "x12", "f-1", "f 1"])
+def test_an_id_that_cannot_be_one_finds_nothing_anywhere(settings, capsys, ref):
+    from os1.memory.store import parse_ref
+
+    assert parse_ref(ref) is None
+    memory = SQLiteMemory(settings.database, settings.user)
+    assert memory.edit(ref, "new words") is False and memory.forget(ref) is False
+    memory.close()
+    app, _ = make_app(settings)
+    with TestClient(app, base_url=LOCAL) as client:
+        assert client.delete(f"/api/memory/{ref}").status_code == 404
+        assert client.patch(f"/api/memory/{ref}", json={"text": "x"}).status_code == 404
+    assert main(["memory", "forget", ref, "--home", str(settings.home)]) == 1
+    assert "Traceback" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("token, words", [("short", "at least 12"), ("a token with spaces", "printable ASCII"),
+                                          ("jetonsécrétdeux", "printable ASCII")])
+def test_an_access_token_no_browser_could_send_is_refused_before_serving(tmp_path, capsys, token, words):
+    assert main(["serve", "--token", token, "--home", str(tmp_path), "--no-voice"]) == 1
+    assert words in capsys.readouterr().err

@@ -8,6 +8,10 @@ from pathlib import Path
 
 from os1.errors import StorageBusy, StorageError, StorageFull
 
+#: The largest id the databases hold (SQLite's integer, PostgreSQL's bigint):
+#: they refuse to compare with a larger number rather than find nothing.
+MAX_ID = 2**63 - 1
+
 #: How long a statement waits for a database another program holds (PRAGMA
 #: busy_timeout): a backup or a sync client's short write passes unnoticed.
 BUSY_MS = 5000

@@ -51,6 +51,9 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
         )
     if token is not None and len(token) < 12:
         raise ConfigError("The access token must be at least 12 characters long.")
+    if token is not None and not (token.isascii() and token.isprintable() and " " not in token):
+        # It travels in headers and a cookie, which hold nothing else: no one could send it.
+        raise ConfigError("The access token must be made of printable ASCII characters, without spaces.")
     return asyncio.run(_serve(settings, args.host, args.port, token, accounts, not args.no_voice))
 
 

@@ -17,11 +17,12 @@ kept as history with ``superseded_at``: "lived in Los Angeles until March".
 from __future__ import annotations
 
 import re
-
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import tzinfo
 from typing import Any, Literal, Protocol
+
+from os1.storage import MAX_ID
 
 Role = Literal["user", "assistant"]
 
@@ -194,9 +195,11 @@ class MemoryStore(Protocol):
 def parse_ref(ref: str) -> tuple[str, int] | None:
     """``"f12"`` -> ``("f", 12)``; None when it is not a valid id."""
     ref = ref.strip().lower()
-    if len(ref) < 2 or ref[0] not in REF_PREFIXES or not ref[1:].isdigit():
+    # ASCII digits only: str.isdigit takes "²", which int refuses.
+    if len(ref) < 2 or ref[0] not in REF_PREFIXES or not (ref[1:].isascii() and ref[1:].isdigit()):
         return None
-    return ref[0], int(ref[1:])
+    number = int(ref[1:])
+    return (ref[0], number) if number <= MAX_ID else None
 
 
 #: Where a word written joined comes apart: "iPhone", "MacBook", "PS5", "3pm".

@@ -42,6 +42,7 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from os1.errors import ConfigError, Os1Error, StorageBusy, StorageError, StorageFull
+from os1.storage import MAX_ID
 from os1.web import bodies, openai_api, openapi
 from os1.web.hub import Hub
 from os1.web.hubs import Hubs
@@ -303,8 +304,6 @@ async def memory_list(request: Request, hub: Hub) -> Response:
 @_api
 async def memory_item(request: Request, hub: Hub) -> Response:
     ref = request.path_params["ref"]
-    if _whole(ref.strip()[1:]) is None:  # "f12": a letter, then the id
-        return _error(404, f"There is no memory {ref}.")
     if request.method == "DELETE":
         companion = hub.companion
         assert companion is not None  # the hub is ready: `hub` comes from a ready hub
@@ -355,15 +354,10 @@ def _limit(request: Request, default: int = 50) -> int:
 # -- reminders and reach-outs ----------------------------------------------------------------
 
 
-#: The largest id the databases hold (SQLite's integer, PostgreSQL's bigint).
-MAX_ID = 2**63 - 1
-
-
 def _whole(text: str) -> int | None:
     """``text`` as an id, or None when it cannot be one: only ASCII digits
     (``str.isdigit`` takes "²", which ``int`` refuses), and no larger than the
-    databases hold (they refuse to compare with a larger number rather than
-    find nothing)."""
+    databases hold (storage.py ``MAX_ID``)."""
     if not (text.isascii() and text.isdigit()):
         return None
     value = int(text)
