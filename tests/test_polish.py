@@ -30,6 +30,14 @@ def test_help_desk_sentences_and_platitudes_are_dropped():
     assert text == "Well, I'm sorry to hear that."
 
 
+def test_a_note_of_os1_to_the_model_written_back_is_dropped():
+    text, _ = polished("Your name is Theodore. (Note: You know of them that bears on this: Theodore "
+                       "writes letters. Bring it up by name, in your own words.)")
+    assert text == "Your name is Theodore."
+    assert polished("Note that the train leaves at six. (Pack light!)")[0] == \
+        "Note that the train leaves at six. (Pack light!)"
+
+
 @pytest.mark.parametrize("reply, kept", [
     ("As a computer program, I don't have the ability to live in your place, but I'd ask for "
      "more time.", "I'd ask for more time."),

@@ -8,7 +8,8 @@ sentences from the stream (and an unasked disclaimer up to its "but": "As an
 AI I don't have a favourite book, but I love Middlemarch" -> "I love
 Middlemarch").
 
-Also dropped: what an AI with no body cannot have done ("I went for a walk").
+Also dropped: what an AI with no body cannot have done ("I went for a walk"),
+and os1's own notes to the model written back as if they were the reply.
 
 Nothing is held back that need not be: the first sentence passes through as
 it is written unless its first words could begin one of those ("If you",
@@ -56,6 +57,15 @@ _CLAIMS = re.compile(
     r"\bmy\s+day\s+was\s+(?:filled|full|spent|busy)",
     re.IGNORECASE,
 )
+#: os1's own notes to the model (persona.py, care.py, companion.py), written
+#: back as if they were the reply: the 0.5B answered "What is my name?" with
+#: "(Note: You know of them that bears on this: ... Bring it up by name, in
+#: your own words.)".
+_ECHO = re.compile(
+    r"\(\s*(?:a\s+)?note\b|\bnot\s+from\s+them\b|\bbears\s+on\s+this\b|"
+    r"\bbring\s+it\s+up\s+by\s+name\b|\bin\s+your\s+own\s+words\b",
+    re.IGNORECASE,
+)
 #: Sentence openings that may begin one of those: held to the sentence's end.
 _RISKY_OPENERS = (
     "if you", "if there", "if anything", "feel free", "don't hesitate", "do not hesitate",
@@ -66,7 +76,7 @@ _RISKY_OPENERS = (
     "happy to help", "how can i", "how may i", "remember", "always remember", "everything happens",
     "there are always", "but as an", "while i", "although i", "though i", "unfortunately",
     "please", "i went", "i had", "i spent", "i ate", "i slept", "i visited", "i met", "my day",
-    "today i", "this morning i", "we went",
+    "today i", "this morning i", "we went", "note", "a note", "bring it up",
 )
 #: Where a sentence ends (the next piece of the stream may bring the space after it).
 _SENTENCE_END = re.compile(r"[.!?…]+[\"')\]]*(?=\s)|\n")
@@ -212,7 +222,7 @@ class Polish:
             self.looping = True
             return ""
         self._said.add(key)
-        if _HELP_DESK.search(sentence) or _CLAIMS.search(sentence):
+        if _HELP_DESK.search(sentence) or _CLAIMS.search(sentence) or _ECHO.search(sentence):
             self._dropped.append(sentence)
             return ""
         if self._disclaimers and _DISCLAIMER.search(sentence):
@@ -239,7 +249,7 @@ _ASKS_WHAT_YOU_ARE = re.compile(
 def fit_to_say(sentence: str) -> bool:
     """Neither help desk, nor disclaimer, nor a claim to have done what an AI cannot."""
     return not (_HELP_DESK.search(sentence) or _DISCLAIMER.search(sentence)
-                or _CLAIMS.search(sentence))
+                or _CLAIMS.search(sentence) or _ECHO.search(sentence))
 
 
 _ASKS_FOR_MORE = re.compile(
