@@ -22,15 +22,18 @@ from typing import Any
 
 class OpenAIServer:
     def __init__(self, *, status: int = 200, tool_call: tuple[str, str] | None = None,
-                 json_object_only: bool = False):
+                 json_object_only: bool = False, numbered_hearings: bool = False):
         """``tool_call``: (name, arguments JSON) to call when a request offers tools;
         ``json_object_only``: refuse OpenAI's ``json_schema`` response format, as
-        llama-cpp-python's server does (it takes ``json_object`` with a schema)."""
+        llama-cpp-python's server does (it takes ``json_object`` with a schema);
+        ``numbered_hearings``: each transcription is told apart ("I heard you 7")."""
         self.requests: list[dict[str, Any]] = []
         self.json_object_only = json_object_only
         self.status = status
         self.tool_call = tool_call
         self.cut_after: int | None = None
+        self.hearings = 0
+        counting = threading.Lock()
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -95,7 +98,10 @@ class OpenAIServer:
             def _audio(self) -> None:
                 self.rfile.read(int(self.headers["Content-Length"]))
                 speech = self.path.endswith("/audio/speech")
-                data = bytes(2 * 2400) if speech else b'{"text": "I heard you"}'
+                with counting:
+                    server.hearings += not speech
+                    heard = f"I heard you {server.hearings}" if numbered_hearings else "I heard you"
+                data = bytes(2 * 2400) if speech else json.dumps({"text": heard}).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "audio/pcm" if speech else "application/json")
                 self.send_header("Content-Length", str(len(data)))

@@ -210,7 +210,22 @@ async def test_no_background_work_starts_while_the_user_is_talking(settings, mem
         assert llm.background_prompts == []
         c.resume_background()  # it was only noise
         await asyncio.sleep(0.3)
-        assert len(llm.background_prompts) == 1
+        # Both read: the words taken back stay, as nothing came back to hold them.
+        assert len(llm.background_prompts) == 2
+        assert [m.content for m in memory.messages() if m.role == "user"] == [
+            "I am going to tell you a long story.", "And then one day"]
+
+
+async def test_words_taken_back_leave_memory_only_once_the_whole_utterance_is_in(settings, memory):
+    llm = FakeLLM(["Where to?", "The coast sounds lovely."])
+    async with Companion(settings, llm, memory) as c:
+        draft = [e async for e in c.send("I was thinking we could go to", channel="voice")]
+        c.retract(next(e.message_id for e in draft if isinstance(e, UserTurn)))
+        # Killed now, os1 would keep what they said; the reply, never heard, is gone.
+        assert [(m.role, m.content) for m in memory.messages()] == [("user", "I was thinking we could go to")]
+        [e async for e in c.send("I was thinking we could go to the coast", channel="voice")]
+    assert [(m.role, m.content) for m in memory.messages()] == [
+        ("user", "I was thinking we could go to the coast"), ("assistant", "The coast sounds lovely.")]
 
 
 async def test_the_system_prompt_is_warmed_at_session_start(settings, memory):

@@ -1,7 +1,9 @@
 """Crash durability (#20): a real `os1 serve` is killed with SIGKILL at random
-moments while a page types to it over the WebSocket, another client talks
-through the OpenAI-compatible API and memories are imported, then started
-again. Afterwards every message os1 acknowledged (the thread showed it, or
+moments while a page types to it over the WebSocket, another is in a voice
+call with it (real speech from ../shared/data/speech, through the real VAD
+and turn detector; the ears and voice are the model server's), another client
+talks through the OpenAI-compatible API and memories are imported, then
+started again. Afterwards every message os1 acknowledged (the thread showed it, or
 the API answered) is in memory exactly once, the database passes SQLite's
 integrity check, and the background work the kills interrupted (reading
 facts out of what was said) is finished by the next process.
@@ -25,16 +27,27 @@ from collections import Counter
 from pathlib import Path
 
 import httpx
+import numpy as np
+import pytest
 from websockets.sync.client import connect
 
 from openai_server import OpenAIServer
 from test_deploy import free_port
 
 KILLS = int(os.environ.get("OS1_SOAK_KILLS", "12"))
+SPEECH = Path(__file__).resolve().parents[2] / "shared" / "data" / "speech"
+
+
+def spoken_turn() -> bytes:
+    """A short sentence and the pause after it, as 16 kHz PCM (the page's call)."""
+    from os1.audio.format import read_wav, to_pcm16
+
+    clip = read_wav(SPEECH / "fleurs-en-004.wav")
+    return to_pcm16(np.concatenate([clip, np.zeros(24_000, np.float32)]))
 
 
 def serve(home: Path, port: int) -> subprocess.Popen:
-    process = subprocess.Popen([sys.executable, "-m", "os1.cli.main", "serve", "--port", str(port), "--no-voice"],
+    process = subprocess.Popen([sys.executable, "-m", "os1.cli.main", "serve", "--port", str(port)],
                                env={**os.environ, "OS1_HOME": str(home)}, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
@@ -55,6 +68,9 @@ class Workload:
         self.url = f"http://127.0.0.1:{port}"
         self.acknowledged: list[str] = []
         self.imported: list[str] = []
+        self.spoken = 0  # of the acknowledged, heard in a call
+        self.in_call_turn = False  # speaking, or waiting for the answer
+        self.kills_in_call_turns = 0
         self.n = 0
         self.lock = threading.Lock()
 
@@ -70,6 +86,7 @@ class Workload:
                 ws.send(json.dumps({"type": "session.start"}))
                 waiting: set[str] = set()
                 while not stop.is_set():
+                    time.sleep(0.1)  # as fast as a person: typing flat out, no call turn would get a word in
                     text = self.next("page")
                     waiting.add(text)
                     ws.send(json.dumps({"type": "message", "text": text}))
@@ -83,10 +100,52 @@ class Workload:
         except Exception:  # noqa: BLE001 - the server was killed under it
             return
 
+    def caller(self, stop: threading.Event) -> None:
+        """In a voice call: acknowledged once the thread shows what was heard
+        (and not taken back: words a reply never got out for come back with the
+        person's next ones). The audio goes faster than real time (the turn
+        detector keeps the audio's own clock), so a turn takes a second, not six."""
+        audio = spoken_turn()
+        heard: dict[str, str] = {}  # message id -> its words
+        try:
+            with connect(self.url.replace("http", "ws") + "/ws", open_timeout=10) as ws:
+                ws.send(json.dumps({"type": "session.start"}))
+                ws.send(json.dumps({"type": "call.start", "sample_rate": 16000}))
+                while not stop.is_set():
+                    for i in range(0, len(audio), 6400):  # 0.2 s of audio each 20 ms
+                        ws.send(audio[i : i + 6400])
+                        self.in_call_turn = True
+                        time.sleep(0.02)
+                    deadline = time.monotonic() + 10
+                    while time.monotonic() < deadline:  # until os1 has answered: then the next turn
+                        frame = ws.recv(timeout=10)
+                        if isinstance(frame, bytes):
+                            continue  # os1's voice
+                        event = json.loads(frame)
+                        if event["type"] != "thread.message":
+                            continue
+                        if event["role"] == "user" and event["text"].startswith("I heard you"):
+                            heard[event["id"]] = event["text"]
+                            with self.lock:
+                                self.acknowledged.append(event["text"])
+                                self.spoken += 1
+                        elif event["role"] == "forgotten" and event["id"] in heard:
+                            with self.lock:
+                                self.acknowledged.remove(heard.pop(event["id"]))
+                                self.spoken -= 1
+                        elif event["role"] == "assistant" and event.get("channel") == "voice":
+                            break  # os1's spoken answer, heard: their turn again
+                    self.in_call_turn = False
+        except Exception:  # noqa: BLE001 - the server was killed under it
+            return
+        finally:
+            self.in_call_turn = False
+
     def api(self, stop: threading.Event) -> None:
         """Talking through the OpenAI-compatible API: acknowledged by its answer."""
         with httpx.Client(timeout=10) as client:
             while not stop.is_set():
+                time.sleep(0.1)
                 text = self.next("api")
                 try:
                     answer = client.post(f"{self.url}/v1/chat/completions",
@@ -117,22 +176,59 @@ class Workload:
                 time.sleep(0.3)
 
 
-def test_sigkill_at_random_moments_loses_no_acknowledged_message(tmp_path):
+def pending(backend: str, home: Path, url: str | None) -> int:
+    """Messages whose facts have not been read yet."""
+    sql = "SELECT count(*) FROM messages WHERE extracted = 0"
+    if backend == "postgres":
+        import psycopg
+
+        with psycopg.connect(url) as conn:
+            return int(conn.execute(sql).fetchone()[0])
+    with sqlite3.connect(home / "os1.sqlite3") as conn:
+        return int(conn.execute(sql).fetchone()[0])
+
+
+def check_integrity(backend: str, home: Path, url: str | None) -> None:
+    if backend == "sqlite":
+        with sqlite3.connect(home / "os1.sqlite3") as conn:
+            assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+            assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+        return
+    import psycopg
+
+    # PostgreSQL keeps its own promises (its constraints hold whatever a client does);
+    # what os1 promises is checked here: no message without its session, no fact
+    # without the message it came from, no vector without its message.
+    with psycopg.connect(url) as conn:
+        for orphans in ("SELECT count(*) FROM messages WHERE session_id NOT IN (SELECT id FROM sessions)",
+                        "SELECT count(*) FROM facts WHERE source_message_id IS NOT NULL"
+                        " AND source_message_id NOT IN (SELECT id FROM messages)",
+                        "SELECT count(*) FROM message_vectors WHERE message_id NOT IN (SELECT id FROM messages)"):
+            assert conn.execute(orphans).fetchone()[0] == 0, orphans
+
+
+@pytest.mark.skipif(not SPEECH.exists(), reason="needs ../shared/data/speech")
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_sigkill_at_random_moments_loses_no_acknowledged_message(tmp_path, request, backend):
     rng = random.Random(int(os.environ.get("OS1_SOAK_SEED", "20")))
     home = tmp_path / "os1"
     home.mkdir()
     port = free_port()
     work = Workload(port)
-    with OpenAIServer() as model:
-        (home / "config.toml").write_text(f'[llm]\nmodel = "{model.url}"\n')
+    url = request.getfixturevalue("pg_url") if backend == "postgres" else None
+    storage = f'[storage]\nurl = "{url}"\n' if url else ""
+    with OpenAIServer(numbered_hearings=True) as model:
+        (home / "config.toml").write_text(f'[llm]\nmodel = "{model.url}"\n'
+                                          f'[voice]\nasr = "{model.url}"\ntts = "{model.url}"\n{storage}')
         for _ in range(KILLS):
             process = serve(home, port)
             stop = threading.Event()
-            clients = [threading.Thread(target=f, args=(stop,)) for f in (work.page, work.api, work.importer)]
+            clients = [threading.Thread(target=f, args=(stop,)) for f in (work.page, work.caller, work.api, work.importer)]
             for c in clients:
                 c.start()
-            time.sleep(rng.uniform(0.2, 2.5))
+            time.sleep(rng.uniform(0.2, 6.0))
             process.send_signal(signal.SIGKILL)
+            work.kills_in_call_turns += work.in_call_turn
             process.wait(30)
             stop.set()
             for c in clients:
@@ -140,14 +236,9 @@ def test_sigkill_at_random_moments_loses_no_acknowledged_message(tmp_path):
         # Once more, left alone: what the kills interrupted is finished.
         process = serve(home, port)
         try:
-            db = home / "os1.sqlite3"
             deadline = time.monotonic() + 120
-            while True:
-                with sqlite3.connect(db) as conn:
-                    pending = conn.execute("SELECT count(*) FROM messages WHERE extracted = 0").fetchone()[0]
-                if pending == 0:
-                    break
-                assert time.monotonic() < deadline, f"{pending} messages never had their facts read"
+            while left := pending(backend, home, url):
+                assert time.monotonic() < deadline, f"{left} messages never had their facts read"
                 time.sleep(1)
             export = httpx.get(f"http://127.0.0.1:{port}/api/memory/export", timeout=30).json()
         finally:
@@ -156,10 +247,10 @@ def test_sigkill_at_random_moments_loses_no_acknowledged_message(tmp_path):
     said = Counter(m["content"] for m in export["messages"] if m["role"] == "user")
     lost = [t for t in work.acknowledged + work.imported if said[t] == 0]
     twice = [t for t, n in said.items() if n > 1]
-    print(f"\nkill soak: {KILLS} SIGKILLs, {len(work.acknowledged)} acknowledged messages, "
-          f"{len(work.imported)} imports; lost {len(lost)}, duplicated {len(twice)}")
-    assert len(work.acknowledged) > KILLS and work.imported
+    print(f"\nkill soak ({backend}): {KILLS} SIGKILLs, {len(work.acknowledged)} acknowledged messages "
+          f"({work.spoken} heard in a call; {work.kills_in_call_turns} kills mid voice turn), "
+          f"{len(work.imported)} imports; lost {len(lost)}, "
+          f"duplicated {len(twice)}")
+    assert len(work.acknowledged) > KILLS and work.imported and work.spoken
     assert lost == [] and twice == []
-    with sqlite3.connect(home / "os1.sqlite3") as conn:
-        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+    check_integrity(backend, home, url)

@@ -186,6 +186,38 @@ def test_of_two_os1_processes_that_see_a_reminder_due_one_says_it(where, clock):
     terminal.close()
 
 
+def test_a_reminder_whose_process_died_while_saying_it_is_said_by_the_next_late_and_once(where, clock):
+    before = ReachStore(where, "sam")
+    r = reacher_for(before, clock)
+    r.remind(asked("remind me to call my sister at 6pm tomorrow", MONDAY))
+    clock.set(local(2026, 3, 3, 18, 0))
+    [send] = r.decide()  # claimed ... and os1 is killed before it is said
+    before.close()
+
+    after = ReachStore(where, "sam")
+    r = reacher_for(after, clock)
+    clock.set(local(2026, 3, 3, 18, 1))
+    assert r.decide() == []  # it may still be on its way
+    assert [i.held for i in after.items()] == ["sending"]
+    clock.set(local(2026, 3, 3, 18, 3))  # no: that process died with it
+    [again] = r.decide()
+    assert [i.text for i in again.items] == ["call your sister"]
+    r.sent(again, "A little late: call your sister!")
+    assert r.decide() == [] and after.items() == []  # said once, then done
+    assert [e.text for e in after.entries() if e.decision == "sent"] == ["A little late: call your sister!"]
+    after.close()
+
+
+def test_a_repeating_reminder_moves_on_only_once_said(store, clock):
+    r = reacher_for(store, clock)
+    r.remind(asked("remind me every day at 9am to stretch", MONDAY))
+    clock.set(local(2026, 3, 3, 9, 0))
+    [send] = r.decide()
+    assert store.items()[0].due_at == local(2026, 3, 3, 9).timestamp()  # claimed, still due today
+    r.sent(send, "Time to stretch!")
+    assert store.items()[0].due_at == local(2026, 3, 4, 9).timestamp() and store.items()[0].held is None
+
+
 def test_on_postgresql_a_persons_schedule_is_theirs_alone_even_to_a_statement_without_a_filter(pg_url, clock):
     sam, ana = ReachStore(pg_url, "sam"), ReachStore(pg_url, "ana")
     reacher_for(sam, clock).remind(asked("remind me at 10 to stretch", MONDAY))

@@ -203,6 +203,7 @@ class Companion:
         self._cared: dict[Concern, int] = {}
         self._owed_care = False
         self._reacted = False  # the last reply opened with a stock reaction ("Oh,")
+        self._superseded: list[int] = []  # retracted (spoken) messages whose words come back in the next
         self._care_reply_id: int | None = None
         self._last_turn_at: float | None = None  # when the latest turn (theirs or os1's) began
 
@@ -439,8 +440,10 @@ class Companion:
 
     def retract(self, message_id: int | None) -> None:
         """Undo a turn that was answered too early (the user had not finished):
-        the message and its reply leave memory and this session's prompt. The
-        whole utterance arrives again as one turn when it really ends."""
+        the message and its reply leave this session's prompt, and the reply
+        (never heard) leaves memory. The whole utterance arrives again as one
+        turn when it really ends; only then do their first words leave memory
+        (:meth:`_send`): if os1 stops, or is killed, before, they are kept."""
         self.hold_background()  # they are still talking
         if message_id is None:
             return  # it was never stored
@@ -448,7 +451,9 @@ class Companion:
             if self._history[i].role == "user":
                 del self._history[i:]
                 break
-        self.memory.forget(f"m{message_id}")  # with its reply
+        if self.last_reply_id is not None:
+            self.memory.forget(f"m{self.last_reply_id}")
+        self._superseded.append(message_id)
         self.last_reply_id = None
         # The same utterance comes back longer: recalling the same memories
         # keeps the prompt's prefix, so the model does not read them again.
@@ -481,6 +486,8 @@ class Companion:
         if initiative is None:
             message_id = self.memory.add_message(self.session_id, "user", text, channel=channel,
                                                  created_at=self.clock())
+            while self._superseded and channel == "voice":  # the utterance, whole now, holds them
+                self.memory.forget(f"m{self._superseded.pop()}")
             yield UserTurn(message_id, text, channel)
             self._their_words.append(text)
             if self.reach is not None:

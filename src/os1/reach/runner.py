@@ -235,8 +235,8 @@ class Reacher:
 
     def decide(self) -> list[Send]:
         """Judge what has come due: holds and drops are logged (a hold once per
-        reason) and applied; what is sent moves on to its next time (or is
-        done) now, and is returned, for :meth:`sent` to log once said."""
+        reason) and applied; what is sent is claimed and returned, for
+        :meth:`sent` to log and move on once said."""
         now = self.clock()
         decisions = judge(self.store.due(now), self.moment(), self.judgement)
         self.store.alive(now)
@@ -248,15 +248,21 @@ class Reacher:
             elif isinstance(d, Hold):
                 if self.store.hold(d.item.id, d.reason):
                     self.store.log([d.item.id], "held", d.reason, at=now)
-            elif claimed := tuple(i for i in d.items if self._advance(i, now)):
+            elif claimed := tuple(i for i in d.items if self.store.claim(i.id, now=now, was=i.due_at)):
                 sends.append(Send(claimed, d.reason))
         return sends
 
     def sent(self, send: Send, text: str, *, delivered: bool = True) -> int:
         """``send`` was said as ``text`` (``delivered``: someone saw it; else it
-        waits for the next session): logged."""
-        return self.store.log([i.id for i in send.items], "sent", send.reason, at=self.clock(), text=text,
-                              delivered=delivered)
+        waits for the next session): logged, and its items move on to their
+        next time (or are done). Until then they are claimed, not done: an
+        os1 killed while saying them says them later (late, and saying so)."""
+        now = self.clock()
+        entry = self.store.log([i.id for i in send.items], "sent", send.reason, at=now, text=text,
+                               delivered=delivered)
+        for item in send.items:
+            self._advance(item, now)
+        return entry
 
     def _advance(self, item: Item, now: float) -> bool:
         """Move ``item`` past now (no missed repeat is kept: never a burst);

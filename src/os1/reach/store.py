@@ -32,6 +32,12 @@ Kind = Literal["reminder", "check_in", "follow_up"]
 Status = Literal["active", "done", "cancelled", "resolved"]
 Decision = Literal["sent", "held", "dropped"]
 
+#: ``held`` of an item being said (:meth:`ReachStore.claim`).
+SENDING = "sending"
+#: A claim this old died with its process (a reach-out is said in seconds; a
+#: model's check-in in well under a minute): the item is due again.
+CLAIM_LEASE = 120.0
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS reach_items (
     id INTEGER PRIMARY KEY,
@@ -190,10 +196,21 @@ class ReachStore:
         return [_item(r) for r in rows]
 
     def due(self, now: float) -> list[Item]:
-        """Active items due at or before ``now``, earliest first."""
+        """Active items due at or before ``now``, earliest first; not those
+        being said (:meth:`claim`), unless whoever said them died doing it."""
         rows = self._exec("SELECT * FROM reach_items WHERE user_id = ? AND status = 'active'"
-                          " AND due_at <= ? ORDER BY due_at, id", (self.user, now)).fetchall()
+                          " AND due_at <= ? AND (held IS NULL OR held != ? OR updated_at < ?)"
+                          " ORDER BY due_at, id", (self.user, now, SENDING, now - CLAIM_LEASE)).fetchall()
         return [_item(r) for r in rows]
+
+    def claim(self, item_id: int, *, now: float, was: float | None) -> bool:
+        """It is about to be said: of two os1 processes that see it due, one
+        says it. It keeps its time until :meth:`advance` (once said): one
+        killed in between leaves it to be said later, never not at all."""
+        cur = self._exec("UPDATE reach_items SET held = ?, updated_at = ? WHERE id = ? AND user_id = ?"
+                         " AND status = 'active' AND due_at = ? AND (held IS NULL OR held != ? OR updated_at < ?)",
+                         (SENDING, now, item_id, self.user, was, SENDING, now - CLAIM_LEASE))
+        return cur.rowcount > 0
 
     def reschedule(self, item_id: int, schedule: Schedule, *, text: str | None = None,
                    now: float | None = None) -> bool:
@@ -206,9 +223,9 @@ class ReachStore:
         return cur.rowcount > 0
 
     def advance(self, item_id: int, due_at: float | None, *, now: float, was: float | None) -> bool:
-        """It is being sent (or was dropped): due next at ``due_at``, or done.
-        Only if it was still due at ``was``: of two os1 processes (the page's
-        server and a terminal chat) that see it due, one says it."""
+        """It was said (or dropped): due next at ``due_at``, or done. Only if
+        it was still due at ``was``: of two os1 processes (the page's server
+        and a terminal chat) that see it due, one drops it."""
         cur = self._exec("UPDATE reach_items SET due_at = ?, status = ?, held = NULL, updated_at = ?"
                          " WHERE id = ? AND user_id = ? AND status = 'active' AND due_at = ?",
                          (due_at, "done" if due_at is None else "active", now, item_id, self.user, was))

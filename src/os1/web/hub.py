@@ -336,9 +336,11 @@ class Hub:
 
     def reminders(self) -> list[dict[str, Any]]:
         """Their reminders and check-ins, next due first (JSON-ready)."""
+        from os1.reach.store import SENDING
+
         reach = self._reacher()
         return [{"id": i.id, "kind": i.kind, "text": i.text, "when": reach.when(i), "due_at": i.due_at,
-                 "repeats": i.schedule.repeats, "held": i.held}
+                 "repeats": i.schedule.repeats, "held": None if i.held == SENDING else i.held}
                 for i in reach.store.items(kinds=("reminder", "check_in"))]
 
     def cancel_reminder(self, item_id: int) -> bool:
