@@ -27,11 +27,15 @@ from collections import Counter
 from pathlib import Path
 
 import httpx
+import imapclient
 import numpy as np
 import pytest
 from websockets.sync.client import connect
 
+from os1.mail.store import Account, MailStore
+
 from openai_server import OpenAIServer
+from test_web_inbox import PASSWORD_ENV
 from test_deploy import free_port
 
 KILLS = int(os.environ.get("OS1_SOAK_KILLS", "12"))
@@ -71,6 +75,8 @@ class Workload:
         self.spoken = 0  # of the acknowledged, heard in a call
         self.in_call_turn = False  # speaking, or waiting for the answer
         self.kills_in_call_turns = 0
+        self.in_sync = False  # a mail sync asked for and not yet answered
+        self.kills_mid_sync = 0
         self.n = 0
         self.lock = threading.Lock()
 
@@ -140,6 +146,19 @@ class Workload:
             return
         finally:
             self.in_call_turn = False
+
+    def mailer(self, stop: threading.Event) -> None:
+        """The inbox panel's "check now", over and over (os1 also syncs at each start)."""
+        with httpx.Client(timeout=30) as client:
+            while not stop.is_set():
+                self.in_sync = True
+                try:
+                    client.post(f"{self.url}/api/mail/sync")
+                except httpx.HTTPError:
+                    return
+                finally:
+                    self.in_sync = False
+                time.sleep(0.5)
 
     def api(self, stop: threading.Event) -> None:
         """Talking through the OpenAI-compatible API: acknowledged by its answer."""
@@ -217,18 +236,31 @@ def test_sigkill_at_random_moments_loses_no_acknowledged_message(tmp_path, reque
     work = Workload(port)
     url = request.getfixturevalue("pg_url") if backend == "postgres" else None
     storage = f'[storage]\nurl = "{url}"\n' if url else ""
+    mail = request.getfixturevalue("dovecot")  # a real IMAP server, with Sam's mail
+    request.getfixturevalue("monkeypatch").setenv(PASSWORD_ENV, mail.password)
+    store = MailStore(home / "mail.sqlite3", "local", embedder=None)
+    store.add_account(Account(0, "home", mail.user, mail.user, mail.host, mail.port, "starttls", "127.0.0.1", 9,
+                              "starttls", PASSWORD_ENV, str(mail.cafile)))
+    store.close()
+    server = imapclient.IMAPClient(mail.host, port=mail.port, ssl=False)
+    server.login(mail.user, mail.password)
     with OpenAIServer(numbered_hearings=True) as model:
         (home / "config.toml").write_text(f'[llm]\nmodel = "{model.url}"\n'
                                           f'[voice]\nasr = "{model.url}"\ntts = "{model.url}"\n{storage}')
-        for _ in range(KILLS):
+        for n in range(KILLS):
+            for k in range(3):  # new mail each round: each start's sync has work to do when it is killed
+                server.append("INBOX", f"From: ana@example.org\r\nTo: {mail.user}\r\nSubject: soak mail {n}.{k}"
+                              f"\r\nMessage-ID: <soak-{n}-{k}@example.org>\r\n\r\nRound {n}, letter {k}.\r\n")
             process = serve(home, port)
             stop = threading.Event()
-            clients = [threading.Thread(target=f, args=(stop,)) for f in (work.page, work.caller, work.api, work.importer)]
+            clients = [threading.Thread(target=f, args=(stop,))
+                       for f in (work.page, work.caller, work.api, work.importer, work.mailer)]
             for c in clients:
                 c.start()
             time.sleep(rng.uniform(0.2, 6.0))
             process.send_signal(signal.SIGKILL)
             work.kills_in_call_turns += work.in_call_turn
+            work.kills_mid_sync += work.in_sync
             process.wait(30)
             stop.set()
             for c in clients:
@@ -240,16 +272,30 @@ def test_sigkill_at_random_moments_loses_no_acknowledged_message(tmp_path, reque
             while left := pending(backend, home, url):
                 assert time.monotonic() < deadline, f"{left} messages never had their facts read"
                 time.sleep(1)
+            assert httpx.post(f"http://127.0.0.1:{port}/api/mail/sync", timeout=120).status_code == 200
             export = httpx.get(f"http://127.0.0.1:{port}/api/memory/export", timeout=30).json()
         finally:
             process.terminate()
             process.wait(60)
+    # Every letter on the server is in os1's copy: a kill mid-sync never moved its
+    # place in a folder past letters it had not kept.
+    on_server: dict[str, set[int]] = {}
+    for folder in ("INBOX", "Sent"):  # what os1 reads (Archive and Trash it only files into)
+        server.select_folder(folder, readonly=True)
+        on_server[folder] = set(server.search(["ALL"]))
+    server.logout()
+    with sqlite3.connect(home / "mail.sqlite3") as conn:
+        kept = {folder: {uid for (uid,) in conn.execute("SELECT uid FROM mails WHERE folder = ?", (folder,))}
+                for folder in on_server}
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert kept == on_server
     said = Counter(m["content"] for m in export["messages"] if m["role"] == "user")
     lost = [t for t in work.acknowledged + work.imported if said[t] == 0]
     twice = [t for t, n in said.items() if n > 1]
     print(f"\nkill soak ({backend}): {KILLS} SIGKILLs, {len(work.acknowledged)} acknowledged messages "
           f"({work.spoken} heard in a call; {work.kills_in_call_turns} kills mid voice turn), "
-          f"{len(work.imported)} imports; lost {len(lost)}, "
+          f"{len(work.imported)} imports, {len(on_server['INBOX'])} letters synced ({work.kills_mid_sync} kills "
+          f"mid-sync); lost {len(lost)}, "
           f"duplicated {len(twice)}")
     assert len(work.acknowledged) > KILLS and work.imported and work.spoken
     assert lost == [] and twice == []
