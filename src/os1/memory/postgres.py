@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import re
 import threading
 from collections.abc import Iterator, Sequence
@@ -227,8 +228,12 @@ class PostgresMemory(SQLMemory):
                    f" WHERE n.words @@ q AND n.user_id = %s AND n.source_session_id IS DISTINCT FROM %s"
                    f" ORDER BY ts_rank_cd(n.words, q) DESC, n.id LIMIT %s")
         else:
+            # Ranked as BM25 ranks (SQLite's FTS5 does): each word weighed by how rare it
+            # is among this person's messages. ts_rank_cd alone weighs every word alike,
+            # so "go" counted as much as "Sweden": LoCoMo dev recall_any@10 0.838, 0.901 on SQLite.
             column = "words" if source == "messages" else "context"
-            sql = (f"SELECT m.id, ts_rank_cd(m.{column}, q) FROM messages m, to_tsquery('english', %s) q"
+            score = " + ".join(f"%s * ts_rank(m.{column}, to_tsquery('english', %s), 1)" for _ in terms)
+            sql = (f"SELECT m.id, {score} FROM messages m, to_tsquery('english', %s) q"
                    f" WHERE m.{column} @@ q AND m.user_id = %s AND m.session_id IS DISTINCT FROM %s"
                    f" ORDER BY 2 DESC, m.id LIMIT %s")
         try:
@@ -236,7 +241,12 @@ class PostgresMemory(SQLMemory):
                 with conn.transaction():  # a savepoint: a timeout must not end the whole transaction
                     conn.execute(f"SET LOCAL statement_timeout = {max(1, int(left * 1000))}")
                     cursor = conn.cursor(row_factory=_row_factory)
-                    cursor.execute(sql, (query, self.user, exclude_session, limit))
+                    args: list[Any] = [query, self.user, exclude_session, limit]
+                    if source in ("messages", "context"):
+                        column = "words" if source == "messages" else "context"
+                        weights = self._rarity(conn, column, terms)
+                        args = [a for t in terms for a in (weights[t], t)] + args
+                    cursor.execute(sql, args)
                     found = cursor.fetchall()
                     conn.execute("SET LOCAL statement_timeout = 0")  # for the rest of an outer transaction
                     return found
@@ -248,6 +258,14 @@ class PostgresMemory(SQLMemory):
         except psycopg.errors.QueryCanceled:
             log.warning("full-text recall ran out of time")
             return []
+
+    def _rarity(self, conn: Any, column: str, terms: list[str]) -> dict[str, float]:
+        """BM25's inverse document frequency of each word among this person's messages."""
+        counts = ", ".join(f"count(*) FILTER (WHERE {column} @@ to_tsquery('english', %s))" for _ in terms)
+        row = conn.execute(f"SELECT count(*), {counts} FROM messages WHERE user_id = %s",
+                           [*terms, self.user]).fetchone()
+        total = row[0]
+        return {t: math.log(1 + (total - df + 0.5) / (df + 0.5)) for t, df in zip(terms, row[1:], strict=True)}
 
     # -- forgetting ----------------------------------------------------------------------------
 
