@@ -159,6 +159,24 @@ def test_a_rare_word_counts_for_more_than_a_common_one(make_memory):
     assert m.search("shall we go to Sweden", limit=3)[0].text == "Sweden in June was lovely."
 
 
+def test_a_message_written_after_the_index_was_read_ranks_as_fully_as_older_ones(make_memory):
+    # The index is read ahead, when a conversation starts; what was written after
+    # used to count by its own words alone until it had a vector (without an
+    # embedder, never): older, weaker matches outranked it.
+    from os1.memory.sql import _embed_pool
+
+    before = make_memory("alice", embedder=None)
+    sid = before.start_session("text")
+    for n in range(12):
+        before.add_message(sid, "user", f"We should go out for a walk, go on, day {n}.")
+    m = make_memory("alice", embedder=None)
+    sid = m.start_session("text")
+    _embed_pool().submit(lambda: None).result()  # the index has been read ahead
+    m.add_message(sid, "user", "Sweden in June was lovely.")
+    m.add_message(sid, "user", "Back home.")
+    assert m.search("shall we go to Sweden", limit=3)[0].text == "Sweden in June was lovely."
+
+
 def test_fusion_with_a_table_embedder(make_memory):
     emb = TableEmbedder({"alpha note": 0, "beta note": 1, "gamma": 2}, {"find gamma note": [2]})
     m = make_memory("alice", embedder=emb)

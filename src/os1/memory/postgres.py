@@ -217,6 +217,7 @@ class PostgresMemory(SQLMemory):
         if left <= 0:
             return []
         query = " | ".join(terms)
+        weighed: str | None = None  # the column whose words are weighed by their rarity
         if source == "facts":
             sql = ("SELECT f.id, f.text, f.kind, f.created_at FROM facts f, to_tsquery('english', %s) q"
                    " WHERE f.words @@ q AND f.user_id = %s AND f.superseded_at IS NULL"
@@ -231,10 +232,10 @@ class PostgresMemory(SQLMemory):
             # Ranked as BM25 ranks (SQLite's FTS5 does): each word weighed by how rare it
             # is among this person's messages. ts_rank_cd alone weighs every word alike,
             # so "go" counted as much as "Sweden": LoCoMo dev recall_any@10 0.838, 0.901 on SQLite.
-            column = "words" if source == "messages" else "context"
-            score = " + ".join(f"%s * ts_rank(m.{column}, to_tsquery('english', %s), 1)" for _ in terms)
+            weighed = "words" if source == "messages" else "context"
+            score = " + ".join(f"%s * ts_rank(m.{weighed}, to_tsquery('english', %s), 1)" for _ in terms)
             sql = (f"SELECT m.id, {score} FROM messages m, to_tsquery('english', %s) q"
-                   f" WHERE m.{column} @@ q AND m.user_id = %s AND m.session_id IS DISTINCT FROM %s"
+                   f" WHERE m.{weighed} @@ q AND m.user_id = %s AND m.session_id IS DISTINCT FROM %s"
                    f" ORDER BY 2 DESC, m.id LIMIT %s")
         try:
             with self._connection() as conn:
@@ -242,9 +243,8 @@ class PostgresMemory(SQLMemory):
                     conn.execute(f"SET LOCAL statement_timeout = {max(1, int(left * 1000))}")
                     cursor = conn.cursor(row_factory=_row_factory)
                     args: list[Any] = [query, self.user, exclude_session, limit]
-                    if source in ("messages", "context"):
-                        column = "words" if source == "messages" else "context"
-                        weights = self._rarity(conn, column, terms)
+                    if weighed:
+                        weights = self._rarity(conn, weighed, terms)
                         args = [a for t in terms for a in (weights[t], t)] + args
                     cursor.execute(sql, args)
                     found = cursor.fetchall()

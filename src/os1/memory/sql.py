@@ -77,7 +77,7 @@ class SQLMemory:
         self._embedder: Embedder | None = None
         # The dense index: loaded on first search, then kept up to date in place.
         self._index: DenseIndex | None = None
-        self._version = 0  # bumped when vectors were written: newer messages are added
+        self._version = 0  # bumped when vectors were written: they join the index
         self._index_version = -1
         self._rebuild = True  # messages were removed: read it all again
         self._index_lock = threading.RLock()
@@ -114,8 +114,8 @@ class SQLMemory:
             (self.user, session_id, role, content, channel, int(interrupted),
              int(role != "user"), time.time() if created_at is None else created_at),
         )
-        # Not yet in the dense index: found by full-text search alone until it
-        # is embedded (recall leaves out the running session anyway).
+        # The dense index takes it in at the next search; its vector comes with
+        # background work (embed_pending).
         return int(cur.lastrowid)
 
     def messages(self, *, session_id: int | None = None, limit: int | None = 50) -> list[StoredMessage]:
@@ -548,10 +548,14 @@ class SQLMemory:
                 rows = self._index_rows(after=0)
                 self._index = build_index(rows, self._stored_vectors(embedder, after=0), dim,
                                           neighbour_mix=self.tuning.neighbour_mix)
-            elif self._index_version != self._version:
+            else:
+                # Messages written since join at once: outside the index a message counts by
+                # its own words alone, and a stale index (built by _warm while a conversation
+                # was being written) lost to older ones the same words matched less well.
                 after = self._index.max_id
                 self._index.append(self._index_rows(after=after))
-                self._index.set_vectors(*self._stored_vectors(embedder, after=after))
+                if self._index_version != self._version:
+                    self._index.set_vectors(*self._stored_vectors(embedder, after=after))
             self._index_version = self._version
             return self._index
 
