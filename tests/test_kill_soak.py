@@ -2,11 +2,14 @@
 moments while a page types to it over the WebSocket, another is in a voice
 call with it (real speech from ../shared/data/speech, through the real VAD
 and turn detector; the ears and voice are the model server's), another client
-talks through the OpenAI-compatible API and memories are imported, then
-started again. Afterwards every message os1 acknowledged (the thread showed it, or
-the API answered) is in memory exactly once, the database passes SQLite's
-integrity check, and the background work the kills interrupted (reading
-facts out of what was said) is finished by the next process.
+talks through the OpenAI-compatible API, memories are imported, the inbox
+syncs with a real IMAP server and `os1 memory reflect` writes its notes (killed
+with it); every other round, just as a reminder comes due. Then it is started
+again. Afterwards every message os1 acknowledged (the thread showed it, or the
+API answered) is in memory exactly once, the database passes its integrity
+check, and the work the kills interrupted is finished by the next process:
+facts read out of what was said, every letter kept, every reminder said and
+logged once, every conversation reflected on once.
 
 CI runs ``OS1_SOAK_KILLS`` rounds (default 12); docs/reliability.md reports
 the full run.
@@ -24,6 +27,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from datetime import datetime, timezone
 from pathlib import Path
 
 import httpx
@@ -33,6 +37,8 @@ import pytest
 from websockets.sync.client import connect
 
 from os1.mail.store import Account, MailStore
+from os1.reach.schedule import Schedule
+from os1.reach.store import CLAIM_LEASE, SENDING, ReachStore
 
 from openai_server import OpenAIServer
 from test_web_inbox import PASSWORD_ENV
@@ -48,6 +54,11 @@ def spoken_turn() -> bytes:
 
     clip = read_wav(SPEECH / "fleurs-en-004.wav")
     return to_pcm16(np.concatenate([clip, np.zeros(24_000, np.float32)]))
+
+
+def reflections_asked(model: OpenAIServer) -> int:
+    """Reflections the model server was asked for (their answer's schema has a summary)."""
+    return sum("summary" in json.dumps(r.get("response_format") or {}) for r in list(model.requests))
 
 
 def serve(home: Path, port: int) -> subprocess.Popen:
@@ -77,6 +88,10 @@ class Workload:
         self.kills_in_call_turns = 0
         self.in_sync = False  # a mail sync asked for and not yet answered
         self.kills_mid_sync = 0
+        self.reflecting: tuple[subprocess.Popen, int] | None = None  # `os1 memory reflect`, under way
+        self.reflections = 0  # runs that finished
+        self.kills_mid_reflection = 0
+        self.claimed_when_killed: set[int] = set()  # reminders being said, not yet logged as said
         self.n = 0
         self.lock = threading.Lock()
 
@@ -160,6 +175,28 @@ class Workload:
                     self.in_sync = False
                 time.sleep(0.5)
 
+    def reflector(self, stop: threading.Event, env: dict[str, str], model: OpenAIServer) -> None:
+        """`os1 memory reflect`, over and over: killed with the server."""
+        while not stop.is_set():
+            asked = reflections_asked(model)
+            process = subprocess.Popen([sys.executable, "-m", "os1.cli.main", "memory", "reflect"], env=env,
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            self.reflecting = (process, asked)
+            if process.wait() == 0:
+                self.reflections += 1
+            self.reflecting = None
+
+    def kill(self, server: subprocess.Popen, model: OpenAIServer) -> None:
+        """SIGKILL, at once, to the server and to a reflection under way."""
+        reflecting = self.reflecting
+        server.send_signal(signal.SIGKILL)
+        if reflecting is not None and reflecting[0].poll() is None:
+            reflecting[0].send_signal(signal.SIGKILL)
+            # Mid-job: it had asked the model for a reflection (not still starting up).
+            self.kills_mid_reflection += reflections_asked(model) > reflecting[1]
+        self.kills_in_call_turns += self.in_call_turn
+        self.kills_mid_sync += self.in_sync
+
     def api(self, stop: threading.Event) -> None:
         """Talking through the OpenAI-compatible API: acknowledged by its answer."""
         with httpx.Client(timeout=10) as client:
@@ -196,15 +233,32 @@ class Workload:
 
 
 def pending(backend: str, home: Path, url: str | None) -> int:
-    """Messages whose facts have not been read yet."""
-    sql = "SELECT count(*) FROM messages WHERE extracted = 0"
+    """Messages whose facts have not been read yet, and reminders not yet said."""
+    return sum(query(backend, home, url, sql)[0][0] for sql in (
+        "SELECT count(*) FROM messages WHERE extracted = 0",
+        "SELECT count(*) FROM reach_items WHERE status = 'active'"))
+
+
+def query(backend: str, home: Path, url: str | None, sql: str) -> list[tuple]:
+    """Rows of os1's database (SQLite's ``?`` style, no arguments)."""
     if backend == "postgres":
         import psycopg
 
         with psycopg.connect(url) as conn:
-            return int(conn.execute(sql).fetchone()[0])
+            return conn.execute(sql).fetchall()
     with sqlite3.connect(home / "os1.sqlite3") as conn:
-        return int(conn.execute(sql).fetchone()[0])
+        return conn.execute(sql).fetchall()
+
+
+def reflect_to_the_end(env: dict[str, str]) -> None:
+    """`os1 memory reflect` until nothing is left (it does 20 conversations a run)."""
+    for _ in range(50):
+        done = subprocess.run([sys.executable, "-m", "os1.cli.main", "memory", "reflect"], env=env,
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        if done.stdout.startswith("Reflected on 0 "):
+            return
+    raise AssertionError("reflection never ended")
 
 
 def check_integrity(backend: str, home: Path, url: str | None) -> None:
@@ -244,39 +298,76 @@ def test_sigkill_at_random_moments_loses_no_acknowledged_message(tmp_path, reque
     store.close()
     server = imapclient.IMAPClient(mail.host, port=mail.port, ssl=False)
     server.login(mail.user, mail.password)
+    env = {**os.environ, "OS1_HOME": str(home)}
+    reminders: ReachStore | None = None  # opened once os1 has made its database
     with OpenAIServer(numbered_hearings=True) as model:
         (home / "config.toml").write_text(f'[llm]\nmodel = "{model.url}"\n'
-                                          f'[voice]\nasr = "{model.url}"\ntts = "{model.url}"\n{storage}')
+                                          f'[voice]\nasr = "{model.url}"\ntts = "{model.url}"\n'
+                                          f'[reach]\nquiet_hours = ""\n{storage}')
         for n in range(KILLS):
             for k in range(3):  # new mail each round: each start's sync has work to do when it is killed
                 server.append("INBOX", f"From: ana@example.org\r\nTo: {mail.user}\r\nSubject: soak mail {n}.{k}"
                               f"\r\nMessage-ID: <soak-{n}-{k}@example.org>\r\n\r\nRound {n}, letter {k}.\r\n")
+            # Every other round a reminder comes due while os1 runs, and the kill
+            # follows it by a few milliseconds: about as long as saying it takes.
+            # (No call then: a reminder waits for a pause in what they say.)
+            due = time.time() + 8.0 if n % 2 else None
+            if due is not None:
+                reminders = reminders or ReachStore(url or home / "os1.sqlite3", "local")
+                reminders.add("reminder", f"water plant {n}",
+                              Schedule(datetime.fromtimestamp(due, timezone.utc)))
             process = serve(home, port)
             stop = threading.Event()
             clients = [threading.Thread(target=f, args=(stop,))
-                       for f in (work.page, work.caller, work.api, work.importer, work.mailer)]
+                       for f in (work.page, work.api, work.importer, work.mailer)]
+            if due is None:
+                clients.append(threading.Thread(target=work.caller, args=(stop,)))
+            clients.append(threading.Thread(target=work.reflector, args=(stop, env, model)))
             for c in clients:
                 c.start()
-            time.sleep(rng.uniform(0.2, 6.0))
-            process.send_signal(signal.SIGKILL)
-            work.kills_in_call_turns += work.in_call_turn
-            work.kills_mid_sync += work.in_sync
+            if due is not None and due > time.time():
+                time.sleep(due - time.time() + rng.uniform(0.0, 0.08))
+            else:
+                time.sleep(rng.uniform(0.2, 6.0))
+            work.kill(process, model)
             process.wait(30)
             stop.set()
             for c in clients:
                 c.join(30)
-        # Once more, left alone: what the kills interrupted is finished.
+            work.claimed_when_killed |= {i for (i,) in query(
+                backend, home, url, f"SELECT id FROM reach_items WHERE held = '{SENDING}'")}
+        # Once more, left alone: what the kills interrupted is finished (a reminder
+        # claimed by a killed process is said once its claim has lapsed).
         process = serve(home, port)
         try:
-            deadline = time.monotonic() + 120
+            deadline = time.monotonic() + CLAIM_LEASE + 90
             while left := pending(backend, home, url):
-                assert time.monotonic() < deadline, f"{left} messages never had their facts read"
+                assert time.monotonic() < deadline, f"{left} messages or reminders were left"
                 time.sleep(1)
             assert httpx.post(f"http://127.0.0.1:{port}/api/mail/sync", timeout=120).status_code == 200
             export = httpx.get(f"http://127.0.0.1:{port}/api/memory/export", timeout=30).json()
         finally:
             process.terminate()
             process.wait(60)
+        reflect_to_the_end(env)
+    # Every reminder was said, and logged as said once.
+    assert reminders is not None
+    items = {i.id: i for i in reminders.items(statuses=("active", "done"))}
+    logged = Counter(i for e in reminders.entries(limit=None) if e.decision == "sent" for i in e.items)
+    reminders.close()
+    assert all(i.status == "done" for i in items.values()) and logged == Counter(set(items))
+    assistant = " ".join(m["content"] for m in export["messages"] if m["role"] == "assistant")
+    assert all(i.text in assistant for i in items.values())
+    # Every conversation reflected on, once: all of its notes, none twice.
+    notes = [Counter(dict(query(backend, home, url, f"SELECT source_session_id, count(*) FROM {table}"
+                                                    " GROUP BY source_session_id")))
+             for table in ("summaries", "journal")]  # (the model server's reflections name no moments)
+    talked = [sid for (sid,) in query(backend, home, url, "SELECT DISTINCT session_id FROM messages"
+                                                           " WHERE role = 'user'")]
+    unreflected = query(backend, home, url, "SELECT count(*) FROM sessions WHERE reflected_at IS NULL AND id IN"
+                                            " (SELECT session_id FROM messages WHERE role = 'user')")[0][0]
+    assert unreflected == 0
+    assert [sid for sid in talked if any(n[sid] != 1 for n in notes)] == []
     # Every letter on the server is in os1's copy: a kill mid-sync never moved its
     # place in a folder past letters it had not kept.
     on_server: dict[str, set[int]] = {}
@@ -295,8 +386,9 @@ def test_sigkill_at_random_moments_loses_no_acknowledged_message(tmp_path, reque
     print(f"\nkill soak ({backend}): {KILLS} SIGKILLs, {len(work.acknowledged)} acknowledged messages "
           f"({work.spoken} heard in a call; {work.kills_in_call_turns} kills mid voice turn), "
           f"{len(work.imported)} imports, {len(on_server['INBOX'])} letters synced ({work.kills_mid_sync} kills "
-          f"mid-sync); lost {len(lost)}, "
-          f"duplicated {len(twice)}")
+          f"mid-sync), {len(items)} reminders said ({len(work.claimed_when_killed)} killed mid-saying), "
+          f"{len(talked)} conversations reflected on ({work.reflections} runs finished, "
+          f"{work.kills_mid_reflection} killed mid-job); lost {len(lost)}, duplicated {len(twice)}")
     assert len(work.acknowledged) > KILLS and work.imported and work.spoken
     assert lost == [] and twice == []
     check_integrity(backend, home, url)

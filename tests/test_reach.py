@@ -4,11 +4,13 @@ where a turn is needed."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from os1.errors import StorageError
 from os1.events import ReplyDone, ToolActivity
 from os1.memory.sqlite import SQLiteMemory
 from os1.mind.companion import Companion
@@ -206,6 +208,67 @@ def test_a_reminder_whose_process_died_while_saying_it_is_said_by_the_next_late_
     assert r.decide() == [] and after.items() == []  # said once, then done
     assert [e.text for e in after.entries() if e.decision == "sent"] == ["A little late: call your sister!"]
     after.close()
+
+
+def test_said_is_logged_and_moved_on_together_or_not_at_all(store, clock, monkeypatch):
+    r = reacher_for(store, clock)
+    r.remind(asked("remind me to call my sister at 6pm tomorrow", MONDAY))
+    clock.set(local(2026, 3, 3, 18, 0))
+    [send] = r.decide()
+
+    def killed(*args, **kwargs):
+        raise StorageError("killed between logging it and moving it on")
+
+    monkeypatch.setattr(store, "advance", killed)
+    with pytest.raises(StorageError):
+        r.sent(send, "Time to call your sister!")
+    assert store.entries() == []  # not logged as said: it is said again, and logged once
+    assert [i.held for i in store.items()] == ["sending"]
+
+
+async def test_the_runner_wakes_when_a_reminder_comes_due_not_a_tick_later(store, clock):
+    r = reacher_for(store, clock)
+    r.remind(asked("remind me to call my sister at 9:30", MONDAY))
+    clock.t += 10  # ticks at 9:12:10, 9:12:40, ... 9:29:40, 9:30:10
+    waits: list[float] = []
+    said: list[str] = []
+
+    async def deliver(send):
+        said.append(send.items[0].text)
+        r.sent(send, "Time to call your sister!")
+
+    async def sleep(seconds):
+        waits.append(seconds)
+        clock.t += seconds
+        if len(waits) == 40:
+            raise asyncio.CancelledError
+
+    with pytest.raises(asyncio.CancelledError):
+        await r.run(deliver, sleep=sleep, tick=30.0)
+    assert said == ["call your sister"]
+    assert sorted(set(waits)) == [20.0, 30.0]  # at 9:29:40 it sleeps until 9:30:00, not 9:30:10
+    assert store.entries()[0].at == local(2026, 3, 2, 9, 30).timestamp()
+
+
+async def test_one_held_while_they_speak_is_said_in_the_next_pause_not_a_tick_later(store, clock):
+    r = reacher_for(store, clock)
+    r.remind(asked("remind me to call my sister at 9:30", MONDAY))
+    clock.set(local(2026, 3, 2, 9, 30))
+    r.busy = lambda: clock() < local(2026, 3, 2, 9, 30, 4).timestamp()  # talking until 9:30:04
+    said: list[float] = []
+
+    async def deliver(send):
+        said.append(clock())
+        r.sent(send, "Time to call your sister!")
+
+    async def sleep(seconds):
+        clock.t += seconds
+        if said:
+            raise asyncio.CancelledError
+
+    with pytest.raises(asyncio.CancelledError):
+        await r.run(deliver, sleep=sleep, tick=30.0)
+    assert said == [local(2026, 3, 2, 9, 30, 5).timestamp()]  # looked again after 5 s
 
 
 def test_a_repeating_reminder_moves_on_only_once_said(store, clock):

@@ -83,6 +83,8 @@ class Reacher:
         #: Is the person talking now (a call under way says; see Hub)?
         self.busy: Callable[[], bool] = lambda: False
         self.connected = 0  # open pages and chats that can show a reach-out
+        #: When something held back may be said (the earliest hold's end; None: no such time).
+        self.look_again_at: float | None = None
 
     def now(self) -> datetime:
         return datetime.fromtimestamp(self.clock(), self.tz)
@@ -239,6 +241,7 @@ class Reacher:
         :meth:`sent` to log and move on once said."""
         now = self.clock()
         decisions = judge(self.store.due(now), self.moment(), self.judgement)
+        self.look_again_at = None
         self.store.alive(now)
         sends: list[Send] = []
         for d in decisions:
@@ -248,6 +251,8 @@ class Reacher:
             elif isinstance(d, Hold):
                 if self.store.hold(d.item.id, d.reason):
                     self.store.log([d.item.id], "held", d.reason, at=now)
+                if d.until is not None:
+                    self.look_again_at = min(self.look_again_at or d.until, d.until)
             elif claimed := tuple(i for i in d.items if self.store.claim(i.id, now=now, was=i.due_at)):
                 sends.append(Send(claimed, d.reason))
         return sends
@@ -258,10 +263,11 @@ class Reacher:
         next time (or are done). Until then they are claimed, not done: an
         os1 killed while saying them says them later (late, and saying so)."""
         now = self.clock()
-        entry = self.store.log([i.id for i in send.items], "sent", send.reason, at=now, text=text,
-                               delivered=delivered)
-        for item in send.items:
-            self._advance(item, now)
+        with self.store.transaction():  # killed between the two, it would be logged twice
+            entry = self.store.log([i.id for i in send.items], "sent", send.reason, at=now, text=text,
+                                   delivered=delivered)
+            for item in send.items:
+                self._advance(item, now)
         return entry
 
     def _advance(self, item: Item, now: float) -> bool:
@@ -274,17 +280,25 @@ class Reacher:
     async def run(self, deliver: Callable[[Send], Awaitable[None]], *,
                   sleep: Callable[[float], Awaitable[None]] = asyncio.sleep, tick: float = TICK) -> None:
         """Forever: make follow-ups, judge what is due, deliver what is sent
-        (``deliver`` calls :meth:`sent`). A failure is logged, never fatal."""
+        (``deliver`` calls :meth:`sent`). Every ``tick``, when the next item
+        comes due and when a hold ends: a reminder for 3 pm is said at 3 pm,
+        one held while they spoke 5 s later, not up to a tick later. A failure
+        is logged, never fatal."""
         while True:
+            wait = tick
             try:
                 self.follow_ups()
                 for send in self.decide():
                     await deliver(send)
+                now = self.clock()
+                for then in (self.store.next_due(now), self.look_again_at):
+                    if then is not None:
+                        wait = min(wait, max(0.0, then - now))
             except asyncio.CancelledError:
                 raise
             except Exception:  # noqa: BLE001 - the next tick may do better; the conversation goes on
                 log.exception("reaching out failed")
-            await sleep(tick)
+            await sleep(wait)
 
 
 #: Words that begin a reminder's "what" when it names a thing, not something to do.

@@ -12,11 +12,12 @@ meanwhile is found by :meth:`due`.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -124,7 +125,7 @@ class ReachStore:
                 Path(where).parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(str(where), check_same_thread=False, isolation_level=None)
             self._db.row_factory = sqlite3.Row
-            self._lock = threading.Lock()  # the web server's threads share one connection
+            self._lock = threading.RLock()  # the web server's threads share one connection
             self._db.execute(f"PRAGMA busy_timeout={BUSY_MS}")
             self._db.executescript(_SCHEMA)
         except sqlite3.DatabaseError as exc:
@@ -147,15 +148,25 @@ class ReachStore:
             with self._pg.connection():
                 return sum(self._pg.exec(f"DELETE FROM {t} WHERE user_id = ?", (self.user,)).rowcount
                            for t in tables)
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
+        with self.transaction():
+            return delete_person(self._db, self.user, tables)
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All of the block's writes, or (on an error, or a crash) none of them."""
+        if self._pg is not None:
+            with self._pg.connection():
+                yield
+            return
+        with self._lock:  # the connection is shared: no other thread's statement joins in
+            self._exec("BEGIN IMMEDIATE")
             try:
-                gone = delete_person(self._db, self.user, tables)
+                yield
+                self._exec("COMMIT")
             except BaseException:
-                self._db.execute("ROLLBACK")
+                if self._db.in_transaction:  # a failed COMMIT (busy, disk full) leaves it open
+                    self._db.execute("ROLLBACK")
                 raise
-            self._db.execute("COMMIT")
-        return gone
 
     def _exec(self, sql: str, args: Sequence[Any] = ()) -> Any:
         """A statement (SQLite's dialect, which sql.py's PostgreSQL side translates)."""
@@ -202,6 +213,12 @@ class ReachStore:
                           " AND due_at <= ? AND (held IS NULL OR held != ? OR updated_at < ?)"
                           " ORDER BY due_at, id", (self.user, now, SENDING, now - CLAIM_LEASE)).fetchall()
         return [_item(r) for r in rows]
+
+    def next_due(self, now: float) -> float | None:
+        """When the next active item comes due after ``now`` (None: nothing is scheduled)."""
+        row = self._exec("SELECT min(due_at) FROM reach_items WHERE user_id = ? AND status = 'active'"
+                         " AND due_at > ?", (self.user, now)).fetchone()
+        return row[0] if row else None
 
     def claim(self, item_id: int, *, now: float, was: float | None) -> bool:
         """It is about to be said: of two os1 processes that see it due, one
