@@ -2,13 +2,15 @@
 from a whole conversation; scheduling in the companion; failure handling."""
 
 import asyncio
+import threading
+import time
 from datetime import datetime
 
 import pytest
 
 from os1.errors import ModelUnavailable
 from os1.memory.sqlite import SQLiteMemory
-from os1.memory.store import StoredMessage
+from os1.memory.store import Reflection, StoredMessage
 from os1.mind.companion import Companion
 from os1.mind.reflect import ReflectLimits, reflect_pending, transcript
 
@@ -178,6 +180,21 @@ async def test_a_message_forgotten_while_reflecting_never_reaches_the_notes(memo
     llm = FakeLLM(reflect_for=friday_reflection)
     assert await reflect_pending(llm, memory, companion="Mira") == 1
     assert "Portland, since last month" not in llm.reflection_prompts[0][-1].content
+
+
+def test_two_workers_saving_one_conversations_reflection_at_once_keep_one_set_of_notes(make_memory):
+    # Workers serving one person on PostgreSQL each reflect once the talk goes quiet.
+    first, second = make_memory("ana", embedder=None), make_memory("ana", embedder=None)
+    sid, ids = conversation(first)
+    reflection = Reflection(sid, tuple(ids), "Ana has an interview.", "I hope it goes well.", "")
+    with first._tx():
+        assert first.save_reflection(reflection)  # written, not yet committed
+        other = threading.Thread(target=second.save_reflection, args=(reflection,))
+        other.start()
+        time.sleep(0.5)  # the other worker saves its reflection meanwhile
+    other.join(30)
+    assert [n.text for n in second.notes(["summary", "journal"])] == [
+        "Ana has an interview.", "I hope it goes well."]
 
 
 def test_a_long_transcript_keeps_its_opening_and_its_end():

@@ -325,6 +325,11 @@ class SQLMemory:
         r = reflection
         ids = sorted(set(r.message_ids))
         with self._tx():
+            # The session's row locked first: another worker saving this session's
+            # reflection at once waits, then replaces these notes (under PostgreSQL's
+            # READ COMMITTED both would find nothing to replace and keep two sets).
+            self._exec("UPDATE sessions SET reflect_attempts = reflect_attempts WHERE id = ? AND user_id = ?",
+                       (r.session_id, self.user))
             present = self._exec(
                 f"SELECT count(*) FROM messages WHERE user_id = ? AND session_id = ?"
                 f" AND id IN ({','.join('?' * len(ids))})", (self.user, r.session_id, *ids),
