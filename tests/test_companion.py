@@ -228,6 +228,18 @@ async def test_words_taken_back_leave_memory_only_once_the_whole_utterance_is_in
         ("user", "I was thinking we could go to the coast"), ("assistant", "The coast sounds lovely.")]
 
 
+async def test_a_reminder_said_while_their_words_were_taken_back_stays(settings, memory):
+    llm = FakeLLM(["Where to?", "The coast sounds lovely."])
+    async with Companion(settings, llm, memory) as c:
+        draft = [e async for e in c.send("I was thinking we could go to", channel="voice")]
+        c.retract(next(e.message_id for e in draft if isinstance(e, UserTurn)))
+        [e async for e in c.say("It's 3 pm: time to call your sister.", "a reminder", channel="voice")]
+        [e async for e in c.send("I was thinking we could go to the coast", channel="voice")]
+    assert [(m.role, m.content) for m in memory.messages()] == [
+        ("assistant", "It's 3 pm: time to call your sister."),
+        ("user", "I was thinking we could go to the coast"), ("assistant", "The coast sounds lovely.")]
+
+
 async def test_the_system_prompt_is_warmed_at_session_start(settings, memory):
     llm = FakeLLM()
     async with Companion(settings, llm, memory) as c:

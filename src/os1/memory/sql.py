@@ -648,12 +648,13 @@ class SQLMemory:
 
     # -- ownership ----------------------------------------------------------------------------
 
-    def forget(self, ref: str) -> bool:
-        """Delete a fact or a note; or a message, the reply to it, and every trace
-        drawn from them: their facts, vectors and full-text entries, and the
-        reflection on their session (its summary, journal entry, relationship
-        records, and the self-descriptions written from then on), which is
-        written again from what remains."""
+    def forget(self, ref: str, *, reply: bool = True) -> bool:
+        """Delete a fact or a note; or a message, the reply to it (unless not
+        ``reply``: it was dealt with already), and every trace drawn from them:
+        their facts, vectors and full-text entries, and the reflection on their
+        session (its summary, journal entry, relationship records, and the
+        self-descriptions written from then on), which is written again from
+        what remains."""
         parsed = parse_ref(ref)
         if parsed is None:
             return False
@@ -677,14 +678,14 @@ class SQLMemory:
                 return False
             session = row["session_id"]
             doomed = [rowid]
-            if row["role"] == "user":
+            if row["role"] == "user" and reply:
                 # The reply to it may repeat what the user said: the exchange goes together.
-                reply = self._exec(
+                after = self._exec(
                     "SELECT id, role FROM messages WHERE session_id = ? AND id > ? ORDER BY id LIMIT 1",
                     (session, rowid),
                 ).fetchone()
-                if reply is not None and reply["role"] == "assistant":
-                    doomed.append(reply["id"])
+                if after is not None and after["role"] == "assistant":
+                    doomed.append(after["id"])
             # The next turn's vector holds some of their words as its context.
             self._drop_next_vector(doomed[-1])
             # Facts drawn from them and their vectors go too (ON DELETE CASCADE).

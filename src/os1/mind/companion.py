@@ -487,7 +487,8 @@ class Companion:
             message_id = self.memory.add_message(self.session_id, "user", text, channel=channel,
                                                  created_at=self.clock())
             while self._superseded and channel == "voice":  # the utterance, whole now, holds them
-                self.memory.forget(f"m{self._superseded.pop()}")
+                # Their reply went when they were taken back: what follows now is not it.
+                self.memory.forget(f"m{self._superseded.pop()}", reply=False)
             yield UserTurn(message_id, text, channel)
             self._their_words.append(text)
             if self.reach is not None:
