@@ -92,6 +92,19 @@ def test_too_many_failed_logins_lock_the_name_and_the_address_for_a_while(accoun
     assert accounts.allowed("name:alice", now=100.0 + 16 * 60)
 
 
+def test_failed_logins_count_across_workers_sharing_the_accounts(accounts, tmp_path):
+    other = Accounts(accounts_path(tmp_path / "home"))  # another os1 serve on the same home
+    try:
+        for n in range(MAX_FAILURES):
+            (accounts if n % 2 else other).verify("alice", "wrong password", address="1.2.3.4", now=100.0)
+        assert not accounts.allowed("name:alice", now=101.0) and not other.allowed("name:alice", now=101.0)
+        other.verify("correct horse battery", "", address="1.2.3.4")  # a password in the name box
+        files = (tmp_path / "home").glob("accounts.sqlite3*")  # with the write-ahead log
+        assert not any(b"correct horse" in f.read_bytes() for f in files)
+    finally:
+        other.close()
+
+
 def test_removing_a_person_removes_their_logins_and_tokens(accounts):
     session, _ = accounts.login("bob")
     token = accounts.new_token("bob")

@@ -56,6 +56,14 @@ CREATE TABLE IF NOT EXISTS tokens (
     label TEXT NOT NULL,
     created_at REAL NOT NULL
 );
+-- Failed logins of the last LOCKOUT_WINDOW, by the digest of "name:..." or
+-- "address:..." (a password typed in the name box is not kept). Here, not in a
+-- process's memory: workers sharing the file share the count.
+CREATE TABLE IF NOT EXISTS failures (
+    key TEXT NOT NULL,
+    at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS failures_key ON failures (key, at);
 """
 
 
@@ -95,7 +103,6 @@ class Accounts:
         # Verifying against this when the name is unknown takes as long as a real check.
         self._dummy = self._hasher.hash(secrets.token_hex(16))
         self._lock = threading.Lock()
-        self._failures: dict[str, list[float]] = {}
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
@@ -171,13 +178,10 @@ class Accounts:
     def allowed(self, *keys: str, now: float | None = None) -> bool:
         """False while one of ``keys`` (a name, an address) failed too often lately."""
         now = time.time() if now is None else now
-        with self._lock:
-            for key in keys:
-                recent = [t for t in self._failures.get(key, ()) if now - t < LOCKOUT_WINDOW]
-                self._failures[key] = recent
-                if len(recent) >= MAX_FAILURES:
-                    return False
-        return True
+        with self._tx(write=False) as db:
+            return all(db.execute("SELECT count(*) FROM failures WHERE key = ? AND at > ?",
+                                  (_digest(key), now - LOCKOUT_WINDOW)).fetchone()[0] < MAX_FAILURES
+                       for key in keys)
 
     def verify(self, name: str, password: str, *, address: str = "", now: float | None = None) -> bool:
         """Whether ``password`` is ``name``'s; a failure counts against both the
@@ -192,9 +196,10 @@ class Accounts:
             ok = False
         if not ok:
             at = time.time() if now is None else now
-            with self._lock:
-                for key in (f"name:{name}", f"address:{address}"):
-                    self._failures.setdefault(key, []).append(at)
+            with self._tx() as db:
+                db.execute("DELETE FROM failures WHERE at <= ?", (at - LOCKOUT_WINDOW,))
+                db.executemany("INSERT INTO failures (key, at) VALUES (?, ?)",
+                               [(_digest(f"name:{name}"), at), (_digest(f"address:{address}"), at)])
         return ok
 
     def login(self, name: str, *, now: float | None = None) -> tuple[str, Login]:
