@@ -16,23 +16,27 @@ from __future__ import annotations
 import json
 import socket
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 
 class OpenAIServer:
     def __init__(self, *, status: int = 200, tool_call: tuple[str, str] | None = None,
-                 json_object_only: bool = False, numbered_hearings: bool = False):
+                 json_object_only: bool = False, numbered_hearings: bool = False,
+                 reflection_seconds: float = 0.0):
         """``tool_call``: (name, arguments JSON) to call when a request offers tools;
         ``json_object_only``: refuse OpenAI's ``json_schema`` response format, as
         llama-cpp-python's server does (it takes ``json_object`` with a schema);
-        ``numbered_hearings``: each transcription is told apart ("I heard you 7")."""
+        ``numbered_hearings``: each transcription is told apart ("I heard you 7");
+        ``reflection_seconds``: how long writing a reflection takes (a real model's take seconds)."""
         self.requests: list[dict[str, Any]] = []
         self.json_object_only = json_object_only
         self.status = status
         self.tool_call = tool_call
         self.cut_after: int | None = None
         self.hearings = 0
+        self.reflection_seconds = reflection_seconds
         counting = threading.Lock()
         server = self
 
@@ -62,6 +66,7 @@ class OpenAIServer:
                 schema = form.get("json_schema", {}).get("schema", {}) if kind == "json_schema" else \
                     form.get("schema", {})
                 if "summary" in schema.get("properties", {}):  # reflection
+                    time.sleep(server.reflection_seconds)
                     pieces = [json.dumps({"summary": "We said hello.", "journal": "A quiet start.",
                                           "self_description": "I listen.", "moments": [],
                                           "facts": []})]

@@ -185,6 +185,7 @@ class Workload:
             if process.wait() == 0:
                 self.reflections += 1
             self.reflecting = None
+            stop.wait(1.0)  # a start costs a core for a second: the call's turns need it more
 
     def kill(self, server: subprocess.Popen, model: OpenAIServer) -> None:
         """SIGKILL, at once, to the server and to a reflection under way."""
@@ -300,7 +301,7 @@ def test_sigkill_at_random_moments_loses_no_acknowledged_message(tmp_path, reque
     server.login(mail.user, mail.password)
     env = {**os.environ, "OS1_HOME": str(home)}
     reminders: ReachStore | None = None  # opened once os1 has made its database
-    with OpenAIServer(numbered_hearings=True) as model:
+    with OpenAIServer(numbered_hearings=True, reflection_seconds=0.5) as model:
         (home / "config.toml").write_text(f'[llm]\nmodel = "{model.url}"\n'
                                           f'[voice]\nasr = "{model.url}"\ntts = "{model.url}"\n'
                                           f'[reach]\nquiet_hours = ""\n{storage}')
