@@ -246,8 +246,9 @@ class Reacher:
         sends: list[Send] = []
         for d in decisions:
             if isinstance(d, Drop):
-                if self._advance(d.item, now):
-                    self.store.log([d.item.id], "dropped", d.reason, at=now)
+                with self.store.transaction():  # moved on and logged, or neither
+                    if self._advance(d.item, now):
+                        self.store.log([d.item.id], "dropped", d.reason, at=now)
             elif isinstance(d, Hold):
                 if self.store.hold(d.item.id, d.reason):
                     self.store.log([d.item.id], "held", d.reason, at=now)

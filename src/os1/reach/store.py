@@ -159,6 +159,9 @@ class ReachStore:
                 yield
             return
         with self._lock:  # the connection is shared: no other thread's statement joins in
+            if self._db.in_transaction:  # a block inside another joins it
+                yield
+                return
             self._exec("BEGIN IMMEDIATE")
             try:
                 yield
