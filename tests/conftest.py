@@ -14,6 +14,16 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 pytest_plugins = ["mailservers", "calendarserver", "postgres_server"]
 
 
+@pytest.fixture(autouse=True)
+def unhurried_recall(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Recall's 150 ms budget keeps a turn fast; what a test finds must not depend
+    on how busy the machine is (on CI, under the whole suite, a search once ran past
+    it and found nothing). Tests of the budget itself pass ``budget=``."""
+    from os1.memory.sql import SQLMemory
+
+    monkeypatch.setattr(SQLMemory, "search_budget", 5.0)
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def backend(request: pytest.FixtureRequest) -> str:
     """Each storage backend in turn: tests that take it run on both."""

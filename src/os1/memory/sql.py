@@ -66,6 +66,8 @@ class SQLMemory:
     where: str
     #: SQL for "the message's content holds a question mark" (the index's view).
     ASKS = "instr(content, char(63)) > 0"
+    #: Seconds a search may take when its caller names none.
+    search_budget: float = SEARCH_BUDGET
 
     def __init__(self, user: str, *, embedder: Embedder | Literal["default"] | None = "default",
                  tuning: RecallTuning = RecallTuning(), zone: tzinfo | None = None):
@@ -385,7 +387,7 @@ class SQLMemory:
 
     def search(
         self, query: str, *, limit: int = 8, exclude_session: int | None = None,
-        now: float | None = None, budget: float = SEARCH_BUDGET,
+        now: float | None = None, budget: float | None = None,
     ) -> list[Hit]:
         """Current facts, past messages and reflection notes (session summaries,
         journal entries, relationship records) related to ``query``, best first.
@@ -394,7 +396,9 @@ class SQLMemory:
         embedder, BM25 alone. Facts and notes: BM25. ``exclude_session`` leaves
         out that session's messages and what was drawn from them (a
         conversation already has those in view). ``now`` resolves "last week"
-        (default: the clock). Past ``budget`` seconds the slower steps are skipped."""
+        (default: the clock). Past ``budget`` seconds (default: ``search_budget``)
+        the slower steps are skipped."""
+        budget = self.search_budget if budget is None else budget
         started = time.perf_counter()
         deadline = started + budget
         # The query's vector first: the embedding model computes on both cores, and
