@@ -105,6 +105,26 @@ async def test_export_then_import_into_a_fresh_memory_is_the_same_memory(make_me
     assert canonical(source.export()) == canonical(first)  # the exporter's memory is untouched
 
 
+async def test_a_memory_moves_from_sqlite_to_postgresql_and_back_unchanged(tmp_path, pg_url):
+    # Export and import go through the memory's ports, so any backend reads
+    # what another wrote: moving from one computer to a server, and back.
+    from os1.memory.postgres import PostgresMemory
+
+    source = await rich_memory(SQLiteMemory(tmp_path / "laptop.sqlite3", "ana", embedder=None))
+    server = PostgresMemory(pg_url, "ana", embedder=None)
+    back = SQLiteMemory(tmp_path / "back.sqlite3", "ana", embedder=None)
+    try:
+        first = source.export()
+        server.import_data(first)
+        back.import_data(server.export())
+        assert canonical(server.export()) == canonical(back.export()) == canonical(first)
+        assert [f.text for f in server.facts() if f.key] == ["The user lives in Portland."]
+        assert [n.kind for n in server.notes(["open_loop"])] == ["open_loop"]
+    finally:
+        for store in (source, server, back):
+            store.close()
+
+
 def test_an_older_export_without_sessions_or_history_imports(make_memory):
     old = {
         "format": "os1-memory", "version": 2, "user": "local", "exported_at": "2026-01-01T10:00:00+0000",

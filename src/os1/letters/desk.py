@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from os1.errors import DocumentError
 from os1.files.folders import Folders
@@ -27,7 +27,7 @@ from os1.letters.review import Review, decision
 from os1.letters.style import STYLE_KEY, describe_style
 from os1.letters.style import draft as draft_letter
 from os1.mail.guard import guard
-from os1.memory.store import MemoryStore
+from os1.memory.store import Actions, Facts
 from os1.mind.llm import LLM
 from os1.tools import Result, Tool, ToolError, tool
 
@@ -37,8 +37,12 @@ _LABELS = {"proofread": "proofread", "warmer": "warmer", "shorter": "shorter", "
            "more casual": "casual"}
 
 
+class DeskMemory(Actions, Facts, Protocol):
+    """What the desk keeps in memory: the action log, and their style notes."""
+
+
 class Desk:
-    def __init__(self, folder: Path, llm: LLM, memory: MemoryStore | None = None, *,
+    def __init__(self, folder: Path, llm: LLM, memory: DeskMemory | None = None, *,
                  channel: Callable[[], str] = lambda: "text"):
         self.folder = folder
         self.folders = Folders([folder])

@@ -28,8 +28,8 @@ from os1.memory.recall import (
 from os1.memory.schema import SEARCHABLE_NOTES
 from os1.memory.store import (
     Action,
-    NOTE_PREFIX, RELATIONSHIP_KINDS, STOPWORDS, Fact, Hit, Note, Reflection, Role, StoredMessage,
-    fts_query, parse_ref,
+    NOTE_PREFIX, RELATIONSHIP_KINDS, STOPWORDS, Fact, Hit, Note, Reflection, Role, Session,
+    StoredMessage, fts_query, parse_ref,
 )
 from os1.memory.when import time_window
 
@@ -103,6 +103,12 @@ class SQLMemory:
             "UPDATE sessions SET ended_at = ? WHERE id = ? AND user_id = ?",
             (time.time(), session_id, self.user),
         )
+
+    def sessions(self) -> list[Session]:
+        """Every conversation, oldest first."""
+        rows = self._exec("SELECT * FROM sessions WHERE user_id = ? ORDER BY id", (self.user,))
+        return [Session(r["id"], r["channel"], r["started_at"], r["ended_at"], r["reflected_at"],
+                        r["reflected_through"]) for r in rows.fetchall()]
 
     def add_message(
         self, session_id: int, role: Role, content: str, *, channel: str = "text",
@@ -770,6 +776,57 @@ class SQLMemory:
             (self.user, key, value),
         )
 
+    # -- restoring history (an import: transfer.py) -----------------------------------------
+
+    @contextlib.contextmanager
+    def restoring(self) -> Iterator[None]:
+        with self._tx():
+            yield
+        with self._index_lock:  # older messages among the new: the dense index is read again
+            self._rebuild = True
+
+    def restore_session(self, session: Session) -> int:
+        return int(self._exec(
+            "INSERT INTO sessions (user_id, channel, started_at, ended_at) VALUES (?, ?, ?, ?)",
+            (self.user, session.channel, session.started_at, session.ended_at),
+        ).lastrowid)
+
+    def set_reflected(self, session_id: int, at: float | None, through_message_id: int | None) -> None:
+        self._exec("UPDATE sessions SET reflected_at = ?, reflected_through = ? WHERE id = ? AND user_id = ?",
+                   (at, through_message_id, session_id, self.user))
+
+    def restore_message(self, message: StoredMessage) -> int:
+        m = message
+        return int(self._exec(
+            "INSERT INTO messages (user_id, session_id, role, content, channel, interrupted,"
+            " extracted, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (self.user, m.session_id, m.role, m.content, m.channel, int(m.interrupted),
+             int(m.mined or m.role != "user"), m.created_at),
+        ).lastrowid)
+
+    def restore_fact(self, fact: Fact) -> int:
+        f = fact
+        return int(self._exec(
+            "INSERT INTO facts (user_id, text, kind, source_message_id, created_at, key,"
+            " valid_from, superseded_at, corrected) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (self.user, f.text, f.kind, f.source_message_id, f.created_at, f.key,
+             f.valid_from, f.superseded_at, int(f.corrected)),
+        ).lastrowid)
+
+    def supersede(self, fact_id: int, by_fact_id: int) -> None:
+        self._exec("UPDATE facts SET superseded_by = ? WHERE id = ? AND user_id = ?",
+                   (by_fact_id, fact_id, self.user))
+
+    def restore_note(self, note: Note) -> int:
+        n = note
+        table = _NOTE_TABLE[NOTE_PREFIX[n.kind]]
+        extra_cols, extra_vals = (", kind, due_at", (n.kind, n.due_at)) if table == "relationship" else ("", ())
+        return int(self._exec(
+            f"INSERT INTO {table} (user_id, source_session_id, text, created_at{extra_cols})"
+            f" VALUES (?, ?, ?, ?{', ?' * len(extra_vals)})",
+            (self.user, n.session_id, n.text, n.created_at, *extra_vals),
+        ).lastrowid)
+
     def export(self) -> dict[str, Any]:
         """Everything remembered about this user, as readable JSON (transfer.py)."""
         from os1.memory.transfer import export_memory
@@ -821,6 +878,7 @@ def _message(r: Any) -> StoredMessage:
     return StoredMessage(
         id=r["id"], session_id=r["session_id"], role=r["role"], content=r["content"],
         channel=r["channel"], created_at=r["created_at"], interrupted=bool(r["interrupted"]),
+        mined=bool(r["extracted"]),
     )
 
 

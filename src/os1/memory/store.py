@@ -1,8 +1,11 @@
 """The memory boundary: records and the store Protocol.
 
 A store is always bound to one user: nothing it returns can belong to anyone
-else, which is how one user's memory stays invisible to another. The SQLite
-store implements it today; a PostgreSQL store can sit behind the same Protocol.
+else, which is how one user's memory stays invisible to another. Its surface
+is a set of narrow ports (conversations, facts, reflections, recall,
+forgetting, actions, profile, restoring history); code that needs one names
+that one. SQLite and PostgreSQL implement them all (sql.py), and export and
+import (transfer.py) are written against the ports, not a backend's SQL.
 
 Item ids shown to users are prefixed by kind: ``f12`` is fact 12, ``m34`` is
 message 34; the companion's reflections on a conversation are ``s`` (session
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import tzinfo
 from typing import Any, Literal, Protocol
@@ -36,10 +40,25 @@ class StoredMessage:
     channel: str
     created_at: float
     interrupted: bool = False
+    #: Its facts have been read (or it has none to read: os1's own words).
+    mined: bool = False
 
     @property
     def ref(self) -> str:
         return f"m{self.id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """One conversation: a call, or a stretch of typed messages."""
+
+    id: int
+    channel: str
+    started_at: float
+    ended_at: float | None = None
+    reflected_at: float | None = None
+    #: The last message reflection has read (None: not reflected on yet).
+    reflected_through: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,45 +167,88 @@ class Action:
     settled_at: float | None = None
 
 
-class MemoryStore(Protocol):
-    user: str
-    zone: tzinfo | None  # the person's time zone (None: this computer's)
-
+class Conversations(Protocol):
     def start_session(self, channel: str, *, started_at: float | None = None) -> int: ...
     def end_session(self, session_id: int) -> None: ...
+    def sessions(self) -> list[Session]: ...
     def add_message(
         self, session_id: int, role: Role, content: str, *, channel: str = "text",
         interrupted: bool = False, created_at: float | None = None,
     ) -> int: ...
     def messages(self, *, session_id: int | None = None, limit: int | None = 50) -> list[StoredMessage]: ...
+    def revise_message(self, message_id: int, content: str, *, interrupted: bool) -> None: ...
+
+
+class Facts(Protocol):
     def unextracted(self, limit: int = 20) -> list[StoredMessage]: ...
     def mark_extracted(self, message_id: int) -> None: ...
-    def revise_message(self, message_id: int, content: str, *, interrupted: bool) -> None: ...
     def add_fact(
         self, text: str, *, kind: str, source_message_id: int | None, key: str | None = None,
         valid_from: float | None = None,
     ) -> int | None: ...
     def facts(self, *, include_history: bool = False) -> list[Fact]: ...
     def edit(self, ref: str, text: str) -> bool: ...
+
+
+class Reflections(Protocol):
     def notes(self, kinds: Sequence[str] | None = None) -> list[Note]: ...
     def self_description(self) -> str | None: ...
     def pending_reflections(self, *, limit: int = 10) -> list[int]: ...
     def reflected_through(self, session_id: int) -> int: ...
     def save_reflection(self, reflection: Reflection) -> bool: ...
     def reflection_failed(self, session_id: int, through_message_id: int) -> None: ...
+
+
+class Recall(Protocol):
     def search(
         self, query: str, *, limit: int = 8, exclude_session: int | None = None,
         now: float | None = None, budget: float | None = None,
     ) -> list[Hit]: ...
     def embed_pending(self, limit: int = 32) -> int: ...
+
+
+class Forgetting(Protocol):
     def forget(self, ref: str, *, reply: bool = True) -> bool: ...
     def forget_everything(self) -> int: ...
+
+
+class Actions(Protocol):
     def add_action(self, tool: str, arguments: dict[str, Any], action: str, warnings: Sequence[str],
                    *, expires_at: float) -> Action: ...
     def settle_action(self, action_id: int, status: str, outcome: str = "") -> bool: ...
     def actions(self, *, limit: int | None = 20, now: float | None = None) -> list[Action]: ...
+
+
+class Profile(Protocol):
     def profile(self) -> dict[str, str]: ...
     def set_profile(self, key: str, value: str) -> None: ...
+
+
+class Restore(Protocol):
+    """History written back as it was (an import): each record keeps its own
+    times and flags, nothing is inferred from it (a restored fact replaces no
+    other), and the record's own id is not used: the new one is returned."""
+
+    def restoring(self) -> AbstractContextManager[None]:
+        """One import: all of its writes, or none."""
+        ...
+    def restore_session(self, session: Session) -> int:
+        """Its channel and times; reflection is restored with ``set_reflected``."""
+        ...
+    def set_reflected(self, session_id: int, at: float | None, through_message_id: int | None) -> None: ...
+    def restore_message(self, message: StoredMessage) -> int: ...
+    def restore_fact(self, fact: Fact) -> int:
+        """``superseded_by`` is not kept: ``supersede`` links the new ids."""
+        ...
+    def supersede(self, fact_id: int, by_fact_id: int) -> None: ...
+    def restore_note(self, note: Note) -> int: ...
+
+
+class MemoryStore(Conversations, Facts, Reflections, Recall, Forgetting, Actions, Profile, Restore,
+                  Protocol):
+    user: str
+    zone: tzinfo | None  # the person's time zone (None: this computer's)
+
     def export(self) -> dict[str, Any]: ...
     def import_data(self, data: dict[str, Any]) -> dict[str, int]: ...
     def close(self) -> None: ...

@@ -19,21 +19,26 @@ import sys
 import time
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, Protocol
 
 from os1.errors import StorageError
-from os1.memory.store import RELATIONSHIP_KINDS
-
-if TYPE_CHECKING:
-    from os1.memory.sql import SQLMemory
+from os1.memory.store import (
+    RELATIONSHIP_KINDS, Conversations, Fact, Facts, Note, Profile, Reflections, Restore, Session, StoredMessage,
+)
 
 FORMAT = "os1-memory"
 #: The export's own version: 2 had no sessions, 3 added facts over time and the
 #: reflections. Schema changes that do not show in an export leave it alone.
 EXPORT_VERSION = 3
-#: Export list -> table of the notes the companion writes while reflecting.
-NOTE_LISTS = {"summaries": "summaries", "journal": "journal", "relationship": "relationship",
-              "self_description": "self_descriptions"}
+#: Export list -> the kinds of note the companion writes while reflecting in it.
+NOTE_LISTS: dict[str, tuple[str, ...]] = {"summaries": ("summary",), "journal": ("journal",),
+                                          "relationship": RELATIONSHIP_KINDS, "self_description": ("self",)}
+
+
+class Transferable(Conversations, Facts, Reflections, Profile, Restore, Protocol):
+    """The ports an export reads and an import writes through."""
+
+    user: str
 
 
 def read_export(source: str | Path) -> Any:
@@ -52,18 +57,12 @@ def read_export(source: str | Path) -> Any:
         raise StorageError(f"{source} is not an os1 memory export: it is nested too deeply.") from exc
 
 
-def export_memory(store: SQLMemory) -> dict[str, Any]:
-    user = store.user
-    sessions = store._exec(
-        "SELECT * FROM sessions WHERE user_id = ? ORDER BY id", (user,)
-    ).fetchall()
-    messages = store._exec(
-        "SELECT * FROM messages WHERE user_id = ? ORDER BY id", (user,)
-    ).fetchall()
+def export_memory(store: Transferable) -> dict[str, Any]:
+    notes = store.notes()
     data: dict[str, Any] = {
         "format": FORMAT,
         "version": EXPORT_VERSION,
-        "user": user,
+        "user": store.user,
         "exported_at": iso(time.time()),
         "profile": store.profile(),
         "facts": [
@@ -75,31 +74,29 @@ def export_memory(store: SQLMemory) -> dict[str, Any]:
             for f in store.facts(include_history=True)
         ],
         "sessions": [
-            {"id": s["id"], "channel": s["channel"], "started_at": iso(s["started_at"]),
-             "ended_at": iso(s["ended_at"]), "reflected_at": iso(s["reflected_at"]),
-             "reflected_through": f"m{s['reflected_through']}" if s["reflected_through"] else None}
-            for s in sessions
+            {"id": s.id, "channel": s.channel, "started_at": iso(s.started_at),
+             "ended_at": iso(s.ended_at), "reflected_at": iso(s.reflected_at),
+             "reflected_through": f"m{s.reflected_through}" if s.reflected_through else None}
+            for s in store.sessions()
         ],
         "messages": [
-            {"id": f"m{m['id']}", "session": m["session_id"], "role": m["role"],
-             "content": m["content"], "channel": m["channel"], "interrupted": bool(m["interrupted"]),
-             "mined": bool(m["extracted"]), "created_at": iso(m["created_at"])}
-            for m in messages
+            {"id": m.ref, "session": m.session_id, "role": m.role, "content": m.content,
+             "channel": m.channel, "interrupted": m.interrupted, "mined": m.mined,
+             "created_at": iso(m.created_at)}
+            for m in store.messages(limit=None)
         ],
     }
-    for name, table in NOTE_LISTS.items():
-        rows = store._exec(f"SELECT * FROM {table} WHERE user_id = ? ORDER BY id", (user,)).fetchall()
-        prefix = {"summaries": "s", "journal": "j", "relationship": "r"}.get(name, "d")
+    for name, kinds in NOTE_LISTS.items():
         data[name] = [
-            {"id": f"{prefix}{r['id']}", "session": r["source_session_id"],
-             **({"kind": r["kind"], "due": iso(r["due_at"])} if table == "relationship" else {}),
-             "text": r["text"], "created_at": iso(r["created_at"])}
-            for r in rows
+            {"id": n.ref, "session": n.session_id,
+             **({"kind": n.kind, "due": iso(n.due_at)} if name == "relationship" else {}),
+             "text": n.text, "created_at": iso(n.created_at)}
+            for n in sorted((n for n in notes if n.kind in kinds), key=lambda n: n.id)
         ]
     return data
 
 
-def import_memory(store: SQLMemory, data: dict[str, Any]) -> dict[str, int]:
+def import_memory(store: Transferable, data: dict[str, Any]) -> dict[str, int]:
     """Add ``data`` (an export, from this or an older version) to the store's
     user, whoever it was exported from. Returns how many items of each kind
     were added. Raises StorageError for a file that is not an export."""
@@ -113,25 +110,19 @@ def import_memory(store: SQLMemory, data: dict[str, Any]) -> dict[str, int]:
         )
     try:
         _check_ids(data)
-        with store._tx():
-            counts = _Importer(store).run(data)
+        with store.restoring():
+            return _Importer(store).run(data)
     except (KeyError, TypeError, ValueError, AttributeError, ArithmeticError) as exc:
         # ArithmeticError: a number too large for what it stands for (a session's, say)
         raise StorageError(f"The memory export is damaged or incomplete ({exc!r}).") from exc
-    with store._index_lock:
-        store._rebuild = True
-    return counts
 
 
 class _Importer:
     """One import, inside the store's transaction."""
 
-    def __init__(self, store: SQLMemory):
+    def __init__(self, store: Transferable):
         self.store = store
-        self.user = store.user
-        self.exec = store._exec
-        self.counts = {k: 0 for k in ("profile", "sessions", "messages", "facts", "summaries",
-                                      "journal", "relationship", "self_description")}
+        self.counts = {k: 0 for k in ("profile", "sessions", "messages", "facts", *NOTE_LISTS)}
         self.session_ids: dict[int, int] = {}
         self.message_ids: dict[str, int] = {}
 
@@ -143,23 +134,15 @@ class _Importer:
         sessions = list(data.get("sessions") or []) or _sessions_of(messages)
         self._messages(sessions, messages)
         self._facts(list(data.get("facts") or []))
-        for name, table in NOTE_LISTS.items():
-            self._notes(name, table, list(data.get(name) or []))
+        known_notes = {(n.kind, n.session_id, n.text) for n in self.store.notes()}
+        for name in NOTE_LISTS:
+            self._notes(name, list(data.get(name) or []), known_notes)
         return self.counts
 
     def _messages(self, sessions: list[dict[str, Any]], messages: list[dict[str, Any]]) -> None:
-        known = {
-            (r["role"], r["content"], round(r["created_at"])): (r["id"], r["session_id"])
-            for r in self.exec(
-                "SELECT id, session_id, role, content, created_at FROM messages WHERE user_id = ?",
-                (self.user,),
-            ).fetchall()
-        }
-        known_sessions = {
-            (round(r["started_at"]), r["channel"]): r["id"]
-            for r in self.exec("SELECT id, started_at, channel FROM sessions WHERE user_id = ?",
-                               (self.user,)).fetchall()
-        }
+        known: dict[tuple[str, str, int], int] = {
+            (m.role, m.content, round(m.created_at)): m.id for m in self.store.messages(limit=None)}
+        known_sessions = {(round(s.started_at), s.channel): s.id for s in self.store.sessions()}
         by_session: dict[int, list[dict[str, Any]]] = {}
         for m in messages:
             by_session.setdefault(int(m["session"]), []).append(m)
@@ -171,86 +154,71 @@ class _Importer:
             if existing is not None:  # imported before: add only what is missing
                 self.session_ids[old] = existing
             else:
-                self.session_ids[old] = int(self.exec(
-                    "INSERT INTO sessions (user_id, channel, started_at, ended_at) VALUES (?, ?, ?, ?)",
-                    (self.user, channel, started, parse_time(s.get("ended_at"))),
-                ).lastrowid)
+                self.session_ids[old] = self.store.restore_session(
+                    Session(0, channel, started, parse_time(s.get("ended_at"))))
                 self.counts["sessions"] += 1
             for m in by_session.get(old, []):
                 self._message(m, self.session_ids[old], known)
             reflected = self.message_ids.get(str(s.get("reflected_through") or ""))
             if existing is None and (reflected or s.get("reflected_at")):
-                self.exec("UPDATE sessions SET reflected_at = ?, reflected_through = ? WHERE id = ?",
-                          (parse_time(s.get("reflected_at")), reflected, self.session_ids[old]))
+                self.store.set_reflected(self.session_ids[old], parse_time(s.get("reflected_at")), reflected)
 
-    def _message(self, m: dict[str, Any], session: int, known: dict[Any, tuple[int, int]]) -> None:
+    def _message(self, m: dict[str, Any], session: int, known: dict[tuple[str, str, int], int]) -> None:
         hit = known.get(_message_key(m))
         if hit is not None:
-            self.message_ids[str(m["id"])] = hit[0]
+            self.message_ids[str(m["id"])] = hit
             return
         role = m["role"]
         if role not in ("user", "assistant"):
             raise ValueError(f"message {m.get('id')}: role {role!r}")
-        mined = m.get("mined", True)  # older exports: their facts came along
-        mid = int(self.exec(
-            "INSERT INTO messages (user_id, session_id, role, content, channel, interrupted,"
-            " extracted, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (self.user, session, role, str(m["content"]), str(m.get("channel") or "text"),
-             int(bool(m.get("interrupted"))), int(bool(mined) or role != "user"),
-             parse_time(m["created_at"])),
-        ).lastrowid)
-        self.message_ids[str(m["id"])] = mid
+        self.message_ids[str(m["id"])] = self.store.restore_message(StoredMessage(
+            0, session, role, str(m["content"]), str(m.get("channel") or "text"),
+            required_time(m["created_at"], f"message {m.get('id')}"),
+            interrupted=bool(m.get("interrupted")),
+            mined=bool(m.get("mined", True)),  # older exports: their facts came along
+        ))
         self.counts["messages"] += 1
 
     def _facts(self, facts: list[dict[str, Any]]) -> None:
-        known = {
-            (r[0].lower(), round(r[1] or 0))
-            for r in self.exec("SELECT text, valid_from FROM facts WHERE user_id = ?", (self.user,))
-        }
-        new_ids: dict[str, int] = {}
+        known = {(f.text.lower(), round(f.valid_from or 0)) for f in self.store.facts(include_history=True)}
+        fresh = []
         for f in facts:
             created = required_time(f["created_at"], f"fact {f.get('id')}")
             valid_from = parse_time(f.get("valid_from")) or created
-            if (str(f["text"]).lower(), round(valid_from)) in known:
-                continue
-            source = self.message_ids.get(str(f.get("source") or ""))
-            new_ids[str(f["id"])] = int(self.exec(
-                "INSERT INTO facts (user_id, text, kind, source_message_id, created_at, key,"
-                " valid_from, superseded_at, corrected) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (self.user, str(f["text"]), str(f.get("kind") or "other"), source, created,
-                 f.get("key"), valid_from, parse_time(f.get("superseded_at")),
-                 int(bool(f.get("corrected")))),
-            ).lastrowid)
+            if (str(f["text"]).lower(), round(valid_from)) not in known:
+                fresh.append((f, created, valid_from))
+        coming = {str(f["id"]) for f, _, _ in fresh}
+        new_ids: dict[str, int] = {}
+        for f, created, valid_from in fresh:
+            # Replaced by a fact that is not coming in with it: current again.
+            history = str(f.get("superseded_by") or "") in coming
+            new_ids[str(f["id"])] = self.store.restore_fact(Fact(
+                0, str(f["text"]), str(f.get("kind") or "other"),
+                self.message_ids.get(str(f.get("source") or "")), created, key=f.get("key"),
+                valid_from=valid_from,
+                superseded_at=parse_time(f.get("superseded_at")) if history else None,
+                corrected=bool(f.get("corrected")) and history,
+            ))
             self.counts["facts"] += 1
         # Second pass: a fact is replaced by one later in the file.
-        for f in facts:
-            by = new_ids.get(str(f.get("superseded_by") or ""))
-            if str(f["id"]) in new_ids and by is not None:
-                self.exec("UPDATE facts SET superseded_by = ? WHERE id = ?", (by, new_ids[str(f["id"])]))
-            elif str(f["id"]) in new_ids and f.get("superseded_at") and by is None:
-                # Replaced by a fact that was not imported: current again.
-                self.exec("UPDATE facts SET superseded_at = NULL, corrected = 0 WHERE id = ?",
-                          (new_ids[str(f["id"])],))
+        for f, _, _ in fresh:
+            if (by := new_ids.get(str(f.get("superseded_by") or ""))) is not None:
+                self.store.supersede(new_ids[str(f["id"])], by)
 
-    def _notes(self, name: str, table: str, notes: list[dict[str, Any]]) -> None:
-        known = {
-            (r[0], r[1]) for r in self.exec(
-                f"SELECT source_session_id, text FROM {table} WHERE user_id = ?", (self.user,))
-        }
+    def _notes(self, name: str, notes: list[dict[str, Any]], known: set[tuple[str, int | None, str]]) -> None:
         for n in notes:
             session = self.session_ids.get(int(n["session"]))
-            if session is None or (session, str(n["text"])) in known:
+            if name == "relationship":
+                kind = n["kind"]
+                if kind not in RELATIONSHIP_KINDS:
+                    raise ValueError(f"relationship {n.get('id')}: kind {kind!r}")
+            else:
+                kind = NOTE_LISTS[name][0]
+            if session is None or (kind, session, str(n["text"])) in known:
                 continue  # a note belongs to a session; without it there is nothing to hang it on
-            extra_cols, extra_vals = "", cast(tuple[Any, ...], ())
-            if table == "relationship":
-                if n["kind"] not in RELATIONSHIP_KINDS:
-                    raise ValueError(f"relationship {n.get('id')}: kind {n['kind']!r}")
-                extra_cols, extra_vals = ", kind, due_at", (n["kind"], parse_time(n.get("due")))
-            self.exec(
-                f"INSERT INTO {table} (user_id, source_session_id, text, created_at{extra_cols})"
-                f" VALUES (?, ?, ?, ?{', ?' * len(extra_vals)})",
-                (self.user, session, str(n["text"]), parse_time(n["created_at"]), *extra_vals),
-            )
+            self.store.restore_note(Note(
+                0, kind, str(n["text"]), session, required_time(n["created_at"], f"{name} {n.get('id')}"),
+                parse_time(n.get("due")) if name == "relationship" else None))
             self.counts[name] += 1
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from os1.memory.facts import spoken_day
-from os1.memory.store import MemoryStore
+from os1.memory.store import Recall
 from os1.tools import Result, Tool, ToolError, tool
 
 #: Memories one search returns.
@@ -29,7 +29,7 @@ def note_path(folder: Path, name: str) -> Path:
     return folder / name
 
 
-def basic_tools(memory: MemoryStore, notes: Path,
+def basic_tools(memory: Recall, notes: Path,
                 clock: Callable[[], float] = time.time) -> list[Tool]:
     """The tools every conversation has, bound to one person's memory and notes."""
 
