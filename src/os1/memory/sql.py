@@ -89,14 +89,11 @@ class SQLMemory:
 
     def start_session(self, channel: str, *, started_at: float | None = None) -> int:
         """``started_at``: epoch seconds, for history imported after the fact."""
-        cur = self._exec(
-            "INSERT INTO sessions (user_id, channel, started_at) VALUES (?, ?, ?)",
-            (self.user, channel, time.time() if started_at is None else started_at),
-        )
+        session_id = self.restore_session(Session(0, channel, time.time() if started_at is None else started_at))
         if not self._warmed:  # a conversation starts: have the model ready for its first recall
             self._warmed = True
             _embed_pool().submit(self._warm)
-        return int(cur.lastrowid)
+        return session_id
 
     def end_session(self, session_id: int) -> None:
         self._exec(
@@ -115,16 +112,11 @@ class SQLMemory:
         interrupted: bool = False, created_at: float | None = None,
     ) -> int:
         """``created_at``: epoch seconds, for history imported after the fact."""
-        cur = self._exec(
-            "INSERT INTO messages (user_id, session_id, role, content, channel, interrupted,"
-            " extracted, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            # Only the user's own words are mined for facts about them.
-            (self.user, session_id, role, content, channel, int(interrupted),
-             int(role != "user"), time.time() if created_at is None else created_at),
-        )
         # The dense index takes it in at the next search; its vector comes with
         # background work (embed_pending).
-        return int(cur.lastrowid)
+        return self.restore_message(StoredMessage(
+            0, session_id, role, content, channel, time.time() if created_at is None else created_at,
+            interrupted=interrupted))
 
     def messages(self, *, session_id: int | None = None, limit: int | None = 50) -> list[StoredMessage]:
         """The latest ``limit`` messages (None: all), oldest first."""
@@ -346,20 +338,12 @@ class SQLMemory:
                 return False
             self._delete_session_notes(r.session_id)
             now = time.time()
-            for table, text in (("summaries", r.summary), ("journal", r.journal),
-                                ("self_descriptions", r.self_description)):
+            notes = [("summary", r.summary, None), ("journal", r.journal, None),
+                     ("self", r.self_description, None),
+                     *((m.kind, m.text, m.due_at) for m in r.moments if m.kind in RELATIONSHIP_KINDS)]
+            for kind, text, due_at in notes:
                 if text.strip():
-                    self._exec(
-                        f"INSERT INTO {table} (user_id, source_session_id, text, created_at)"
-                        " VALUES (?, ?, ?, ?)", (self.user, r.session_id, text.strip(), now),
-                    )
-            for m in r.moments:
-                if m.kind in RELATIONSHIP_KINDS and m.text.strip():
-                    self._exec(
-                        "INSERT INTO relationship (user_id, source_session_id, kind, due_at, text,"
-                        " created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                        (self.user, r.session_id, m.kind, m.due_at, m.text.strip(), now),
-                    )
+                    self.restore_note(Note(0, kind, text.strip(), r.session_id, now, due_at))
             for f in r.facts:
                 if f.source_message_id in ids:
                     self._insert_fact(f.text, kind=f.kind, source_message_id=f.source_message_id,
@@ -796,7 +780,7 @@ class SQLMemory:
                    (at, through_message_id, session_id, self.user))
 
     def restore_message(self, message: StoredMessage) -> int:
-        m = message
+        m = message  # (only the person's own words are mined for facts about them)
         return int(self._exec(
             "INSERT INTO messages (user_id, session_id, role, content, channel, interrupted,"
             " extracted, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
