@@ -1,6 +1,7 @@
-"""Accounts: argon2 passwords, logins with CSRF tokens, API tokens, lockout;
-``os1 user``; and os1 serve with accounts (login page, cookies, CSRF, each
-person reaching only their own companion). Real SQLite, real hubs, a fake model."""
+"""Accounts: argon2 passwords, logins with CSRF tokens, API tokens, lockout
+(in a SQLite file and in PostgreSQL); ``os1 user``; and os1 serve with
+accounts (login page, cookies, CSRF, each person reaching only their own
+companion, their own settings). Real databases, real hubs, a fake model."""
 
 from __future__ import annotations
 
@@ -28,23 +29,39 @@ def settings(tmp_path):
 
 
 @pytest.fixture
-def accounts(settings):
-    accounts = Accounts(accounts_path(settings.home))
+def where(settings, backend, request):
+    """The accounts' place on this test's backend: the file, or a PostgreSQL database."""
+    return accounts_path(settings.home) if backend == "sqlite" else request.getfixturevalue("pg_url")
+
+
+@pytest.fixture
+def accounts(where):
+    accounts = Accounts(where)
     accounts.add("alice", "alice-password")
     accounts.add("bob", "bob-password")
     yield accounts
     accounts.close()
 
 
-# -- the accounts file ---------------------------------------------------------------------------------
+def stored(where, sql: str) -> list[tuple]:
+    """Rows as the database holds them, read past os1."""
+    if isinstance(where, str):
+        import psycopg
+
+        with psycopg.connect(where) as conn:
+            return conn.execute(sql).fetchall()
+    return sqlite3.connect(where).execute(sql).fetchall()
 
 
-def test_a_password_is_kept_only_as_an_argon2_hash(settings, accounts):
+# -- the accounts ---------------------------------------------------------------------------------------
+
+
+def test_a_password_is_kept_only_as_an_argon2_hash(where, accounts):
     assert accounts.verify("alice", "alice-password")
     assert not accounts.verify("alice", "bob-password") and not accounts.verify("nobody", "alice-password")
-    raw = sqlite3.connect(accounts_path(settings.home)).execute("SELECT password FROM people").fetchall()
-    assert all(row[0].startswith("$argon2id$") for row in raw)
-    assert b"alice-password" not in accounts_path(settings.home).read_bytes()
+    raw = stored(where, "SELECT password FROM people")
+    assert len(raw) == 2 and all(row[0].startswith("$argon2id$") for row in raw)
+    assert "alice-password" not in str(stored(where, "SELECT * FROM people"))
 
 
 def test_names_and_passwords_are_checked(accounts):
@@ -92,13 +109,14 @@ def test_too_many_failed_logins_lock_the_name_and_the_address_for_a_while(accoun
     assert accounts.allowed("name:alice", now=100.0 + 16 * 60)
 
 
-def test_failed_logins_count_across_workers_sharing_the_accounts(accounts, tmp_path):
-    other = Accounts(accounts_path(tmp_path / "home"))  # another os1 serve on the same home
+def test_failed_logins_count_across_workers_sharing_the_accounts(where, accounts, tmp_path):
+    other = Accounts(where)  # another os1 serve on the same home, or the same database
     try:
         for n in range(MAX_FAILURES):
             (accounts if n % 2 else other).verify("alice", "wrong password", address="1.2.3.4", now=100.0)
         assert not accounts.allowed("name:alice", now=101.0) and not other.allowed("name:alice", now=101.0)
         other.verify("correct horse battery", "", address="1.2.3.4")  # a password in the name box
+        assert "correct horse" not in str(stored(where, "SELECT * FROM failures"))
         files = (tmp_path / "home").glob("accounts.sqlite3*")  # with the write-ahead log
         assert not any(b"correct horse" in f.read_bytes() for f in files)
     finally:
@@ -139,7 +157,7 @@ def test_os1_user_adds_lists_tokens_and_removes_people_with_their_memory(tmp_pat
         memory.close()
     assert main(["user", "remove", "ben", "--home", home, "--yes"]) == 0
     assert "Removed ben" in capsys.readouterr().out
-    accounts = open_accounts(settings.home)
+    accounts = open_accounts(settings)
     assert accounts is not None and accounts.token_owner(token) is None
     assert [p.name for p in accounts.people()] == ["ana"]
     accounts.close()
@@ -151,7 +169,60 @@ def test_os1_user_adds_lists_tokens_and_removes_people_with_their_memory(tmp_pat
     assert b"ben keeps a secret" not in settings.database.read_bytes()
 
 
+def test_with_a_database_os1_user_keeps_the_people_there_and_removes_all_of_them(tmp_path, monkeypatch, pg_url):
+    import psycopg
+
+    from os1.person_config import OwnSettings
+
+    home = str(tmp_path / "home")
+    monkeypatch.setenv("OS1_DATABASE_URL", pg_url)
+    monkeypatch.setattr("sys.stdin", __import__("io").StringIO("pass-word-1\npass-word-2\n"))
+    for name in ("ana", "ben"):
+        assert main(["user", "add", name, "--home", home, "--password-stdin"]) == 0
+    settings = load_settings({"home": home}, env={"HOME": str(tmp_path), "OS1_DATABASE_URL": pg_url})
+    OwnSettings(settings, "ben").update({"persona": {"name": "Samantha"}})
+    assert not accounts_path(settings.home).exists()
+    accounts = open_accounts(settings)
+    assert accounts is not None and [p.name for p in accounts.people()] == ["ana", "ben"]
+    accounts.close()
+    assert main(["user", "remove", "ben", "--home", home, "--yes"]) == 0
+    with psycopg.connect(pg_url) as conn:
+        assert conn.execute("SELECT name FROM people").fetchall() == [("ana",)]
+        assert conn.execute("SELECT user_id FROM person_settings").fetchall() == []
+
+
+def test_a_persons_own_settings_in_the_database_are_theirs_alone(tmp_path, pg_url):
+    import psycopg
+
+    from os1.person_config import OwnSettings
+
+    base = load_settings({"home": str(tmp_path / "home")}, env={"HOME": str(tmp_path), "OS1_DATABASE_URL": pg_url})
+    ana, ben = OwnSettings(base, "ana"), OwnSettings(base, "ben")
+    ana.update({"persona": {"name": "Samantha"}, "reach": {"timezone": "Asia/Tokyo"}})
+    ana.update({"voice": {"speed": 1.2}})  # what else she set stays
+    mine = ana.settings()
+    assert (mine.persona.name, str(mine.reach.zone), mine.voice.speed) == ("Samantha", "Asia/Tokyo", 1.2)
+    assert ben.settings().persona.name == base.persona.name
+    assert not (base.home / "people").exists()
+    with psycopg.connect(pg_url) as conn:  # as a person's transactions run: a statement with no filter
+        conn.execute("SET ROLE os1_person")
+        conn.execute("SELECT set_config('os1.user', 'ben', false)")
+        assert conn.execute("SELECT * FROM person_settings").fetchall() == []
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("SELECT * FROM people")  # the accounts are the service's, not a person's
+
+
 # -- os1 serve with accounts ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def file_accounts(settings):
+    """The page's tests: accounts in the file (the database's are tested above and in test_workers.py)."""
+    accounts = Accounts(accounts_path(settings.home))
+    accounts.add("alice", "alice-password")
+    accounts.add("bob", "bob-password")
+    yield accounts
+    accounts.close()
 
 
 def app_for(settings, accounts, llm=None):
@@ -166,8 +237,8 @@ def log_in(client, name, password):
     return client.cookies["os1_csrf"]
 
 
-def test_without_a_login_the_page_sends_you_to_the_login_form_and_the_api_refuses(settings, accounts):
-    app, _ = app_for(settings, accounts)
+def test_without_a_login_the_page_sends_you_to_the_login_form_and_the_api_refuses(settings, file_accounts):
+    app, _ = app_for(settings, file_accounts)
     with TestClient(app, base_url=BASE) as client:
         page = client.get("/", follow_redirects=False)
         assert page.status_code == 303 and page.headers["location"] == "/login"
@@ -180,8 +251,9 @@ def test_without_a_login_the_page_sends_you_to_the_login_form_and_the_api_refuse
                 pass
 
 
-def test_the_login_form_sets_a_secure_httponly_session_cookie_and_a_readable_csrf_cookie(settings, accounts):
-    app, _ = app_for(settings, accounts)
+def test_the_login_form_sets_a_secure_httponly_session_cookie_and_a_readable_csrf_cookie(settings,
+                                                                                         file_accounts):
+    app, _ = app_for(settings, file_accounts)
     with TestClient(app, base_url="https://os1.example.org") as client:
         wrong = client.post("/login", data={"name": "alice", "password": "nope"}, follow_redirects=False)
         assert wrong.status_code == 303 and wrong.headers["location"] == "/login?failed=1"
@@ -197,8 +269,8 @@ def test_the_login_form_sets_a_secure_httponly_session_cookie_and_a_readable_csr
         assert status["user"] == "alice" and status["accounts"] is True
 
 
-def test_a_change_without_the_login_csrf_token_is_refused(settings, accounts):
-    app, _ = app_for(settings, accounts)
+def test_a_change_without_the_login_csrf_token_is_refused(settings, file_accounts):
+    app, _ = app_for(settings, file_accounts)
     with TestClient(app, base_url=BASE) as client:
         csrf = log_in(client, "alice", "alice-password")
         assert client.put("/api/settings", json={"name": "Sam"}).status_code == 403
@@ -213,16 +285,16 @@ def test_a_change_without_the_login_csrf_token_is_refused(settings, accounts):
         assert client.get("/api/status").status_code == 401
 
 
-def test_failed_logins_are_rate_limited(settings, accounts):
-    app, _ = app_for(settings, accounts)
+def test_failed_logins_are_rate_limited(settings, file_accounts):
+    app, _ = app_for(settings, file_accounts)
     with TestClient(app, base_url=BASE) as client:
         for _ in range(MAX_FAILURES):
             assert client.post("/login", json={"name": "bob", "password": "guess"}).status_code == 401
         assert client.post("/login", json={"name": "bob", "password": "bob-password"}).status_code == 429
 
 
-def test_each_person_talks_with_their_own_companion_and_sees_only_their_own_thread(settings, accounts):
-    app, hubs = app_for(settings, accounts, FakeLLM(["Hi Alice!", "Hi Bob!"]))
+def test_each_person_talks_with_their_own_companion_and_sees_only_their_own_thread(settings, file_accounts):
+    app, hubs = app_for(settings, file_accounts, FakeLLM(["Hi Alice!", "Hi Bob!"]))
     with TestClient(app, base_url=BASE) as alice, TestClient(app, base_url=BASE) as bob:
         csrf = log_in(alice, "alice", "alice-password")
         log_in(bob, "bob", "bob-password")
@@ -233,7 +305,7 @@ def test_each_person_talks_with_their_own_companion_and_sees_only_their_own_thre
             ws.send_json({"type": "message", "text": "my locker code is 4417"})
             while (event := ws.receive_json())["type"] != "thread.message" or event["role"] != "assistant":
                 pass
-        token = accounts.new_token("bob")
+        token = file_accounts.new_token("bob")
         with bob.websocket_connect("ws://127.0.0.1:8765/ws") as ws:
             ws.send_json({"type": "session.start", "protocol": 2})
             assert ws.receive_json()["user"] == "bob"
@@ -250,12 +322,12 @@ def test_each_person_talks_with_their_own_companion_and_sees_only_their_own_thre
         assert {hub.settings.user for hub in hubs.open()} == {"alice", "bob"}
 
 
-def test_in_chromium_a_person_logs_in_talks_changes_a_setting_and_logs_out(settings, accounts):
+def test_in_chromium_a_person_logs_in_talks_changes_a_setting_and_logs_out(settings, file_accounts):
     from playwright.sync_api import expect, sync_playwright
 
     from test_web_consent import browser, serving
 
-    app, hubs = app_for(settings, accounts, FakeLLM(["Hello Alice, good to see you."]))
+    app, hubs = app_for(settings, file_accounts, FakeLLM(["Hello Alice, good to see you."]))
     with serving(app) as url, sync_playwright() as p:
         chromium = browser(p)
         try:

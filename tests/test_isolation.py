@@ -31,10 +31,11 @@ import httpx
 import pytest
 import websockets
 
-from os1.accounts import Accounts, accounts_path
+from os1.accounts import Accounts, accounts_where
 from os1.config import load_settings, person_settings
 from os1.mail.parse import parse
 from os1.mail.store import Account, MailStore
+from os1.runtime import mail_where
 from os1.web.app import create_app
 from os1.web.engines import Engines
 from os1.web.hubs import Hubs
@@ -84,13 +85,13 @@ def world(tmp_path, backend, request):
     if backend == "postgres":
         env["OS1_DATABASE_URL"] = request.getfixturevalue("pg_url")
     settings = load_settings({"home": str(tmp_path / "home")}, env=env)
-    accounts = Accounts(accounts_path(settings.home))
+    accounts = Accounts(accounts_where(settings))  # in the database with one
     people = {}
     for name in PEOPLE:
         person = Person(name, f"{name}-password-{secrets.token_hex(4)}")
         accounts.add(name, person.password)
         person.token = accounts.new_token(name, "probes")
-        mail = MailStore(person_settings(settings, name).mail_database, name, embedder=None)
+        mail = MailStore(mail_where(person_settings(settings, name)), name, embedder=None)
         account = mail.add_account(Account(0, "home", f"{name}@example.org", name, "127.0.0.1", 9, "ssl",
                                            "127.0.0.1", 9, "ssl", "OS1_NO_SUCH_PASSWORD"))
         mail.reset_folder(account, "INBOX", 1, "inbox")
@@ -327,7 +328,7 @@ def test_ten_thousand_randomized_probes_leak_nothing_between_people(world):
     settings, people = world
     prompts: list[list[str]] = []
     llm = FakeLLM(on_call=lambda messages: prompts.append([m.content for m in messages]))
-    hubs = Hubs(settings, accounts=Accounts(accounts_path(settings.home)),
+    hubs = Hubs(settings, accounts=Accounts(accounts_where(settings)),
                 engines=Engines(settings, llm=llm), mail_sync_every=None, reach_every=None)
     rng = random.Random(int(os.environ.get("OS1_PROBE_SEED", "1917")))
     with serving(create_app(hubs, preload_voice=False)) as url:

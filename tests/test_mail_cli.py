@@ -13,11 +13,13 @@ import pytest
 pytestmark = [pytest.mark.timeout(900)]
 
 
-def os1(home, *args, text: str | None = None, password: str = ""):
+def os1(home, *args, text: str | None = None, password: str = "", database: str | None = None):
     env = {k: v for k, v in os.environ.items() if not k.startswith("OS1_")}
     # The small model in CI; OS1_TEST_LLM=qwen2.5-1.5b runs it with the default one.
     env.update(OS1_HOME=str(home), OS1_LLM=os.environ.get("OS1_TEST_LLM", "qwen2.5-0.5b"), HF_HUB_OFFLINE="1",
                OS1_MAIL_PASSWORD=password)
+    if database:
+        env["OS1_DATABASE_URL"] = database
     return subprocess.run([sys.executable, "-m", "os1", *args], input=text, capture_output=True, text=True,
                           env=env, timeout=600)
 
@@ -40,6 +42,20 @@ def test_a_wrong_password_is_said_plainly(tmp_path, dovecot):
                 "--smtp-host", "127.0.0.1", "--smtp-security", "starttls", "--password-env", "OS1_MAIL_PASSWORD",
                 password="wrong")
     assert added.returncode == 1 and "refused the password" in added.stderr and "Traceback" not in added.stderr
+
+
+def test_with_a_database_url_an_added_account_is_kept_in_postgresql(tmp_path, pg_url):
+    from os1.mail.store import MailStore
+
+    added = os1(tmp_path, "mail", "add", "--address", "sam@example.org", "--imap-host", "imap.example.org",
+                "--imap-security", "ssl", "--smtp-host", "smtp.example.org", "--smtp-security", "ssl",
+                "--password-env", "OS1_MAIL_PASSWORD", "--no-check", database=pg_url)
+    assert added.returncode == 0, added.stderr
+    store = MailStore(pg_url, "local", embedder=None)
+    assert [a.imap_host for a in store.accounts()] == ["imap.example.org"]
+    store.close()
+    assert not (tmp_path / "mail.sqlite3").exists()
+    assert "No mail yet" in os1(tmp_path, "mail", "triage", database=pg_url).stdout
 
 
 def test_triage_lists_what_needs_an_answer(home, dovecot):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Literal
 
@@ -147,6 +148,35 @@ async def test_the_first_tools_search_memory_tell_the_time_and_save_a_note(setti
         assert "replaces" in save.describe({"name": "groceries.md", "text": "eggs"})
     finally:
         memory.close()
+
+
+async def test_with_a_database_notes_are_kept_in_it_for_that_person_alone(tmp_path, pg_url):
+    import psycopg
+
+    from os1.config import load_settings, person_settings
+    from os1.runtime import open_notes
+    from os1.tools.notes import DatabaseNotes, FolderNotes
+
+    base = load_settings({"home": str(tmp_path / "home")}, env={"HOME": str(tmp_path), "OS1_DATABASE_URL": pg_url})
+    ana, ben = open_notes(person_settings(base, "ana")), open_notes(person_settings(base, "ben"))
+    assert isinstance(ana, DatabaseNotes) and isinstance(ben, DatabaseNotes)
+    save = Tools(basic_tools(None, ana)).get("save_note")  # type: ignore[arg-type]
+    assert save is not None and save.describe is not None
+    assert save.describe({"name": "groceries", "text": "eggs"}) == \
+        "Save the note groceries.md in your notes, saying:\neggs"
+    assert (await save({"name": "groceries", "text": "eggs, milk"})).text == \
+        "Saved the note groceries.md in your notes."
+    await save({"name": "groceries.md", "text": "eggs, milk, lemons"})
+    assert "replaces" in save.describe({"name": "groceries.md", "text": "eggs"})
+    assert ana.read("groceries") == "eggs, milk, lemons" and ben.read("groceries") is None
+    assert not (tmp_path / "home" / "people").exists()
+    with psycopg.connect(pg_url) as conn:  # a statement with no filter, as ben's transactions run
+        conn.execute("SET ROLE os1_person")
+        conn.execute("SELECT set_config('os1.user', 'ben', false)")
+        assert conn.execute("SELECT * FROM notes").fetchall() == []
+    assert ana.forget() == 1 and ana.read("groceries") is None
+    # A folder set in the config is kept: the operator chose it.
+    assert isinstance(open_notes(replace(base, notes=tmp_path / "mine")), FolderNotes)
 
 
 # -- consent -----------------------------------------------------------------------------

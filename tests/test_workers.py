@@ -1,12 +1,15 @@
-"""Two `os1 serve` workers on one PostgreSQL serve the same person: she talks
-through one, then the other, then the first again, and each worker's reply is
-written knowing everything she said through both (a real model server's
-requests show what each prompt held); a reminder asked for through one is on
-the other's schedule."""
+"""Two `os1 serve` workers on one PostgreSQL serve the same person, each with
+a data directory of its own (as on two hosts): she talks through one, then the
+other, then the first again, and each worker's reply is written knowing
+everything she said through both (a real model server's requests show what
+each prompt held); a reminder asked for through one is on the other's
+schedule; her account, her login and the settings she saves through one are
+the other's too."""
 
 from __future__ import annotations
 
 import os
+import time
 from contextlib import ExitStack
 
 import httpx
@@ -32,16 +35,17 @@ def prompt_of(server: OpenAIServer, text: str) -> list[str]:
 
 
 def test_a_person_moved_between_two_workers_mid_conversation_is_served_as_one(tmp_path, pg_url):
-    home = tmp_path / "os1"
-    home.mkdir()
+    homes = [tmp_path / "one", tmp_path / "two"]  # nothing shared but the database
     with OpenAIServer() as model, ExitStack() as stack:
-        (home / "config.toml").write_text(f'[llm]\nmodel = "{model.url}"\n\n[storage]\nurl = "{pg_url}"\n')
-        os1("user", "add", "ana", "--password-stdin", home=home, stdin="ana's password\n")
-        token = os1("user", "token", "ana", home=home).strip()
-        env = {**os.environ, "OS1_HOME": str(home)}
+        for home in homes:
+            home.mkdir()
+            (home / "config.toml").write_text(f'[llm]\nmodel = "{model.url}"\n\n[storage]\nurl = "{pg_url}"\n')
+        os1("user", "add", "ana", "--password-stdin", home=homes[0], stdin="ana's password\n")
+        token = os1("user", "token", "ana", home=homes[1]).strip()
+        assert "ana" in os1("user", "list", home=homes[1])
         workers = []
-        for _ in range(2):
-            process, url = start_serve(env)
+        for home in homes:
+            process, url = start_serve({**os.environ, "OS1_HOME": str(home)})
             stack.callback(lambda p=process: (p.terminate(), p.wait(30)))
             workers.append(url)
         one, two = workers
@@ -66,3 +70,17 @@ def test_a_person_moved_between_two_workers_mid_conversation_is_served_as_one(tm
             with psycopg.connect(pg_url) as conn:  # kept in PostgreSQL, not in a worker's files
                 assert conn.execute("SELECT user_id, text FROM reach_items").fetchall() == [
                     ("ana", "take Miso to the vet")]
+        with httpx.Client(base_url=one) as page:  # her page's login is good on either worker
+            assert page.post("/login", json={"name": "ana", "password": "ana's password"}).status_code == 200
+            cookies, csrf = dict(page.cookies), page.cookies["os1_csrf"]
+            saved = page.put("/api/settings", json={"name": "Samantha", "timezone": "Asia/Tokyo"},
+                             headers={"X-CSRF-Token": csrf, "Origin": one})
+            assert saved.status_code == 200, saved.text
+        with httpx.Client(base_url=two, cookies=cookies) as page:
+            deadline = time.monotonic() + 10  # a worker asks for newer settings every 2 s
+            while (shown := page.get("/api/settings").json())["name"] != "Samantha":
+                assert time.monotonic() < deadline, shown
+                time.sleep(0.3)
+            assert shown["timezone"] == "Asia/Tokyo"
+        for home in homes:
+            assert not (home / "accounts.sqlite3").exists() and not (home / "people").exists()

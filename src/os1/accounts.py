@@ -10,6 +10,10 @@ opened for that person only.
 Secrets are never stored: passwords as argon2 hashes, session ids and API
 tokens as SHA-256 digests (they are random, 256 bits: a fast digest is
 enough and lets a lookup be an index search).
+
+They live in ``$OS1_HOME/accounts.sqlite3``, or, when ``[storage] url``
+names a PostgreSQL database, in it (pg_schema.py's ``_V3``): workers on
+several hosts then know the same people, logins and tokens.
 """
 
 from __future__ import annotations
@@ -20,13 +24,17 @@ import secrets
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
 
 from os1.errors import ConfigError, StorageError
 from os1.storage import BUSY_MS
+
+if TYPE_CHECKING:
+    from os1.config import Settings
 
 #: A person's name: also their key in every table and a folder name, so kept plain.
 NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,31}$")
@@ -93,16 +101,57 @@ def check_name(name: str) -> str:
     return name
 
 
-class Accounts:
-    """The accounts file (``$OS1_HOME/accounts.sqlite3``); safe to share between threads."""
+class _Cursor(Protocol):
+    rowcount: int
 
-    def __init__(self, path: Path):
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+
+class _Db(Protocol):
+    """A transaction's statements, written for SQLite (``?`` placeholders)."""
+
+    def execute(self, sql: str, args: Sequence[Any] = ()) -> _Cursor: ...
+
+    def executemany(self, sql: str, rows: list[tuple[Any, ...]]) -> Any: ...
+
+
+class _Pg:
+    """A PostgreSQL transaction speaking SQLite's placeholders. As the
+    database's owner, not a person: the accounts are read before anyone is known."""
+
+    def __init__(self, conn: Any):
+        self._conn = conn
+
+    def execute(self, sql: str, args: Sequence[Any] = ()) -> _Cursor:
+        return self._conn.execute(sql.replace("?", "%s"), tuple(args))  # type: ignore[no-any-return]
+
+    def executemany(self, sql: str, rows: list[tuple[Any, ...]]) -> Any:
+        return self._conn.cursor().executemany(sql.replace("?", "%s"), rows)
+
+
+class Accounts:
+    """The accounts: a SQLite file (``where`` a path) or os1's PostgreSQL
+    database (``where`` its URL); safe to share between threads."""
+
+    def __init__(self, where: Path | str):
         from argon2 import PasswordHasher
 
         self._hasher = PasswordHasher()
         # Verifying against this when the name is unknown takes as long as a real check.
         self._dummy = self._hasher.hash(secrets.token_hex(16))
         self._lock = threading.Lock()
+        self._pool: Any = None
+        self._db: sqlite3.Connection | None = None
+        if str(where).startswith(("postgresql://", "postgres://")):
+            from os1.memory.postgres import pool, safe_url
+
+            self.where = safe_url(str(where))
+            self._pool = pool(str(where))  # the tables come with the first use (migrations)
+            return
+        path = Path(where)
+        self.where = str(path)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
@@ -114,14 +163,18 @@ class Accounts:
             raise StorageError(f"Cannot open the accounts file {path}: {exc}") from exc
 
     @contextmanager
-    def _tx(self, *, write: bool = True) -> Iterator[sqlite3.Connection]:
+    def _tx(self, *, write: bool = True) -> Iterator[_Db]:
         """One transaction; a reading one takes no write lock (every request reads:
         workers sharing the file must not queue behind each other)."""
+        if self._pool is not None:
+            yield from self._pg_tx()
+            return
+        assert self._db is not None
         with self._lock:
             try:
                 self._db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
                 try:
-                    yield self._db
+                    yield self._db  # type: ignore[misc]
                 except BaseException:
                     self._db.execute("ROLLBACK")
                     raise
@@ -129,16 +182,25 @@ class Accounts:
             except sqlite3.Error as exc:
                 raise StorageError(f"The accounts file cannot be used: {exc}") from exc
 
+    def _pg_tx(self) -> Iterator[_Db]:
+        import psycopg
+
+        try:
+            with self._pool.connection() as conn, conn.transaction():
+                yield _Pg(conn)
+        except psycopg.Error as exc:
+            raise StorageError(f"The accounts in {self.where} cannot be used: {exc}") from exc
+
     # -- people ---------------------------------------------------------------------------
 
     def add(self, name: str, password: str) -> None:
         check_name(name)
         hashed = self._hash(password)
         with self._tx() as db:
-            if db.execute("SELECT 1 FROM people WHERE name = ?", (name,)).fetchone():
-                raise ConfigError(f"There is already a user {name!r}.")
-            db.execute("INSERT INTO people (name, password, created_at) VALUES (?, ?, ?)",
-                       (name, hashed, time.time()))
+            added = db.execute("INSERT INTO people (name, password, created_at) VALUES (?, ?, ?)"
+                               " ON CONFLICT (name) DO NOTHING", (name, hashed, time.time())).rowcount
+        if not added:
+            raise ConfigError(f"There is already a user {name!r}.")
 
     def people(self) -> list[Person]:
         with self._tx(write=False) as db:
@@ -256,20 +318,28 @@ class Accounts:
             return db.execute("DELETE FROM tokens WHERE name = ?", (name,)).rowcount
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        """The file's connection (a database's pool serves the process's other stores)."""
+        if self._db is not None:
+            with self._lock:
+                self._db.close()
 
 
 def accounts_path(home: Path) -> Path:
     return home / "accounts.sqlite3"
 
 
-def open_accounts(home: Path) -> Accounts | None:
+def accounts_where(settings: Settings) -> Path | str:
+    """Where the accounts are: os1's PostgreSQL database when there is one
+    (every worker, on any host, knows the same people), else the file."""
+    return settings.storage.url or accounts_path(settings.home)
+
+
+def open_accounts(settings: Settings) -> Accounts | None:
     """The accounts, if anyone has one (else os1 serves its one person)."""
-    path = accounts_path(home)
-    if not path.exists():
+    where = accounts_where(settings)
+    if isinstance(where, Path) and not where.exists():
         return None
-    accounts = Accounts(path)
+    accounts = Accounts(where)
     if not accounts.any():
         accounts.close()
         return None

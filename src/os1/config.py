@@ -204,7 +204,8 @@ class Settings:
     documents: DocumentSettings = DocumentSettings()
     calendar: CalendarSettings = CalendarSettings()
     storage: StorageSettings = StorageSettings()
-    #: Where notes the person asks for are saved (None: ``home / "notes"``).
+    #: Where notes the person asks for are saved (None: os1's PostgreSQL database
+    #: when there is one, so any worker finds them; else ``home / "notes"``).
     notes: Path | None = None
 
     @property
@@ -324,22 +325,29 @@ def load_settings(
     )
 
 
-def person_settings(base: Settings, name: str) -> Settings:
+def person_settings(base: Settings, name: str, own: Mapping[str, Any] | None = None,
+                    where: str | None = None) -> Settings:
     """The settings of one of the people an os1 with accounts serves: the
     operator's (model, voice engines, data directory), with their own name
-    for the companion, voice speed, time zone and quiet hours from
-    ``people/NAME/config.toml`` (what the page's settings write), their own
-    notes folder; and none of the operator's folders, letters or calendar,
-    which are paths on this machine, not theirs."""
-    own = base.home / "people" / name / "config.toml"
-    raw = _read_toml(own) if own.exists() else {}
-    persona = _section(base.persona, raw.get("persona", {}), own, "persona")
-    voice = _section(base.voice, {k: v for k, v in raw.get("voice", {}).items() if k == "speed"}, own, "voice")
-    reach = _section(base.reach, raw.get("reach", {}), own, "reach")
-    _validate_reach(reach, own if own.exists() else None)
-    return replace(base, user=name, config_file=own, persona=persona, voice=voice, reach=reach,
-                   notes=own.parent / "notes", documents=DocumentSettings(), calendar=CalendarSettings(),
-                   country=raw.get("country", base.country))
+    for the companion, voice speed, time zone and quiet hours (what the page's
+    settings write: ``own``, read from os1's database by person_config.py;
+    else ``people/NAME/config.toml``), their own notes folder; and none of
+    the operator's folders, letters or calendar, which are paths on this
+    machine, not theirs. With a database, their notes are kept in it
+    (tools/notes.py). ``where``: how messages name the settings' place."""
+    path = base.home / "people" / name / "config.toml"
+    if own is None:
+        own = _read_toml(path) if path.exists() else {}
+        where = str(path)
+    label = where or str(path)
+    persona = _section(base.persona, own.get("persona", {}), label, "persona")
+    voice = _section(base.voice, {k: v for k, v in own.get("voice", {}).items() if k == "speed"}, label, "voice")
+    reach = _section(base.reach, own.get("reach", {}), label, "reach")
+    _validate_reach(reach, label if own else None)
+    return replace(base, user=name, config_file=path, persona=persona, voice=voice, reach=reach,
+                   notes=None if base.storage.url else path.parent / "notes",  # None: in the database
+                   documents=DocumentSettings(), calendar=CalendarSettings(),
+                   country=own.get("country", base.country))
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -364,7 +372,7 @@ def _shown(value: object) -> str:
     return text if len(text) <= 80 else f"{text[:70]}…{text[-8:]}"
 
 
-def _section(default: Any, values: Any, path: Path, name: str) -> Any:
+def _section(default: Any, values: Any, path: Path | str, name: str) -> Any:
     if not isinstance(values, dict):
         raise ConfigError(f"Config file {path}: [{name}] must be a table.")
     known = {f.name: f for f in fields(default)}
@@ -393,7 +401,7 @@ def check_settings(settings: Settings) -> None:
     _validate_reach(settings.reach, None)
 
 
-def _validate_reach(reach: ReachSettings, path: Path | None) -> None:
+def _validate_reach(reach: ReachSettings, path: Path | str | None) -> None:
     where = f"Config file {path}: " if path else ""
     if reach.timezone:
         try:
@@ -439,20 +447,8 @@ def update_config_file(path: Path, changes: Mapping[str, Mapping[str, Any]]) -> 
     """Write ``changes`` ({section: {key: value}}) into the TOML config file,
     keeping what else it says. Used by the web page's settings."""
     raw = _read_toml(path) if path.exists() else {}
-    for section, values in changes.items():
-        table = raw.setdefault(section, {})
-        if not isinstance(table, dict):
-            raise ConfigError(f"Config file {path}: [{section}] must be a table.")
-        table.update(values)
-    lines = [f"{k} = {_toml_value(v)}" for k, v in raw.items() if not isinstance(v, dict)]
-    for section, table in raw.items():
-        if isinstance(table, dict):
-            lines += ["", f"[{section}]", *(f"{k} = {_toml_value(v)}" for k, v in table.items())]
+    text = merged_toml(raw, changes, str(path)).encode("utf-8")
     tmp = path.with_suffix(".tmp")
-    try:
-        text = ("\n".join(lines).lstrip() + "\n").encode("utf-8")
-    except UnicodeEncodeError as exc:  # a lone surrogate ("\ud800") is no text a file can hold
-        raise ConfigError("A setting holds text that is not valid Unicode.") from exc
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp.write_bytes(text)
@@ -463,6 +459,25 @@ def update_config_file(path: Path, changes: Mapping[str, Mapping[str, Any]]) -> 
             raise StorageFull(f"The disk is full: os1 could not save {path}. Free some space there and "
                               "try again.") from exc
         raise ConfigError(f"Cannot write the config file {path}: {exc.strerror}.") from exc
+
+
+def merged_toml(raw: dict[str, Any], changes: Mapping[str, Mapping[str, Any]], where: str) -> str:
+    """The TOML text of ``raw`` (a config as read) with ``changes`` made."""
+    for section, values in changes.items():
+        table = raw.setdefault(section, {})
+        if not isinstance(table, dict):
+            raise ConfigError(f"Config file {where}: [{section}] must be a table.")
+        table.update(values)
+    lines = [f"{k} = {_toml_value(v)}" for k, v in raw.items() if not isinstance(v, dict)]
+    for section, table in raw.items():
+        if isinstance(table, dict):
+            lines += ["", f"[{section}]", *(f"{k} = {_toml_value(v)}" for k, v in table.items())]
+    text = "\n".join(lines).lstrip() + "\n"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:  # a lone surrogate ("\ud800") is no text a file can hold
+        raise ConfigError("A setting holds text that is not valid Unicode.") from exc
+    return text
 
 
 def _toml_value(value: Any) -> str:

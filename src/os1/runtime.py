@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from os1.config import Settings
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from os1.mail.store import MailStore
     from os1.ears import Transcriber
     from os1.talk import VoiceParts
+    from os1.tools.notes import Notes
     from os1.voice import Synthesizer
 
 
@@ -38,13 +40,20 @@ def open_memory(settings: Settings) -> MemoryStore:
     return SQLiteMemory(settings.database, settings.user, zone=settings.reach.zone)
 
 
+def mail_where(settings: Settings) -> Path | str:
+    """Where this person's mail is kept: beside their memory in the PostgreSQL
+    database of ``[storage] url``, else in its own SQLite file."""
+    return settings.storage.url or settings.mail_database
+
+
 def open_mail(settings: Settings) -> MailStore | None:
     """This person's mail store, if they added an account (``os1 mail add``)."""
-    if not settings.mail_database.exists():
-        return None
+    where = mail_where(settings)
+    if isinstance(where, Path) and not where.exists():
+        return None  # no file: no account, and none is made for nothing
     from os1.mail.store import MailStore
 
-    store = MailStore(settings.mail_database, settings.user)
+    store = MailStore(where, settings.user)
     if not store.accounts():
         store.close()
         return None
@@ -63,6 +72,16 @@ def open_reach(settings: Settings, memory: MemoryStore | None = None, *,
     return Reacher(store, memory, tz=settings.reach.zone, judgement=judgement, clock=clock)
 
 
+def open_notes(settings: Settings) -> Notes:
+    """Where this person's notes go: os1's database when there is one (and no
+    folder was set), so every worker finds them; else their notes folder."""
+    from os1.tools.notes import DatabaseNotes, FolderNotes
+
+    if settings.storage.url and settings.notes is None:
+        return DatabaseNotes(settings.storage.url, settings.user)
+    return FolderNotes(settings.notes_dir)
+
+
 def open_tools(settings: Settings, memory: MemoryStore, mail: MailStore | None = None,
                llm: LLM | None = None) -> Tools:
     """The tools a conversation of this person's has: the basics, and their
@@ -70,7 +89,7 @@ def open_tools(settings: Settings, memory: MemoryStore, mail: MailStore | None =
     read from their words by the turn itself: Companion._scheduled.)"""
     from os1.tools.basics import basic_tools
 
-    tools = Tools(basic_tools(memory, settings.notes_dir))
+    tools = Tools(basic_tools(memory, open_notes(settings)))
     if mail is not None:
         from os1.mail.tools import Mailbox, mail_tools
 
@@ -99,7 +118,6 @@ def open_tools(settings: Settings, memory: MemoryStore, mail: MailStore | None =
 def open_agenda(settings: Settings) -> Agenda:
     """This person's calendar (CalDAV or an .ics file), read in their zone."""
     from datetime import time as day_time
-    from pathlib import Path
 
     from os1.agenda.calendar import CalDavCalendar, IcsCalendar
     from os1.agenda.tools import Agenda
@@ -186,17 +204,24 @@ def forget_person(settings: Settings, name: str) -> int:
         gone += reach.forget_everything()
     finally:
         reach.close()
-    if person.mail_database.exists():
+    where = mail_where(person)
+    if not isinstance(where, Path) or where.exists():
         from os1.mail.client import forget_password
         from os1.mail.store import MailStore
 
-        mail = MailStore(person.mail_database, name)
+        mail = MailStore(where, name, embedder=None)
         try:
             for account in mail.accounts():
                 forget_password(name, account.name)
             gone += mail.forget_everything()
         finally:
             mail.close()
+    from os1.person_config import OwnSettings
+    from os1.tools.notes import DatabaseNotes
+
+    OwnSettings(settings, name).forget()
+    if settings.storage.url:
+        gone += DatabaseNotes(settings.storage.url, name).forget()
     own = settings.home / "people" / name
     if own.is_dir():
         shutil.rmtree(own)
@@ -232,8 +257,6 @@ def open_synthesizer(settings: Settings) -> Synthesizer:
 
         return OpenAISynthesizer(v.tts, model=v.tts_model, voice=v.tts_voice, api_key=v.api_key,
                                  speed=v.speed)
-    from pathlib import Path
-
     from os1.voice.piper import PiperSynthesizer
 
     return PiperSynthesizer(None if v.tts == "piper" else Path(v.tts).expanduser(), speed=v.speed)

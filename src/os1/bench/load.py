@@ -194,7 +194,7 @@ def _make_people(home: Path, users: int, model_server: str, database_url: str | 
         "queue_seconds = 900.0\n"
         "timeout = 300.0\n"
         + (f'\n[storage]\nurl = "{database_url}"\n' if database_url else ""), encoding="utf-8")
-    accounts = Accounts(accounts_path(home))
+    accounts = Accounts(database_url or accounts_path(home))
     people = {}
     try:
         for i in range(users):

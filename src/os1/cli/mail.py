@@ -11,6 +11,7 @@ from typing import Any
 from os1.config import Settings
 from os1.errors import ConfigError
 from os1.mail.store import Account, MailStore, StoredMail
+from os1.runtime import mail_where
 
 #: Messages `triage` lists without --all.
 RECENT = 25
@@ -57,7 +58,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def _store(settings: Settings) -> MailStore:
-    return MailStore(settings.mail_database, settings.user)
+    return MailStore(mail_where(settings), settings.user)
 
 
 def _ask(prompt: str, default: str | None = None) -> str:

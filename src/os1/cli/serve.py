@@ -41,7 +41,7 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
         token = secrets.token_urlsafe(24)
     from os1.accounts import open_accounts
 
-    accounts = open_accounts(settings.home)
+    accounts = open_accounts(settings)
     if accounts is not None:
         token = None  # each person logs in, or sends their own token (os1 user token)
     elif not _is_loopback(args.host) and not token:

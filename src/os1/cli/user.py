@@ -13,7 +13,7 @@ import sys
 import time
 from typing import Any
 
-from os1.accounts import Accounts, accounts_path, check_name
+from os1.accounts import Accounts, accounts_where, check_name
 from os1.config import Settings
 from os1.errors import ConfigError
 
@@ -44,7 +44,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def run(settings: Settings, args: argparse.Namespace) -> int:
-    accounts = Accounts(accounts_path(settings.home))
+    accounts = Accounts(accounts_where(settings))
     try:
         return _VERBS[args.verb](settings, accounts, args)
     finally:

@@ -1,10 +1,11 @@
-"""The PostgreSQL tables (a person's memory, then their reminders), as versioned migrations.
+"""The PostgreSQL tables (a person's memory, their reminders, the accounts,
+their settings and notes, their mail), as versioned migrations.
 
 The same tables as schema.py's SQLite ones, with PostgreSQL's own full-text
 search (tsvector columns: a message's words, and its words with the turns
 before and after it, kept by triggers) and pgvector for message vectors.
 
-Every table has row-level security: a row is visible and writable only while
+Every person's table has row-level security: a row is visible and writable only while
 ``os1.user`` (set in each transaction, with the role ``os1_person``, by
 postgres.py) names its person. A statement that forgot its ``user_id`` filter
 still sees that person's rows alone.
@@ -242,5 +243,121 @@ GRANT USAGE ON SEQUENCE reach_items_id_seq TO {ROLE};
 GRANT USAGE ON SEQUENCE reach_log_id_seq TO {ROLE};
 """ + _rls(REACH_TABLES)
 
+#: The accounts (accounts.py), each person's own settings (what the page
+#: writes; person_config.py) and notes (tools/notes.py): workers on several
+#: hosts share them. The
+#: accounts are the service's, read before anyone is known, so they have no
+#: person and ``os1_person`` has no grant on them: a person's transaction cannot
+#: read a password hash. A person's settings are theirs (row-level security).
+_V3 = f"""
+CREATE TABLE people (
+    name text PRIMARY KEY,
+    password text NOT NULL,
+    created_at double precision NOT NULL
+);
+CREATE TABLE logins (
+    digest text PRIMARY KEY,
+    name text NOT NULL REFERENCES people(name) ON DELETE CASCADE,
+    csrf text NOT NULL,
+    expires_at double precision NOT NULL
+);
+CREATE TABLE tokens (
+    digest text PRIMARY KEY,
+    name text NOT NULL REFERENCES people(name) ON DELETE CASCADE,
+    label text NOT NULL,
+    created_at double precision NOT NULL
+);
+CREATE TABLE failures (
+    key text NOT NULL,
+    at double precision NOT NULL
+);
+CREATE INDEX failures_key ON failures (key, at);
+CREATE TABLE person_settings (
+    user_id text PRIMARY KEY DEFAULT current_setting('os1.user'),
+    toml text NOT NULL,                -- as people/NAME/config.toml would hold it
+    updated_at double precision NOT NULL
+);
+CREATE TABLE notes (                   -- what they asked os1 to write down (tools/notes.py)
+    {_USER},
+    name text NOT NULL,
+    text text NOT NULL,
+    saved_at double precision NOT NULL,
+    PRIMARY KEY (user_id, name)
+);
+""" + _rls(("person_settings", "notes"))
+
+#: os1's copy of each person's mail (mail/store.py): the same tables as its
+#: SQLite file's, named apart from the memory's (``mail_accounts``, not
+#: ``accounts``). The words of a message are PostgreSQL's own index of them,
+#: the subject weighing most, then the sender, then the body; its vector is
+#: pgvector's, as a message's of the memory.
+MAIL_TABLES = ("mail_accounts", "mail_folders", "mails", "mail_vectors")
+_V4 = f"""
+CREATE TABLE mail_accounts (
+    id bigserial PRIMARY KEY,
+    {_USER},
+    name text NOT NULL,
+    address text NOT NULL,
+    username text NOT NULL,
+    imap_host text NOT NULL, imap_port integer NOT NULL, imap_security text NOT NULL,
+    smtp_host text NOT NULL, smtp_port integer NOT NULL, smtp_security text NOT NULL,
+    password_env text,                 -- the variable that holds the password; else the keyring
+    ca_file text,                      -- a certificate to trust (a self-hosted server)
+    created_at double precision NOT NULL,
+    UNIQUE (user_id, name)
+);
+CREATE TABLE mail_folders (
+    account_id bigint NOT NULL REFERENCES mail_accounts(id) ON DELETE CASCADE,
+    {_USER},
+    name text NOT NULL,
+    role text NOT NULL DEFAULT '',     -- inbox, sent, archive, trash
+    uidvalidity bigint,
+    last_uid bigint NOT NULL DEFAULT 0,
+    synced_at double precision,
+    modseq bigint,                     -- CONDSTORE's HIGHESTMODSEQ when last read whole
+    PRIMARY KEY (account_id, name)
+);
+CREATE TABLE mails (
+    id bigserial PRIMARY KEY,
+    {_USER},
+    account_id bigint NOT NULL REFERENCES mail_accounts(id) ON DELETE CASCADE,
+    folder text NOT NULL,
+    uid bigint NOT NULL,
+    message_id text NOT NULL,
+    thread_key text NOT NULL,
+    in_reply_to text NOT NULL DEFAULT '',
+    refs text NOT NULL DEFAULT '',
+    subject text NOT NULL,
+    sender text NOT NULL,
+    sender_name text NOT NULL,
+    recipients text NOT NULL,          -- JSON list
+    date double precision,
+    text text NOT NULL,
+    attachments text NOT NULL,         -- JSON list of [name, type, size]
+    size bigint NOT NULL,
+    seen integer NOT NULL DEFAULT 0,
+    label text, reason text, spam_score double precision,
+    -- The address in its parts, as SQLite's index has it (and a search's words are).
+    words tsvector GENERATED ALWAYS AS (
+        setweight(to_tsvector('english', subject), 'A')
+        || setweight(to_tsvector('english', sender_name || ' ' || translate(sender, '@.', '  ')), 'B')
+        || setweight(to_tsvector('english', text), 'C')) STORED,
+    UNIQUE (account_id, folder, uid)
+);
+CREATE INDEX mails_user ON mails (user_id, date);
+CREATE INDEX mails_thread ON mails (user_id, thread_key);
+CREATE INDEX mails_message ON mails (user_id, message_id);
+CREATE INDEX mails_words ON mails USING gin (words);
+CREATE TABLE mail_vectors (
+    mail_id bigint PRIMARY KEY REFERENCES mails(id) ON DELETE CASCADE,
+    {_USER},
+    model text NOT NULL,
+    vector vector NOT NULL             -- L2-normalised
+);
+CREATE INDEX mail_vectors_user ON mail_vectors (user_id, model);
+GRANT USAGE ON SEQUENCE mail_accounts_id_seq TO {ROLE};
+GRANT USAGE ON SEQUENCE mails_id_seq TO {ROLE};
+""" + _rls(MAIL_TABLES)
+
 #: Migration n brings the database from version n - 1 to n. Only ever append.
-MIGRATIONS: tuple[str, ...] = (_V1, _V2)
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4)

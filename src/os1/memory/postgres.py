@@ -39,7 +39,8 @@ log = logging.getLogger(__name__)
 POOL_SIZE = 8
 #: Tables with an ``id`` that an INSERT returns (the others have keys of their own).
 _WITH_ID = re.compile(r"^\s*INSERT INTO (sessions|messages|facts|actions|summaries|journal|relationship"
-                      r"|self_descriptions|reach_items|reach_log)\b(?!.*\bRETURNING\b)", re.S)
+                      r"|self_descriptions|reach_items|reach_log|mail_accounts|mails)\b"
+                      r"(?!.*\bRETURNING\b)", re.S)
 #: A person's rows, deleted in this order (what refers to a row goes before it).
 _DELETE_ORDER = ("summaries", "journal", "relationship", "self_descriptions", "facts", "actions", "profile",
                  "message_vectors", "messages", "sessions")
@@ -127,7 +128,7 @@ class PersonDb:
     """One person's transactions on a PostgreSQL database shared by many: each
     runs as ``os1_person`` with ``os1.user`` set to them, so row-level
     security shows and accepts their rows alone. The memory's, the
-    reminders' (reach/store.py): any of a person's tables."""
+    reminders' (reach/store.py), the mail's (mail/store.py): any of a person's tables."""
 
     def __init__(self, url: str, user: str):
         self.url, self.user = url, user

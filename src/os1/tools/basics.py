@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -10,28 +9,20 @@ from typing import Any
 
 from os1.memory.facts import spoken_day
 from os1.memory.store import Recall
-from os1.tools import Result, Tool, ToolError, tool
+from os1.tools import Result, Tool, tool
+from os1.tools.notes import FolderNotes, Notes, note_name, note_path
+
+__all__ = ["basic_tools", "note_path"]
 
 #: Memories one search returns.
 SEARCH_HITS = 5
-#: A note's name: letters, digits, spaces, dots, dashes; no folders.
-_SAFE_NAME = re.compile(r"^[\w][\w .,'()-]{0,99}$")
 
 
-def note_path(folder: Path, name: str) -> Path:
-    """Where note ``name`` goes: in ``folder``, never outside it; ``.md`` added
-    to a name without an extension."""
-    name = name.strip()
-    if not _SAFE_NAME.match(name) or name.startswith("."):
-        raise ToolError(f"A note's name is a plain file name such as groceries.md, not {name!r}.")
-    if not Path(name).suffix:
-        name += ".md"
-    return folder / name
-
-
-def basic_tools(memory: Recall, notes: Path,
+def basic_tools(memory: Recall, notes: Path | Notes,
                 clock: Callable[[], float] = time.time) -> list[Tool]:
-    """The tools every conversation has, bound to one person's memory and notes."""
+    """The tools every conversation has, bound to one person's memory and
+    notes (a folder, or where else they are kept: tools/notes.py)."""
+    shelf = FolderNotes(notes) if isinstance(notes, Path) else notes
 
     @tool("read", examples=[("Can you find what I told you about my piano lessons?",
                              {"query": "piano lessons"})])
@@ -54,9 +45,9 @@ def basic_tools(memory: Recall, notes: Path,
         return Result(time.strftime("%H:%M on %A, %d %B %Y", time.localtime(clock())), "the clock")
 
     def describe(args: dict[str, Any]) -> str:
-        path = note_path(notes, args["name"])
-        again = " (it replaces the note already there)" if path.exists() else ""
-        return f"Save the note {path.name} in {notes}{again}, saying:\n{args['text']}"
+        name = note_name(args["name"])
+        again = " (it replaces the note already there)" if shelf.has(name) else ""
+        return f"Save the note {name} {shelf.place}{again}, saying:\n{args['text']}"
 
     @tool("act", describe=describe, targets=("name", "text"), examples=[
         ("Write down that the plumber comes Monday.",
@@ -69,12 +60,7 @@ def basic_tools(memory: Recall, notes: Path,
             name: the file's name, e.g. groceries.md
             text: the note's exact words
         """
-        path = note_path(notes, name)
-        try:
-            notes.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise ToolError(f"I could not save {path}: {exc.strerror}.") from exc
-        return Result(f"Saved the note {path.name} in {notes}.")
+        shelf.save(name, text)
+        return Result(f"Saved the note {note_name(name)} {shelf.place}.")
 
     return [search_memory, current_time, save_note]

@@ -28,6 +28,7 @@ from os1.web.engines import Engines
 
 if TYPE_CHECKING:
     from os1.mail.store import MailStore
+    from os1.person_config import OwnSettings
     from os1.reach.policy import Send
     from os1.reach.runner import Reacher
     from os1.talk import VoiceParts
@@ -59,8 +60,9 @@ class Hub:
                  voice: VoiceParts | None = None, memory: MemoryStore | None = None,
                  progress: Progress | None = None, mail_sync_every: float | None = MAIL_SYNC_EVERY,
                  reach_every: float | None = REACH_EVERY, engines: Engines | None = None,
-                 operator: bool = True):
+                 operator: bool = True, own: OwnSettings | None = None):
         self.settings = settings
+        self.own = own  # where their own settings are kept (one of the people an os1 with accounts serves)
         self.engines = engines or Engines(settings, llm=llm, voice=voice, progress=progress)
         self._own_engines = engines is None
         self.operator = operator
@@ -185,6 +187,8 @@ class Hub:
             self.reach.store.close()
         if self.mail is not None and not mail_in_use:
             self.mail.close()
+        if self.own is not None:
+            self.own.close()
 
     # -- the shared thread -----------------------------------------------------------------
 
@@ -524,25 +528,50 @@ class Hub:
             new = replace(new, reach=reach)
             if "quiet_hours" in reach_changes:
                 reach_changes["quiet_hours"] = reach.quiet_hours
-        await asyncio.to_thread(update_config_file, path, {
-            "persona": {"name": name}, "voice": {"speed": speed},
-            **({"llm": {"model": model}} if self.operator else {}),
-            **({"reach": reach_changes} if reach_changes else {})})
+        written: dict[str, dict[str, Any]] = {"persona": {"name": name}, "voice": {"speed": speed},
+                   **({"llm": {"model": model}} if self.operator else {}),
+                   **({"reach": reach_changes} if reach_changes else {})}
+        if self.own is not None:
+            await asyncio.to_thread(self.own.update, written)
+        else:
+            await asyncio.to_thread(update_config_file, path, written)
         if model != s.llm.model:
             self.restart_needed = True  # a new model means reloading it: on the next start
-        if speed != s.voice.speed:
+        replaced = self.adopt(replace(new, llm=s.llm))  # the running model stays as it is
+        if replaced is not None:
+            await replaced.close()
+        return self.public_settings()
+
+    def follow_settings(self) -> None:
+        """Settings another worker saved for this person (on os1's database),
+        applied here too; asked at most every few seconds."""
+        if self.own is None or not self.own.changed():
+            return
+        replaced = self.adopt(replace(self.own.settings(), llm=self.settings.llm))
+        if replaced is not None:
+            closing = asyncio.get_running_loop().create_task(replaced.close())
+            self._replies.add(closing)
+            closing.add_done_callback(self._replies.discard)
+
+    def adopt(self, new: Settings) -> Companion | None:
+        """New settings applied live: the voice speed (the next call), the time
+        zone and quiet hours (reminders and reach-outs follow them at once), the
+        companion's name (a new conversation starts; an ongoing call keeps its
+        own). Returns the companion replaced, for the caller to close."""
+        s = self.settings
+        self.settings = new
+        if new.voice.speed != s.voice.speed:
             self._voice = None  # the next call gets a voice at the new speed (a call under way keeps its own)
-        self.settings = replace(new, llm=s.llm)  # the running model stays as it is
         if self.reach is not None and new.reach != s.reach:
             self.reach.tz = new.reach.zone
             self.reach.judgement = replace(self.reach.judgement, quiet=new.reach.quiet)
-        if name != s.persona.name and self.companion is not None:
-            old = self.companion
-            await old.close()  # an ongoing call keeps its conversation; new ones get the new name
-            self.companion = Companion(self.settings, old.llm, old.memory, channel="text",
-                                       tools=old.tools, reach=old.reach, follow=self.follows)
-            self.companion.start()
-        return self.public_settings()
+        if new.persona.name == s.persona.name or self.companion is None:
+            return None
+        old = self.companion
+        self.companion = Companion(self.settings, old.llm, old.memory, channel="text",
+                                   tools=old.tools, reach=old.reach, follow=self.follows)
+        self.companion.start()
+        return old
 
 
 def _reach_changes(s: Settings, changes: dict[str, Any]) -> tuple[ReachSettings, dict[str, str]]:

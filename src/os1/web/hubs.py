@@ -14,8 +14,9 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
-from os1.config import Settings, person_settings
+from os1.config import Settings
 from os1.errors import Os1Error
+from os1.person_config import OwnSettings
 from os1.web.engines import Engines
 from os1.web.hub import Hub
 
@@ -56,14 +57,15 @@ class Hubs:
         """``name``'s hub (opened now if it is not open yet)."""
         hub = self._hubs.get(name)
         if hub is not None:
+            hub.follow_settings()
             return hub
         if self.accounts is None and name != self.settings.user:
             raise Os1Error(f"This os1 serves {self.settings.user} only.")
         if self.accounts is None:
             hub = Hub(self.settings, engines=self.engines, **self._options)
         else:
-            hub = Hub(person_settings(self.settings, name), engines=self.engines, operator=False,
-                      **self._options)
+            own = OwnSettings(self.settings, name)
+            hub = Hub(own.settings(), engines=self.engines, operator=False, own=own, **self._options)
         self._hubs[name] = hub
         if self._started:
             hub.start(preload_voice=False)
