@@ -196,6 +196,32 @@ def test_our_own_words_coming_back_through_the_room_are_not_a_turn():
     assert of(Resume, out) and not of(StopReply, out)
 
 
+def on_speakers(call: Call, pattern: str, *, raw: str, echo: float) -> list:
+    """Frames on open speakers: what the canceller lets through (``pattern``),
+    the microphone as it heard it (``raw``), its coherence with os1's voice."""
+    out = []
+    for through, heard in zip(pattern, raw, strict=True):
+        frame = np.full(FRAME, 0.3 if through == "#" else 0.0, np.float32)
+        out += call.policy.frame(frame, SPEECH if through == "#" else QUIET,
+                                 raw=SPEECH if heard == "#" else QUIET, echo=echo)
+    call.commands += out
+    return out
+
+
+def test_on_open_speakers_a_voice_that_is_not_os1s_hushes_it_even_when_the_canceller_lets_none_through():
+    call = Call()
+    call.reply()
+    out = on_speakers(call, "." * 6, raw="#" * 6, echo=0.3)  # someone talks: the canceller's suppressor gives nothing
+    assert of(Hush, out) and call.policy.turns.in_turn
+
+
+def test_on_open_speakers_os1s_own_voice_at_the_microphone_is_not_someone_talking():
+    call = Call()
+    call.reply()
+    out = on_speakers(call, "." * 40, raw="#" * 40, echo=0.9)  # its echo: speech, coherent with the voice
+    assert not of(Hush, out) and not of(CheckOverlap, out) and not call.policy.turns.in_turn
+
+
 def test_going_on_before_the_reply_carries_content_takes_it_back():
     call = Call()
     call.seconds("#", 1.0)

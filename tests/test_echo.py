@@ -47,7 +47,7 @@ def test_the_canceller_takes_the_echo_of_a_reply_down_by_more_than_20_db(replies
     while not speaker.done:
         far, mic = speaker.next()
         echo.played(far)
-        out = echo.clean(mic)
+        out = echo.clean(mic).audio
         assert out.shape == mic.shape
         heard.append(mic)
         left.append(out)
@@ -69,15 +69,19 @@ def test_a_reply_through_open_speakers_is_not_taken_for_someone_talking(parts, r
     assert raw.hushed_s is not None
 
 
+@pytest.mark.parametrize("setting", ["first", "later"])
 @pytest.mark.parametrize("room", ROOMS)
-def test_speech_over_a_reply_through_open_speakers_stops_it(parts, replies, room):
+def test_speech_over_a_reply_through_open_speakers_stops_it_within_half_a_second(parts, replies, room, setting):
     (text, reply), (_, before) = replies[2], replies[0]
     person = at_level(read_wav(SPEECH / "fleurs-en-002.wav"))  # "to the north and within easy reach..."
     onset = 1.5 + _onset(person, parts.vad)
-    trial = run_trial(Trial("barge_in", "fleurs-en-002", room, "later", onset_s=onset), reply, text,
-                      person, parts, np.random.default_rng(2), at_s=1.5, before=before)
+    trial = run_trial(Trial("barge_in", "fleurs-en-002", room, setting, onset_s=onset), reply, text,
+                      person, parts, np.random.default_rng(2), at_s=1.5,
+                      before=before if setting == "later" else None)
     assert trial.hushed_s is not None and trial.stopped_s is not None, trial
-    assert trial.hushed_s - onset < 0.7, trial
+    # Before the coherence with os1's voice told it, 0.6-1.5 s in some rooms (and in a call's
+    # first reply, often not within its length).
+    assert trial.hushed_s - onset < 0.5, trial
 
 
 class _Stream:
@@ -119,7 +123,7 @@ async def test_on_open_speakers_the_microphone_frames_come_cleaned_of_what_was_p
         device._input.callback(mic[:, None].copy(), 512, None, None)
         await asyncio.sleep(0)
         heard.append(mic)
-        cleaned.append(device._frames.get_nowait())
+        cleaned.append(device._frames.get_nowait().audio)
     playing.cancel()
     assert device.echo is not None and device.echo.settled
     late = slice(len(heard) // 2, None)

@@ -39,6 +39,14 @@ MIN_PHRASE_S = 1.2  # shorter phrases are heard again with the next one
 PARTIAL_EVERY_S = 0.6  # provisional transcripts while a phrase goes on...
 PARTIAL_MAX_S = 8.0  # ...until it is this long (each costs more than the last)
 ONSET_GAP_S = 1.2  # speech this close before a turn starts belongs to it
+# On open speakers, a frame of the microphone less coherent than this with
+# os1's voice holds someone else's (audio/echo.py's EchoCoherence). In the
+# rooms os1 was tuned on (``os1 bench echo --seed 7`` and ``--seed 8``, 48
+# rooms) os1's echo alone made a barge-in at 0.55 once, at 0.6 three times,
+# at 0.5 never; speech over it was told within 0.5 s in 45 of 47 later
+# replies and 41 of 47 first ones (the reverberant rooms are the hard ones:
+# a loud word's reverberation outlasts the 64 ms window).
+ECHO_COHERENCE = 0.5
 # Speech over os1's voice too short to start a turn ("wait.", "mhm") is heard
 # all the same once it ends, without falling silent: a stop stops the reply,
 # anything else lets it go on.
@@ -312,9 +320,22 @@ class CallPolicy:
 
     # -- inputs ------------------------------------------------------------------------
 
-    def frame(self, frame: np.ndarray, probability: float) -> list[Command]:
-        """One 32 ms frame of the microphone and the VAD's verdict on it."""
+    def frame(self, frame: np.ndarray, probability: float, *, raw: float | None = None,
+              echo: float | None = None) -> list[Command]:
+        """One 32 ms frame of the microphone and the VAD's verdict on it. On
+        open speakers, ``frame`` has os1's voice taken out; ``raw`` is the
+        VAD's verdict on the frame as the microphone heard it, and ``echo`` how
+        coherent that was with os1's voice (None while os1 is silent)."""
         self.t += FRAME_S
+        over_echo = self.talking and raw is not None and echo is not None
+        if over_echo:
+            # The canceller's suppressor lets a voice over os1's through in
+            # fragments, sometimes none for a second; a voice the microphone
+            # hears that is not os1's is told at once by the coherence. What a
+            # settled canceller lets through still counts.
+            assert raw is not None and echo is not None
+            probability = max(probability if self.echo_cancelled else 0.0,
+                              raw if echo < ECHO_COHERENCE else 0.0)
         voiced = probability >= self.turns.timing.threshold
         out: list[Command] = []
         if self.turns.in_turn and self._overlap is None:
@@ -322,7 +343,7 @@ class CallPolicy:
         else:
             self._recent.append((frame, voiced))
         for event in self.turns.process(self.t, probability, os1_talking=self.talking,
-                                        echo_cancelled=self.echo_cancelled):
+                                        echo_cancelled=self.echo_cancelled or over_echo):
             out += self._on_turn(event)
         out += self._short_burst(voiced)
         overlap = self._overlap

@@ -21,11 +21,11 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
-from os1.audio.echo import EchoCanceller
+from os1.audio.echo import EchoCanceller, Heard
 from os1.audio.format import FRAME, SAMPLE_RATE
 from os1.audio.gain import AutoGain
 from os1.audio.turns import TurnTiming
@@ -90,6 +90,8 @@ class VoiceSession:
         self.echo = echo  # cleaning the microphone's frames before they come here
         self.policy = CallPolicy(parts.timing, has_turn_model=parts.turn_model is not None)
         self._gain = AutoGain()
+        self._raw_vad: Any = None  # on open speakers: a VAD of the microphone before the canceller
+        self._raw_gain = AutoGain()
         self._walls: deque[tuple[float, float]] = deque(maxlen=4096)  # (audio clock, loop time)
         self._hearing: asyncio.Task[None] | None = None  # the latest; each waits for the one before
         self._listening: asyncio.Task[None] | None = None
@@ -112,7 +114,7 @@ class VoiceSession:
 
     # -- input ----------------------------------------------------------------------
 
-    async def run(self, frames: AsyncIterator[np.ndarray]) -> None:
+    async def run(self, frames: AsyncIterator[np.ndarray | Heard]) -> None:
         """Consume the microphone until it ends, then let the last reply finish."""
         self.on_event(Status("listening"))
         async for frame in frames:
@@ -124,13 +126,21 @@ class VoiceSession:
         while pending := [t for t in (self._hearing, self._reading, self._reply_task) if t and not t.done()]:
             await asyncio.gather(*pending, return_exceptions=True)
 
-    def feed(self, frame: np.ndarray) -> None:
+    def feed(self, frame: np.ndarray | Heard) -> None:
+        """One 32 ms frame of the microphone (on open speakers, as the echo canceller gives it)."""
         self._walls.append((self.policy.t + FRAME_S, asyncio.get_running_loop().time()))
+        heard = frame if isinstance(frame, Heard) else None
+        audio = frame.audio if isinstance(frame, Heard) else frame
         if self.policy.talking and not (self.barge_in and (self.echo is None or self.echo.working)):
-            frame = np.zeros_like(frame)  # on open speakers: do not hear ourselves
+            audio, heard = np.zeros_like(audio), None  # on open speakers: do not hear ourselves
         self.policy.echo_cancelled = self.echo is not None and self.echo.settled
-        probability = self.parts.vad(self._gain.process(frame, hold=self.policy.talking))
-        self._do(self.policy.frame(frame, probability))
+        probability = self.parts.vad(self._gain.process(audio, hold=self.policy.talking))
+        raw = None
+        if heard is not None:  # the microphone as it heard it, os1's voice and all (its own VAD's state)
+            if self._raw_vad is None:
+                self._raw_vad, self._raw_gain = type(self.parts.vad)(), AutoGain()
+            raw = self._raw_vad(self._raw_gain.process(heard.raw, hold=self.policy.talking))
+        self._do(self.policy.frame(audio, probability, raw=raw, echo=heard.echo if heard else None))
 
     def stop_reply(self) -> None:
         """Stop speaking, as if the user had talked over the reply."""

@@ -29,13 +29,14 @@ class TurnTiming:
     start: float = 0.096  # seconds of speech that start a turn
     barge_in: float = 0.4  # ... while os1 is talking: it falls silent and listens (see call.py)
     talk_over: float = 1.0  # speech over os1's voice this long takes the turn, whatever it says
-    # Through an echo canceller, speech over os1's voice comes in fragments:
-    # while both talk, WebRTC's AEC3 lets through about half the frames of
-    # the person's first half second (`os1 bench echo`). There, speech in
-    # this many of the last ``fragments_of`` frames (0.19 s of 0.42 s) is
-    # enough; os1's echo alone never made that once the canceller had settled.
-    fragments: int = 6
-    fragments_of: int = 13
+    # On open speakers, speech over os1's voice comes in fragments: the echo
+    # canceller's output while both talk, and the frames the microphone hears
+    # as not os1's voice (call.py). There, speech in this many of the last
+    # ``fragments_of`` frames (0.1 s of 0.26 s) is enough: os1's echo alone
+    # never made that in the rooms os1 was tuned on (see ECHO_COHERENCE);
+    # 4 of 8 or 4 of 10 noticed 2-4 fewer of 47 barge-ins within 0.5 s.
+    fragments: int = 3
+    fragments_of: int = 8
     pause: float = 0.16  # silence that makes a pause: time to transcribe and ask
     end: float = 1.2  # silence that ends a turn whatever the turn model says
     end_when_unsure: float = 0.7  # silence that ends it when there is no turn model

@@ -4,7 +4,8 @@ A reply of os1's (Piper) plays through a simulated room -- the speaker's
 distortion, a delay, a room impulse response (the direct path, then
 exponentially decaying noise), a level -- into the microphone path, mixed or
 not with a person's speech. The microphone's frames go through what ``os1
-talk`` runs on open speakers (the echo canceller, then Silero VAD) into the
+talk`` runs on open speakers (the echo canceller and its coherence with the
+voice, then Silero VAD on what it leaves and on the microphone) into the
 call's policy (:class:`os1.call.CallPolicy`), whose checks of speech over the
 voice are heard by the real ears (Whisper base), delivered after as long as
 they took. The voice falls silent when the policy says so: what the room
@@ -149,12 +150,18 @@ def run_trial(trial: Trial, reply: np.ndarray, reply_text: str, person: np.ndarr
     mic_noise = np.random.default_rng(1)
     gain = AutoGain()
     parts.vad.reset()
+    raw_vad = type(parts.vad)() if aec is not None else None  # the microphone before the canceller
+    raw_gain = AutoGain()
+    raw_gain.envelope = 10 ** (-23 / 20)  # it heard them ask what this answers
     if before is not None and aec is not None:
         earlier = _Speaker(before, room, rng)
         while not earlier.done:
             far, echo = earlier.next()
             aec.played(far)
-            parts.vad(gain.process(aec.clean(echo + mic_noise.standard_normal(FRAME).astype(np.float32) * NOISE)))
+            heard = aec.clean(echo + mic_noise.standard_normal(FRAME).astype(np.float32) * NOISE)
+            parts.vad(gain.process(heard.audio))
+            assert raw_vad is not None
+            raw_vad(raw_gain.process(heard.raw))
     policy = CallPolicy(has_turn_model=False)
     answered = _talking(policy)
     policy.playing(reply_text, opening=False)
@@ -192,12 +199,15 @@ def run_trial(trial: Trial, reply: np.ndarray, reply_text: str, person: np.ndarr
             if 0 <= i < person.size:
                 piece = person[i : i + FRAME]
                 mic[: piece.size] += piece
-        if aec is not None:
+        raw, coherence = None, None
+        if aec is not None and raw_vad is not None:
             aec.played(far)
-            mic = aec.clean(mic)
+            heard = aec.clean(mic)
+            mic, coherence = heard.audio, heard.echo
+            raw = raw_vad(raw_gain.process(heard.raw, hold=policy.talking))
         # As VoiceSession.feed does it.
         policy.echo_cancelled = aec is not None and aec.settled
-        apply(policy.frame(mic, parts.vad(gain.process(mic, hold=policy.talking))))
+        apply(policy.frame(mic, parts.vad(gain.process(mic, hold=policy.talking)), raw=raw, echo=coherence))
         if pending is not None and policy.t >= pending[0]:
             _, job, text = pending
             pending = None

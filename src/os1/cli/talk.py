@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from os1.audio.echo import Heard
 from os1.cli.ui import is_tty, progress_bar, style
 from os1.config import Settings
 from os1.errors import AudioError
@@ -188,7 +189,7 @@ class DeviceAudio:
         self._sd = sd
         self._tell = tell
         self._loop = asyncio.get_running_loop()
-        self._frames: asyncio.Queue[np.ndarray] = asyncio.Queue()
+        self._frames: asyncio.Queue[np.ndarray | Heard] = asyncio.Queue()
         self.echo = EchoCanceller() if cancel_echo else None
         self._input = self._open_input()
         self._output: Any = None
@@ -205,7 +206,7 @@ class DeviceAudio:
         return self._sd.InputStream(samplerate=SAMPLE_RATE, channels=1, dtype="float32",
                                     blocksize=FRAME, callback=self._captured)
 
-    async def frames(self) -> AsyncIterator[np.ndarray]:
+    async def frames(self) -> AsyncIterator[np.ndarray | Heard]:
         from os1.audio.format import FRAME, SAMPLE_RATE
 
         self._input.start()
@@ -275,10 +276,10 @@ class DeviceAudio:
             self._pending = np.zeros(0, np.float32)  # cancelled: silence at the next block
 
     def _captured(self, data: np.ndarray, frames: int, t: Any, status: Any) -> None:
-        frame = data[:, 0].copy()
+        frame: np.ndarray | Heard = data[:, 0].copy()
         if self.echo is not None and self.echo.working:
             try:
-                frame = self.echo.clean(frame)
+                frame = self.echo.clean(data[:, 0].copy())
             except AudioError as exc:  # the session mutes the microphone while os1 speaks now
                 log.warning("%s", exc)
         self._loop.call_soon_threadsafe(self._frames.put_nowait, frame)
@@ -301,7 +302,7 @@ class DeviceAudio:
                 stream.close()
 
 
-async def _push_to_talk(frames: AsyncIterator[np.ndarray], session: Any) -> AsyncIterator[np.ndarray]:
+async def _push_to_talk(frames: AsyncIterator[np.ndarray | Heard], session: Any) -> AsyncIterator[np.ndarray]:
     talking = asyncio.Event()
 
     async def keys() -> None:
@@ -318,6 +319,7 @@ async def _push_to_talk(frames: AsyncIterator[np.ndarray], session: Any) -> Asyn
     task = asyncio.ensure_future(keys())
     try:
         async for frame in frames:
-            yield frame if talking.is_set() else np.zeros_like(frame)
+            audio = frame.audio if isinstance(frame, Heard) else frame  # push to talk: no barge-in
+            yield audio if talking.is_set() else np.zeros_like(audio)
     finally:
         task.cancel()
