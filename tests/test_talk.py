@@ -276,3 +276,30 @@ async def test_speech_over_the_voice_counts_in_fragments_only_once_the_echo_canc
         echo.settled = True
         session.feed(np.zeros(512, np.float32))
         assert session.policy.echo_cancelled
+
+
+async def test_on_open_speakers_the_policy_gets_the_microphone_as_heard_and_its_coherence_with_the_voice(
+        settings, memory):
+    from os1.audio.echo import Heard
+
+    class Echo:
+        settled = False
+        working = True
+
+    parts = VoiceParts(vad=LoudnessVAD(), ears=CountingEars(), voice=SlowVoice(),
+                       turn_model=ScriptedTurnModel([]))
+    async with Companion(settings, FakeLLM(["Hi."]), memory, channel="voice") as companion:
+        session = VoiceSession(companion, parts, TimelineOutput(), echo=Echo())  # type: ignore[arg-type]
+        given: list[tuple[float, float | None, float | None]] = []
+        frame = session.policy.frame
+
+        def seen(audio, probability, **kw):
+            given.append((probability, kw["raw"], kw["echo"]))
+            return frame(audio, probability, **kw)
+
+        session.policy.frame = seen  # type: ignore[method-assign]
+        quiet, loud = np.zeros(512, np.float32), np.full(512, 0.3, np.float32)
+        session.feed(Heard(quiet, loud, 0.2))  # the canceller took everything out; the microphone heard speech
+        session.feed(Heard(quiet, quiet, None))
+        session.feed(quiet)  # a headset: no canceller's view
+        assert given == [(0.05, 0.9, 0.2), (0.05, 0.05, None), (0.05, None, None)]
