@@ -260,17 +260,22 @@ async def test_no_provisional_transcript_starts_in_the_silence_before_a_pause(se
             assert trailing < 0.01 or trailing > 0.12, trailing  # mid-speech, or with the tail
 
 
+class _Echo:
+    """An echo canceller as the session sees it (the frames come cleaned by it)."""
+
+    settled = False
+    working = True
+
+
+def _speaker_parts() -> VoiceParts:
+    return VoiceParts(vad=LoudnessVAD(), ears=CountingEars(), voice=SlowVoice(), turn_model=ScriptedTurnModel([]))
+
+
 async def test_speech_over_the_voice_counts_in_fragments_only_once_the_echo_canceller_has_settled(
         settings, memory):
-    class Echo:
-        settled = False
-        working = True
-
-    parts = VoiceParts(vad=LoudnessVAD(), ears=CountingEars(), voice=SlowVoice(),
-                       turn_model=ScriptedTurnModel([]))
-    echo = Echo()
+    echo = _Echo()
     async with Companion(settings, FakeLLM(["Hi."]), memory, channel="voice") as companion:
-        session = VoiceSession(companion, parts, TimelineOutput(), echo=echo)
+        session = VoiceSession(companion, _speaker_parts(), TimelineOutput(), echo=echo)  # type: ignore[arg-type]
         session.feed(np.zeros(512, np.float32))
         assert not session.policy.echo_cancelled
         echo.settled = True
@@ -282,14 +287,8 @@ async def test_on_open_speakers_the_policy_gets_the_microphone_as_heard_and_its_
         settings, memory):
     from os1.audio.echo import Heard
 
-    class Echo:
-        settled = False
-        working = True
-
-    parts = VoiceParts(vad=LoudnessVAD(), ears=CountingEars(), voice=SlowVoice(),
-                       turn_model=ScriptedTurnModel([]))
     async with Companion(settings, FakeLLM(["Hi."]), memory, channel="voice") as companion:
-        session = VoiceSession(companion, parts, TimelineOutput(), echo=Echo())  # type: ignore[arg-type]
+        session = VoiceSession(companion, _speaker_parts(), TimelineOutput(), echo=_Echo())  # type: ignore[arg-type]
         given: list[tuple[float, float | None, float | None]] = []
         frame = session.policy.frame
 

@@ -122,13 +122,15 @@ class _Pg:
     database's owner, not a person: the accounts are read before anyone is known."""
 
     def __init__(self, conn: Any):
-        self._conn = conn
+        from os1.memory.postgres import translate
+
+        self._conn, self._translate = conn, translate
 
     def execute(self, sql: str, args: Sequence[Any] = ()) -> _Cursor:
-        return self._conn.execute(sql.replace("?", "%s"), tuple(args))  # type: ignore[no-any-return]
+        return self._conn.execute(self._translate(sql)[0], tuple(args))  # type: ignore[no-any-return]
 
     def executemany(self, sql: str, rows: list[tuple[Any, ...]]) -> Any:
-        return self._conn.cursor().executemany(sql.replace("?", "%s"), rows)
+        return self._conn.cursor().executemany(self._translate(sql)[0], rows)
 
 
 class Accounts:

@@ -90,7 +90,9 @@ class VoiceSession:
         self.echo = echo  # cleaning the microphone's frames before they come here
         self.policy = CallPolicy(parts.timing, has_turn_model=parts.turn_model is not None)
         self._gain = AutoGain()
-        self._raw_vad: Any = None  # on open speakers: a VAD of the microphone before the canceller
+        # On open speakers: a VAD of the microphone before the canceller (its own
+        # recurrent state), made here rather than at the call's first frame.
+        self._raw_vad: Any = type(parts.vad)() if echo is not None else None
         self._raw_gain = AutoGain()
         self._walls: deque[tuple[float, float]] = deque(maxlen=4096)  # (audio clock, loop time)
         self._hearing: asyncio.Task[None] | None = None  # the latest; each waits for the one before
@@ -136,9 +138,7 @@ class VoiceSession:
         self.policy.echo_cancelled = self.echo is not None and self.echo.settled
         probability = self.parts.vad(self._gain.process(audio, hold=self.policy.talking))
         raw = None
-        if heard is not None:  # the microphone as it heard it, os1's voice and all (its own VAD's state)
-            if self._raw_vad is None:
-                self._raw_vad, self._raw_gain = type(self.parts.vad)(), AutoGain()
+        if heard is not None and self._raw_vad is not None:  # the microphone as it heard it, os1's voice and all
             raw = self._raw_vad(self._raw_gain.process(heard.raw, hold=self.policy.talking))
         self._do(self.policy.frame(audio, probability, raw=raw, echo=heard.echo if heard else None))
 

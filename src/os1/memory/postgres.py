@@ -163,7 +163,7 @@ class PersonDb:
 
     def exec(self, sql: str, args: tuple[Any, ...] | list[Any] = ()) -> Rows:
         """A statement written for SQLite (``?`` placeholders), in this person's transaction."""
-        sql, returns_id = _translate(sql)
+        sql, returns_id = translate(sql)
         with self.connection() as conn:
             cursor = conn.cursor(row_factory=_row_factory)
             cursor.execute(sql, tuple(args))
@@ -173,7 +173,7 @@ class PersonDb:
 
     def exec_many(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
         with self.connection() as conn:
-            conn.cursor().executemany(_translate(sql)[0], rows)
+            conn.cursor().executemany(translate(sql)[0], rows)
 
 
 class PostgresMemory(SQLMemory):
@@ -335,7 +335,7 @@ class PostgresMemory(SQLMemory):
             self._db.closed = True
 
 
-def _translate(sql: str) -> tuple[str, bool]:
+def translate(sql: str) -> tuple[str, bool]:
     """sql.py's statements in PostgreSQL's terms: ``%s`` placeholders (a
     literal ``%`` doubled), and an INSERT's new id returned (True)."""
     returns_id = _WITH_ID.match(sql) is not None
