@@ -7,7 +7,7 @@ import numpy as np
 from os1.audio.backchannel import Overlap, classify
 from os1.audio.format import FRAME
 from os1.call import (
-    THINKING_S, Answer, CallPolicy, CheckOverlap, Draft, Ended, Hush, Listen, Prefill, Read,
+    DOUBT_S, THINKING_S, WORDS_END_DOUBT, Answer, CallPolicy, CheckOverlap, Draft, Ended, Hush, Listen, Prefill, Read,
     Release, Resume, Stop, StopReply, Transcribe,
 )
 
@@ -292,6 +292,33 @@ def test_words_the_language_model_reads_as_a_sentence_end_the_turn_at_once():
     call.seconds(".", 0.2)
     out = call.hear("Let's go to the coast.", 0.95, words_end=0.8)
     assert of(Draft, out) and of(Release, out) and call.policy.talking
+
+
+def test_words_that_may_close_a_sentence_are_drafted_and_heard_only_after_a_thinking_pause():
+    call = Call()
+    call.seconds("#", 1.5)
+    call.seconds(".", 0.2)
+    # "The cabbage juice changes color" -- and then "depending on how acidic..."
+    out = call.hear("The cabbage juice changes color.", 0.96, words_end=0.15)
+    assert of(Draft, out) and not of(Release, out) and not call.policy.talking
+    out = call.seconds(".", DOUBT_S - 0.2 - 0.064)
+    assert not of(Release, out) and not call.policy.talking, "not heard during a pause of 1.5 s"
+    out = call.seconds("#", 0.1)
+    assert of(StopReply, out) == [StopReply(Stop.DROP)], "they went on: the draft is dropped unheard"
+
+
+def test_a_doubtful_ending_is_answered_once_the_silence_outlasts_a_thinking_pause():
+    call = Call()
+    call.seconds("#", 1.5)
+    call.seconds(".", 0.2)
+    call.hear("The chemical is basic.", 0.96, words_end=WORDS_END_DOUBT - 0.05)
+    out = call.seconds(".", DOUBT_S - 0.2 + 0.064)
+    assert of(Release, out) and call.policy.talking
+    call = Call()
+    call.seconds("#", 1.5)
+    call.seconds(".", 0.2)
+    out = call.hear("The chemical is basic.", 0.96, words_end=WORDS_END_DOUBT + 0.05)
+    assert of(Release, out), "a likelier ending: answered at once"
 
 
 def test_a_question_is_not_read_again_for_its_ending():

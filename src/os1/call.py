@@ -67,6 +67,16 @@ UNFINISHED_P = 0.3  # the turn model's verdict is capped here when the words say
 # juice changes") -- or 0.13-0.41 where they are a sentence already ("The
 # cabbage juice changes color"): the threshold sits in the gap.
 WORDS_END_MIN = 0.05
+# Below this the words may close a sentence but probably go on ("to the north
+# and within easy reach": 0.29; "The cabbage juice changes color": 0.15), and
+# the turn model, which hears a sentence's sound more than its sense, is no
+# help there (0.83-0.96 for all four such pauses os1 answered in a run of the
+# pause clips). So the turn waits for a thinking pause to run its course
+# (people think for 0.8-1.5 s mid-clause) before os1 is heard; the reply is
+# drafted meanwhile. The price: 3 of 18 sentence endings in the same runs
+# (0.18-0.32) were answered after that wait instead of at once.
+WORDS_END_DOUBT = 0.35
+DOUBT_S = 1.6
 
 
 class Utterance:
@@ -456,7 +466,8 @@ class CallPolicy:
         if unfinished and reply is not None and reply.draft and not reply.released:
             self._reply = None
             out.append(StopReply(Stop.DROP))  # not an ending after all: keep listening
-        return out + self._verdict(job, reading.probability, unfinished)
+        doubtful = words_end is not None and words_end < WORDS_END_DOUBT
+        return out + self._verdict(job, reading.probability, unfinished, doubtful=doubtful)
 
     def listened(self, job: Provisional, text: str | None) -> list[Command]:
         """A provisional transcript (None: it failed or was cancelled)."""
@@ -599,12 +610,13 @@ class CallPolicy:
         already says more is coming ("...depending on how")."""
         return bool(words) and not job.forced and not unfinished and not words.endswith(("?", "!"))
 
-    def _verdict(self, job: Hearing, probability: float | None, unfinished: bool) -> list[Command]:
+    def _verdict(self, job: Hearing, probability: float | None, unfinished: bool, *,
+                 doubtful: bool = False) -> list[Command]:
         """Apply what is known about a pause: hold the turn through a thinking
-        pause, and pass the turn model's verdict on (capped if the words say
-        more is coming)."""
-        self.turns.hold(THINKING_S if unfinished else None)
-        if probability is not None and unfinished:
+        pause (``doubtful``: one that may be), and pass the turn model's
+        verdict on (capped if the words say more is or may be coming)."""
+        self.turns.hold(THINKING_S if unfinished else DOUBT_S if doubtful else None)
+        if probability is not None and (unfinished or doubtful):
             probability = min(probability, UNFINISHED_P)  # "...depending on how" is not an ending
         verdict = 1.0 if job.forced else probability
         if verdict is None:
