@@ -1,4 +1,5 @@
 import asyncio
+import threading
 import time
 
 import pytest
@@ -279,14 +280,23 @@ async def test_a_name_learned_in_conversation_fills_the_profile(settings, memory
     assert memory.profile() == {"name": "Theodore"}
 
 
+async def _said_and_idle(settings, llm, memory, until):
+    """A session where one thing was said, left idle until ``until(companion)``
+    (its background work under way), for at most 2 s."""
+    companion = Companion(settings, llm, memory, idle_delay=0.0, reflect_delay=60.0)
+    companion.start()
+    async for _ in companion.send("I live in Lisbon."):
+        pass
+    for _ in range(200):
+        if until(companion):
+            break
+        await asyncio.sleep(0.01)
+    return companion
+
+
 async def test_closing_while_mining_does_not_wait_to_reflect(settings, memory):
     # Mining is under way when the session closes: close finishes the mining
     # and returns, instead of waiting out the idle time before reflecting.
-    import asyncio
-    import time
-
-    from os1.mind.companion import Companion
-
     class SlowMiner(FakeLLM):
         async def stream(self, messages, options):
             if options.json_schema is not None:
@@ -294,15 +304,8 @@ async def test_closing_while_mining_does_not_wait_to_reflect(settings, memory):
             async for piece in super().stream(messages, options):
                 yield piece
 
-    llm = SlowMiner(["Hi!"])
-    companion = Companion(settings, llm, memory, idle_delay=0.0, reflect_delay=60.0)
-    companion.start()
-    async for _ in companion.send("I live in Lisbon."):
-        pass
-    for _ in range(100):
-        await asyncio.sleep(0.01)
-        if companion._phase == "mining":  # noqa: SLF001
-            break
+    companion = await _said_and_idle(settings, SlowMiner(["Hi!"]), memory,
+                                     lambda c: c._phase == "mining")  # noqa: SLF001
     start = time.monotonic()
     await asyncio.wait_for(companion.close(), 10)
     assert time.monotonic() - start < 5
@@ -471,3 +474,23 @@ async def test_a_worker_does_not_take_in_a_conversation_that_ended_hours_ago(set
         await turn(second, "Back from work.")
     # Recall may bring it up as a memory; it is not a turn of this conversation.
     assert [m.role for m in second.llm.prompts[0]] == ["system", "user"]
+
+
+async def test_closing_without_remembering_waits_for_a_batch_of_vectors_being_made(settings, memory):
+    """A thread cannot be cancelled: the memory must not be closed under it."""
+    started, finished = threading.Event(), threading.Event()
+    embed = memory.embed_pending
+
+    def slow_embed(limit=16):
+        started.set()
+        time.sleep(0.3)
+        finished.set()
+        embed(limit)
+        return 0  # nothing left: the loop ends
+
+    memory.embed_pending = slow_embed
+    companion = await _said_and_idle(settings, FakeLLM(["Hi!"], facts_for=lambda t: []), memory,
+                                     lambda c: started.is_set())
+    assert started.is_set()
+    await companion.close(remember=False)
+    assert finished.is_set(), "close() returned while the thread was still writing"

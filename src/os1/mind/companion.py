@@ -176,6 +176,7 @@ class Companion:
         self._mine_only = False  # set by remember(): the session is ending
         self._turn_lock = asyncio.Lock()
         self._background: asyncio.Task[int] | None = None
+        self._embedding: asyncio.Task[int] | None = None  # a batch of vectors being made, in a thread
         #: What the background task is doing: a turn cancels it unless it is mining
         #: (facts are quick, and each message's are stored as soon as they are drawn).
         self._phase: Literal["waiting", "mining", "reflecting"] = "waiting"
@@ -286,6 +287,9 @@ class Companion:
             await self.remember()
         elif self._background:
             self._background.cancel()
+            await asyncio.gather(self._background, return_exceptions=True)
+        if self._embedding is not None:  # a thread is not cancelled: let it finish its batch
+            await asyncio.gather(self._embedding, return_exceptions=True)
         if self.session_id is not None:
             self.memory.end_session(self.session_id)
 
@@ -1047,9 +1051,15 @@ class Companion:
                 self.memory.mark_extracted(message.id)
         # Vectors for recall, in small batches; the embedder runs them on the CPU
         # lane at background priority, so a turn never waits behind them.
-        while await asyncio.to_thread(self.memory.embed_pending, 16):
+        while await self._embed_batch():
             pass
         return learned
+
+    async def _embed_batch(self) -> int:
+        # Cancelling this task leaves the thread running to the end of its
+        # batch; close() waits for it, so the memory is not closed under it.
+        self._embedding = asyncio.ensure_future(asyncio.to_thread(self.memory.embed_pending, 16))
+        return await asyncio.shield(self._embedding)
 
 
 def _ask(action: str, warnings: list[str]) -> str:
