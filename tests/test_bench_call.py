@@ -47,11 +47,13 @@ def test_backchannel_figures_separate_going_on_from_stopping():
     trials = [
         Trial("backchannel", "Yeah. x1.0", None, "headset"),
         Trial("backchannel", "Right. x1.0", None, "headset", hushed_s=1.0, resumed=1),
+        Trial("backchannel", "Okay. x1.0", None, "headset", hushed_s=1.0, resumed=2),
         Trial("stop", "Wait. x1.0", None, "headset", stopped_s=2.0),
         Trial("stop", "Stop. x1.0", None, "headset"),
     ]
     headset = summarise_backchannels(trials)["headset"]
-    assert headset["not_interrupted"] == 2 and headset["hushed_a_moment"] == 1
+    assert headset["not_interrupted"] == 3 and headset["hushed_a_moment"] == 2
+    assert headset["hushed_again"] == 1  # went on, then fell silent again: a stutter
     assert headset["stopped"] == 1 and headset["missed"] == ["Stop. x1.0"]
 
 

@@ -215,6 +215,20 @@ def test_on_open_speakers_a_voice_that_is_not_os1s_hushes_it_even_when_the_cance
     assert of(Hush, out) and call.policy.turns.in_turn
 
 
+def test_on_open_speakers_someone_still_talking_once_the_voice_is_hushed_keeps_it_hushed():
+    # Hushed, os1's echo dies away, but the canceller's suppressor may still
+    # let nothing of them through: what the microphone hears tells they talk on.
+    call = Call()
+    call.reply()
+    out = on_speakers(call, "." * 6, raw="#" * 6, echo=0.3)
+    assert of(Hush, out)
+    for _ in range(12):  # 0.4 s more of their words; os1 silent, so no coherence to tell by
+        call.commands += call.policy.frame(np.zeros(FRAME, np.float32), QUIET, raw=SPEECH, echo=None)
+    assert call.policy.turns.speaking
+    out = call.policy.overheard(call.last(CheckOverlap).job, "Okay.")  # the first words, misheard
+    assert not of(Resume, out)
+
+
 def test_on_open_speakers_os1s_own_voice_at_the_microphone_is_not_someone_talking():
     call = Call()
     call.reply()
@@ -268,6 +282,7 @@ def test_the_overlap_words_are_classified_as_a_listener_would():
     assert classify("Stop.") is Overlap.STOP
     assert classify("") is Overlap.NOTHING
     assert classify("What about the mountains instead?") is Overlap.TURN
+    assert classify("Cho Cho Cho") is Overlap.BACKCHANNEL  # one word, repeated: says too little
     assert classify("the coast honestly", echo="I would go to the coast, honestly.") is Overlap.NOTHING
 
 

@@ -45,3 +45,20 @@ def test_while_os1_is_silent_there_is_nothing_to_compare_with():
     rng = np.random.default_rng(2)
     silence = np.zeros(SAMPLE_RATE * 2, np.float32)
     assert set(run(silence, voice(rng, 2.0), EchoCoherence())) == {None}
+
+
+def test_os1s_voice_coming_back_after_someone_talked_over_it_is_coherent_with_its_echo_at_once():
+    # os1 speaks, falls silent while someone says "mhm" (0.5 s), and goes on:
+    # what the microphone heard in between must not make its own voice look
+    # like someone else's (the voice would fall silent again).
+    rng = np.random.default_rng(3)
+    sr = SAMPLE_RATE
+    far = np.concatenate([voice(rng, 3.0), np.zeros(int(0.7 * sr), np.float32), voice(rng, 2.0)])
+    mic = room(far, rng)
+    mhm = voice(np.random.default_rng(4), 0.5) * 2
+    mic[int(2.9 * sr) : int(2.9 * sr) + mhm.size] += mhm
+    coherence = run(far, mic, EchoCoherence())
+    back = int(3.7 * sr) // FRAME
+    after = [c for c in coherence[back:] if c is not None]
+    assert len(after) > 40
+    assert min(after) > 0.5  # ECHO_COHERENCE: above it, os1's own voice

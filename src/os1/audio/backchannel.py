@@ -47,6 +47,8 @@ def classify(text: str, echo: str = "") -> Overlap:
     spoken = set(_words(echo))
     if spoken and sum(w in spoken for w in words) >= 0.6 * len(words):
         return Overlap.NOTHING  # os1's own voice, back through the room
-    if len(words) < 3:
-        return Overlap.BACKCHANNEL  # not a stop, and says too little to be a turn
+    if len(set(words)) < 3:
+        # Not a stop, and says too little to be a turn (a word Whisper
+        # repeats, "Cho Cho Cho" as it heard a "Sure.", is one word).
+        return Overlap.BACKCHANNEL
     return Overlap.TURN

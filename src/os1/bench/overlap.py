@@ -383,6 +383,8 @@ def summarise_backchannels(trials: list[Trial]) -> dict[str, Any]:
             "backchannels": len(back), "not_interrupted": went_on,
             "not_interrupted_rate": round(went_on / len(back), 3) if back else None,
             "hushed_a_moment": sum(t.hushed_s is not None and t.stopped_s is None for t in back),
+            # The voice went on, and fell silent again for nothing: a stutter.
+            "hushed_again": sum(t.resumed >= 2 and t.stopped_s is None for t in back),
             "stops": len(stops), "stopped": stopped,
             "stopped_rate": round(stopped / len(stops), 3) if stops else None,
             "missed": sorted({t.what for t in back if t.stopped_s is not None}
@@ -430,5 +432,6 @@ def print_backchannel_report(result: dict[str, Any], as_json: bool) -> None:
         return
     for name, s in result["summary"].items():
         print(f"{name:>9}: backchannels not interrupting {s['not_interrupted']}/{s['backchannels']} "
-              f"({s['hushed_a_moment']} hushed a moment); wait/stop stopped it "
+              f"({s['hushed_a_moment']} hushed a moment, {s['hushed_again']} again after going on); "
+              f"wait/stop stopped it "
               f"{s['stopped']}/{s['stops']}" + (f"; missed: {', '.join(s['missed'])}" if s["missed"] else ""))
