@@ -38,6 +38,14 @@ def test_a_block_of_code_is_not_read_out_even_split_over_pieces():
     assert Speakable()("Run ```ls -la``` and see.") == "Run and see."
 
 
+def test_words_pointing_at_a_block_of_code_say_where_it_is_instead_of_pointing_at_nothing():
+    say = Speakable()
+    said = say("You can use it like this:")
+    assert say.pointing(said, "```python") == "You can use it like this, written out on your screen."
+    assert say.pointing(said, "\\( \\frac{3}{2} \\).") == "You can use it like this:"  # said, not shown
+    assert say.pointing(said, None) == "You can use it like this:"
+
+
 def test_a_name_from_code_in_a_sentence_is_said_as_words():
     assert speakable("For example, add_numbers(5, 3) would return 8.") == \
         "For example, add numbers(5, 3) would return 8."

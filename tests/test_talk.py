@@ -62,6 +62,15 @@ async def test_markdown_latex_and_code_are_shown_but_never_reach_the_voice(setti
     assert "**easy**" in done.text  # the thread keeps the formatting
 
 
+async def test_words_pointing_at_code_in_a_call_say_where_it_is(settings, memory):
+    voice = SlowVoice()
+    reply = "Here is a function that adds two numbers:\n```python\ndef add(a, b):\n    return a + b\n```\n"
+    await converse(settings, memory, np.concatenate([silence(0.3), speech(1.0)]),
+                   replies=[reply], voice=voice, tail=4.0)
+    said = " ".join(voice.said)
+    assert said == "Here is a function that adds two numbers, written out on your screen."
+
+
 async def test_a_thinking_pause_does_not_end_the_turn(settings, memory):
     audio = np.concatenate([speech(1.5), silence(0.6), speech(1.0, level=0.35)])
     model = ScriptedTurnModel([0.1, 0.9])  # first pause: "not finished"; then: finished

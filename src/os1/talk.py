@@ -389,9 +389,15 @@ class VoiceSession:
         loop = asyncio.get_running_loop()
         say = Speakable()  # markdown, LaTeX, code and emoji are shown, not read out
         rate = self.parts.voice.sample_rate
-        while (piece := await pieces.get()) is not None:
+        ahead: list[str | None] = []
+        while (piece := ahead.pop() if ahead else await pieces.get()) is not None:
             if not (spoken := say(piece)):
                 continue
+            if spoken.endswith(":"):
+                # "...like this:" points at what follows: if that is code, it
+                # is shown, not said. The next piece tells (only such pieces wait for it).
+                ahead.append(following := await pieces.get())
+                spoken = say.pointing(spoken, following)
             chunks = [a async for a in self.parts.voice.synthesize(spoken)]
             if not chunks:
                 continue

@@ -65,12 +65,24 @@ _UNIT_WORDS = {"km": "kilometres", "kg": "kilograms", "cm": "centimetres", "mm":
 _UNIT = re.compile(r"(?<=\d)\s?(" + "|".join(_UNIT_WORDS) + r")\b")
 
 
+#: Said in place of the colon of a piece that points at a block of code.
+ON_SCREEN = ", written out on your screen."
+
+
 class Speakable:
     """The pieces of one reply, in order, as they should be said: a block of
     code (between ``` fences, which pieces may split) is not read out."""
 
     def __init__(self) -> None:
         self._in_code = False
+
+    def pointing(self, said: str, following: str | None) -> str:
+        """``said``, a piece that ends pointing at what follows ("...like
+        this:"), with the piece after it in view: if that opens a block of
+        code, which is shown and not said, say where it is instead of
+        pointing at nothing (in the same sentence: a call's reply stays short)."""
+        opens_code = following is not None and not self._in_code and _FENCE.match(following.lstrip())
+        return said[:-1] + ON_SCREEN if said.endswith(":") and opens_code else said
 
     def __call__(self, piece: str) -> str:
         said = []
