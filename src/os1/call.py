@@ -47,8 +47,9 @@ ONSET_GAP_S = 1.2  # speech this close before a turn starts belongs to it
 # replies and 41 of 47 first ones (the reverberant rooms are the hard ones:
 # a loud word's reverberation outlasts the 64 ms window).
 ECHO_COHERENCE = 0.5
-# Once os1's voice is hushed, its echo has died away after this long (rooms
-# of RT60 0.2-0.6 s in ``os1 bench echo``: 20 dB down after 0.07-0.2 s).
+# Once os1's voice is hushed, its echo has died away after this long (the
+# rooms of ``os1 bench echo`` have an RT60 of 0.2-0.6 s: 20 dB down in a third
+# of that, 0.07-0.2 s).
 HUSHED_ECHO_S = 0.3
 # Speech over os1's voice too short to start a turn ("wait.", "mhm") is heard
 # all the same once it ends, without falling silent: a stop stops the reply,
@@ -349,8 +350,7 @@ class CallPolicy:
             assert raw is not None and echo is not None
             probability = max(probability if self.echo_cancelled else 0.0,
                               raw if echo < ECHO_COHERENCE else 0.0)
-        overlap = self._overlap
-        if raw is not None and overlap is not None and self.t - overlap.t >= HUSHED_ECHO_S:
+        if raw is not None and self._overlap is not None and self.t - self._overlap.t >= HUSHED_ECHO_S:
             # The voice fell silent for them and its echo has died away, yet
             # the canceller's suppressor still thins what they say: the
             # microphone as heard tells whether they are still talking.
