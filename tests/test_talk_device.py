@@ -13,6 +13,7 @@ import time
 import numpy as np
 import pytest
 
+from os1.audio.format import FRAME
 from os1.cli.talk import DeviceAudio
 from os1.events import ReplyDone, Transcript
 from os1.memory.sqlite import SQLiteMemory
@@ -140,8 +141,11 @@ async def test_a_microphone_pulled_out_mid_sentence_is_told_and_the_call_goes_on
         call = asyncio.ensure_future(session.run(device.frames()))
         try:
             await asyncio.to_thread(room.unplugged.wait, 10)
-            await asyncio.sleep(2.5)  # gone for a while: told, and what they had said is answered
-            assert told and "microphone stopped" in told[0]
+            deadline = time.monotonic() + 20  # gone a while: told, and what they had said is answered
+            while not told or not any(isinstance(e, ReplyDone) for e in events):
+                assert time.monotonic() < deadline, f"nothing while the microphone was gone: {told}"
+                await asyncio.sleep(0.1)
+            assert "microphone stopped" in told[0]
             assert [e.text for e in events if isinstance(e, ReplyDone)] == ["Hi."]
             room.plugged = True
             deadline = time.monotonic() + 20
@@ -157,3 +161,22 @@ async def test_a_microphone_pulled_out_mid_sentence_is_told_and_the_call_goes_on
     assert told == [told[0], "The microphone is back."]
     assert sd.rescans >= 1  # it looked for devices again to find it
     assert [m.role for m in memory.messages()] == ["user", "assistant", "user", "assistant"]
+
+
+async def test_a_call_ended_just_as_a_frame_arrives_ends():
+    # The cancellation and a frame come in the same turn of the loop: the frame
+    # must not win (asyncio.wait_for let it, and the call never ended).
+    device = DeviceAudio(FakeSoundDevice(Room(np.zeros(0, np.float32), np.zeros(0, np.float32))))
+
+    async def listen() -> None:
+        async for _ in device.frames():
+            pass
+
+    listening = asyncio.ensure_future(listen())
+    await asyncio.sleep(0.05)  # waiting for a frame
+    device._captured(np.zeros((FRAME, 1), np.float32), FRAME, None, None)
+    await asyncio.sleep(0)  # the frame is in: the listener wakes at the next turn
+    listening.cancel()
+    done, _ = await asyncio.wait([listening], timeout=2)
+    device.close()
+    assert done, "the call went on after it was ended"

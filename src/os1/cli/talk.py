@@ -214,8 +214,11 @@ class DeviceAudio:
         tried = 0.0
         while True:
             try:
-                frame = await asyncio.wait_for(self._frames.get(),
-                                               MIC_GONE_S if gone_since is None else FRAME / SAMPLE_RATE)
+                # Not asyncio.wait_for: on 3.11 it drops a cancellation that comes
+                # as a frame arrives (the frame wins), and with frames 50 times a
+                # second a Ctrl-C or the end of a call then hung for good.
+                async with asyncio.timeout(MIC_GONE_S if gone_since is None else FRAME / SAMPLE_RATE):
+                    frame = await self._frames.get()
             except TimeoutError:
                 now = self._loop.time()
                 if gone_since is None:

@@ -57,7 +57,8 @@ class Mailbox:
         if not self.live:
             return ""
         try:
-            await asyncio.wait_for(asyncio.to_thread(self._sync, account), budget)
+            async with asyncio.timeout(budget):
+                await asyncio.to_thread(self._sync, account)
         except TimeoutError:
             return "(Still fetching new mail; this is what had arrived.)"
         except Os1Error as exc:

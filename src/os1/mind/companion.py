@@ -722,7 +722,8 @@ class Companion:
             return
         yield ToolActivity(tool.name, arguments, "running")
         try:
-            result = await asyncio.wait_for(tool(arguments), tool.seconds or TOOL_SECONDS)
+            async with asyncio.timeout(tool.seconds or TOOL_SECONDS):
+                result = await tool(arguments)
         except ToolError as exc:
             used += [asked, Message("tool", f"Failed: {exc}", tool_call_id=call.id)]
             yield ToolActivity(tool.name, arguments, "failed", str(exc))
@@ -826,7 +827,8 @@ class Companion:
             yield ToolActivity(proposal.tool.name, arguments, "running")
             try:
                 seconds = proposal.tool.seconds or TOOL_SECONDS
-                result = await asyncio.wait_for(proposal.tool(arguments), seconds)
+                async with asyncio.timeout(seconds):
+                    result = await proposal.tool(arguments)
                 outcome, reply = "done", result.text
             except ToolError as exc:
                 outcome, reply = "failed", str(exc)

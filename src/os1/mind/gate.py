@@ -63,7 +63,8 @@ class FairGate:
         self._queues[priority].setdefault(person, collections.deque()).append((next(self._tickets), granted))
         self._dispatch()
         try:
-            await asyncio.wait_for(asyncio.shield(granted), self.wait)
+            async with asyncio.timeout(self.wait):
+                await asyncio.shield(granted)
         except (asyncio.TimeoutError, asyncio.CancelledError) as exc:
             if granted.done() and not granted.cancelled():
                 self._release(person)  # granted just as the wait ended: give it back
