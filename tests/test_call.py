@@ -286,6 +286,22 @@ def test_the_overlap_words_are_classified_as_a_listener_would():
     assert classify("the coast honestly", echo="I would go to the coast, honestly.") is Overlap.NOTHING
 
 
+def test_a_stop_among_the_ears_other_readings_stops_the_reply_but_a_no_does_not():
+    # Whisper heard "Stop." as "Start.", with "Stop." its next guess.
+    assert classify("Start.", alternatives=["Stop.", "Star Star"]) is Overlap.STOP
+    assert classify("Keep on.", alternatives=["Be born.", "Hold on."]) is Overlap.STOP
+    # "No." is among its readings of most hums.
+    assert classify("Yeah.", alternatives=["No.", "Okay."]) is Overlap.BACKCHANNEL
+    # os1 saying "wait" itself, back through the room, is not a stop.
+    assert classify("Okay.", echo="It's worth the wait.", alternatives=["wait"]) is Overlap.BACKCHANNEL
+    call = Call()
+    call.reply()
+    call.seconds("#", 0.45)
+    call.seconds(".", 0.2)
+    out = call.policy.overheard(call.last(CheckOverlap).job, "Start.", ["Stop.", "Start!"])
+    assert StopReply(Stop.BARGE_IN) in out
+
+
 def test_words_the_language_model_reads_as_unfinished_keep_the_turn():
     call = Call()
     call.seconds("#", 1.5)

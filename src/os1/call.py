@@ -19,6 +19,7 @@ unless it is only a backchannel ("mhm", "yeah") -- see :mod:`os1.audio.backchann
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 
@@ -55,6 +56,10 @@ HUSHED_ECHO_S = 0.3
 # all the same once it ends, without falling silent: a stop stops the reply,
 # anything else lets it go on.
 MIN_BURST_S = 0.1
+# How many of the ears' readings of speech over os1's voice to weigh (see
+# audio/backchannel.py classify): Whisper's 5 best hypotheses cost no more
+# than its single best with beam 2 on sounds this short.
+READINGS = 5
 # A mid-sentence pause (the words so far end on "the", "because", a comma)
 # keeps the turn this long at most: people think for 0.8-1.5 s mid-clause.
 THINKING_S = 2.5
@@ -498,12 +503,13 @@ class CallPolicy:
             out.append(Prefill(settled, ahead=True))
         return out
 
-    def overheard(self, job: Overheard, text: str | None) -> list[Command]:
-        """What was said over os1's voice (None: the ears failed)."""
+    def overheard(self, job: Overheard, text: str | None, alternatives: Sequence[str] = ()) -> list[Command]:
+        """What was said over os1's voice (None: the ears failed), and the
+        ears' other readings of it."""
         quiet = self._quiet
         if quiet is not None and job is quiet.job:
             self._quiet = None
-            stop = classify(text or "", echo=self._saying) is Overlap.STOP
+            stop = classify(text or "", self._saying, alternatives) is Overlap.STOP
             if not (stop and self.talking and self._overlap is None and not self.turns.in_turn):
                 return []  # a "mhm" (or too late): the voice never stopped
             self._overlap = quiet
@@ -511,7 +517,7 @@ class CallPolicy:
         overlap = self._overlap
         if overlap is None or job is not overlap.job:
             return []  # decided already, or a later check is coming
-        kind = classify(text or "", echo=self._saying)
+        kind = classify(text or "", self._saying, alternatives)
         if kind in (Overlap.STOP, Overlap.TURN) or (text is None and self.turns.in_turn):
             return self._take_floor()
         if self.turns.speaking:

@@ -30,8 +30,8 @@ from os1.audio.format import FRAME, SAMPLE_RATE
 from os1.audio.gain import AutoGain
 from os1.audio.turns import TurnTiming
 from os1.call import (
-    FRAME_S, Answer, CallPolicy, CancelListen, CancelPrefill, CheckOverlap, Command, Draft, Emit,
-    Ended, Hearing, HoldBackground, Hush, Listen, Overheard, Prefill, Provisional, Read, Release,
+    FRAME_S, READINGS, Answer, CallPolicy, CancelListen, CancelPrefill, CheckOverlap, Command, Draft,
+    Emit, Ended, Hearing, HoldBackground, Hush, Listen, Overheard, Prefill, Provisional, Read, Release,
     Reply, Resume, ResumeBackground, Stop, StopReply, Transcribe,
 )
 from os1.compute import URGENT, lane
@@ -306,11 +306,12 @@ class VoiceSession:
 
     async def _overhear(self, job: Overheard) -> None:
         try:
-            text: str | None = await self.parts.ears.transcribe(job.audio)
+            readings = await self.parts.ears.readings(job.audio, READINGS)
         except Os1Error:
-            text = None
-        log.info("heard over the reply: %r", text)
-        self._do(self.policy.overheard(job, text))
+            readings = []
+        text = readings[0] if readings else None
+        log.info("heard over the reply: %r (or %r)", text, readings[1:])
+        self._do(self.policy.overheard(job, text, readings[1:]))
 
     # -- the reply ------------------------------------------------------------------------
 

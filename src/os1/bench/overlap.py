@@ -143,7 +143,7 @@ def run_trial(trial: Trial, reply: np.ndarray, reply_text: str, person: np.ndarr
     ``before``, an earlier reply of the call was heard in the same room."""
     from os1.audio.echo import EchoCanceller
     from os1.audio.gain import AutoGain
-    from os1.call import CallPolicy, CheckOverlap, Hush, Resume, StopReply
+    from os1.call import READINGS, CallPolicy, CheckOverlap, Hush, Resume, StopReply
 
     room = trial.room
     aec = EchoCanceller(int(room.delay_s * 1000)) if room and trial.setting != "none" else None
@@ -168,7 +168,7 @@ def run_trial(trial: Trial, reply: np.ndarray, reply_text: str, person: np.ndarr
     gain.envelope = 10 ** (-23 / 20)  # as loud as they were asking what this answers
     speaker = _Speaker(reply, room, rng)
     start = policy.t
-    pending: tuple[float, Any, str | None] | None = None  # a check, due when the ears would be done
+    pending: tuple[float, Any, list[str]] | None = None  # a check, due when the ears would be done
     length = (reply.size / SAMPLE_RATE) + tail_s + (person.size / SAMPLE_RATE if person is not None else 0)
 
     def apply(commands: list[Any]) -> None:
@@ -186,9 +186,9 @@ def run_trial(trial: Trial, reply: np.ndarray, reply_text: str, person: np.ndarr
                 trial.stopped_s = t if trial.stopped_s is None else trial.stopped_s
             elif isinstance(c, CheckOverlap):
                 began = time.perf_counter()
-                text = parts.ears.transcribe_now(c.job.audio)
-                trial.heard = text
-                pending = (policy.t + time.perf_counter() - began, c.job, text)
+                readings = parts.ears.readings_now(c.job.audio, READINGS)
+                trial.heard = readings[0]
+                pending = (policy.t + time.perf_counter() - began, c.job, readings)
 
     ended = False
     while policy.t - start < length and trial.stopped_s is None:
@@ -209,9 +209,9 @@ def run_trial(trial: Trial, reply: np.ndarray, reply_text: str, person: np.ndarr
         policy.echo_cancelled = aec is not None and aec.settled
         apply(policy.frame(mic, parts.vad(gain.process(mic, hold=policy.talking)), raw=raw, echo=coherence))
         if pending is not None and policy.t >= pending[0]:
-            _, job, text = pending
+            _, job, readings = pending
             pending = None
-            apply(policy.overheard(job, text))
+            apply(policy.overheard(job, readings[0], readings[1:]))
         if speaker.done and not ended and speaker.playing:
             ended = True
             apply(policy.reply_ended(answered))

@@ -16,4 +16,9 @@ class Transcriber(Protocol):
         """The words in ``audio``; ``prompt`` is text said just before it (context)."""
         ...
 
+    async def readings(self, audio: np.ndarray, n: int) -> list[str]:
+        """Up to ``n`` readings of a short sound, the likeliest first (an
+        engine that knows one gives that one)."""
+        ...
+
     async def aclose(self) -> None: ...

@@ -41,5 +41,8 @@ class OpenAITranscriber:
             raise ModelUnavailable(f"The transcription server answered HTTP {r.status_code}: {r.text[:200]}")
         return str(r.json().get("text", "")).strip()
 
+    async def readings(self, audio: np.ndarray, n: int) -> list[str]:
+        return [await self.transcribe(audio)]  # the API gives one
+
     async def aclose(self) -> None:
         await self._client.aclose()
