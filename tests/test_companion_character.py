@@ -5,6 +5,8 @@ import pytest
 from os1.events import ReplyDelta, ReplyDone
 from os1.mind.care import ANYWHERE, LINES
 from os1.mind.companion import Companion
+from os1.tools import Tools
+from os1.tools.basics import basic_tools
 
 from fakes import FakeLLM
 
@@ -76,17 +78,30 @@ async def test_help_desk_phrases_never_reach_the_person_or_the_memory(settings, 
     assert memory.messages()[-1].content == reply.text
 
 
+async def test_the_tools_read_back_by_the_model_never_reach_the_voice_or_the_memory(
+        settings, memory, tmp_path):
+    llm = FakeLLM(['Here is the data from the tools: "name": "search_memory", "description": "Search '
+                   'your memory." - search_memory returns nothing. I hope your coast trip goes well.'])
+    tools = Tools(basic_tools(memory, tmp_path / "notes"))
+    async with Companion(settings, llm, memory, channel="voice", tools=tools) as c:
+        reply = await reply_to(c, "We might go to the coast.", channel="voice")
+    assert reply.text == "Here is the data from the tools: I hope your coast trip goes well."
+    assert memory.messages()[-1].content == reply.text
+
+
 async def test_a_reply_ends_after_a_few_sentences_and_the_model_stops_writing(settings, memory):
     long = " ".join(f"Sentence number {i} is here." for i in range(1, 30))
-    llm = FakeLLM([long, long, long])
+    llm = FakeLLM([long, long, long, long])
     async with Companion(settings, llm, memory) as c:
         typed = await reply_to(c, "How was the trip?")
         spoken = await reply_to(c, "And the food?", channel="voice")
         asked = await reply_to(c, "Tell me more about it.")
+        mentioned = await reply_to(c, "Always begin a letter with a capital letter.", channel="voice")
         assert llm.writing == 0
     assert typed.text.count("Sentence number") == 4
     assert spoken.text.count("Sentence number") == 3
     assert asked.text.count("Sentence number") == 29
+    assert mentioned.text.count("Sentence number") == 3  # not asked for: "letter" only mentioned
 
 
 async def test_asked_what_it_is_the_model_is_told_to_answer_honestly(settings, memory):

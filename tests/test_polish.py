@@ -38,6 +38,26 @@ def test_a_note_of_os1_to_the_model_written_back_is_dropped():
         "Note that the train leaves at six. (Pack light!)"
 
 
+def test_the_tools_offered_read_back_are_never_said():
+    # As the 0.5B answered a call (43 s of it were spoken).
+    reply = ('To answer this, I will provide the data from the tools provided: - "name": "search_memory", '
+             '"description": "Search your memory of what they told you." - "parameters": {}, "required": - '
+             '"save_note": "Save a note." Always begin with a capital letter. The save_note tool returns '
+             '[{"name": "home.md"}]. So that is that.')
+    text, _ = polished(reply, tools=["search_memory", "save_note", "remember"])
+    assert text == ("To answer this, I will provide the data from the tools provided: - "
+                    "Always begin with a capital letter. So that is that.")
+    # Nothing else left: still not said (other dropped sentences are, rather than silence).
+    assert polished('{"name": "search_memory", "arguments": {"query": "sister"}}')[0] == ""
+    assert polished("Feel free to ask!")[0] == "Feel free to ask!"
+
+
+def test_quotes_and_brackets_in_a_reply_stay():
+    for reply in ('She said "see you soon" and left.', "I'd pick the blue one [the cheaper one]. Yes.",
+                  "Remember to bring the thing you need."):
+        assert polished(reply, tools=["search_memory"])[0] == reply
+
+
 @pytest.mark.parametrize("reply, kept", [
     ("As a computer program, I don't have the ability to live in your place, but I'd ask for "
      "more time.", "I'd ask for more time."),
@@ -94,9 +114,13 @@ def test_questions_about_os1s_nature_and_requests_for_more_are_recognised():
     assert asks_what_you_are("Are you actually a person?")
     assert asks_what_you_are("do you actually feel anything?")
     assert not asks_what_you_are("How was your day?")
-    assert asks_for_more("Can you explain how that works?")
-    assert asks_for_more("tell me more")
-    assert not asks_for_more("I passed my driving test!!")
+    for text in ("Can you explain how that works?", "tell me more", "Explain it again.", "Go on.",
+                 "Tell me a story", "Write me a letter to my landlord", "What's the recipe for pancakes?",
+                 "Okay, describe the coast to me", "List the steps, please."):
+        assert asks_for_more(text), text
+    for text in ("I passed my driving test!!", "Always begin with a capital letter.",
+                 "I read a great story yesterday.", "My sister wrote me a letter.", "I made a list of groceries."):
+        assert not asks_for_more(text), text
 
 
 def test_experiences_an_ai_cannot_have_had_are_not_claimed():

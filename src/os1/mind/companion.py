@@ -550,7 +550,8 @@ class Companion:
             model_text = f"{model_text}\n\n{SELF_NOTE}"
         sentences = SPOKEN_SENTENCES if channel == "voice" else TYPED_SENTENCES
         polish = Polish(disclaimers=not asked_what_os1_is,
-                        sentences=None if asks_for_more(text) else sentences)
+                        sentences=None if asks_for_more(text) else sentences,
+                        tools=[spec.name for spec in self.tools.specs])
         opening = Opening(allowed=not self._reacted)
 
         if self._pending_recall is not None:

@@ -9,7 +9,9 @@ AI I don't have a favourite book, but I love Middlemarch" -> "I love
 Middlemarch").
 
 Also dropped: what an AI with no body cannot have done ("I went for a walk"),
-and os1's own notes to the model written back as if they were the reply.
+os1's own notes to the model written back as if they were the reply, and
+the tools it was offered read back (their JSON, their names): never said, even
+if nothing else is left.
 
 Nothing is held back that need not be: the first sentence passes through as
 it is written unless its first words could begin one of those ("If you",
@@ -22,6 +24,7 @@ entirely is kept as it was (saying something beats silence).
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 #: Sentences a friend would not say: a help desk's offers and sign-offs, and
 #: platitudes that stand in for listening.
@@ -66,6 +69,15 @@ _ECHO = re.compile(
     r"\bbring\s+it\s+up\s+by\s+name\b|\bin\s+your\s+own\s+words\b",
     re.IGNORECASE,
 )
+#: The tools offered in the system prompt (toolcalls.py), read back as if they
+#: were the reply: the 0.5B answered a call with 'I will provide the following
+#: data from the tools provided: - "name": "search_memory", "description": ...'
+#: (43 s of it spoken). Their JSON keys and tags, and the tools' own names.
+_TOOL_ECHO = re.compile(r'"(?:name|description|parameters|arguments|properties|required)"\s*:|'
+                        r"</?tool(?:s|_call|_response)>")
+#: Where a first sentence, passed on as it is written, may begin such an echo:
+#: the rest of it is held and judged whole.
+_CODE_START = re.compile(r'["{\[<]')
 #: Sentence openings that may begin one of those: held to the sentence's end.
 _RISKY_OPENERS = (
     "if you", "if there", "if anything", "feel free", "don't hesitate", "do not hesitate",
@@ -113,8 +125,12 @@ class Polish:
     ``sentences``: the reply ends after this many (None: no limit); then
     :attr:`full` is set, and the model can stop writing."""
 
-    def __init__(self, *, disclaimers: bool = True, sentences: int | None = None):
+    def __init__(self, *, disclaimers: bool = True, sentences: int | None = None,
+                 tools: Sequence[str] = ()):
         self._disclaimers = disclaimers
+        # A tool's name said as its identifier ("search_memory"): a person never would.
+        names = [re.escape(n) for n in tools if "_" in n]
+        self._tool_names = re.compile(r"\b(?:" + "|".join(names) + r")\b") if names else None
         self._limit = sentences
         self._count = 0         # sentences passed on
         self.full = False
@@ -125,7 +141,8 @@ class Polish:
         self._last = " "        # the last character passed on
         self._passed = False    # has anything been passed on?
         self._first = True      # in the reply's first sentence?
-        self._dropped: list[str] = []
+        self._dropped: list[str] = []  # what may be said after all if nothing else is left
+        self._echoed = False    # the prompt was read back: nothing of it is ever said
         self._dropped_last = False  # the sentence before was taken out
         self._said: set[str] = set()
         #: The model is saying the same sentences over again: stop it.
@@ -139,6 +156,13 @@ class Polish:
         while self._pending and not self.full:
             if self._state == "pass":
                 cut = self._sentence_end()
+                code = _CODE_START.search(self._pending[:cut])
+                if code is not None:
+                    # Perhaps the prompt read back: the rest of the sentence is judged whole.
+                    self._pass(self._pending[: code.start()], out)
+                    self._pending = self._pending[code.start():]
+                    self._state, self._first = "hold", False
+                    continue
                 if cut is None:
                     self._pass(self._pending, out)
                     self._pending = ""
@@ -187,7 +211,7 @@ class Polish:
         """The rest of the reply, once the model has finished (or was stopped)."""
         rest, self._pending = ("" if self.full else self._pending), ""
         text = rest if self._state != "hold" else self._judged(rest)
-        if not self._passed and not text.strip() and self._dropped:
+        if not self._passed and not text.strip() and self._dropped and not self._echoed:
             return "".join(self._dropped).strip()  # all of it was dropped: say it as it was
         return text
 
@@ -222,6 +246,9 @@ class Polish:
             self.looping = True
             return ""
         self._said.add(key)
+        if _TOOL_ECHO.search(sentence) or (self._tool_names and self._tool_names.search(sentence)):
+            self._echoed = True
+            return ""
         if _HELP_DESK.search(sentence) or _CLAIMS.search(sentence) or _ECHO.search(sentence):
             self._dropped.append(sentence)
             return ""
@@ -247,9 +274,10 @@ _ASKS_WHAT_YOU_ARE = re.compile(
 
 
 def fit_to_say(sentence: str) -> bool:
-    """Neither help desk, nor disclaimer, nor a claim to have done what an AI cannot."""
+    """Neither help desk, nor disclaimer, nor a claim to have done what an AI
+    cannot, nor the prompt read back."""
     return not (_HELP_DESK.search(sentence) or _DISCLAIMER.search(sentence)
-                or _CLAIMS.search(sentence) or _ECHO.search(sentence))
+                or _CLAIMS.search(sentence) or _ECHO.search(sentence) or _TOOL_ECHO.search(sentence))
 
 
 _ASKS_FOR_MORE = re.compile(
@@ -260,9 +288,19 @@ _ASKS_FOR_MORE = re.compile(
 )
 
 
+#: Asking for more on its own, first in a clause ("Go on.", "Explain it again").
+_MORE_VERB = re.compile(
+    r"(?:^|[.!?,:;]\s*|\b(?:and|then|now|so|just|ok|okay|oh|um)\s+)"
+    r"(?:explain|describe|elaborate|summari[sz]e|go\s+on|keep\s+going|continue|more)\b",
+    re.IGNORECASE)
+
+
 def asks_for_more(text: str) -> bool:
-    """Does the person ask for a longer answer than a conversational one?"""
-    return bool(_ASKS_FOR_MORE.search(text))
+    """Does the person ask for a longer answer than a conversational one? Only
+    when asked for: the words mentioned in passing lift no limit (a call heard
+    "Always begin with a capital letter", the 0.5B read its whole system prompt
+    back, and with no limit 60 s of it were spoken)."""
+    return bool(_ASKS_FOR_MORE.search(text)) and (asks_for_something(text) or bool(_MORE_VERB.search(text)))
 
 
 _ASKS_ABOUT_THEMSELVES = re.compile(
