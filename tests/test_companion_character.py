@@ -4,7 +4,7 @@ import pytest
 
 from os1.events import ReplyDelta, ReplyDone
 from os1.mind.care import ANYWHERE, LINES
-from os1.mind.companion import Companion
+from os1.mind.companion import LOST_WORDS, Companion
 from os1.tools import Tools
 from os1.tools.basics import basic_tools
 
@@ -87,6 +87,16 @@ async def test_the_tools_read_back_by_the_model_never_reach_the_voice_or_the_mem
         reply = await reply_to(c, "We might go to the coast.", channel="voice")
     assert reply.text == "Here is the data from the tools: I hope your coast trip goes well."
     assert memory.messages()[-1].content == reply.text
+
+
+async def test_a_reply_with_nothing_fit_to_say_is_not_silence(settings, memory, tmp_path):
+    llm = FakeLLM(['{"name": "search_memory", "arguments": {"query": "coast"}}', ""])
+    tools = Tools(basic_tools(memory, tmp_path / "notes"))
+    async with Companion(settings, llm, memory, tools=tools) as c:
+        echoed = await reply_to(c, "We might go to the coast.")
+        empty = await reply_to(c, "Or the hills.")
+    assert echoed.text == empty.text == LOST_WORDS
+    assert [m.content for m in memory.messages() if m.role == "assistant"] == [LOST_WORDS] * 2
 
 
 async def test_a_reply_ends_after_a_few_sentences_and_the_model_stops_writing(settings, memory):

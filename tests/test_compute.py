@@ -1,5 +1,6 @@
 import threading
 import time
+from pathlib import Path
 
 from os1.compute import BACKGROUND, FOREGROUND, URGENT, Lane
 
@@ -217,3 +218,40 @@ def test_after_a_narrow_job_at_a_checkpoint_the_long_job_has_the_cores_again():
     release.set()
     long.result(5)
     assert ran.wait(5)
+
+
+def _proc(tmp_path, cpus, own):
+    """/proc/stat with per-core ticks (user, system, idle) and /proc/self/stat with ``own`` ticks."""
+    lines = ["cpu  0 0 0 0 0 0 0 0 0 0"]
+    lines += [f"cpu{i} {u} 0 {s} {idle} 0 0 0 0 0 0" for i, (u, s, idle) in enumerate(cpus)]
+    (tmp_path / "stat").write_text("\n".join(lines) + "\nintr 1 2 3\n")
+    fields = ["S"] + ["0"] * 10 + [str(own), "0"] + ["0"] * 30  # utime is field 14 (after the name)
+    (tmp_path / "self").write_text("4242 (os1 (a name) x) " + " ".join(fields) + "\n")
+
+
+def test_the_cores_other_programs_keep_busy_are_read_from_proc_less_our_own(tmp_path):
+    from os1.compute import OtherPrograms
+
+    _proc(tmp_path, [(100, 0, 100), (100, 0, 100), (0, 0, 0)], own=50)
+    others = OtherPrograms(0.0, stat=str(tmp_path / "stat"), own=str(tmp_path / "self"), cores={0, 1})
+    assert others.now() == 0.0  # one reading: nothing to compare yet
+    # Over 200 ticks of our two cores: 150 busy, 50 of them ours -> 100 of 200: one core.
+    # (cpu2 is not ours: whatever runs there does not slow us.)
+    _proc(tmp_path, [(175, 0, 125), (175, 0, 125), (500, 0, 0)], own=100)
+    assert others.now() == 1.0
+    _proc(tmp_path, [(180, 0, 220), (180, 0, 220), (500, 0, 0)], own=110)
+    assert others.now() == 0.0
+    assert OtherPrograms(stat=str(tmp_path / "missing")).now() == 0.0  # not Linux: no one else
+
+
+def test_the_embedded_model_gives_up_a_thread_while_another_program_keeps_a_core_busy():
+    from os1.config import LLMSettings
+    from os1.mind.llama_local import LlamaLocalLLM
+
+    llm = LlamaLocalLLM(LLMSettings(threads=2), Path("unused.gguf"))  # not loaded
+    for busy, threads in ((0.0, 2), (0.5, 2), (0.7, 1), (1.0, 1), (1.9, 1)):
+        llm._others.now = lambda busy=busy: busy
+        assert llm._threads_now() == threads
+    llm = LlamaLocalLLM(LLMSettings(threads=4), Path("unused.gguf"))
+    llm._others.now = lambda: 1.7
+    assert llm._threads_now() == 2

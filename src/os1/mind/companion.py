@@ -76,6 +76,8 @@ TEMPLATE_MARGIN = 64
 #: more ("tell me more", "explain", a recipe): a friend's turn in a conversation.
 TYPED_SENTENCES = 4
 SPOKEN_SENTENCES = 3
+#: Said when the model's reply held nothing fit to say.
+LOST_WORDS = "Sorry, my words got tangled there. Could you say that again?"
 #: Tokens a question back may take (one short question).
 QUESTION_TOKENS = 32
 _ABOUT_WHAT_YOU_SAID = re.compile(
@@ -631,6 +633,10 @@ class Companion:
                 if done and not done[0].confirmed("".join(pieces) + rest):
                     # The small models sometimes talk past it: the person must know it is set.
                     rest = f"{rest.rstrip()} {done[0].words}" if "".join(pieces).strip() else done[0].words
+                if not ("".join(pieces) + rest).strip():
+                    # Nothing fit to say (the model wrote nothing, or only its prompt
+                    # read back): a turn is never met with silence.
+                    rest = LOST_WORDS
                 if rest:
                     if not pieces:
                         yield ReplyStarted()
