@@ -203,3 +203,9 @@ async def test_a_turn_os1_starts_goes_through_recall_persona_and_memory(settings
     assert "they have not written" in prompt[-1].content
     assert [(m.role, m.content) for m in memory.messages()] == [
         ("assistant", "Hey! How did the dentist go?")]
+
+
+async def test_a_turn_os1_starts_with_nothing_fit_to_say_says_nothing(settings, memory, notes):
+    async with companion(settings, memory, notes, ['{"name": "search_memory", "arguments": {}}']) as c:
+        events = await events_of(c.initiate("follow up", "They had a dentist appointment today"))
+    assert said(events) == "" and memory.messages() == []

@@ -633,9 +633,10 @@ class Companion:
                 if done and not done[0].confirmed("".join(pieces) + rest):
                     # The small models sometimes talk past it: the person must know it is set.
                     rest = f"{rest.rstrip()} {done[0].words}" if "".join(pieces).strip() else done[0].words
-                if not ("".join(pieces) + rest).strip():
+                if initiative is None and not ("".join(pieces) + rest).strip():
                     # Nothing fit to say (the model wrote nothing, or only its prompt
-                    # read back): a turn is never met with silence.
+                    # read back): their turn is never met with silence. (A turn os1
+                    # starts itself with nothing to say says nothing.)
                     rest = LOST_WORDS
                 if rest:
                     if not pieces:
