@@ -116,10 +116,13 @@ def test_questions_about_os1s_nature_and_requests_for_more_are_recognised():
     assert not asks_what_you_are("How was your day?")
     for text in ("Can you explain how that works?", "tell me more", "Explain it again.", "Go on.",
                  "Tell me a story", "Write me a letter to my landlord", "What's the recipe for pancakes?",
-                 "Okay, describe the coast to me", "List the steps, please."):
+                 "Okay, describe the coast to me", "List the steps, please.",
+                 "I'd love a recipe for banana bread.", "I need a letter for my landlord.",
+                 "Could I get a story about dragons"):
         assert asks_for_more(text), text
     for text in ("I passed my driving test!!", "Always begin with a capital letter.",
-                 "I read a great story yesterday.", "My sister wrote me a letter.", "I made a list of groceries."):
+                 "I read a great story yesterday.", "My sister wrote me a letter.", "I made a list of groceries.",
+                 "I love the story of how they met."):
         assert not asks_for_more(text), text
 
 

@@ -288,10 +288,13 @@ _ASKS_FOR_MORE = re.compile(
 )
 
 
-#: Asking for more on its own, first in a clause ("Go on.", "Explain it again").
+#: Asking for more on its own, first in a clause ("Go on.", "Explain it again"),
+#: or wanting it ("I'd love a recipe for...", "I need a letter to...", "Could I get").
 _MORE_VERB = re.compile(
     r"(?:^|[.!?,:;]\s*|\b(?:and|then|now|so|just|ok|okay|oh|um)\s+)"
-    r"(?:explain|describe|elaborate|summari[sz]e|go\s+on|keep\s+going|continue|more)\b",
+    r"(?:explain|describe|elaborate|summari[sz]e|go\s+on|keep\s+going|continue|more)\b|"
+    r"\bi\s+(?:need|want)\s+(?:a|an|the|some|your)\b|\bi(?:['’]d|\s+would)\s+(?:like|love)\s+(?:a|an|the|some|your)\b|"
+    r"\b(?:could|can|may)\s+i\s+(?:get|have)\b",
     re.IGNORECASE)
 
 
