@@ -143,7 +143,7 @@ def test_whisper_reads_its_context_in_its_own_tokens(parts):
     assert [tok.decode([i]) for i in ids] == [" I", " think", " the", " team", " talked", " to", " them"]
 
 
-def test_whisper_gives_its_likeliest_readings_of_a_short_word_best_first(parts):
+def test_whisper_gives_five_readings_of_a_short_word_and_a_stop_among_them_counts(parts):
     from os1.audio.backchannel import Overlap, classify
     from os1.audio.format import resample
 

@@ -290,7 +290,7 @@ _ASKS_FOR_MORE = re.compile(
 
 #: Asking for more on its own, first in a clause ("Go on.", "Explain it again"),
 #: or wanting it ("I'd love a recipe for...", "I need a letter to...", "Could I get").
-_MORE_VERB = re.compile(
+_WANTS_MORE = re.compile(
     r"(?:^|[.!?,:;]\s*|\b(?:and|then|now|so|just|ok|okay|oh|um)\s+)"
     r"(?:explain|describe|elaborate|summari[sz]e|go\s+on|keep\s+going|continue|more)\b|"
     r"\bi\s+(?:need|want)\s+(?:a|an|the|some|your)\b|\bi(?:['’]d|\s+would)\s+(?:like|love)\s+(?:a|an|the|some|your)\b|"
@@ -303,7 +303,7 @@ def asks_for_more(text: str) -> bool:
     when asked for: the words mentioned in passing lift no limit (a call heard
     "Always begin with a capital letter", the 0.5B read its whole system prompt
     back, and with no limit 60 s of it were spoken)."""
-    return bool(_ASKS_FOR_MORE.search(text)) and (asks_for_something(text) or bool(_MORE_VERB.search(text)))
+    return bool(_ASKS_FOR_MORE.search(text)) and (asks_for_something(text) or bool(_WANTS_MORE.search(text)))
 
 
 _ASKS_ABOUT_THEMSELVES = re.compile(
