@@ -56,9 +56,9 @@ HUSHED_ECHO_S = 0.3
 # all the same once it ends, without falling silent: a stop stops the reply,
 # anything else lets it go on.
 MIN_BURST_S = 0.1
-# How many of the ears' readings of speech over os1's voice to weigh (see
-# audio/backchannel.py classify): Whisper's 5 best hypotheses cost no more
-# than its single best with beam 2 on sounds this short.
+# How many of the ears' readings of speech over os1's voice to weigh, from
+# each of their models (see audio/backchannel.py classify): Whisper's 5 best
+# hypotheses cost no more than its single best with beam 2 on sounds this short.
 READINGS = 5
 # A mid-sentence pause (the words so far end on "the", "because", a comma)
 # keeps the turn this long at most: people think for 0.8-1.5 s mid-clause.

@@ -245,9 +245,10 @@ def open_transcriber(settings: Settings) -> Transcriber:
         from os1.ears.openai_stt import OpenAITranscriber
 
         return OpenAITranscriber(v.asr, model=v.asr_model, api_key=v.api_key)
-    from os1.ears.whisper import WhisperTranscriber, ensure_whisper_base
+    from os1.ears.whisper import WhisperTranscriber, ensure_whisper_base, ensure_whisper_tiny_en
 
-    return WhisperTranscriber(ensure_whisper_base(settings.cache_dir))
+    return WhisperTranscriber(ensure_whisper_base(settings.cache_dir),
+                              second=ensure_whisper_tiny_en(settings.cache_dir))
 
 
 def open_synthesizer(settings: Settings) -> Synthesizer:

@@ -17,8 +17,8 @@ class Transcriber(Protocol):
         ...
 
     async def readings(self, audio: np.ndarray, n: int) -> list[str]:
-        """Up to ``n`` readings of a short sound, the likeliest first (an
-        engine that knows one gives that one)."""
+        """Readings of a short sound, the likeliest first: up to ``n`` from
+        each model the engine listens with (one that knows one gives that one)."""
         ...
 
     async def aclose(self) -> None: ...
