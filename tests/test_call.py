@@ -236,6 +236,35 @@ def test_on_open_speakers_os1s_own_voice_at_the_microphone_is_not_someone_talkin
     assert not of(Hush, out) and not of(CheckOverlap, out) and not call.policy.turns.in_turn
 
 
+def _over_speakers(call: Call, level: float, echo: float, frames: int = 5) -> list:
+    """A short sound the canceller lets through at ``level`` that the VAD
+    doubts (0.1), then a quiet moment of os1's voice alone."""
+    out = []
+    for _ in range(frames):
+        out += call.policy.frame(np.full(FRAME, level, np.float32), 0.1, raw=SPEECH, echo=echo)
+    for _ in range(10):
+        out += call.policy.frame(np.zeros(FRAME, np.float32), QUIET, raw=SPEECH, echo=0.9)
+    call.commands += out
+    return out
+
+
+def test_on_open_speakers_a_short_word_as_loud_as_them_is_checked_though_the_vad_doubts_it():
+    # The canceller's suppressor lets a short "Stop." over a loud echo through
+    # in fragments Silero scores 0.0-0.4, yet near their own level.
+    call = Call()
+    call.reply()  # they asked at 0.3
+    out = _over_speakers(call, 0.15, echo=0.65)
+    assert not of(Hush, out) and len(of(CheckOverlap, out)) == 1, "checked by the ears, the voice going on"
+    assert StopReply(Stop.BARGE_IN) in call.policy.overheard(of(CheckOverlap, out)[0].job, "Stop.")
+
+
+def test_on_open_speakers_what_the_canceller_leaves_of_os1s_voice_is_not_checked():
+    call = Call()
+    call.reply()
+    assert not of(CheckOverlap, _over_speakers(call, 0.15, echo=0.9)), "loud, but coherent with os1's voice"
+    assert not of(CheckOverlap, _over_speakers(call, 0.01, echo=0.6)), "30 dB under their voice: a residue"
+
+
 def test_going_on_before_the_reply_carries_content_takes_it_back():
     call = Call()
     call.seconds("#", 1.0)

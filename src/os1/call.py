@@ -56,6 +56,17 @@ HUSHED_ECHO_S = 0.3
 # all the same once it ends, without falling silent: a stop stops the reply,
 # anything else lets it go on.
 MIN_BURST_S = 0.1
+# On open speakers, the canceller's output this close to how loud the person
+# speaks (15 dB under), where the microphone is not plainly os1's echo
+# (coherence under 0.8, or its voice absent), is someone talking even when the
+# VAD doubts it: the suppressor's fragments of a short word over a loud echo
+# made Silero say 0.0-0.4 ("Stop." at 30-55 mV, their voice at 70 mV). Heard
+# as a short burst only -- checked by the ears, never a hush. In ``os1 bench
+# backchannels`` (seeds 40-46, later replies), os1's echo alone passed this
+# level in 4 of 20510 frames (at most 18 mV), all with a coherence of 0.8 or
+# more.
+LOUD_UNDER_DB = 15.0
+LOUD_ECHO_COHERENCE = 0.8
 # How many of the ears' readings of speech over os1's voice to weigh, from
 # each of their models (see audio/backchannel.py classify): Whisper's 5 best
 # hypotheses cost no more than its single best with beam 2 on sounds this short.
@@ -336,6 +347,7 @@ class CallPolicy:
         self._proposals: dict[int, float] = {}
         self._burst: tuple[float, float] | None = None  # (first, last) speech frame of a short burst over it
         self._quiet: _Overlap | None = None  # a short burst being heard, the voice going on
+        self._their_level: float | None = None  # RMS of the person's speech frames, smoothed
 
     # -- inputs ------------------------------------------------------------------------
 
@@ -361,6 +373,12 @@ class CallPolicy:
             # microphone as heard tells whether they are still talking.
             probability = max(probability, raw)
         voiced = probability >= self.turns.timing.threshold
+        level = float(np.sqrt(np.mean(frame * frame))) if frame.size else 0.0
+        if voiced and not self.talking:
+            self._their_level = level if self._their_level is None else 0.95 * self._their_level + 0.05 * level
+        loud = (self.talking and raw is not None and self._their_level is not None
+                and level >= self._their_level * 10 ** (-LOUD_UNDER_DB / 20)
+                and (echo is None or echo < LOUD_ECHO_COHERENCE))
         out: list[Command] = []
         if self.turns.in_turn and self._overlap is None:
             self.u.add(frame, voiced)
@@ -369,7 +387,7 @@ class CallPolicy:
         for event in self.turns.process(self.t, probability, os1_talking=self.talking,
                                         echo_cancelled=self.echo_cancelled or over_echo):
             out += self._on_turn(event)
-        out += self._short_burst(voiced)
+        out += self._short_burst(voiced or loud)
         overlap = self._overlap
         if overlap is not None and self.turns.speaking and self.t - overlap.onset >= self.turns.timing.talk_over:
             out += self._take_floor()  # longer speech: a turn, whatever it says

@@ -223,9 +223,10 @@ def _talking(policy: Any) -> Any:
     from os1.call import Answer, Draft, Transcribe
 
     commands: list[Any] = []
+    loud = 10 ** (-23 / 20)  # as loud as they will be (at_level's -26 dBFS over voiced parts: peaks higher)
     for i in range(40):
         speech = i < 32
-        commands += policy.frame(np.full(FRAME, 0.1 if speech else 0.0, np.float32), 0.9 if speech else 0.05)
+        commands += policy.frame(np.full(FRAME, loud if speech else 0.0, np.float32), 0.9 if speech else 0.05)
     job = next(c for c in commands if isinstance(c, Transcribe)).job
     out = policy.heard(job, policy.phrase(job), "Where should we go this weekend?", None)
     out += policy.mic_gone()
