@@ -61,7 +61,6 @@ def ensure_whisper_base(cache_dir: Path) -> Path:
     return target
 
 
-
 _TINY_EN_SIZE = 75_537_502
 _TINY_EN_SHA256 = "1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a"
 
@@ -78,6 +77,7 @@ def ensure_whisper_tiny_en(cache_dir: Path) -> Path:
         if not (target / name).exists():
             shutil.copyfile(source / name, target / name)
     return target
+
 
 class WhisperTranscriber:
     """faster-whisper's model and tokenizer, driven directly (see module doc);
