@@ -196,9 +196,7 @@ class OtherPrograms:
 
     Why: llama.cpp on two threads waits at every step for both; when another
     program holds one core, the second thread runs only in that program's
-    gaps. Measured here with a busy loop beside the 0.5B (48 tokens after a
-    400-token prompt): two threads 4.2 s, one thread 2.0 s; idle, 1.3 s and
-    2.0 s."""
+    gaps (figures at ``LlamaLocalLLM._threads_now``)."""
 
     def __init__(self, every: float = 0.5, *, stat: str = "/proc/stat", own: str = "/proc/self/stat",
                  cores: set[int] | None = None):
