@@ -57,16 +57,17 @@ HUSHED_ECHO_S = 0.3
 # anything else lets it go on.
 MIN_BURST_S = 0.1
 # On open speakers, the canceller's output this close to how loud the person
-# speaks (15 dB under), where the microphone is not plainly os1's echo
-# (coherence under 0.8, or its voice absent), is someone talking even when the
-# VAD doubts it: the suppressor's fragments of a short word over a loud echo
-# made Silero say 0.0-0.4 ("Stop." at 30-55 mV, their voice at 70 mV). Heard
-# as a short burst only -- checked by the ears, never a hush. In ``os1 bench
-# backchannels`` (seeds 40-46, later replies), os1's echo alone passed this
-# level in 4 of 20510 frames (at most 18 mV), all with a coherence of 0.8 or
-# more.
-LOUD_UNDER_DB = 15.0
-LOUD_ECHO_COHERENCE = 0.8
+# speaks (20 dB under) is someone talking even when the VAD doubts it, and
+# two such frames are enough to be heard: the suppressor lets a short word
+# over a loud echo through in fragments Silero scores 0.0-0.4 ("Stop." at
+# 30-55 mV, their voice at 70 mV), and a word begun in a gap between os1's
+# words only for the 64 ms before its voice returns over it (7-15 mV, the
+# microphone as coherent with os1's voice as its echo alone, 0.9). Heard as a
+# short burst only -- checked by the ears, never a hush. In ``os1 bench
+# backchannels`` (seeds 40, 43, 47, 50, 51, later replies), os1's echo alone
+# passed this level in 1 of 16931 frames (12 mV), never in two.
+LOUD_UNDER_DB = 20.0
+LOUD_MIN_FRAMES = 2
 # How many of the ears' readings of speech over os1's voice to weigh, from
 # each of their models (see audio/backchannel.py classify): Whisper's 5 best
 # hypotheses cost no more than its single best with beam 2 on sounds this short.
@@ -345,7 +346,9 @@ class CallPolicy:
         self._saying = ""  # the words os1's voice is saying now (their echo is not speech)
         # Actions os1 proposed that a spoken yes or no answers: id -> expiry (audio clock).
         self._proposals: dict[int, float] = {}
-        self._burst: tuple[float, float] | None = None  # (first, last) speech frame of a short burst over it
+        # (first, last, loud) of a short burst over it: its first and last
+        # speech frames, and how many were as loud as the person.
+        self._burst: tuple[float, float, int] | None = None
         self._quiet: _Overlap | None = None  # a short burst being heard, the voice going on
         self._their_level: float | None = None  # RMS of the person's speech frames, smoothed
 
@@ -377,8 +380,7 @@ class CallPolicy:
         if voiced and not self.talking:
             self._their_level = level if self._their_level is None else 0.95 * self._their_level + 0.05 * level
         loud = (self.talking and raw is not None and self._their_level is not None
-                and level >= self._their_level * 10 ** (-LOUD_UNDER_DB / 20)
-                and (echo is None or echo < LOUD_ECHO_COHERENCE))
+                and level >= self._their_level * 10 ** (-LOUD_UNDER_DB / 20))
         out: list[Command] = []
         if self.turns.in_turn and self._overlap is None:
             self.u.add(frame, voiced)
@@ -387,7 +389,7 @@ class CallPolicy:
         for event in self.turns.process(self.t, probability, os1_talking=self.talking,
                                         echo_cancelled=self.echo_cancelled or over_echo):
             out += self._on_turn(event)
-        out += self._short_burst(voiced or loud)
+        out += self._short_burst(voiced or loud, loud)
         overlap = self._overlap
         if overlap is not None and self.turns.speaking and self.t - overlap.onset >= self.turns.timing.talk_over:
             out += self._take_floor()  # longer speech: a turn, whatever it says
@@ -614,20 +616,21 @@ class CallPolicy:
             return []
         return self._end_utterance(event.t)
 
-    def _short_burst(self, voiced: bool) -> list[Command]:
+    def _short_burst(self, voiced: bool, loud: bool) -> list[Command]:
         """Speech over os1's voice that ended before it could start a turn."""
         if not (self.talking and self._heard_from is not None and self._overlap is None
                 and not self.turns.in_turn):
             self._burst = None
             return []
         if voiced:
-            first = self._burst[0] if self._burst else self.t
-            self._burst = (first, self.t)
+            first, _, n = self._burst if self._burst else (self.t, self.t, 0)
+            self._burst = (first, self.t, n + loud)
             return []
         if self._burst is None or self.t - self._burst[1] < self.turns.timing.pause - 1e-9:
             return []
-        (first, last), self._burst = self._burst, None
-        if last - first + FRAME_S < MIN_BURST_S - 1e-9 or first < self._heard_from or self._quiet:
+        (first, last, n), self._burst = self._burst, None
+        if ((last - first + FRAME_S < MIN_BURST_S - 1e-9 and n < LOUD_MIN_FRAMES) or first < self._heard_from
+                or self._quiet):
             return []
         frames = int(round((self.t - first) / FRAME_S)) + 1 + int(PREROLL_S / FRAME_S)
         recent = list(self._recent)[-frames:]
