@@ -168,11 +168,14 @@ def run_trial(trial: Trial, reply: np.ndarray, reply_text: str, person: np.ndarr
     gain.envelope = 10 ** (-23 / 20)  # as loud as they were asking what this answers
     speaker = _Speaker(reply, room, rng)
     start = policy.t
-    pending: tuple[float, Any, list[str]] | None = None  # a check, due when the ears would be done
+    # Checks, each due when the ears would be done with it, and each answered,
+    # as the runner answers every one. Each waits for the one before it: the
+    # lane may run two side by side where a core is free, so this is the
+    # slower case.
+    pending: list[tuple[float, Any, list[str]]] = []
     length = (reply.size / SAMPLE_RATE) + tail_s + (person.size / SAMPLE_RATE if person is not None else 0)
 
     def apply(commands: list[Any]) -> None:
-        nonlocal pending
         for c in commands:
             t = policy.t - start
             if isinstance(c, Hush):
@@ -188,7 +191,8 @@ def run_trial(trial: Trial, reply: np.ndarray, reply_text: str, person: np.ndarr
                 began = time.perf_counter()
                 readings = parts.ears.readings_now(c.job.audio, READINGS)
                 trial.heard = readings[0]
-                pending = (policy.t + time.perf_counter() - began, c.job, readings)
+                free = max(policy.t, pending[-1][0]) if pending else policy.t
+                pending.append((free + time.perf_counter() - began, c.job, readings))
 
     ended = False
     while policy.t - start < length and trial.stopped_s is None:
@@ -208,9 +212,8 @@ def run_trial(trial: Trial, reply: np.ndarray, reply_text: str, person: np.ndarr
         # As VoiceSession.feed does it.
         policy.echo_cancelled = aec is not None and aec.settled
         apply(policy.frame(mic, parts.vad(gain.process(mic, hold=policy.talking)), raw=raw, echo=coherence))
-        if pending is not None and policy.t >= pending[0]:
-            _, job, readings = pending
-            pending = None
+        while pending and policy.t >= pending[0][0]:
+            _, job, readings = pending.pop(0)
             apply(policy.overheard(job, readings[0], readings[1:]))
         if speaker.done and not ended and speaker.playing:
             ended = True
