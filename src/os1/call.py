@@ -62,8 +62,9 @@ MIN_BURST_S = 0.1
 # over a loud echo through in fragments Silero scores 0.0-0.4 ("Stop." at
 # 30-55 mV, their voice at 70 mV), and a word begun in a gap between os1's
 # words only for the 64 ms before its voice returns over it (7-15 mV, the
-# microphone as coherent with os1's voice as its echo alone, 0.9). Heard as a
-# short burst only -- checked by the ears, never a hush. In ``os1 bench
+# microphone as coherent with os1's voice as its echo alone, 0.83-0.92, or os1
+# silent in that instant). Heard as a short burst only -- checked by the ears,
+# never a hush. In ``os1 bench
 # backchannels`` (seeds 40, 43, 47, 50, 51, later replies), os1's echo alone
 # passed this level in 1 of 16931 frames (12 mV), never in two.
 LOUD_UNDER_DB = 20.0
@@ -616,13 +617,14 @@ class CallPolicy:
             return []
         return self._end_utterance(event.t)
 
-    def _short_burst(self, voiced: bool, loud: bool) -> list[Command]:
-        """Speech over os1's voice that ended before it could start a turn."""
+    def _short_burst(self, heard: bool, loud: bool) -> list[Command]:
+        """Speech over os1's voice that ended before it could start a turn
+        (``heard``: this frame is speech; ``loud``: as loud as the person)."""
         if not (self.talking and self._heard_from is not None and self._overlap is None
                 and not self.turns.in_turn):
             self._burst = None
             return []
-        if voiced:
+        if heard:
             first, _, n = self._burst if self._burst else (self.t, self.t, 0)
             self._burst = (first, self.t, n + loud)
             return []
