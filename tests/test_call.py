@@ -275,6 +275,29 @@ def test_on_open_speakers_what_the_canceller_leaves_of_os1s_voice_is_not_checked
     assert not of(CheckOverlap, _over_speakers(call, 0.01, echo=0.6)), "30 dB under their voice: a residue"
 
 
+def test_on_open_speakers_a_check_carries_the_same_stretch_with_nothing_suppressed():
+    # The canceller's suppressor eats the start of a short word ("Stop." as
+    # "op"): the ears read the linear canceller's output of the same frames too.
+    call = Call()
+    call.reply()
+    out = []
+    for i in range(5):
+        linear = np.full(FRAME, 1.0 + i, np.float32)
+        out += call.policy.frame(np.full(FRAME, 0.15, np.float32), 0.1, raw=SPEECH, echo=0.65, linear=linear)
+    for _ in range(10):
+        out += call.policy.frame(np.zeros(FRAME, np.float32), QUIET, raw=SPEECH, echo=0.9,
+                                 linear=np.zeros(FRAME, np.float32))
+    job = of(CheckOverlap, out)[0].job
+    assert job.linear is not None and job.linear.shape == job.audio.shape
+    assert np.array_equal(job.linear != 0, job.audio != 0), "frame for frame the same stretch"
+    assert set(np.unique(job.linear[job.linear != 0])) == {1.0, 2.0, 3.0, 4.0, 5.0}
+    headset = Call()
+    headset.reply()
+    headset.seconds("#", 0.45)
+    headset.seconds(".", 0.2)
+    assert headset.last(CheckOverlap).job.linear is None, "a headset has no canceller"
+
+
 def test_going_on_before_the_reply_carries_content_takes_it_back():
     call = Call()
     call.seconds("#", 1.0)
@@ -329,8 +352,9 @@ def test_a_stop_among_the_ears_other_readings_stops_the_reply_but_a_no_does_not(
     # Whisper heard "Stop." as "Start.", with "Stop." its next guess.
     assert classify("Start.", alternatives=["Stop.", "Star Star"]) is Overlap.STOP
     assert classify("Keep on.", alternatives=["Be born.", "Hold on."]) is Overlap.STOP
-    # "No." is among its readings of most hums.
+    # "No." is among its readings of most hums, and "No, no." of some "Yeah, yeah."s.
     assert classify("Yeah.", alternatives=["No.", "Okay."]) is Overlap.BACKCHANNEL
+    assert classify("Yeah, yeah.", alternatives=["Yeah. Yeah.", "No, no."]) is Overlap.BACKCHANNEL
     # os1 saying "wait" itself, back through the room, is not a stop.
     assert classify("Okay.", echo="It's worth the wait.", alternatives=["wait"]) is Overlap.BACKCHANNEL
     call = Call()

@@ -311,3 +311,21 @@ async def test_on_open_speakers_the_policy_gets_the_microphone_as_heard_and_its_
         session.feed(Heard(quiet, quiet, None))
         session.feed(quiet)  # a headset: no canceller's view
         assert given == [(0.05, 0.9, 0.2), (0.05, 0.05, None), (0.05, None, None)]
+
+
+async def test_on_open_speakers_a_check_is_also_read_from_the_linear_cancellers_output(settings, memory):
+    from os1.call import Overheard
+
+    class Ears(CountingEars):
+        async def readings(self, audio, n):
+            return ["Stop.", "Stop!"] if audio[0] == 2.0 else ["Okay.", "Oh."]  # the linear output: 2.0
+
+    parts = VoiceParts(vad=LoudnessVAD(), ears=Ears(), voice=SlowVoice(), turn_model=ScriptedTurnModel([]))
+    async with Companion(settings, FakeLLM(["Hi."]), memory, channel="voice") as companion:
+        session = VoiceSession(companion, parts, TimelineOutput(), echo=_Echo())  # type: ignore[arg-type]
+        given = []
+        session.policy.overheard = lambda job, text, others: given.append((text, others)) or []  # type: ignore
+        frames = np.ones(512, np.float32)
+        await session._overhear(Overheard(frames, frames * 2))
+        await session._overhear(Overheard(frames))  # a headset
+    assert given == [("Okay.", ["Oh.", "Stop.", "Stop!"]), ("Okay.", ["Oh."])]

@@ -175,6 +175,9 @@ class Overheard:
     """Speech over os1's voice: what was it? ("mhm" or "wait")"""
 
     audio: np.ndarray
+    # The same stretch with os1's voice subtracted but nothing suppressed (open
+    # speakers; audio/echo.py): read for a stop only, as it holds more echo.
+    linear: np.ndarray | None = None
 
 
 # -- commands ------------------------------------------------------------------------
@@ -329,7 +332,7 @@ class CallPolicy:
         # Audio before a turn starts: the preroll, the speech that a barge-in
         # must hear before it counts as the start of a turn, and words just
         # before it that were too short to count (see _onset).
-        self._recent: deque[tuple[np.ndarray, bool]] = deque(
+        self._recent: deque[tuple[np.ndarray, bool, np.ndarray | None]] = deque(
             maxlen=int((PREROLL_S + timing.talk_over + 2 * ONSET_GAP_S) / FRAME_S) + 2)
         self.u = Utterance(0.0)  # the person's current (or last) turn
         self._pause_id = 0
@@ -356,11 +359,12 @@ class CallPolicy:
     # -- inputs ------------------------------------------------------------------------
 
     def frame(self, frame: np.ndarray, probability: float, *, raw: float | None = None,
-              echo: float | None = None) -> list[Command]:
+              echo: float | None = None, linear: np.ndarray | None = None) -> list[Command]:
         """One 32 ms frame of the microphone and the VAD's verdict on it. On
         open speakers, ``frame`` has os1's voice taken out; ``raw`` is the
-        VAD's verdict on the frame as the microphone heard it, and ``echo`` how
-        coherent that was with os1's voice (None while os1 is silent)."""
+        VAD's verdict on the frame as the microphone heard it, ``echo`` how
+        coherent that was with os1's voice (None while os1 is silent), and
+        ``linear`` the frame with os1's voice subtracted, nothing suppressed."""
         self.t += FRAME_S
         over_echo = self.talking and raw is not None and echo is not None
         if over_echo:
@@ -386,7 +390,7 @@ class CallPolicy:
         if self.turns.in_turn and self._overlap is None:
             self.u.add(frame, voiced)
         else:
-            self._recent.append((frame, voiced))
+            self._recent.append((frame, voiced, linear))
         for event in self.turns.process(self.t, probability, os1_talking=self.talking,
                                         echo_cancelled=self.echo_cancelled or over_echo):
             out += self._on_turn(event)
@@ -635,8 +639,7 @@ class CallPolicy:
                 or self._quiet):
             return []
         frames = int(round((self.t - first) / FRAME_S)) + 1 + int(PREROLL_S / FRAME_S)
-        recent = list(self._recent)[-frames:]
-        self._quiet = _Overlap(first, first, Overheard(np.concatenate([f for f, _ in recent])))
+        self._quiet = _Overlap(first, first, self._heard_over(frames))
         assert self._quiet.job is not None
         return [CheckOverlap(self._quiet.job)]
 
@@ -679,9 +682,15 @@ class CallPolicy:
         overlap = self._overlap
         assert overlap is not None
         frames = int(round((self.t - overlap.onset) / FRAME_S)) + int(PREROLL_S / FRAME_S)
-        recent = list(self._recent)[-frames:]
-        overlap.job = Overheard(np.concatenate([f for f, _ in recent]))
+        overlap.job = self._heard_over(frames)
         return CheckOverlap(overlap.job)
+
+    def _heard_over(self, frames: int) -> Overheard:
+        """The last ``frames`` frames heard over os1's voice, for the ears."""
+        recent = list(self._recent)[-frames:]
+        linear = [lin for _, _, lin in recent if lin is not None]
+        return Overheard(np.concatenate([f for f, _, _ in recent]),
+                         np.concatenate(linear) if len(linear) == len(recent) else None)
 
     def _take_floor(self) -> list[Command]:
         """Speech over os1's voice is a turn: stop the reply, listen to it."""
@@ -729,7 +738,7 @@ class CallPolicy:
                 u.add(np.zeros(FRAME, np.float32), False)
         else:
             self.u = u = Utterance(start)
-        for frame, voiced in self._recent:
+        for frame, voiced, _ in self._recent:
             u.add(frame, voiced)
         self._recent.clear()
         return [*out, Emit(SpeechStarted(t)), Emit(Status("listening"))]
@@ -741,7 +750,7 @@ class CallPolicy:
         speech that ended at most ``ONSET_GAP_S`` before is part of the same words."""
         onset = t  # like t, the end time of a frame: the first one of speech
         end = self.t  # the end time of the frame being looked at
-        for _, voiced in reversed(self._recent):
+        for _, voiced, _ in reversed(self._recent):
             if voiced and end < onset - 1e-6:
                 if onset - end > ONSET_GAP_S:
                     break

@@ -140,7 +140,8 @@ class VoiceSession:
         raw = None
         if heard is not None and self._raw_vad is not None:  # the microphone as it heard it, os1's voice and all
             raw = self._raw_vad(self._raw_gain.process(heard.raw, hold=self.policy.talking))
-        self._do(self.policy.frame(audio, probability, raw=raw, echo=heard.echo if heard else None))
+        self._do(self.policy.frame(audio, probability, raw=raw, echo=heard.echo if heard else None,
+                                   linear=heard.linear if heard else None))
 
     def stop_reply(self) -> None:
         """Stop speaking, as if the user had talked over the reply."""
@@ -305,13 +306,20 @@ class VoiceSession:
                 self._do([c])
 
     async def _overhear(self, job: Overheard) -> None:
+        readings = await self._readings(job.audio)
+        text, others = (readings[0], readings[1:]) if readings else (None, [])
+        if text is not None and job.linear is not None:
+            # Open speakers: what the suppressor did not thin, for a stop
+            # (backchannel.classify counts only a firm stop among the others).
+            others += await self._readings(job.linear)
+        log.info("heard over the reply: %r (or %r)", text, others)
+        self._do(self.policy.overheard(job, text, others))
+
+    async def _readings(self, audio: np.ndarray) -> list[str]:
         try:
-            readings = await self.parts.ears.readings(job.audio, READINGS)
+            return await self.parts.ears.readings(audio, READINGS)
         except Os1Error:
-            readings = []
-        text = readings[0] if readings else None
-        log.info("heard over the reply: %r (or %r)", text, readings[1:])
-        self._do(self.policy.overheard(job, text, readings[1:]))
+            return []
 
     # -- the reply ------------------------------------------------------------------------
 

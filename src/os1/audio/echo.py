@@ -16,10 +16,18 @@ only fragments of the person, and sometimes nothing for a second. So whether
 someone is talking over os1 is told apart from its echo another way: by how
 coherent the microphone is with the voice played (:class:`EchoCoherence`),
 with the VAD on the microphone as it heard it (call.py decides).
+
+The suppressor also eats the start of a short word said over os1's voice:
+"Stop." reaches the ears as "op", heard as "Okay." or "up.". So the same
+pieces also go through a canceller with no suppressor, Speex's adaptive
+filter (MDF, from the ``pyaec`` wheel): its linear output keeps more of os1's
+echo, but the person's word whole, and the ears read it too, for a stop only
+(call.py, backchannel.py).
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +37,7 @@ import numpy as np
 from os1.audio.format import SAMPLE_RATE
 from os1.errors import AudioError, ModelNotInstalled
 
+log = logging.getLogger(__name__)
 CHUNK = SAMPLE_RATE // 100  # the module's 10 ms
 MAX_AHEAD_S = 1.0  # reference not yet heard by the microphone beyond this is stale
 # A new canceller lets bits of the echo through while it learns the room: in
@@ -49,6 +58,12 @@ RESTART_FRAMES = 8
 #: nothing twice in 24; at 5, 0-1 times a set over seeds 14 and 21 (without
 #: the restart, 0 in the same session).
 MIN_COMPARED = 5
+#: Speex's filter covers 256 ms of the room: the simulated rooms' delay (up to
+#: 120 ms) and most of their reverberation. 0.18 ms a 10 ms piece through the
+#: wheel's wrapper. In the two rooms of tests/test_echo.py it takes os1's echo
+#: 7-10 dB down (AEC3: 27-42 dB) and a word said over it 1.5 dB (AEC3 took 6
+#: dB off its first 100 ms in one of the two).
+LINEAR_TAPS = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +73,7 @@ class Heard:
     audio: np.ndarray  # os1's voice taken out: what the ears hear
     raw: np.ndarray  # as the microphone heard it
     echo: float | None  # how much of it is os1's voice (EchoCoherence); None while os1 is silent
+    linear: np.ndarray | None = None  # os1's voice subtracted, nothing suppressed (None: no Speex)
 
 
 class EchoCanceller:
@@ -75,6 +91,8 @@ class EchoCanceller:
         except Exception as exc:
             raise AudioError(f"Echo cancellation could not start ({exc}).") from exc
         self.set_delay(delay_ms)
+        self._linear = _linear()
+        self._linear_out = np.zeros(CHUNK, np.float32)
         self._lock = threading.Lock()
         self._far = np.zeros(0, np.float32)
         self._near = np.zeros(0, np.float32)
@@ -112,28 +130,52 @@ class EchoCanceller:
             far, self._far = self._far[:take], self._far[take:]
         self._learnt += int(np.count_nonzero(np.abs(far) > 1e-3))
         far = np.concatenate([far, np.zeros(whole - take, np.float32)])  # os1 is quiet
-        pieces = [self._out]
+        pieces: list[np.ndarray] = [self._out]
+        linear: list[np.ndarray] = [self._linear_out]
         try:
             for i in range(0, whole, CHUNK):
-                self._apm.process_reverse_stream(self._frame(far[i : i + CHUNK]))
-                piece = self._frame(near[i : i + CHUNK])
+                played, heard = _pcm(far[i : i + CHUNK]), _pcm(near[i : i + CHUNK])
+                self._apm.process_reverse_stream(self._frame(played))
+                piece = self._frame(heard)
                 self._apm.process_stream(piece)
                 pieces.append(np.frombuffer(piece.data, np.int16).astype(np.float32) / np.float32(32768))
+                if self._linear is not None:
+                    linear.append(np.asarray(self._linear.cancel_echo(heard, played), np.float32) / np.float32(32768))
         except RuntimeError as exc:
             self.working = False
             raise AudioError(f"Echo cancellation failed ({exc}).") from exc
         self._near = near[whole:]
         out = np.concatenate(pieces)
         self._out = out[frame.size :]
+        kept = None
+        if self._linear is not None:
+            both = np.concatenate(linear)
+            kept, self._linear_out = both[: frame.size], both[frame.size :]
         # The coherence on what the canceller compared, sample for sample (the
         # frame itself is up to 10 ms off the reference's pieces, a jitter that
         # took a room's echo from 0.7-1 down to 0.4-0.6).
         echo = self._coherence.push(far, near[:whole])
-        return Heard(out[: frame.size], frame, echo)
+        return Heard(out[: frame.size], frame, echo, kept)
 
-    def _frame(self, samples: np.ndarray) -> Any:
-        pcm = (np.clip(samples, -1, 1) * 32767).astype(np.int16)
+    def _frame(self, pcm: np.ndarray) -> Any:
         return self._rtc.AudioFrame(pcm.tobytes(), SAMPLE_RATE, 1, CHUNK)
+
+
+def _pcm(samples: np.ndarray) -> np.ndarray:
+    return (np.clip(samples, -1, 1) * 32767).astype(np.int16)
+
+
+def _linear() -> Any:
+    """Speex's echo canceller without its preprocessor (no suppressor), or
+    None where the wheel is missing or its library will not load: the ears
+    then read only what AEC3 leaves."""
+    try:
+        import pyaec
+
+        return pyaec.Aec(CHUNK, LINEAR_TAPS, SAMPLE_RATE, False)
+    except (ImportError, OSError, AttributeError, RuntimeError) as exc:
+        log.warning("No linear echo canceller (%s): stops over os1's voice are read from AEC3 alone", exc)
+        return None
 
 
 class EchoCoherence:

@@ -190,6 +190,8 @@ def run_trial(trial: Trial, reply: np.ndarray, reply_text: str, person: np.ndarr
             elif isinstance(c, CheckOverlap):
                 began = time.perf_counter()
                 readings = parts.ears.readings_now(c.job.audio, READINGS)
+                if c.job.linear is not None:  # as VoiceSession._overhear does
+                    readings += parts.ears.readings_now(c.job.linear, READINGS)
                 trial.heard = readings[0]
                 free = max(policy.t, pending[-1][0]) if pending else policy.t
                 pending.append((free + time.perf_counter() - began, c.job, readings))
@@ -203,15 +205,16 @@ def run_trial(trial: Trial, reply: np.ndarray, reply_text: str, person: np.ndarr
             if 0 <= i < person.size:
                 piece = person[i : i + FRAME]
                 mic[: piece.size] += piece
-        raw, coherence = None, None
+        raw, coherence, linear = None, None, None
         if aec is not None and raw_vad is not None:
             aec.played(far)
             heard = aec.clean(mic)
-            mic, coherence = heard.audio, heard.echo
+            mic, coherence, linear = heard.audio, heard.echo, heard.linear
             raw = raw_vad(raw_gain.process(heard.raw, hold=policy.talking))
         # As VoiceSession.feed does it.
         policy.echo_cancelled = aec is not None and aec.settled
-        apply(policy.frame(mic, parts.vad(gain.process(mic, hold=policy.talking)), raw=raw, echo=coherence))
+        probability = parts.vad(gain.process(mic, hold=policy.talking))
+        apply(policy.frame(mic, probability, raw=raw, echo=coherence, linear=linear))
         while pending and policy.t >= pending[0][0]:
             _, job, readings = pending.pop(0)
             apply(policy.overheard(job, readings[0], readings[1:]))
