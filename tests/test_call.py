@@ -352,6 +352,8 @@ def test_a_stop_among_the_ears_other_readings_stops_the_reply_but_a_no_does_not(
     # Whisper heard "Stop." as "Start.", with "Stop." its next guess.
     assert classify("Start.", alternatives=["Stop.", "Star Star"]) is Overlap.STOP
     assert classify("Keep on.", alternatives=["Be born.", "Hold on."]) is Overlap.STOP
+    assert classify("8 1 8 1", alternatives=["eight one", "Hold on."]) is Overlap.STOP  # no word, likeliest
+    assert classify("...", alternatives=["Okay."]) is Overlap.NOTHING
     # "No." is among its readings of most hums, and "No, no." of some "Yeah, yeah."s.
     assert classify("Yeah.", alternatives=["No.", "Okay."]) is Overlap.BACKCHANNEL
     assert classify("Yeah, yeah.", alternatives=["Yeah. Yeah.", "No, no."]) is Overlap.BACKCHANNEL

@@ -59,17 +59,16 @@ def classify(text: str, echo: str = "", alternatives: Sequence[str] = ()) -> Ove
     stopping it 9 of 416 (7 without). A "no, no" among those readings would
     have caught every "No, no." of 42 (37), but on fresh seeds it stopped os1
     for five "Yeah, yeah."s in 14 runs, so "no" stays out."""
-    words = _words(text)
-    if not words:
-        return Overlap.NOTHING
-    plain = " ".join(words)
-    if any(p in plain for p in _STOP_PHRASES) or words[0] in _STOP:
+    words, spoken = _words(text), set(_words(echo))
+    if words and (any(p in " ".join(words) for p in _STOP_PHRASES) or words[0] in _STOP):
         return Overlap.STOP
-    spoken = set(_words(echo))
     for other in alternatives:
+        # Even where the likeliest reading holds no word ("8 1 8 1" for "Hold on.").
         said = _words(other)
         if said and said[0] in _FIRM and not (spoken and set(said) <= spoken):
             return Overlap.STOP
+    if not words:
+        return Overlap.NOTHING
     if all(w in _LAUGH for w in words) or (all(w in _BACKCHANNEL for w in words) and len(words) <= 4):
         return Overlap.BACKCHANNEL
     if spoken and sum(w in spoken for w in words) >= 0.6 * len(words):
