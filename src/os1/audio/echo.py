@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from os1.audio.format import SAMPLE_RATE
+from os1.audio.format import SAMPLE_RATE, from_pcm16, to_pcm16
 from os1.errors import AudioError, ModelNotInstalled
 
 log = logging.getLogger(__name__)
@@ -60,9 +60,9 @@ RESTART_FRAMES = 8
 MIN_COMPARED = 5
 #: Speex's filter covers 256 ms of the room: the simulated rooms' delay (up to
 #: 120 ms) and most of their reverberation. 0.18 ms a 10 ms piece through the
-#: wheel's wrapper. In the two rooms of tests/test_echo.py it takes os1's echo
-#: 7-10 dB down (AEC3: 27-42 dB) and a word said over it 1.5 dB (AEC3 took 6
-#: dB off its first 100 ms in one of the two).
+#: wheel's wrapper. In the two rooms of tests/test_echo.py it took os1's echo
+#: 6-10 dB down over three runs (AEC3: 27-42 dB), and over the first 100 ms
+#: of a word said over it AEC3's output was 6 dB under the word in one room.
 LINEAR_TAPS = 4096
 
 
@@ -134,35 +134,32 @@ class EchoCanceller:
         linear: list[np.ndarray] = [self._linear_out]
         try:
             for i in range(0, whole, CHUNK):
-                played, heard = _pcm(far[i : i + CHUNK]), _pcm(near[i : i + CHUNK])
+                played, heard = to_pcm16(far[i : i + CHUNK]), to_pcm16(near[i : i + CHUNK])
                 self._apm.process_reverse_stream(self._frame(played))
                 piece = self._frame(heard)
                 self._apm.process_stream(piece)
-                pieces.append(np.frombuffer(piece.data, np.int16).astype(np.float32) / np.float32(32768))
+                pieces.append(from_pcm16(piece.data))
                 if self._linear is not None:
-                    linear.append(np.asarray(self._linear.cancel_echo(heard, played), np.float32) / np.float32(32768))
+                    kept = self._linear.cancel_echo(np.frombuffer(heard, "<i2"), np.frombuffer(played, "<i2"))
+                    linear.append(from_pcm16(np.asarray(kept, "<i2").tobytes()))
         except RuntimeError as exc:
             self.working = False
             raise AudioError(f"Echo cancellation failed ({exc}).") from exc
         self._near = near[whole:]
         out = np.concatenate(pieces)
         self._out = out[frame.size :]
-        kept = None
+        subtracted = None
         if self._linear is not None:
             both = np.concatenate(linear)
-            kept, self._linear_out = both[: frame.size], both[frame.size :]
+            subtracted, self._linear_out = both[: frame.size], both[frame.size :]
         # The coherence on what the canceller compared, sample for sample (the
         # frame itself is up to 10 ms off the reference's pieces, a jitter that
         # took a room's echo from 0.7-1 down to 0.4-0.6).
         echo = self._coherence.push(far, near[:whole])
-        return Heard(out[: frame.size], frame, echo, kept)
+        return Heard(out[: frame.size], frame, echo, subtracted)
 
-    def _frame(self, pcm: np.ndarray) -> Any:
-        return self._rtc.AudioFrame(pcm.tobytes(), SAMPLE_RATE, 1, CHUNK)
-
-
-def _pcm(samples: np.ndarray) -> np.ndarray:
-    return (np.clip(samples, -1, 1) * 32767).astype(np.int16)
+    def _frame(self, pcm: bytes) -> Any:
+        return self._rtc.AudioFrame(pcm, SAMPLE_RATE, 1, CHUNK)
 
 
 def _linear() -> Any:
