@@ -3,8 +3,9 @@
 import numpy as np
 
 from os1.audio.gain import AutoGain
-from os1.bench.call import first_word, sentences, summarise
+from os1.bench.call import sentences, summarise
 from os1.bench.overlap import Room, Trial, summarise_backchannels, summarise_echo
+from os1.mind.polish import first_word
 
 
 def test_a_call_is_scored_on_openings_length_and_what_reached_the_voice():

@@ -436,6 +436,8 @@ async def test_replies_do_not_open_with_a_stock_reaction_twice_in_a_row(settings
             said.append(next(e.text for e in await turn(c, text) if isinstance(e, ReplyDone)))
     assert said == ["Oh, that sounds lovely.", "I love that.", "Ah, tell me more.", "Sure thing."]
     assert [m.content for m in memory.messages() if m.role == "assistant"][1] == "I love that."
+    # The model is asked not to open with the word the reply before opened with.
+    assert [o.not_opening_with for o in llm.options] == ["", "oh", "i", "ah"]
 
 
 async def test_a_question_about_their_own_life_is_marked_as_such_for_the_model(settings, memory):

@@ -101,17 +101,34 @@ async def test_a_reply_with_nothing_fit_to_say_is_not_silence(settings, memory, 
 
 async def test_a_reply_ends_after_a_few_sentences_and_the_model_stops_writing(settings, memory):
     long = " ".join(f"Sentence number {i} is here." for i in range(1, 30))
-    llm = FakeLLM([long, long, long, long])
+    llm = FakeLLM([long] * 6)
     async with Companion(settings, llm, memory) as c:
         typed = await reply_to(c, "How was the trip?")
         spoken = await reply_to(c, "And the food?", channel="voice")
         asked = await reply_to(c, "Tell me more about it.")
         mentioned = await reply_to(c, "Always begin a letter with a capital letter.", channel="voice")
+        steps = await reply_to(c, "How would you split a big project into smaller steps?", channel="voice")
+        more = await reply_to(c, "Tell me more about that.", channel="voice")
         assert llm.writing == 0
     assert typed.text.count("Sentence number") == 4
     assert spoken.text.count("Sentence number") == 3
     assert asked.text.count("Sentence number") == 29
     assert mentioned.text.count("Sentence number") == 3  # not asked for: "letter" only mentioned
+    assert steps.text.count("Sentence number") == 3  # in a call, a short answer first
+    assert more.text.count("Sentence number") == 29
+
+
+async def test_code_asked_for_in_a_call_is_shown_whole_while_what_is_said_stays_short(settings, memory):
+    code = "```python\ndef add(a, b):\n    return a + b\n```"
+    reply = (f"Sure! Here's one:\n{code}\nYou call it with two numbers. It returns their sum. "
+             "For example, add 2 and 3 for 5. It works with decimals too.")
+    llm = FakeLLM([reply, reply])
+    async with Companion(settings, llm, memory) as c:
+        spoken = await reply_to(c, "Can you write me a tiny Python function that adds two numbers?",
+                                channel="voice")
+        typed = await reply_to(c, "Can you write me a tiny Python function that adds two numbers?")
+    assert spoken.text == f"Sure! Here's one:\n{code}\nYou call it with two numbers."
+    assert typed.text == reply  # typed, what was asked for is written out
 
 
 async def test_asked_what_it_is_the_model_is_told_to_answer_honestly(settings, memory):

@@ -18,6 +18,7 @@ from os1.mind.companion import Companion
 from os1.mind.engines import open_llm
 from os1.mind.extract import extract_facts
 from os1.mind.llm import GenerateOptions, Message, complete
+from os1.mind.polish import first_word
 
 pytestmark = [pytest.mark.model, pytest.mark.timeout(600)]
 
@@ -101,6 +102,16 @@ async def test_next_turn_only_prefills_new_text(small_settings, llm, tmp_path):
     assert all(replies)
     assert first_prefill > 150  # persona + message
     assert second_prefill < first_prefill / 3, (first_prefill, second_prefill)
+
+
+async def test_a_reply_does_not_open_with_the_word_the_one_before_opened_with(llm):
+    messages = [Message("system", "You are a friend on a call. Answer in one sentence."),
+                Message("user", "How would I add three halves and one quarter?")]
+    options = GenerateOptions(max_tokens=12, temperature=0.0)
+    first = first_word(await complete(llm, messages, options))
+    again = first_word(await complete(llm, messages, replace(options, not_opening_with=first)))
+    assert first and again and again != first, (first, again)
+    assert first_word(await complete(llm, messages, options)) == first  # only when asked
 
 
 async def test_background_work_yields_to_a_turn(llm):

@@ -3,7 +3,7 @@ import re
 import pytest
 
 from os1.mind.polish import (
-    Opening, Polish, asks_about_themselves, asks_for_more, asks_what_you_are, opens_with_reaction,
+    Opening, Polish, asks_about_themselves, asks_for_code, asks_for_more, asks_what_you_are, opens_with_reaction,
 )
 
 
@@ -96,6 +96,42 @@ def test_the_reply_ends_at_a_sentence_end_after_the_limit():
     assert text == "Oh, no. One is here. Two is here."
 
 
+FUNCTION = "```python\ndef add(a, b):\n    return a + b\n\n\n    return a + b\n```"
+
+
+def test_a_block_of_code_is_shown_whole_and_not_counted_as_sentences():
+    # As the 1.5B answered "Can you write me a tiny Python function?" in os1 bench call.
+    reply = (f"Certainly! Here's a simple Python function that adds two numbers:\n{FUNCTION}\n"
+             f"You can use this function by calling it with two numbers. For example:\n"
+             f"```python\nresult = add(2, 3)\n```\nThis will print 5.")
+    text, _ = polished(reply, sentences=3)
+    assert text == (f"Certainly! Here's a simple Python function that adds two numbers:\n{FUNCTION}\n"
+                    "You can use this function by calling it with two numbers.")
+
+
+def test_words_at_the_limit_that_point_at_code_keep_the_code_and_nothing_else():
+    text, _ = polished(f"Sure. It adds them. Like so:\n{FUNCTION}\nThat's all. Enjoy.", sentences=3)
+    assert text == f"Sure. It adds them. Like so:\n{FUNCTION}"
+    text, _ = polished("Sure. It adds them. For example:\nTwo and three make five.", sentences=3)
+    assert text == "Sure. It adds them. For example:"
+
+
+def test_code_asked_for_is_shown_after_sentences_over_the_limit_which_are_dropped():
+    reply = f"Sure! Adding is basic. Python makes it easy. Here's one:\n{FUNCTION}\nEnjoy it."
+    text, _ = polished(reply, sentences=3, code=True)
+    assert text.split() == f"Sure! Adding is basic. Python makes it easy.\n{FUNCTION}".split()
+    assert "\n```python" in text  # the fence still opens a line
+    assert polished(reply, sentences=3)[0] == "Sure! Adding is basic. Python makes it easy."
+    chatter = "Sure! One. Two. Three. Four. Five. Six.\n" + FUNCTION
+    assert polished(chatter, sentences=3, code=True)[0] == "Sure! One. Two."  # not forever
+
+
+def test_inside_code_nothing_is_judged_but_os1s_tools_read_back():
+    code = "```\nfeel free to ask\nx = 1\nx = 1\nsearch_memory(query)\nshown = False\n```"
+    text, _ = polished(f"Here.\n{code}", tools=["search_memory"])
+    assert text == "Here.\n```\nfeel free to ask\nx = 1\nx = 1"
+
+
 def test_a_model_repeating_itself_is_stopped():
     polish = Polish()
     text = ""
@@ -124,6 +160,18 @@ def test_questions_about_os1s_nature_and_requests_for_more_are_recognised():
                  "I read a great story yesterday.", "My sister wrote me a letter.", "I made a list of groceries.",
                  "I love the story of how they met."):
         assert not asks_for_more(text), text
+    for text in ("Can you explain how that works?", "tell me more", "Go on.", "Tell me a story",
+                 "Okay, describe the coast to me", "Walk me through it step by step, please."):
+        assert asks_for_more(text, spoken=True), text
+    for text in ("How would you split a big project into smaller steps?", "What's the recipe for pancakes?",
+                 "Can you write me a tiny Python function that adds two numbers?", "List the steps, please."):
+        assert asks_for_more(text) and not asks_for_more(text, spoken=True), text  # in a call: short first
+    for text in ("Can you write me a tiny Python function that adds two numbers?",
+                 "Write a script to rename my photos, please.", "I need a regex for emails."):
+        assert asks_for_code(text), text
+    for text in ("Write me a letter to my landlord", "My code broke today.",
+                 "I wrote a program at work."):
+        assert not asks_for_code(text), text
 
 
 def test_experiences_an_ai_cannot_have_had_are_not_claimed():

@@ -44,6 +44,7 @@ def test_words_pointing_at_a_block_of_code_say_where_it_is_instead_of_pointing_a
     assert say.pointing(said, "```python") == "You can use it like this, written out on your screen."
     assert say.pointing(said, "\\( \\frac{3}{2} \\).") == "You can use it like this:"  # said, not shown
     assert say.pointing(said, None) == "You can use it like this:"
+    assert say.pointing("Call it like this:", "```") == "Call it like this."  # where it is: said once
 
 
 def test_a_name_from_code_in_a_sentence_is_said_as_words():

@@ -28,7 +28,7 @@ from os1.bench.overlap import at_level, piper, pitched
 from os1.bench.stats import spread
 from os1.config import Settings
 from os1.events import Event, ReplyAudio, ReplyDone, Status, Transcript, TurnTimes
-from os1.mind.polish import opens_with_reaction
+from os1.mind.polish import first_word, opens_with_reaction
 
 TURNS = [
     "Hey, I'm back from work. It was a long day.",
@@ -46,11 +46,6 @@ PERSON_PITCH = 0.88
 GAP_S = 0.8  # after os1 finishes, before the person speaks again
 TURN_TIMEOUT_S = 90.0
 _UNSPEAKABLE = re.compile(r"[*_#`\\$|<>{}\[\]]|```|[\U0001F300-\U0001FAFF\u2600-\u27BF]")
-
-
-def first_word(text: str) -> str:
-    words = re.sub(r"[^a-z0-9' ]+", " ", text.lower()).split()
-    return words[0] if words else ""
 
 
 def sentences(text: str) -> int:

@@ -42,9 +42,8 @@ from os1.mind.persona import (
     upcoming, wants_a_question,
 )
 from os1.mind.polish import (
-    Opening, Polish, asks_about_themselves, asks_for_more, asks_for_something, asks_what_you_are,
-    fit_to_say,
-    opens_with_reaction,
+    Opening, Polish, asks_about_themselves, asks_for_code, asks_for_more, asks_for_something,
+    asks_what_you_are, first_word, fit_to_say, opens_with_reaction,
 )
 from os1.mind.reflect import reflect_pending
 from os1.reach.schedule import Listing, Remind
@@ -206,6 +205,7 @@ class Companion:
         self._cared: dict[Concern, int] = {}
         self._owed_care = False
         self._reacted = False  # the last reply opened with a stock reaction ("Oh,")
+        self._opened = ""  # the word the last reply opened with
         self._superseded: list[int] = []  # retracted (spoken) messages whose words come back in the next
         self._care_reply_id: int | None = None
         self._last_turn_at: float | None = None  # when the latest turn (theirs or os1's) began
@@ -550,9 +550,10 @@ class Companion:
             answered = asks_about_themselves(text)  # the note follows the recall, below
         elif asks_about_themselves(text):
             model_text = f"{model_text}\n\n{SELF_NOTE}"
-        sentences = SPOKEN_SENTENCES if channel == "voice" else TYPED_SENTENCES
-        polish = Polish(disclaimers=not asked_what_os1_is,
-                        sentences=None if asks_for_more(text) else sentences,
+        sentences: int | None = SPOKEN_SENTENCES if channel == "voice" else TYPED_SENTENCES
+        if asks_for_more(text, spoken=channel == "voice"):
+            sentences = None
+        polish = Polish(disclaimers=not asked_what_os1_is, sentences=sentences, code=asks_for_code(text),
                         tools=[spec.name for spec in self.tools.specs])
         opening = Opening(allowed=not self._reacted)
 
@@ -574,6 +575,7 @@ class Companion:
             tools=self.tools.specs,  # in the prompt whatever happens: the KV cache keeps it
             tool_choice="auto" if care.reply is None and not answered and (
                 initiative is not None or asks_for_something(text)) else "none",
+            not_opening_with=self._opened,
         )
         pieces: list[str] = []
         used: list[Message] = []  # this turn's tool calls and their results
@@ -659,6 +661,7 @@ class Companion:
             self._proposed.clear()
             reply = "".join(pieces).strip()
             self._reacted = opens_with_reaction(reply)
+            self._opened = first_word(reply)
             if initiative is None:  # a turn os1 starts keeps only what it said
                 self._history.append(user_message)
                 self._history.extend(used)

@@ -208,12 +208,17 @@ class LlamaLocalLLM:
         if options.json_schema is not None:
             kwargs["response_format"] = {"type": "json_object", "schema": options.json_schema}
         gate = None
+        processors: list[Callable[[Any, Any], Any]] = []
         if options.tools:
-            import llama_cpp
-
             gate = _CallGate(self._call_tokens(llama),
                              self.call_threshold if options.tool_choice == "auto" else None)
-            kwargs["logits_processor"] = llama_cpp.LogitsProcessorList([gate])
+            processors.append(gate)
+        if options.not_opening_with:
+            processors.append(_NotOpening(opening_tokens(llama, options.not_opening_with)))
+        if processors:
+            import llama_cpp
+
+            kwargs["logits_processor"] = llama_cpp.LogitsProcessorList(processors)
         llama.cancel = cancel
         cancel.interrupt = llama.interrupt  # cancelled: stop mid-batch
         if cancel.is_set():
@@ -333,6 +338,31 @@ class _CallGate:
         forced = np.full_like(scores, -np.inf)
         forced[self.callers] = scores[self.callers]
         return forced
+
+
+def opening_tokens(llama: Any, word: str) -> list[int]:
+    """The tokens a reply opening with ``word`` may begin with, in its usual forms."""
+    forms = {word, word.lower(), word.capitalize()}
+    found = {ids[0] for form in forms | {f" {f}" for f in forms}
+             if (ids := llama.tokenize(form.encode(), add_bos=False, special=False))}
+    return sorted(found)
+
+
+class _NotOpening:
+    """A logits processor that bans the reply's first token from ``tokens``
+    (the last reply's opening word): in os1 bench call the 1.5B answered two
+    questions in a row with "To split a big project..." and "To add 3 halves...".
+    Later tokens are the model's own."""
+
+    def __init__(self, tokens: list[int]):
+        self.tokens = tokens
+        self._first = True
+
+    def __call__(self, input_ids: Any, scores: Any) -> Any:
+        if self._first:
+            self._first = False
+            scores[self.tokens] = -np.inf
+        return scores
 
 
 class _Abandoned(Exception):

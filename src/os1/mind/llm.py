@@ -78,6 +78,10 @@ class GenerateOptions:
     #: "none": the tools are in the prompt (it stays the same, for the KV
     #: cache) but the reply may not call one.
     tool_choice: Literal["auto", "none"] = "auto"
+    #: The word the reply before opened with: this one may not open with it
+    #: (the same opening twice in a row is a tic). Only an engine that can ban
+    #: a reply's first token alone honours it (the embedded one).
+    not_opening_with: str = ""
 
 
 @runtime_checkable

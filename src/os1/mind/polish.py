@@ -73,8 +73,9 @@ _ECHO = re.compile(
 #: were the reply: the 0.5B answered a call with 'I will provide the following
 #: data from the tools provided: - "name": "search_memory", "description": ...'
 #: (43 s of it spoken). Their JSON keys and tags, and the tools' own names.
+_TOOL_TAG = re.compile(r"</?tool(?:s|_call|_response)>")
 _TOOL_ECHO = re.compile(r'"(?:name|description|parameters|arguments|properties|required)"\s*:|'
-                        r"</?tool(?:s|_call|_response)>")
+                        + _TOOL_TAG.pattern)
 #: Where a first sentence, passed on as it is written, may begin such an echo:
 #: the rest of it is held and judged whole.
 _CODE_START = re.compile(r'["{\[<]')
@@ -90,8 +91,13 @@ _RISKY_OPENERS = (
     "please", "i went", "i had", "i spent", "i ate", "i slept", "i visited", "i met", "my day",
     "today i", "this morning i", "we went", "note", "a note", "bring it up",
 )
-#: Where a sentence ends (the next piece of the stream may bring the space after it).
-_SENTENCE_END = re.compile(r"[.!?…]+[\"')\]]*(?=\s)|\n")
+#: Where a sentence ends (the next piece of the stream may bring the space
+#: after it), or a block of code begins.
+_SENTENCE_END = re.compile(r"[.!?…]+[\"')\]]*(?=\s)|\n|(?=```)")
+FENCE = "```"  # opens or closes a block of code
+#: Sentences over the limit dropped while the code asked for may yet follow
+#: (the models introduce it in a sentence or two: "Sure! Here's one:").
+CODE_AFTER_SENTENCES = 3
 _ENDS = ".!?…\"')]"
 #: "Oh," "Honestly,": a one-word lead-in, after which a sentence starts afresh.
 _LEAD_IN = re.compile(r"^\s*[A-Za-z']+,")
@@ -123,10 +129,17 @@ class Polish:
     """Feed the reply's pieces; get back the text to pass on now. ``disclaimers``:
     take out unasked disclaimers too (not when the person asked what os1 is).
     ``sentences``: the reply ends after this many (None: no limit); then
-    :attr:`full` is set, and the model can stop writing."""
+    :attr:`full` is set, and the model can stop writing.
+
+    A block of code (between ``` fences) passes through a line at a time,
+    unjudged and uncounted: it is shown, never said, and a limit that counted
+    its lines would cut the code itself. Words that reach the limit pointing at what
+    follows ("For example:") keep the block after them; and ``code``, when the
+    person asked for code, keeps the first block even after a few sentences
+    over the limit, which are dropped."""
 
     def __init__(self, *, disclaimers: bool = True, sentences: int | None = None,
-                 tools: Sequence[str] = ()):
+                 tools: Sequence[str] = (), code: bool = False):
         self._disclaimers = disclaimers
         # A tool's name said as its identifier ("search_memory"): a person never would.
         names = [re.escape(n) for n in tools if "_" in n]
@@ -145,6 +158,11 @@ class Polish:
         self._echoed = False    # the prompt was read back: nothing of it is ever said
         self._dropped_last = False  # the sentence before was taken out
         self._said: set[str] = set()
+        self._fence_opens = False  # in "code": the next line is the opening fence
+        self._code_asked, self._code_shown = code, False
+        #: At the limit, a block of code may yet follow: how many more sentences
+        #: may be dropped before it (None: not waiting for one).
+        self._waiting: int | None = None
         #: The model is saying the same sentences over again: stop it.
         self.looping = False
 
@@ -154,7 +172,15 @@ class Polish:
         self._pending += piece
         out: list[str] = []
         while self._pending and not self.full:
-            if self._state == "pass":
+            if self._state == "code":
+                fence = len(self._pending) - len(self._pending.lstrip(" \t")) + len(FENCE)
+                if not self._fence_opens and self._pending[:fence].lstrip(" \t") == FENCE:
+                    line_end = fence - 1  # the closing fence (what follows it is not code)
+                elif (line_end := self._pending.find("\n")) < 0:
+                    break  # code goes out a line at a time: it is shown, not said
+                line, self._pending = self._pending[: line_end + 1], self._pending[line_end + 1 :]
+                self._code(line, out)
+            elif self._state == "pass":
                 cut = self._sentence_end()
                 code = _CODE_START.search(self._pending[:cut])
                 if code is not None:
@@ -170,7 +196,7 @@ class Polish:
                 self._pass(self._pending[:cut], out)
                 self._pending = self._pending[cut:]
                 self._state = "open"
-                if _SENTENCE_END.search(self._sentence + self._pending[:1]):
+                if _SENTENCE_END.search(self._sentence + self._pending[:len(FENCE)]):
                     self._first = False
                     self._said.add(_key(self._sentence))
                     self._counted(self._sentence)
@@ -181,7 +207,17 @@ class Polish:
                 self._pending, self._sentence = start, ""
                 if not start:
                     break
-                if not self._first:
+                if start.startswith(FENCE):
+                    if self._passed and self._last != "\n":
+                        self._pass("\n", out)  # a fence opens a line (what led to it was dropped)
+                    self._state, self._first, self._fence_opens = "code", False, True
+                    continue
+                if FENCE.startswith(start):
+                    break  # "`": a fence, or a word in backticks?
+                if self._waiting == 0:  # over the limit, and no code came: enough said
+                    self.full = True
+                    break
+                if not self._first or self._waiting is not None:
                     # Later sentences are judged whole (a voice speaks them whole anyway).
                     self._state = "hold"
                     continue
@@ -195,9 +231,12 @@ class Polish:
                     break
                 sentence, self._pending = self._pending[: end.end()], self._pending[end.end():]
                 kept = self._judged(sentence)
+                self._state, self._first = "open", False
+                if self._waiting is not None:  # over the limit: dropped while code may follow
+                    self._waiting -= any(c.isalnum() for c in kept)
+                    continue
                 self._pass(kept, out)
                 self._counted(kept)
-                self._state, self._first = "open", False
         text = "".join(out)
         self._passed = self._passed or bool(text.strip())
         return text
@@ -205,11 +244,37 @@ class Polish:
     def _counted(self, sentence: str) -> None:
         if any(c.isalnum() for c in sentence):
             self._count += 1
+            if self._limit is not None and self._count >= self._limit:
+                if self._code_asked and not self._code_shown:
+                    self._waiting = CODE_AFTER_SENTENCES
+                elif sentence.rstrip().endswith(":"):
+                    self._waiting = 0  # pointing at a block of code, perhaps: it may follow
+                else:
+                    self.full = True
+
+    def _code(self, line: str, out: list[str]) -> None:
+        """A line of a block of code: passed on as it is, unless it reads os1's
+        tools back (their names, their tags), which ends what is shown of the block."""
+        closes = not self._fence_opens and line.lstrip().startswith(FENCE)
+        self._fence_opens = False
+        if not self._echoed and not (_TOOL_TAG.search(line) or (
+                self._tool_names and self._tool_names.search(line))):
+            self._pass(line, out)
+        else:
+            self._echoed = True
+        if closes:
+            self._state, self._code_shown = "open", True
             self.full = self._limit is not None and self._count >= self._limit
 
     def end(self) -> str:
         """The rest of the reply, once the model has finished (or was stopped)."""
         rest, self._pending = ("" if self.full else self._pending), ""
+        if self._state == "code":
+            out: list[str] = []
+            self._code(rest, out)
+            rest = "".join(out)
+        elif self._waiting is not None:
+            rest = ""  # over the limit, and not code
         text = rest if self._state != "hold" else self._judged(rest)
         if not self._passed and not text.strip() and self._dropped and not self._echoed:
             return "".join(self._dropped).strip()  # all of it was dropped: say it as it was
@@ -286,6 +351,15 @@ _ASKS_FOR_MORE = re.compile(
     r"story|poem|letter|essay|summar\w+|go\s+on|keep\s+going|describe)\b",
     re.IGNORECASE,
 )
+#: In a call, only asking for length itself: a list, steps, a recipe, a letter or
+#: code asked for aloud get a short answer first (in os1 bench call, "How would
+#: you split a big project into smaller steps?" was answered in four sentences
+#: and "Can you write me a tiny Python function?" in four), and "tell me more" then.
+_ASKS_FOR_MORE_SPOKEN = re.compile(
+    r"\b(?:tell\s+me\s+(?:more|everything|all)|more\s+details?|in\s+detail|explain|elaborate|"
+    r"step[-\s]by[-\s]step|story|poem|go\s+on|keep\s+going|describe)\b",
+    re.IGNORECASE,
+)
 
 
 #: Asking for more on its own, first in a clause ("Go on.", "Explain it again"),
@@ -298,12 +372,24 @@ _WANTS_MORE = re.compile(
     re.IGNORECASE)
 
 
-def asks_for_more(text: str) -> bool:
-    """Does the person ask for a longer answer than a conversational one? Only
-    when asked for: the words mentioned in passing lift no limit (a call heard
-    "Always begin with a capital letter", the 0.5B read its whole system prompt
-    back, and with no limit 60 s of it were spoken)."""
-    return bool(_ASKS_FOR_MORE.search(text)) and (asks_for_something(text) or bool(_WANTS_MORE.search(text)))
+def asks_for_more(text: str, *, spoken: bool = False) -> bool:
+    """Does the person ask for a longer answer than a conversational one
+    (``spoken``: in a call)? Only when asked for: the words mentioned in passing
+    lift no limit (a call heard "Always begin with a capital letter", the 0.5B
+    read its whole system prompt back, and with no limit 60 s of it were spoken)."""
+    more = _ASKS_FOR_MORE_SPOKEN if spoken else _ASKS_FOR_MORE
+    return bool(more.search(text)) and (asks_for_something(text) or bool(_WANTS_MORE.search(text)))
+
+
+_CODE_WANTED = re.compile(
+    r"\b(?:write|give|show|make|create|draft|code|need|want)\b[^.!?]*?"
+    r"\b(?:function|script|program|snippet|code|regex|regular\s+expression|one-liner|sql)\b",
+    re.IGNORECASE)
+
+
+def asks_for_code(text: str) -> bool:
+    """Does the person ask os1 to write code ("Can you write me a function that...")?"""
+    return bool(_CODE_WANTED.search(text)) and (asks_for_something(text) or bool(_WANTS_MORE.search(text)))
 
 
 _ASKS_ABOUT_THEMSELVES = re.compile(
@@ -329,6 +415,12 @@ def asks_what_you_are(text: str) -> bool:
 _REACTION_OPENING = re.compile(
     r"\s*(?:oh+|ah+|aw+|ooh+|hm+|mm+|well|yeah|wow|right|huh)\s*(?:[,!…]+|\.+)\s*", re.IGNORECASE)
 _REACTIONS = ("oh", "ah", "aw", "ooh", "hm", "mm", "well", "yeah", "wow", "right", "huh")
+
+
+def first_word(text: str) -> str:
+    """The word ``text`` opens with, in lower case ("" if none)."""
+    words = re.sub(r"[^a-z0-9' ]+", " ", text.lower()).split()
+    return words[0] if words else ""
 
 
 def opens_with_reaction(reply: str) -> bool:

@@ -75,14 +75,20 @@ class Speakable:
 
     def __init__(self) -> None:
         self._in_code = False
+        self._told = False  # where the code is was said
 
     def pointing(self, said: str, following: str | None) -> str:
         """``said``, a piece that ends pointing at what follows ("...like
         this:"), with the piece after it in view: if that opens a block of
         code, which is shown and not said, say where it is instead of
-        pointing at nothing (in the same sentence: a call's reply stays short)."""
+        pointing at nothing (in the same sentence: a call's reply stays short),
+        once: then the sentence just ends ("You can use it like this, written
+        out on your screen" came twice in one reply)."""
         opens_code = following is not None and not self._in_code and _FENCE.match(following.lstrip())
-        return said[:-1] + ON_SCREEN if said.endswith(":") and opens_code else said
+        if not (said.endswith(":") and opens_code):
+            return said
+        told, self._told = self._told, True
+        return said[:-1] + ("." if told else ON_SCREEN)
 
     def __call__(self, piece: str) -> str:
         said = []
