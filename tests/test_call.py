@@ -357,6 +357,10 @@ def test_a_stop_among_the_ears_other_readings_stops_the_reply_but_a_no_does_not(
     # "No." is among its readings of most hums, and "No, no." of some "Yeah, yeah."s.
     assert classify("Yeah.", alternatives=["No.", "Okay."]) is Overlap.BACKCHANNEL
     assert classify("Yeah, yeah.", alternatives=["Yeah. Yeah.", "No, no."]) is Overlap.BACKCHANNEL
+    # A laugh, heard as words too: "Ha ha ha!" through speakers, as the ears read it.
+    assert classify("Come on now.", alternatives=["Come on out.", "hahaha.", "ha ha"]) is Overlap.BACKCHANNEL
+    assert classify("Come on now.", alternatives=["Come on out.", "Ah."]) is Overlap.TURN  # "ah": not a laugh
+    assert classify("Hey, hold on.", alternatives=["ha ha"]) is Overlap.STOP
     # os1 saying "wait" itself, back through the room, is not a stop.
     assert classify("Okay.", echo="It's worth the wait.", alternatives=["wait"]) is Overlap.BACKCHANNEL
     call = Call()

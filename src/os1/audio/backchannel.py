@@ -38,6 +38,10 @@ def _words(text: str) -> list[str]:
     return re.sub(r"[^a-z'\- ]+", " ", text).replace("uh-huh", "uhhuh").split()
 
 
+def _laughing(words: list[str]) -> bool:
+    return bool(words) and all(w in _LAUGH for w in words) and any(w not in ("ah", "ahh") for w in words)
+
+
 def classify(text: str, echo: str = "", alternatives: Sequence[str] = ()) -> Overlap:
     """``text``: what the ears heard; ``echo``: what os1 was saying meanwhile;
     ``alternatives``: the ears' next likeliest readings of the same sound.
@@ -73,6 +77,13 @@ def classify(text: str, echo: str = "", alternatives: Sequence[str] = ()) -> Ove
         return Overlap.BACKCHANNEL
     if spoken and sum(w in spoken for w in words) >= 0.6 * len(words):
         return Overlap.NOTHING  # os1's own voice, back through the room
+    if any(_laughing(_words(other)) for other in alternatives):
+        # A laugh, which Whisper also hears as words ("Come on now.", with
+        # "hahaha" among its readings): a listener's, however it was read.
+        # Through speakers, seeds 126-133 run alternately with and without:
+        # acknowledgements that stopped os1 19 -> 15 of 240, laughs among
+        # them 11 -> 5 (stops are untouched: a turn only becomes a laugh).
+        return Overlap.BACKCHANNEL
     if len(set(words)) < 3:
         # Not a stop, and says too little to be a turn (a word Whisper
         # repeats, "Cho Cho Cho" as it heard a "Sure.", is one word).
