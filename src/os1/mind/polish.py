@@ -378,7 +378,7 @@ def asks_for_more(text: str, *, spoken: bool = False) -> bool:
     lift no limit (a call heard "Always begin with a capital letter", the 0.5B
     read its whole system prompt back, and with no limit 60 s of it were spoken)."""
     more = _ASKS_FOR_MORE_SPOKEN if spoken else _ASKS_FOR_MORE
-    return bool(more.search(text)) and (asks_for_something(text) or bool(_WANTS_MORE.search(text)))
+    return bool(more.search(text)) and _asked(text)
 
 
 _CODE_WANTED = re.compile(
@@ -389,7 +389,12 @@ _CODE_WANTED = re.compile(
 
 def asks_for_code(text: str) -> bool:
     """Does the person ask os1 to write code ("Can you write me a function that...")?"""
-    return bool(_CODE_WANTED.search(text)) and (asks_for_something(text) or bool(_WANTS_MORE.search(text)))
+    return bool(_CODE_WANTED.search(text)) and _asked(text)
+
+
+def _asked(text: str) -> bool:
+    """Asked for, or wanted ("I need a ..."): not only mentioned."""
+    return asks_for_something(text) or bool(_WANTS_MORE.search(text))
 
 
 _ASKS_ABOUT_THEMSELVES = re.compile(
