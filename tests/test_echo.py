@@ -34,8 +34,16 @@ def parts(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def replies(parts):
-    voice = parts.voice
+def replies():
+    # Seeded: Piper's voice varies from one synthesis to the next, and the
+    # figures below with it (the linear output's margin was 0-3 unseeded).
+    # onnxruntime takes the seed when a session is made, hence a new voice.
+    import onnxruntime
+
+    from os1.voice.piper import PiperSynthesizer
+
+    onnxruntime.set_seed(0)
+    voice = PiperSynthesizer()
     return [(text, resample(voice.synthesize_now(text), voice.sample_rate)) for text in REPLIES[:3]]
 
 
@@ -121,7 +129,7 @@ def test_a_stop_said_over_a_loud_echo_is_heard_in_the_linear_cancellers_output(p
         others = parts.ears.readings_now(np.concatenate(linear)[window], 5)
         suppressed += classify(readings[0], alternatives=readings[1:]) is Overlap.STOP
         whole += classify(readings[0], alternatives=readings[1:] + others) is Overlap.STOP
-    # 5 and 8 of 10 when it was written.
+    # 6 and 9 of 10, the same in every run now that the voice is seeded.
     assert whole >= suppressed + 2, (suppressed, whole)
 
 
