@@ -159,6 +159,16 @@ def test_a_short_wait_too_short_to_hush_the_reply_stops_it_once_heard():
     assert of(Transcribe, out), "their 'wait' is their turn"
 
 
+def test_a_wait_said_while_an_mhm_is_still_being_checked_is_checked_too():
+    call = Call()
+    call.reply()
+    mhm = of(CheckOverlap, call.seconds("#", 0.2) + call.seconds(".", 0.3))
+    wait = of(CheckOverlap, call.seconds("#", 0.25) + call.seconds(".", 0.3))  # the ears still on the first
+    assert len(mhm) == 1 and len(wait) == 1
+    assert StopReply(Stop.BARGE_IN) in call.policy.overheard(wait[0].job, "Wait.")
+    assert call.policy.overheard(mhm[0].job, "Mm-hmm.") == [], "answered late: nothing more to do"
+
+
 def test_a_click_over_the_reply_is_not_even_checked():
     call = Call()
     call.reply()
@@ -275,6 +285,48 @@ def test_on_open_speakers_what_the_canceller_leaves_of_os1s_voice_is_not_checked
     assert not of(CheckOverlap, _over_speakers(call, 0.01, echo=0.6)), "30 dB under their voice: a residue"
 
 
+def _under_a_loud_echo(call: Call, risen: int, *, linear: float = 0.3, mic: float = 0.5) -> list:
+    """os1's echo at the microphone (``mic``), coherent with its voice; AEC3
+    lets nothing through and the VAD hears nothing; for ``risen`` frames the
+    linear canceller's output rises to ``linear`` over its residual (0.1)."""
+    out = []
+    for i in range(risen + 12):
+        lin = np.full(FRAME, linear if i < risen else 0.1, np.float32)
+        out += call.policy.frame(np.zeros(FRAME, np.float32), QUIET, raw=SPEECH, echo=0.9, linear=lin,
+                                 mic=np.full(FRAME, mic, np.float32))
+    call.commands += out
+    return out
+
+
+def test_on_open_speakers_a_word_risen_out_of_the_linear_cancellers_output_is_checked():
+    # "Stop." 5 dB under os1's echo: AEC3 lets none of it through and the
+    # microphone stays coherent with os1's voice; only Speex's output has it.
+    call = Call()
+    call.reply()  # they asked at 0.3
+    call.policy.echo_cancelled = True
+    out = _under_a_loud_echo(call, 4)
+    assert not of(Hush, out) and len(of(CheckOverlap, out)) == 1, "checked by the ears, the voice going on"
+    job = of(CheckOverlap, out)[0].job
+    assert job.linear is not None and np.count_nonzero(np.isclose(job.linear, 0.3)) == 4 * FRAME, "the whole word"
+    assert StopReply(Stop.BARGE_IN) in call.policy.overheard(job, "Okay.", ["Stop."])
+    again = Call()
+    again.reply()
+    again.policy.echo_cancelled = True
+    job = of(CheckOverlap, _under_a_loud_echo(again, 4))[0].job
+    assert again.policy.overheard(job, "No.", ["Okay."]) == [], "where os1's echo is, only a firm stop counts"
+
+
+def test_on_open_speakers_the_linear_cancellers_residual_of_os1s_voice_is_not_checked():
+    call = Call()
+    call.reply()
+    call.policy.echo_cancelled = True
+    assert not of(CheckOverlap, _under_a_loud_echo(call, 40, linear=0.25, mic=1.0)), "12 dB under the microphone"
+    assert not of(CheckOverlap, _under_a_loud_echo(call, 2)), "two frames: a blip"
+    assert not of(CheckOverlap, _under_a_loud_echo(call, 4, linear=0.12, mic=0.2)), "8 dB under their voice"
+    call.policy.echo_cancelled = False  # the call's first seconds: Speex is still learning the room
+    assert not of(CheckOverlap, _under_a_loud_echo(call, 6))
+
+
 def test_on_open_speakers_a_check_carries_the_same_stretch_with_nothing_suppressed():
     # The canceller's suppressor eats the start of a short word ("Stop." as
     # "op"): the ears read the linear canceller's output of the same frames too.
@@ -363,6 +415,11 @@ def test_a_stop_among_the_ears_other_readings_stops_the_reply_but_a_no_does_not(
     assert classify("Hey, hold on.", alternatives=["ha ha"]) is Overlap.STOP
     # os1 saying "wait" itself, back through the room, is not a stop.
     assert classify("Okay.", echo="It's worth the wait.", alternatives=["wait"]) is Overlap.BACKCHANNEL
+    # Heard only where os1's echo is as loud, only a firm stop counts: "No."
+    # was os1's "go" misheard, "Thank you." the ears' word for silence.
+    assert classify("No.", alternatives=["Okay.", "pass."], firm=True) is Overlap.NOTHING
+    assert classify("Thank you.", alternatives=["Wait."], firm=True) is Overlap.STOP
+    assert classify("Hold on.", firm=True) is Overlap.STOP
     call = Call()
     call.reply()
     call.seconds("#", 0.45)

@@ -69,6 +69,22 @@ MIN_BURST_S = 0.1
 # passed this level in 1 of 16931 frames (12 mV), never in two.
 LOUD_UNDER_DB = 20.0
 LOUD_MIN_FRAMES = 2
+# Where os1's echo is louder than the person, AEC3 may let nothing of a short
+# word through and the microphone stay coherent with os1's voice: a "Wait."
+# 3 dB under the echo was never checked (AEC3's output under 3 mV, the VAD
+# 0.01). Speex's linear output (audio/echo.py) keeps the word (58-75 mV over
+# a residual of 10-30), still 4-10 dB under the microphone, which os1's loud
+# syllables fill: a word rises out of it, to within this much of the
+# microphone and of how loud the person speaks, for this many frames in a
+# row. Over the per-frame levels of fresh seeds 134-139 through speakers (270
+# later replies, 90 stops), every stop did so, and os1's echo alone 43 times
+# (at 5 dB under the microphone, 86 stops and 5); in the first replies of
+# seeds 134-135, before the canceller had settled, 78 times in 90 replies,
+# after, never (hence only once it has).
+# A burst heard so is checked by the ears like any other, never hushed.
+LINEAR_UNDER_MIC_DB = 10.0
+LINEAR_UNDER_THEM_DB = 6.0
+LINEAR_MIN_FRAMES = 3
 # How many of the ears' readings of speech over os1's voice to weigh, from
 # each of their models (see audio/backchannel.py classify): Whisper's 5 best
 # hypotheses cost no more than its single best with beam 2 on sounds this short.
@@ -318,6 +334,7 @@ class _Overlap:
     t: float  # when the speech over os1's voice counted as speech (a turn would start here)
     onset: float  # where its words began
     job: Overheard | None = None  # the latest check; older answers are stale
+    firm: bool = False  # heard only in the linear canceller's output: only a firm stop counts
 
 
 class CallPolicy:
@@ -350,20 +367,23 @@ class CallPolicy:
         self._saying = ""  # the words os1's voice is saying now (their echo is not speech)
         # Actions os1 proposed that a spoken yes or no answers: id -> expiry (audio clock).
         self._proposals: dict[int, float] = {}
-        # (first, last, loud) of a short burst over it: its first and last
-        # speech frames, and how many were as loud as the person.
-        self._burst: tuple[float, float, int] | None = None
-        self._quiet: _Overlap | None = None  # a short burst being heard, the voice going on
+        # (first, last, loud, speech) of a short burst over it: its first and
+        # last frames, how many were as loud as the person, and whether any
+        # was heard as speech beyond the linear canceller's output.
+        self._burst: tuple[float, float, int, bool] | None = None
+        self._quiet: list[_Overlap] = []  # short bursts being heard, the voice going on
         self._their_level: float | None = None  # RMS of the person's speech frames, smoothed
+        self._risen = 0  # frames in a row a word has risen out of the linear canceller's output
 
     # -- inputs ------------------------------------------------------------------------
 
     def frame(self, frame: np.ndarray, probability: float, *, raw: float | None = None,
-              echo: float | None = None, linear: np.ndarray | None = None) -> list[Command]:
+              echo: float | None = None, linear: np.ndarray | None = None,
+              mic: np.ndarray | None = None) -> list[Command]:
         """One 32 ms frame of the microphone and the VAD's verdict on it. On
         open speakers, ``frame`` has os1's voice taken out; ``raw`` is the
-        VAD's verdict on the frame as the microphone heard it, ``echo`` how
-        coherent that was with os1's voice (None while os1 is silent), and
+        VAD's verdict on the frame as the microphone heard it (``mic``), ``echo``
+        how coherent that was with os1's voice (None while os1 is silent), and
         ``linear`` the frame with os1's voice subtracted, nothing suppressed."""
         self.t += FRAME_S
         over_echo = self.talking and raw is not None and echo is not None
@@ -394,7 +414,7 @@ class CallPolicy:
         for event in self.turns.process(self.t, probability, os1_talking=self.talking,
                                         echo_cancelled=self.echo_cancelled or over_echo):
             out += self._on_turn(event)
-        out += self._short_burst(voiced or loud, loud)
+        out += self._short_burst(voiced or loud, int(loud), self._rising(linear, mic))
         overlap = self._overlap
         if overlap is not None and self.turns.speaking and self.t - overlap.onset >= self.turns.timing.talk_over:
             out += self._take_floor()  # longer speech: a turn, whatever it says
@@ -531,10 +551,10 @@ class CallPolicy:
     def overheard(self, job: Overheard, text: str | None, alternatives: Sequence[str] = ()) -> list[Command]:
         """What was said over os1's voice (None: the ears failed), and the
         ears' other readings of it."""
-        quiet = self._quiet
-        if quiet is not None and job is quiet.job:
-            self._quiet = None
-            stop = classify(text or "", self._saying, alternatives) is Overlap.STOP
+        quiet = next((q for q in self._quiet if q.job is job), None)
+        if quiet is not None:
+            self._quiet.remove(quiet)
+            stop = classify(text or "", self._saying, alternatives, firm=quiet.firm) is Overlap.STOP
             if not (stop and self.talking and self._overlap is None and not self.turns.in_turn):
                 return []  # a "mhm" (or too late): the voice never stopped
             self._overlap = quiet
@@ -567,6 +587,7 @@ class CallPolicy:
             return []  # never heard (whoever dropped it decides what comes next), or an old one
         self.talking = False
         self._saying = ""
+        self._quiet.clear()  # what those checks find can no longer stop it
         if self._overlap is not None:  # the reply ended while they were talking: their turn
             return self._take_floor()
         return [Emit(Status("listening"))]
@@ -621,27 +642,47 @@ class CallPolicy:
             return []
         return self._end_utterance(event.t)
 
-    def _short_burst(self, heard: bool, loud: bool) -> list[Command]:
+    def _rising(self, linear: np.ndarray | None, mic: np.ndarray | None) -> int:
+        """How many frames of a word risen out of the linear canceller's
+        output this frame makes heard: none, or all of the run when it has
+        lasted long enough (``LINEAR_MIN_FRAMES``), then one a frame."""
+        if not (self.talking and self.echo_cancelled and linear is not None and mic is not None
+                and self._their_level is not None):
+            self._risen = 0
+            return 0
+        level = float(np.sqrt(np.mean(linear * linear)))
+        floor = max(float(np.sqrt(np.mean(mic * mic))) * 10 ** (-LINEAR_UNDER_MIC_DB / 20),
+                    self._their_level * 10 ** (-LINEAR_UNDER_THEM_DB / 20))
+        self._risen = self._risen + 1 if level >= floor else 0
+        return self._risen if self._risen == LINEAR_MIN_FRAMES else int(self._risen > LINEAR_MIN_FRAMES)
+
+    def _short_burst(self, speech: bool, loud: int, risen: int) -> list[Command]:
         """Speech over os1's voice that ended before it could start a turn
-        (``heard``: this frame is speech; ``loud``: as loud as the person)."""
+        (``speech``: this frame is speech; ``loud``: as loud as the person;
+        ``risen``: how many frames up to this one a word risen out of the
+        linear canceller's output makes heard)."""
         if not (self.talking and self._heard_from is not None and self._overlap is None
                 and not self.turns.in_turn):
             self._burst = None
             return []
-        if heard:
-            first, _, n = self._burst if self._burst else (self.t, self.t, 0)
-            self._burst = (first, self.t, n + loud)
+        if speech or risen:
+            since = self.t - max(risen - 1, 0) * FRAME_S
+            first, _, n, heard = self._burst if self._burst else (since, self.t, 0, False)
+            self._burst = (min(first, since), self.t, n + loud + risen, heard or speech)
             return []
         if self._burst is None or self.t - self._burst[1] < self.turns.timing.pause - 1e-9:
             return []
-        (first, last, n), self._burst = self._burst, None
-        if ((last - first + FRAME_S < MIN_BURST_S - 1e-9 and n < LOUD_MIN_FRAMES) or first < self._heard_from
-                or self._quiet):
+        (first, last, n, heard), self._burst = self._burst, None
+        if (last - first + FRAME_S < MIN_BURST_S - 1e-9 and n < LOUD_MIN_FRAMES) or first < self._heard_from:
             return []
         frames = int(round((self.t - first) / FRAME_S)) + 1 + int(PREROLL_S / FRAME_S)
-        self._quiet = _Overlap(first, first, self._heard_over(frames))
-        assert self._quiet.job is not None
-        return [CheckOverlap(self._quiet.job)]
+        # Heard only where os1's echo is too, what the ears read may be its
+        # words misheard ("No." for a "go" in a run of seed 149): only a firm
+        # stop counts.
+        quiet = _Overlap(first, first, self._heard_over(frames), firm=not heard)
+        self._quiet.append(quiet)
+        assert quiet.job is not None
+        return [CheckOverlap(quiet.job)]
 
     def _worth_reading(self, job: Hearing, words: str, unfinished: bool) -> bool:
         """Whether to ask the language model if the words so far close a

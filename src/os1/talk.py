@@ -141,7 +141,7 @@ class VoiceSession:
         if heard is not None and self._raw_vad is not None:  # the microphone as it heard it, os1's voice and all
             raw = self._raw_vad(self._raw_gain.process(heard.raw, hold=self.policy.talking))
         self._do(self.policy.frame(audio, probability, raw=raw, echo=heard.echo if heard else None,
-                                   linear=heard.linear if heard else None))
+                                   linear=heard.linear if heard else None, mic=heard.raw if heard else None))
 
     def stop_reply(self) -> None:
         """Stop speaking, as if the user had talked over the reply."""

@@ -38,13 +38,20 @@ def _words(text: str) -> list[str]:
     return re.sub(r"[^a-z'\- ]+", " ", text).replace("uh-huh", "uhhuh").split()
 
 
+def _firm(said: list[str], spoken: set[str]) -> bool:
+    """A reading that opens with a firm stop, and is not os1's own words."""
+    return bool(said) and said[0] in _FIRM and not (spoken and set(said) <= spoken)
+
+
 def _laughing(words: list[str]) -> bool:
     return bool(words) and all(w in _LAUGH for w in words) and any(w not in ("ah", "ahh") for w in words)
 
 
-def classify(text: str, echo: str = "", alternatives: Sequence[str] = ()) -> Overlap:
+def classify(text: str, echo: str = "", alternatives: Sequence[str] = (), *, firm: bool = False) -> Overlap:
     """``text``: what the ears heard; ``echo``: what os1 was saying meanwhile;
-    ``alternatives``: the ears' next likeliest readings of the same sound.
+    ``alternatives``: the ears' next likeliest readings of the same sound;
+    ``firm``: only a firm stop counts (a sound heard where os1's echo is as
+    loud: any other word may be os1's own misheard).
 
     A firm stop among the alternatives stops os1 too: Whisper hears a short
     word alone badly ("Stop." as "Start.", "Wait." as "We."), and going on
@@ -64,13 +71,13 @@ def classify(text: str, echo: str = "", alternatives: Sequence[str] = ()) -> Ove
     have caught every "No, no." of 42 (37), but on fresh seeds it stopped os1
     for five "Yeah, yeah."s in 14 runs, so "no" stays out."""
     words, spoken = _words(text), set(_words(echo))
+    if firm:
+        return Overlap.STOP if any(_firm(_words(r), spoken) for r in (text, *alternatives)) else Overlap.NOTHING
     if words and (any(p in " ".join(words) for p in _STOP_PHRASES) or words[0] in _STOP):
         return Overlap.STOP
-    for other in alternatives:
-        # Even where the likeliest reading holds no word ("8 1 8 1" for "Hold on.").
-        said = _words(other)
-        if said and said[0] in _FIRM and not (spoken and set(said) <= spoken):
-            return Overlap.STOP
+    # Even where the likeliest reading holds no word ("8 1 8 1" for "Hold on.").
+    if any(_firm(_words(other), spoken) for other in alternatives):
+        return Overlap.STOP
     if not words:
         return Overlap.NOTHING
     if all(w in _LAUGH for w in words) or (all(w in _BACKCHANNEL for w in words) and len(words) <= 4):

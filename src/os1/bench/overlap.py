@@ -205,16 +205,16 @@ def run_trial(trial: Trial, reply: np.ndarray, reply_text: str, person: np.ndarr
             if 0 <= i < person.size:
                 piece = person[i : i + FRAME]
                 mic[: piece.size] += piece
-        raw, coherence, linear = None, None, None
+        raw, coherence, linear, as_heard = None, None, None, None
         if aec is not None and raw_vad is not None:
             aec.played(far)
             heard = aec.clean(mic)
-            mic, coherence, linear = heard.audio, heard.echo, heard.linear
+            mic, coherence, linear, as_heard = heard.audio, heard.echo, heard.linear, heard.raw
             raw = raw_vad(raw_gain.process(heard.raw, hold=policy.talking))
         # As VoiceSession.feed does it.
         policy.echo_cancelled = aec is not None and aec.settled
         probability = parts.vad(gain.process(mic, hold=policy.talking))
-        apply(policy.frame(mic, probability, raw=raw, echo=coherence, linear=linear))
+        apply(policy.frame(mic, probability, raw=raw, echo=coherence, linear=linear, mic=as_heard))
         while pending and policy.t >= pending[0][0]:
             _, job, readings = pending.pop(0)
             apply(policy.overheard(job, readings[0], readings[1:]))
@@ -240,12 +240,22 @@ def _talking(policy: Any) -> Any:
     return next(c for c in out if isinstance(c, Answer | Draft)).reply
 
 
-def piper(parts: Any) -> Any:
+def piper(parts: Any, *, seed: int | None = None) -> Any:
     """The session's voice if it is the embedded one, else a Piper of its own:
-    these benches need ``synthesize_now`` (a remote voice has none)."""
+    these benches need ``synthesize_now`` (a remote voice has none). With a
+    ``seed``, a Piper made after seeding onnxruntime, where it draws its noise
+    (it takes the seed when a session is made): the same renditions in every
+    run, so that two versions of the code hear the same words (unseeded, two
+    runs of one seed of ``os1 bench backchannels`` missed different stops)."""
     from os1.voice.piper import PiperSynthesizer
 
-    return parts.voice if isinstance(parts.voice, PiperSynthesizer) else PiperSynthesizer()
+    voice = parts.voice if isinstance(parts.voice, PiperSynthesizer) else None
+    if seed is None:
+        return voice or PiperSynthesizer()
+    import onnxruntime
+
+    onnxruntime.set_seed(seed)
+    return PiperSynthesizer(voice.model if voice else None, speed=voice.speed if voice else 1.0)
 
 
 def speech_level(audio: np.ndarray) -> float:

@@ -397,7 +397,7 @@ def _call(settings: Settings, args: argparse.Namespace) -> int:
 def _echo(settings: Settings, args: argparse.Namespace) -> int:
     from os1.bench.overlap import print_echo_report, run_echo_bench
 
-    parts, voice = _overlap_parts(settings)
+    parts, voice = _overlap_parts(settings, args.seed)
     result = run_echo_bench(parts, voice, args.audio, replies=args.replies, seed=args.seed,
                             progress=None if args.json else _progress("echo"))
     print_echo_report(result, args.json)
@@ -407,20 +407,21 @@ def _echo(settings: Settings, args: argparse.Namespace) -> int:
 def _backchannels(settings: Settings, args: argparse.Namespace) -> int:
     from os1.bench.overlap import print_backchannel_report, run_backchannel_bench
 
-    parts, voice = _overlap_parts(settings)
+    parts, voice = _overlap_parts(settings, args.seed)
     result = run_backchannel_bench(parts, voice, seed=args.seed,
                                    progress=None if args.json else _progress("backchannels"))
     print_backchannel_report(result, args.json)
     return 0
 
 
-def _overlap_parts(settings: Settings) -> tuple[Any, Any]:
-    """The call's VAD and ears, and the embedded voice (its audio is what the room returns)."""
+def _overlap_parts(settings: Settings, seed: int) -> tuple[Any, Any]:
+    """The call's VAD and ears, and the embedded voice (its audio is what the
+    room returns), seeded: the same renditions for the same seed."""
     from os1.bench.overlap import piper
     from os1.runtime import open_voice_parts
 
     parts = open_voice_parts(settings)
-    return parts, piper(parts)
+    return parts, piper(parts, seed=seed)
 
 
 def _progress(name: str) -> Any:

@@ -24,7 +24,8 @@ class PiperSynthesizer:
             from piper import PiperVoice, SynthesisConfig
         except ImportError as exc:
             raise ModelNotInstalled("The voice needs piper-tts: pip install 'os1[voice]'") from exc
-        model = model or default_voice()
+        self.model = model = model or default_voice()
+        self.speed = speed
         config = model.with_name(model.name + ".json")
         if not model.exists() or not config.exists():
             raise AudioError(f"Piper voice not found: {model} (and {config.name} beside it).")
