@@ -416,7 +416,7 @@ def test_a_stop_among_the_ears_other_readings_stops_the_reply_but_a_no_does_not(
     # os1 saying "wait" itself, back through the room, is not a stop.
     assert classify("Okay.", echo="It's worth the wait.", alternatives=["wait"]) is Overlap.BACKCHANNEL
     # Heard only where os1's echo is as loud, only a firm stop counts: "No."
-    # was os1's "go" misheard, "Thank you." the ears' word for silence.
+    # was read in os1's echo, "Thank you." is the ears' word for silence.
     assert classify("No.", alternatives=["Okay.", "pass."], firm=True) is Overlap.NOTHING
     assert classify("Thank you.", alternatives=["Wait."], firm=True) is Overlap.STOP
     assert classify("Hold on.", firm=True) is Overlap.STOP

@@ -677,8 +677,8 @@ class CallPolicy:
             return []
         frames = int(round((self.t - first) / FRAME_S)) + 1 + int(PREROLL_S / FRAME_S)
         # Heard only where os1's echo is too, what the ears read may be its
-        # words misheard ("No." for a "go" in a run of seed 149): only a firm
-        # stop counts.
+        # words misheard (a "No." that stopped a "Wow." in a run of seed 149):
+        # only a firm stop counts.
         quiet = _Overlap(first, first, self._heard_over(frames), firm=not heard)
         self._quiet.append(quiet)
         assert quiet.job is not None

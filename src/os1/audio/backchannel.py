@@ -70,13 +70,13 @@ def classify(text: str, echo: str = "", alternatives: Sequence[str] = (), *, fir
     stopping it 9 of 416 (7 without). A "no, no" among those readings would
     have caught every "No, no." of 42 (37), but on fresh seeds it stopped os1
     for five "Yeah, yeah."s in 14 runs, so "no" stays out."""
-    words, spoken = _words(text), set(_words(echo))
+    words, spoken, others = _words(text), set(_words(echo)), [_words(a) for a in alternatives]
     if firm:
-        return Overlap.STOP if any(_firm(_words(r), spoken) for r in (text, *alternatives)) else Overlap.NOTHING
+        return Overlap.STOP if any(_firm(said, spoken) for said in (words, *others)) else Overlap.NOTHING
     if words and (any(p in " ".join(words) for p in _STOP_PHRASES) or words[0] in _STOP):
         return Overlap.STOP
     # Even where the likeliest reading holds no word ("8 1 8 1" for "Hold on.").
-    if any(_firm(_words(other), spoken) for other in alternatives):
+    if any(_firm(said, spoken) for said in others):
         return Overlap.STOP
     if not words:
         return Overlap.NOTHING
@@ -84,7 +84,7 @@ def classify(text: str, echo: str = "", alternatives: Sequence[str] = (), *, fir
         return Overlap.BACKCHANNEL
     if spoken and sum(w in spoken for w in words) >= 0.6 * len(words):
         return Overlap.NOTHING  # os1's own voice, back through the room
-    if any(_laughing(_words(other)) for other in alternatives):
+    if any(_laughing(said) for said in others):
         # A laugh, which Whisper also hears as words ("Come on now.", with
         # "hahaha" among its readings): a listener's, however it was read.
         # Through speakers, seeds 126-133 run alternately with and without:

@@ -154,7 +154,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     echo.add_argument("--audio", type=Path, required=True, metavar="DIR",
                       help="folder of *.wav + *.txt, e.g. ../shared/data/speech")
     echo.add_argument("--replies", type=int, default=24, help="echo-only replies, and as many barge-ins")
-    echo.add_argument("--seed", type=int, default=14)
+    echo.add_argument("--seed", type=int, default=14, help="the rooms, the plan and Piper's renditions: the same seed hears the same words")
     echo.add_argument("--json", action="store_true", help="print one JSON object")
     echo.set_defaults(run=_echo)
     backchannels = kinds.add_parser(
@@ -164,7 +164,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         "through open speakers (a simulated room, echo cancelled). Reports how many did not interrupt "
         "the reply and how many stopped it.",
     )
-    backchannels.add_argument("--seed", type=int, default=14)
+    backchannels.add_argument("--seed", type=int, default=14, help="the rooms, the plan and Piper's renditions: the same seed hears the same words")
     backchannels.add_argument("--json", action="store_true", help="print one JSON object")
     backchannels.set_defaults(run=_backchannels)
     character = kinds.add_parser(
