@@ -246,6 +246,38 @@ def test_on_open_speakers_os1s_own_voice_at_the_microphone_is_not_someone_talkin
     assert not of(Hush, out) and not of(CheckOverlap, out) and not call.policy.turns.in_turn
 
 
+def _hushed_on_speakers(call: Call, after: str) -> list:
+    """Speech over the reply on open speakers hushes it; then, os1 silent,
+    ``after``: what the microphone hears of them frame by frame."""
+    call.reply()
+    out = on_speakers(call, "." * 6, raw="#" * 6, echo=0.3)
+    assert of(Hush, out)
+    for ch in after:
+        out += call.policy.frame(np.zeros(FRAME, np.float32), SPEECH if ch == "#" else QUIET,
+                                 raw=SPEECH if ch == "#" else QUIET, echo=None)
+    call.commands += out
+    return out
+
+
+def test_on_open_speakers_words_heard_only_while_os1s_echo_lasted_are_not_a_turn():
+    # Its own voice, misheard: os1 goes on; a stop would still have stopped it.
+    call = Call()
+    _hushed_on_speakers(call, "." * 10)  # nothing once its voice fell silent
+    out = call.policy.overheard(call.last(CheckOverlap).job, "I'm going to put it here.")
+    assert of(Resume, out) and not of(StopReply, out)
+    call = Call()
+    _hushed_on_speakers(call, "." * 10)
+    out = call.policy.overheard(call.last(CheckOverlap).job, "Wait, wait.")
+    assert of(StopReply, out)
+
+
+def test_on_open_speakers_someone_who_talks_on_after_os1s_echo_died_away_takes_the_turn():
+    call = Call()
+    _hushed_on_speakers(call, "#" * 14 + "." * 6)  # 0.45 s more of their words, then a pause
+    out = call.policy.overheard(call.last(CheckOverlap).job, "I'm going to put it here.")
+    assert of(StopReply, out) and not of(Resume, out)
+
+
 def _over_speakers(call: Call, level: float, echo: float, frames: int = 5) -> list:
     """A short sound the canceller lets through at ``level`` that the VAD
     doubts (0.1), then a quiet moment of os1's voice alone."""
