@@ -246,6 +246,23 @@ def test_on_open_speakers_os1s_own_voice_at_the_microphone_is_not_someone_talkin
     assert not of(Hush, out) and not of(CheckOverlap, out) and not call.policy.turns.in_turn
 
 
+def test_on_open_speakers_a_voice_is_told_by_how_far_it_brings_the_coherence_under_the_rooms_own():
+    # A dry room: os1's voice alone at 0.9; someone under its level takes it to 0.58.
+    call = Call()
+    call.reply()
+    assert not of(Hush, on_speakers(call, "." * 40, raw="#" * 40, echo=0.9))
+    assert of(Hush, on_speakers(call, "." * 6, raw="#" * 6, echo=0.58))
+    # A reverberant one: 0.58 is os1's voice alone there, dipping.
+    call = Call()
+    call.reply()
+    assert not of(Hush, on_speakers(call, "." * 40, raw="#" * 40, echo=0.7))
+    assert not of(Hush, on_speakers(call, "." * 6, raw="#" * 6, echo=0.58))
+    # Before the room is known, only the fixed level counts.
+    call = Call()
+    call.reply()
+    assert not of(Hush, on_speakers(call, "." * 6, raw="#" * 6, echo=0.58))
+
+
 def _hushed_on_speakers(call: Call, after: str) -> list:
     """Speech over the reply on open speakers hushes it; then, os1 silent,
     ``after``: what the microphone hears of them frame by frame."""

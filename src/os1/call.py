@@ -48,6 +48,23 @@ ONSET_GAP_S = 1.2  # speech this close before a turn starts belongs to it
 # replies and 41 of 47 first ones (the reverberant rooms are the hard ones:
 # a loud word's reverberation outlasts the 64 ms window).
 ECHO_COHERENCE = 0.5
+# ... or, once os1's voice has been heard in the room for a while, this far
+# under its usual coherence there (the median over the last 2 s of os1's
+# voice alone), up to ECHO_COHERENCE_MAX: in a dry room os1's echo alone keeps
+# 0.9 and someone talking over it 2-5 dB under its level brings it to only
+# 0.5-0.6 for their first half second ("And so" of "And so, my fellow
+# Americans", heard after 0.5-0.6 s); in a reverberant one the echo alone
+# sits at 0.65-0.75 and dips to 0.5. Chosen on the frames of seeds 7, 8, 30
+# and 31 of ``os1 bench echo``; run there live, speech over the echo noticed
+# within 0.5 s 180 -> 187 of 192, os1's echo alone hushing it 2 and 2 times in
+# 192 replies (a stutter: it goes on once its words are heard as its own);
+# on seeds 14 and 21, 91 -> 93 of 96, never hushed by its echo alone.
+# ``os1 bench backchannels`` (seeds 146-151, speakers): 176 of 180
+# acknowledgements went on and 86 of 90 stops stopped it (before: 175, 85).
+ECHO_COHERENCE_DROP = 0.25
+ECHO_COHERENCE_MAX = 0.6
+COHERENCE_FRAMES = 64  # 2 s of os1's voice
+COHERENCE_MIN_FRAMES = 16  # half a second of it before the room's own level counts
 # Once os1's voice is hushed, its echo has died away after this long (the
 # rooms of ``os1 bench echo`` have an RT60 of 0.2-0.6 s: 20 dB down in a third
 # of that, 0.07-0.2 s).
@@ -376,6 +393,8 @@ class CallPolicy:
         self._their_level: float | None = None  # RMS of the person's speech frames, smoothed
         self._risen = 0  # frames in a row a word has risen out of the linear canceller's output
         self._speakers = False  # the last frame came from open speakers (through the canceller)
+        # The microphone's coherence with os1's voice lately, nobody talking over it: the room's own.
+        self._coherent: deque[float] = deque(maxlen=COHERENCE_FRAMES)
 
     # -- inputs ------------------------------------------------------------------------
 
@@ -397,7 +416,9 @@ class CallPolicy:
             # settled canceller lets through still counts.
             assert raw is not None and echo is not None
             probability = max(probability if self.echo_cancelled else 0.0,
-                              raw if echo < ECHO_COHERENCE else 0.0)
+                              raw if echo < self._echo_coherence() else 0.0)
+            if self._overlap is None:
+                self._coherent.append(echo)
         if raw is not None and self._overlap is not None and self.t - self._overlap.t >= HUSHED_ECHO_S:
             # The voice fell silent for them and its echo has died away, yet
             # the canceller's suppressor still thins what they say: the
@@ -647,6 +668,14 @@ class CallPolicy:
                 return [StopReply(Stop.DROP)]
             return []
         return self._end_utterance(event.t)
+
+    def _echo_coherence(self) -> float:
+        """The coherence with os1's voice under which the microphone hears
+        someone else too (see ECHO_COHERENCE)."""
+        if len(self._coherent) < COHERENCE_MIN_FRAMES:
+            return ECHO_COHERENCE
+        usual = float(np.median(self._coherent))
+        return max(ECHO_COHERENCE, min(ECHO_COHERENCE_MAX, usual - ECHO_COHERENCE_DROP))
 
     def _echo_only(self, overlap: _Overlap) -> bool:
         """Whether all that was heard of speech over os1's voice on open
