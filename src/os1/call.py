@@ -56,8 +56,8 @@ ECHO_COHERENCE = 0.5
 # Americans", heard after 0.5-0.6 s); in a reverberant one the echo alone
 # sits at 0.65-0.75 and dips to 0.5. Chosen on the frames of seeds 7, 8, 30
 # and 31 of ``os1 bench echo``; run there live, speech over the echo noticed
-# within 0.5 s 180 -> 187 of 192, os1's echo alone hushing it 2 and 2 times in
-# 192 replies (a stutter: it goes on once its words are heard as its own);
+# within 0.5 s 180 -> 187 of 192, os1's echo alone hushing it 2 times in 192
+# replies as before (a stutter: it goes on once its words are heard as its own);
 # on seeds 14 and 21, 91 -> 93 of 96, never hushed by its echo alone.
 # ``os1 bench backchannels`` (seeds 146-151, speakers): 176 of 180
 # acknowledgements went on and 86 of 90 stops stopped it (before: 175, 85).
