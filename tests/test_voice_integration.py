@@ -154,24 +154,43 @@ def test_whisper_gives_five_readings_of_a_short_word_from_each_listener_and_a_st
     assert classify(readings[0], alternatives=readings[1:]) is Overlap.STOP, readings
 
 
-def test_the_second_listener_hears_stops_whisper_base_reads_as_other_words(parts):
-    # "Stop." said low is "Start." to Whisper base in some of Piper's
-    # renditions, which tiny.en hears right: over ten renditions, the two
-    # together stop more often. Piper draws its noise inside onnxruntime, so
-    # each rendition is made by a voice loaded after seeding it (unseeded,
-    # base alone heard 9 of 10 in one CI run, and the test failed by chance).
+def _low_renditions(parts, word: str) -> list[list[str]]:
+    """The ears' readings (base's five, then tiny.en's) of ten renditions of
+    ``word`` said low. Piper draws its noise inside onnxruntime, so each
+    rendition is made by a voice loaded after seeding it (unseeded, the
+    renditions differ from run to run, and so do the counts)."""
     import onnxruntime
 
-    from os1.audio.backchannel import Overlap, classify
     from os1.bench.overlap import at_level, pitched
     from os1.voice.piper import PiperSynthesizer
 
-    base = both = 0
+    out = []
     for seed in range(10):
         onnxruntime.set_seed(seed)
         voice = PiperSynthesizer()
-        said = at_level(pitched(voice.synthesize_now("Stop."), voice.sample_rate, 0.85))
-        readings = parts.ears.readings_now(np.concatenate([np.zeros(int(0.3 * SAMPLE_RATE), np.float32), said]), 5)
-        base += classify(readings[0], alternatives=readings[1:5]) is Overlap.STOP
-        both += classify(readings[0], alternatives=readings[1:]) is Overlap.STOP
+        said = at_level(pitched(voice.synthesize_now(word), voice.sample_rate, 0.85))
+        out.append(parts.ears.readings_now(np.concatenate([np.zeros(int(0.3 * SAMPLE_RATE), np.float32), said]), 5))
+    return out
+
+
+def test_the_second_listener_hears_stops_whisper_base_reads_as_other_words(parts):
+    # "Hold on." said low is "Hey, born." or "Haibong" to Whisper base in
+    # some renditions, which tiny.en hears right: base's readings stop the
+    # reply for 6 of 10 here, both listeners' for 8.
+    from os1.audio.backchannel import Overlap, classify
+
+    heard = _low_renditions(parts, "Hold on.")
+    base = sum(classify(r[0], alternatives=r[1:5]) is Overlap.STOP for r in heard)
+    both = sum(classify(r[0], alternatives=r[1:]) is Overlap.STOP for r in heard)
     assert both > base, (base, both)
+
+
+def test_a_low_stop_heard_as_start_still_stops(parts):
+    # Both listeners read some low "Stop."s as "Start" in all ten readings:
+    # 7 of 10 stopped the reply before a "start" a third of the readings
+    # agree on counted as a stop, 10 now.
+    from os1.audio.backchannel import Overlap, classify
+
+    heard = _low_renditions(parts, "Stop.")
+    stopped = sum(classify(r[0], alternatives=r[1:]) is Overlap.STOP for r in heard)
+    assert stopped >= 9, heard

@@ -31,6 +31,12 @@ _STOP_PHRASES = ("hold on", "hang on", "excuse me", "one second", "just a second
 # Stops that no acknowledgement sounds like. "No" is not one: it is among
 # Whisper's readings of most hums ("mm-hmm": "Yeah.", "No.", "Okay.").
 _FIRM = frozenset(["wait", "stop", "hold", "hang", "pause"])
+# How Whisper hears a low "Stop." (x0.85): of ten of Piper's renditions,
+# clean, three were "Start" in all ten readings of both listeners. As a
+# mishearing it is consistent; one reading of a laugh in twenty was "start."
+# too (os1 bench backchannels --seed 160), so it stops only where a third of
+# the readings agree.
+_MISHEARD_STOP = "start"
 
 
 def _words(text: str) -> list[str]:
@@ -41,6 +47,12 @@ def _words(text: str) -> list[str]:
 def _firm(said: list[str], spoken: set[str]) -> bool:
     """A reading that opens with a firm stop, and is not os1's own words."""
     return bool(said) and said[0] in _FIRM and not (spoken and set(said) <= spoken)
+
+
+def _misheard_stop(readings: list[list[str]], spoken: set[str]) -> bool:
+    """A third of the readings or more open with "start", not os1's word."""
+    agree = sum(bool(said) and said[0] == _MISHEARD_STOP for said in readings)
+    return agree * 3 >= len(readings) and _MISHEARD_STOP not in spoken
 
 
 def _laughing(words: list[str]) -> bool:
@@ -71,12 +83,13 @@ def classify(text: str, echo: str = "", alternatives: Sequence[str] = (), *, fir
     have caught every "No, no." of 42 (37), but on fresh seeds it stopped os1
     for five "Yeah, yeah."s in 14 runs, so "no" stays out."""
     words, spoken, others = _words(text), set(_words(echo)), [_words(a) for a in alternatives]
+    readings = [words, *others]
+    heard_stop = any(_firm(said, spoken) for said in readings) or _misheard_stop(readings, spoken)
     if firm:
-        return Overlap.STOP if any(_firm(said, spoken) for said in (words, *others)) else Overlap.NOTHING
+        return Overlap.STOP if heard_stop else Overlap.NOTHING
     if words and (any(p in " ".join(words) for p in _STOP_PHRASES) or words[0] in _STOP):
         return Overlap.STOP
-    # Even where the likeliest reading holds no word ("8 1 8 1" for "Hold on.").
-    if any(_firm(said, spoken) for said in others):
+    if heard_stop:  # even where the likeliest reading holds no word ("8 1 8 1" for "Hold on.")
         return Overlap.STOP
     if not words:
         return Overlap.NOTHING
