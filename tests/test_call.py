@@ -466,6 +466,17 @@ def test_a_stop_among_the_ears_other_readings_stops_the_reply_but_a_no_does_not(
     # "No." is among its readings of most hums, and "No, no." of some "Yeah, yeah."s.
     assert classify("Yeah.", alternatives=["No.", "Okay."]) is Overlap.BACKCHANNEL
     assert classify("Yeah, yeah.", alternatives=["Yeah. Yeah.", "No, no."]) is Overlap.BACKCHANNEL
+    # "No, no." thinned by the suppressor, as the ears read it through speakers (os1 bench
+    # backchannels --seed 161): "no" twice in half the readings; in a laugh's, a quarter at most (160).
+    help_no = ["Help, no! Help, NO! Help NO!", "Help! No! Help! NO! Help NO!", "Help, no. Help, No. Help. Help! Help!",
+               "Help, no. Help, No. Help. Help! Help.", "Oh, no.", "No, no.", "Help, no.", "Oh no.", "No.", "No, no.",
+               "No. No.", "No! No!", "No, no!", "No, no", "No, no, no", "No, no.", "No. No.", "No, no!", "no no no"]
+    assert classify("Help, no. Help, NO. Help. NO.", alternatives=help_no) is Overlap.STOP
+    laughed = ["I'm so clear.", "Okay, that's clear.", "I feel clear.", "I'm so clear", "Okay, okay.", "Okay. Okay.",
+               "Right here.", "right here.", "Okay.", "No, no.", "No, no!", "No. No.", "No no.", "No.",
+               "I don't know", "no no no", "No.", "No", "no"]
+    assert classify("Yeah, that's clear.", alternatives=laughed) is not Overlap.STOP
+    assert classify("Oh, no.", echo="No, no, it was fine.", alternatives=["No, no."] * 3) is not Overlap.STOP  # os1's
     # A laugh, heard as words too: "Ha ha ha!" through speakers, as the ears read it.
     assert classify("Come on now.", alternatives=["Come on out.", "hahaha.", "ha ha"]) is Overlap.BACKCHANNEL
     assert classify("Come on now.", alternatives=["Come on out.", "Ah."]) is Overlap.TURN  # "ah": not a laugh

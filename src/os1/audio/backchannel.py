@@ -37,6 +37,14 @@ _FIRM = frozenset(["wait", "stop", "hold", "hang", "pause"])
 # too (os1 bench backchannels --seed 160), so it stops only where a third of
 # the readings agree.
 _MISHEARD_STOP = "start"
+# "No, no." is a stop where "no" alone is not: a hum is read "No." once, not
+# "no" twice. Through speakers the suppressor thins it ("Oh, no!", "Help,
+# help!", "Yo, no.") while half the readings or more still hear "no" twice;
+# no acknowledgement came near: over 4690 checks of acknowledgements logged
+# in os1 bench backchannels (seeds 146-165), at most a quarter of a laugh's
+# readings. Replayed on those of seeds 146-165 through speakers: stops 290 ->
+# 296 of 300, acknowledgements as before.
+_NO = "no"
 
 
 def _words(text: str) -> list[str]:
@@ -53,6 +61,12 @@ def _misheard_stop(readings: list[list[str]], spoken: set[str]) -> bool:
     """A third of the readings or more open with "start", not os1's word."""
     agree = sum(bool(said) and said[0] == _MISHEARD_STOP for said in readings)
     return agree * 3 >= len(readings) and _MISHEARD_STOP not in spoken
+
+
+def _no_no(readings: list[list[str]], spoken: set[str]) -> bool:
+    """Half the readings or more hear "no" twice, and os1 is not saying it."""
+    agree = sum(said.count(_NO) >= 2 for said in readings)
+    return agree * 2 >= len(readings) and _NO not in spoken
 
 
 def _laughing(words: list[str]) -> bool:
@@ -81,10 +95,12 @@ def classify(text: str, echo: str = "", alternatives: Sequence[str] = (), *, fir
     through speakers, 203 of 210 stops (194 without), acknowledgements
     stopping it 9 of 416 (7 without). A "no, no" among those readings would
     have caught every "No, no." of 42 (37), but on fresh seeds it stopped os1
-    for five "Yeah, yeah."s in 14 runs, so "no" stays out."""
+    for five "Yeah, yeah."s in 14 runs, so one "no, no" is not enough; half
+    the readings are (``_no_no``)."""
     words, spoken, others = _words(text), set(_words(echo)), [_words(a) for a in alternatives]
     readings = [words, *others]
-    heard_stop = any(_firm(said, spoken) for said in readings) or _misheard_stop(readings, spoken)
+    heard_stop = (any(_firm(said, spoken) for said in readings) or _misheard_stop(readings, spoken)
+                  or _no_no(readings, spoken))
     if firm:
         return Overlap.STOP if heard_stop else Overlap.NOTHING
     if words and (any(p in " ".join(words) for p in _STOP_PHRASES) or words[0] in _STOP):
