@@ -35,13 +35,14 @@ def test_echo_figures_count_false_hushes_and_barge_ins_noticed_in_time():
     trials = [
         Trial("echo", "r", room, "later"),
         Trial("echo", "r", room, "later", hushed_s=2.0),
-        Trial("barge_in", "p", room, "later", onset_s=2.0, hushed_s=2.4, stopped_s=2.5),
-        Trial("barge_in", "p", room, "later", onset_s=2.0, hushed_s=3.0, stopped_s=3.1),
+        Trial("barge_in", "p", room, "later", onset_s=2.0, hushed_s=2.4, stopped_s=2.5, turn_from_s=1.7),
+        Trial("barge_in", "p", room, "later", onset_s=2.0, hushed_s=3.0, stopped_s=3.1, turn_from_s=2.25),
     ]
     later = summarise_echo(trials)["later"]
     assert (later["false_hushes"], later["false_barge_ins"]) == (1, 0)
     assert later["detected_within_0_5s"] == 1 and later["taken_as_turn"] == 2
     assert later["detect_ms"]["max"] == 1000
+    assert later["turns_missing_their_start"] == 1 and later["turn_start_lost_ms_max"] == 250
 
 
 def test_backchannel_figures_separate_going_on_from_stopping():

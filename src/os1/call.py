@@ -382,6 +382,10 @@ class CallPolicy:
         # (an opening "Oh," does not count: people go on talking over that).
         self._heard_from: float | None = None
         self._overlap: _Overlap | None = None  # someone is talking over os1's voice
+        # When the voice last went on after speech over it ("mhm"): what is
+        # heard over it from then on is checked alone, but a turn that
+        # follows closely keeps those words (see _onset).
+        self._went_on = -1.0
         self._saying = ""  # the words os1's voice is saying now (their echo is not speech)
         # Actions os1 proposed that a spoken yes or no answers: id -> expiry (audio clock).
         self._proposals: dict[int, float] = {}
@@ -596,7 +600,7 @@ class CallPolicy:
         # A "mhm", a laugh, a cough, our own echo: go on where the voice stopped.
         self._overlap = None
         self.turns.reset()
-        self._recent.clear()
+        self._went_on = self.t
         return [Resume()]
 
     def playing(self, words: str, *, opening: bool) -> None:
@@ -645,7 +649,7 @@ class CallPolicy:
             if self.talking and self._heard_from is not None and event.t >= self._heard_from:
                 # Someone talks over the reply: fall silent at once, and
                 # find out whether it was a "mhm" or a "wait".
-                self._overlap = _Overlap(event.t, self._onset(event.t),
+                self._overlap = _Overlap(event.t, self._onset(event.t, since=self._went_on),
                                          hushed=self.t if self._speakers else None)
                 return [Hush(), self._check()]
             return self._start_utterance(event.t)
@@ -775,7 +779,9 @@ class CallPolicy:
         return CheckOverlap(overlap.job)
 
     def _heard_over(self, frames: int) -> Overheard:
-        """The last ``frames`` frames heard over os1's voice, for the ears."""
+        """The last ``frames`` frames heard over os1's voice since it last
+        went on, for the ears."""
+        frames = min(frames, int(round((self.t - self._went_on) / FRAME_S)))
         recent = list(self._recent)[-frames:]
         linear = [lin for _, _, lin in recent if lin is not None]
         return Overheard(np.concatenate([f for f, _, _ in recent]),
@@ -832,14 +838,18 @@ class CallPolicy:
         self._recent.clear()
         return [*out, Emit(SpeechStarted(t)), Emit(Status("listening"))]
 
-    def _onset(self, t: float) -> float:
-        """Where the words of a turn starting at ``t`` began. Over os1's voice
-        a turn needs sustained speech to start, so a short first word ("Ask" of
-        "Ask not") said while os1 was still talking did not count alone:
-        speech that ended at most ``ONSET_GAP_S`` before is part of the same words."""
+    def _onset(self, t: float, since: float = -1.0) -> float:
+        """Where the words of a turn starting at ``t`` began (in frames that
+        end after ``since``). Over os1's voice a turn needs sustained speech to
+        start, so a short first word ("Ask" of "Ask not") said while os1 was
+        still talking did not count alone, nor one heard and let go as a
+        backchannel ("However," of "However, due to the slow..."): speech
+        that ended at most ``ONSET_GAP_S`` before is part of the same words."""
         onset = t  # like t, the end time of a frame: the first one of speech
         end = self.t  # the end time of the frame being looked at
         for _, voiced, _ in reversed(self._recent):
+            if end <= since + 1e-6:
+                break
             if voiced and end < onset - 1e-6:
                 if onset - end > ONSET_GAP_S:
                     break

@@ -100,6 +100,7 @@ class Trial:
     stopped_s: float | None = None  # the reply was given up (a turn)
     resumed: int = 0
     heard: str = ""
+    turn_from_s: float | None = None  # where the audio of the turn it became begins
 
 
 class _Speaker:
@@ -187,6 +188,7 @@ def run_trial(trial: Trial, reply: np.ndarray, reply_text: str, person: np.ndarr
             elif isinstance(c, StopReply):
                 speaker.playing = False
                 trial.stopped_s = t if trial.stopped_s is None else trial.stopped_s
+                trial.turn_from_s = policy.u.start - start  # the turn taking the floor starts with it
             elif isinstance(c, CheckOverlap):
                 began = time.perf_counter()
                 readings = parts.ears.readings_now(c.job.audio, READINGS)
@@ -349,6 +351,9 @@ def summarise_echo(trials: list[Trial]) -> dict[str, Any]:
         alone = [t for t in trials if t.kind == "echo" and t.setting == setting]
         over = [t for t in trials if t.kind == "barge_in" and t.setting == setting]
         latency = [n - t.onset_s for t in over if (n := _noticed(t)) is not None and t.onset_s is not None]
+        # Their first words missing from the turn (those before the detected
+        # start and its 0.3 s of preroll): the ears never hear them.
+        lost = [t.turn_from_s - t.onset_s for t in over if t.turn_from_s is not None and t.onset_s is not None]
         detected = sum(1 for t in over if _within(t))
         out[setting] = {
             "echo_only": len(alone),
@@ -358,6 +363,8 @@ def summarise_echo(trials: list[Trial]) -> dict[str, Any]:
             "detected_within_0_5s": detected,
             "detected_rate": round(detected / len(over), 3) if over else None,
             "taken_as_turn": sum(t.stopped_s is not None for t in over),
+            "turns_missing_their_start": sum(x > 0 for x in lost),
+            "turn_start_lost_ms_max": _ms(max([x for x in lost if x > 0], default=None)),
             "detect_ms": {"p50": _ms(percentile(latency, 50)) if latency else None,
                           "p95": _ms(percentile(latency, 95)) if latency else None,
                           "max": _ms(max(latency, default=None))},
@@ -426,7 +433,7 @@ def _ms(seconds: float | None) -> float | None:
 
 def _row(t: Trial) -> dict[str, Any]:
     row = asdict(t)
-    for key in ("onset_s", "hushed_s", "stopped_s"):
+    for key in ("onset_s", "hushed_s", "stopped_s", "turn_from_s"):
         row[key] = None if row[key] is None else round(row[key], 3)
     return row
 
@@ -440,7 +447,9 @@ def print_echo_report(result: dict[str, Any], as_json: bool) -> None:
         print(f"{names[name]:>12}: echo alone {s['false_barge_ins']}/{s['echo_only']} false barge-ins, "
               f"{s['false_hushes']} false hushes; speech over echo noticed within 0.5 s "
               f"{s['detected_within_0_5s']}/{s['barge_ins']} (p50 {s['detect_ms']['p50']} ms, "
-              f"max {s['detect_ms']['max']} ms), taken as a turn {s['taken_as_turn']}")
+              f"max {s['detect_ms']['max']} ms), taken as a turn {s['taken_as_turn']} "
+              f"({s['turns_missing_their_start']} missing their start, up to "
+              f"{s['turn_start_lost_ms_max'] or 0} ms)")
 
 
 def print_backchannel_report(result: dict[str, Any], as_json: bool) -> None:
