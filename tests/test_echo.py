@@ -166,7 +166,7 @@ def test_a_low_no_no_under_a_louder_echo_stops_the_reply(parts, replies):
     # The echo 6 dB over the person, "No, no." said low (x0.85): the
     # suppressor thins it to "Oh, no." or "Help, help!" in the likeliest
     # reading while half the readings or more still hear "no" twice
-    # (backchannel._no_no). Ten renditions: 8 stopped the reply before, 10 now.
+    # (backchannel._NO). Ten renditions: 8 stopped the reply before, 10 now.
     assert not _stops_missed(parts, replies, "No, no.", 6.0, pitch=0.85)
 
 

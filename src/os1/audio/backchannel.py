@@ -13,7 +13,7 @@ And os1's own words coming back through open speakers are nothing.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from enum import Enum
 
 
@@ -57,16 +57,10 @@ def _firm(said: list[str], spoken: set[str]) -> bool:
     return bool(said) and said[0] in _FIRM and not (spoken and set(said) <= spoken)
 
 
-def _misheard_stop(readings: list[list[str]], spoken: set[str]) -> bool:
-    """A third of the readings or more open with "start", not os1's word."""
-    agree = sum(bool(said) and said[0] == _MISHEARD_STOP for said in readings)
-    return agree * 3 >= len(readings) and _MISHEARD_STOP not in spoken
-
-
-def _no_no(readings: list[list[str]], spoken: set[str]) -> bool:
-    """Half the readings or more hear "no" twice, and os1 is not saying it."""
-    agree = sum(said.count(_NO) >= 2 for said in readings)
-    return agree * 2 >= len(readings) and _NO not in spoken
+def _agreed(readings: list[list[str]], spoken: set[str], word: str, heard: Callable[[list[str]], bool],
+            one_in: int) -> bool:
+    """One reading in ``one_in`` or more is ``heard``, and os1 is not saying ``word``."""
+    return sum(map(heard, readings)) * one_in >= len(readings) and word not in spoken
 
 
 def _laughing(words: list[str]) -> bool:
@@ -96,11 +90,12 @@ def classify(text: str, echo: str = "", alternatives: Sequence[str] = (), *, fir
     stopping it 9 of 416 (7 without). A "no, no" among those readings would
     have caught every "No, no." of 42 (37), but on fresh seeds it stopped os1
     for five "Yeah, yeah."s in 14 runs, so one "no, no" is not enough; half
-    the readings are (``_no_no``)."""
+    the readings are (``_NO``)."""
     words, spoken, others = _words(text), set(_words(echo)), [_words(a) for a in alternatives]
     readings = [words, *others]
-    heard_stop = (any(_firm(said, spoken) for said in readings) or _misheard_stop(readings, spoken)
-                  or _no_no(readings, spoken))
+    heard_stop = (any(_firm(said, spoken) for said in readings)
+                  or _agreed(readings, spoken, _MISHEARD_STOP, lambda said: said[:1] == [_MISHEARD_STOP], 3)
+                  or _agreed(readings, spoken, _NO, lambda said: said.count(_NO) >= 2, 2))
     if firm:
         return Overlap.STOP if heard_stop else Overlap.NOTHING
     if words and (any(p in " ".join(words) for p in _STOP_PHRASES) or words[0] in _STOP):

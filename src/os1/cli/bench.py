@@ -148,8 +148,9 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         description="os1's replies (Piper) play through simulated rooms (delay, reverberation, level, "
         "a small speaker's distortion) into the microphone path, alone or with real speech from DIR "
         "starting 1-4 s into them, through the echo canceller, VAD, the call's policy and Whisper, "
-        "as in os1 talk on open speakers. Reports false barge-ins from the echo alone and how soon "
-        "speech over the echo is noticed, with and without echo cancellation.",
+        "as in os1 talk on open speakers. Reports false barge-ins from the echo alone, how soon "
+        "speech over the echo is noticed, and how many of the turns it became miss their first words, "
+        "with and without echo cancellation.",
     )
     echo.add_argument("--audio", type=Path, required=True, metavar="DIR",
                       help="folder of *.wav + *.txt, e.g. ../shared/data/speech")
