@@ -4,7 +4,7 @@ import numpy as np
 
 from os1.audio.gain import AutoGain
 from os1.bench.call import sentences, summarise
-from os1.bench.overlap import Room, Trial, summarise_backchannels, summarise_echo
+from os1.bench.overlap import Room, Trial, first_words_lost, summarise_backchannels, summarise_echo
 from os1.mind.polish import first_word
 
 
@@ -35,14 +35,24 @@ def test_echo_figures_count_false_hushes_and_barge_ins_noticed_in_time():
     trials = [
         Trial("echo", "r", room, "later"),
         Trial("echo", "r", room, "later", hushed_s=2.0),
-        Trial("barge_in", "p", room, "later", onset_s=2.0, hushed_s=2.4, stopped_s=2.5, turn_from_s=1.7),
-        Trial("barge_in", "p", room, "later", onset_s=2.0, hushed_s=3.0, stopped_s=3.1, turn_from_s=2.25),
+        Trial("barge_in", "p", room, "later", onset_s=2.0, hushed_s=2.4, stopped_s=2.5,
+              said="And so, my fellow Americans", turn_heard="and so my fellow Americans"),
+        Trial("barge_in", "p", room, "later", onset_s=2.0, hushed_s=3.0, stopped_s=3.1,
+              said="the cabbage juice changes color", turn_heard="use changes color"),
     ]
     later = summarise_echo(trials)["later"]
     assert (later["false_hushes"], later["false_barge_ins"]) == (1, 0)
     assert later["detected_within_0_5s"] == 1 and later["taken_as_turn"] == 2
     assert later["detect_ms"]["max"] == 1000
-    assert later["turns_missing_their_start"] == 1 and later["turn_start_lost_ms_max"] == 250
+    assert later["turns_heard"] == 2 and later["turns_missing_first_words"] == 1
+    assert later["first_words_lost"] == 3 and later["turn_word_error_rate"] == 0.3  # 3 of 10 words
+
+
+def test_the_first_words_lost_are_those_before_the_first_one_heard():
+    assert first_words_lost("Many people don't think", "many people don't think") == 0
+    assert first_words_lost("Many people don't think", "I don't think") == 2
+    assert first_words_lost("to the north", "in the north") == 1
+    assert first_words_lost("to the north", "") == 3
 
 
 def test_backchannel_figures_separate_going_on_from_stopping():

@@ -14,10 +14,12 @@ returns follows what was played.
 - ``echo``: replies alone (no one speaks: any hush or stop is false), and
   replies with real speech from ``--audio`` starting 1-4 s into them (a
   barge-in: noticed when the voice falls silent, timed from where the person
-  begins to talk -- the first run of speech that counts through a headset).
-  Each runs as the first reply of a call (a new canceller), as a later one
-  (the canceller heard an earlier reply in the same room), and with no
-  canceller at all, for comparison.
+  begins to talk -- the first run of speech that counts through a headset;
+  the turn it becomes is heard to the end of their words and transcribed, to
+  tell whether its first words reached the ears). Each runs as the first
+  reply of a call (a new canceller), as a later one (the canceller heard an
+  earlier reply in the same room), and with no canceller at all, for
+  comparison.
 - ``backchannels``: "yeah", "right", a laugh... and "wait", "stop", "no
   no", "hold on" (Piper's voice at three pitches: the speech data holds no
   such words to cut), and "mm-hmm" (a synthetic hum: Piper cannot say it),
@@ -27,6 +29,7 @@ returns follows what was played.
 
 from __future__ import annotations
 
+import difflib
 import json
 import random
 import time
@@ -39,7 +42,7 @@ import numpy as np
 
 from os1.audio.format import FRAME, SAMPLE_RATE, read_wav, resample
 from os1.bench.stats import percentile
-from os1.bench.voice import clips
+from os1.bench.voice import clips, word_errors, words
 
 FRAME_S = FRAME / SAMPLE_RATE
 REPLIES = [
@@ -100,7 +103,8 @@ class Trial:
     stopped_s: float | None = None  # the reply was given up (a turn)
     resumed: int = 0
     heard: str = ""
-    turn_from_s: float | None = None  # where the audio of the turn it became begins
+    said: str = ""  # the person's words (a barge-in's clip's transcript): the turn it becomes is heard
+    turn_heard: str | None = None  # what the ears made of that turn
 
 
 class _Speaker:
@@ -141,7 +145,9 @@ def run_trial(trial: Trial, reply: np.ndarray, reply_text: str, person: np.ndarr
               parts: Any, rng: np.random.Generator, *, at_s: float = 0.0, before: np.ndarray | None = None,
               tail_s: float = 1.5) -> Trial:
     """One reply, and maybe a person's speech starting ``at_s`` into it; with
-    ``before``, an earlier reply of the call was heard in the same room."""
+    ``before``, an earlier reply of the call was heard in the same room.
+    Where the trial knows what the person ``said``, a turn they take goes on
+    to the end of their words and is transcribed as the session would."""
     from os1.audio.echo import EchoCanceller
     from os1.audio.gain import AutoGain
     from os1.call import READINGS, CallPolicy, CheckOverlap, Hush, Resume, StopReply
@@ -174,6 +180,7 @@ def run_trial(trial: Trial, reply: np.ndarray, reply_text: str, person: np.ndarr
     # lane may run two side by side where a core is free, so this is the
     # slower case.
     pending: list[tuple[float, Any, list[str]]] = []
+    turn: list[Any] = []  # the turn that took the floor
     length = (reply.size / SAMPLE_RATE) + tail_s + (person.size / SAMPLE_RATE if person is not None else 0)
 
     def apply(commands: list[Any]) -> None:
@@ -187,8 +194,8 @@ def run_trial(trial: Trial, reply: np.ndarray, reply_text: str, person: np.ndarr
                 trial.resumed += 1
             elif isinstance(c, StopReply):
                 speaker.playing = False
-                trial.stopped_s = t if trial.stopped_s is None else trial.stopped_s
-                trial.turn_from_s = policy.u.start - start  # the turn taking the floor starts with it
+                if trial.stopped_s is None:
+                    trial.stopped_s, turn[:] = t, [policy.u]
             elif isinstance(c, CheckOverlap):
                 began = time.perf_counter()
                 readings = parts.ears.readings_now(c.job.audio, READINGS)
@@ -198,8 +205,9 @@ def run_trial(trial: Trial, reply: np.ndarray, reply_text: str, person: np.ndarr
                 free = max(policy.t, pending[-1][0]) if pending else policy.t
                 pending.append((free + time.perf_counter() - began, c.job, readings))
 
+    until = at_s + person.size / SAMPLE_RATE + 0.5 if person is not None and trial.said else 0.0
     ended = False
-    while policy.t - start < length and trial.stopped_s is None:
+    while policy.t - start < length and (trial.stopped_s is None or policy.t - start < until):
         far, echo = speaker.next()
         mic = echo + mic_noise.standard_normal(FRAME).astype(np.float32) * NOISE
         if person is not None:
@@ -223,6 +231,8 @@ def run_trial(trial: Trial, reply: np.ndarray, reply_text: str, person: np.ndarr
         if speaker.done and not ended and speaker.playing:
             ended = True
             apply(policy.reply_ended(answered))
+    if turn and trial.said:
+        trial.turn_heard = parts.ears.transcribe_now(turn[0].audio())
     return trial
 
 
@@ -324,7 +334,7 @@ def run_echo_bench(parts: Any, voice: Any, audio_dir: Path, *, replies: int = 24
                    progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
     rng = random.Random(seed)
     said = [(text, resample(voice.synthesize_now(text), voice.sample_rate)) for text in REPLIES]
-    people = [(wav.stem, at_level(read_wav(wav))) for wav, _ in clips(audio_dir)]
+    people = [(wav.stem, at_level(read_wav(wav)), words) for wav, words in clips(audio_dir)]
     if not people:
         raise ValueError(f"No .wav + .txt clips in {audio_dir}")
     plan = [("echo", n, -1, 0.0, Room.draw(rng)) for n in range(replies)]
@@ -337,7 +347,8 @@ def run_echo_bench(parts: Any, voice: Any, audio_dir: Path, *, replies: int = 24
         person = people[p][1] if p >= 0 else None
         onset = at + _onset(person, parts.vad) if person is not None else None
         for setting in SETTINGS:
-            trial = Trial(kind, people[p][0] if p >= 0 else text[:40], room, setting, onset_s=onset)
+            trial = Trial(kind, people[p][0] if p >= 0 else text[:40], room, setting, onset_s=onset,
+                          said=people[p][2] if p >= 0 else "")
             trials.append(run_trial(trial, reply, text, person, parts, np.random.default_rng(seed + i),
                                     at_s=at, before=before if setting == "later" else None))
         if progress:
@@ -351,9 +362,9 @@ def summarise_echo(trials: list[Trial]) -> dict[str, Any]:
         alone = [t for t in trials if t.kind == "echo" and t.setting == setting]
         over = [t for t in trials if t.kind == "barge_in" and t.setting == setting]
         latency = [n - t.onset_s for t in over if (n := _noticed(t)) is not None and t.onset_s is not None]
-        # Their first words missing from the turn (those before the detected
-        # start and its 0.3 s of preroll): the ears never hear them.
-        lost = [t.turn_from_s - t.onset_s for t in over if t.turn_from_s is not None and t.onset_s is not None]
+        heard = [(t.said, t.turn_heard) for t in over if t.turn_heard is not None]
+        lost = [first_words_lost(said, turn) for said, turn in heard]
+        errors = [word_errors(said, turn) for said, turn in heard]
         detected = sum(1 for t in over if _within(t))
         out[setting] = {
             "echo_only": len(alone),
@@ -363,8 +374,10 @@ def summarise_echo(trials: list[Trial]) -> dict[str, Any]:
             "detected_within_0_5s": detected,
             "detected_rate": round(detected / len(over), 3) if over else None,
             "taken_as_turn": sum(t.stopped_s is not None for t in over),
-            "turns_missing_their_start": sum(x > 0 for x in lost),
-            "turn_start_lost_ms_max": _ms(max([x for x in lost if x > 0], default=None)),
+            "turns_heard": len(lost),
+            "turns_missing_first_words": sum(n > 0 for n in lost),
+            "first_words_lost": sum(lost),
+            "turn_word_error_rate": round(sum(e for e, _ in errors) / max(1, sum(n for _, n in errors)), 3),
             "detect_ms": {"p50": _ms(percentile(latency, 50)) if latency else None,
                           "p95": _ms(percentile(latency, 95)) if latency else None,
                           "max": _ms(max(latency, default=None))},
@@ -417,6 +430,14 @@ def summarise_backchannels(trials: list[Trial]) -> dict[str, Any]:
     return out
 
 
+def first_words_lost(said: str, heard: str) -> int:
+    """How many of the words ``said`` come before the first one ``heard``
+    holds (where the two line up): the start of a turn the ears never got."""
+    a, b = words(said), words(heard)
+    blocks = [m for m in difflib.SequenceMatcher(None, a, b, autojunk=False).get_matching_blocks() if m.size]
+    return blocks[0].a if blocks else len(a)
+
+
 def _noticed(t: Trial) -> float | None:
     times = [x for x in (t.hushed_s, t.stopped_s) if x is not None]
     return min(times) if times else None
@@ -433,7 +454,7 @@ def _ms(seconds: float | None) -> float | None:
 
 def _row(t: Trial) -> dict[str, Any]:
     row = asdict(t)
-    for key in ("onset_s", "hushed_s", "stopped_s", "turn_from_s"):
+    for key in ("onset_s", "hushed_s", "stopped_s"):
         row[key] = None if row[key] is None else round(row[key], 3)
     return row
 
@@ -448,8 +469,8 @@ def print_echo_report(result: dict[str, Any], as_json: bool) -> None:
               f"{s['false_hushes']} false hushes; speech over echo noticed within 0.5 s "
               f"{s['detected_within_0_5s']}/{s['barge_ins']} (p50 {s['detect_ms']['p50']} ms, "
               f"max {s['detect_ms']['max']} ms), taken as a turn {s['taken_as_turn']} "
-              f"({s['turns_missing_their_start']} missing their start, up to "
-              f"{s['turn_start_lost_ms_max'] or 0} ms)")
+              f"({s['turns_missing_first_words']} of {s['turns_heard']} heard without their first words, "
+              f"{s['first_words_lost']} words in all; word error rate {s['turn_word_error_rate']})")
 
 
 def print_backchannel_report(result: dict[str, Any], as_json: bool) -> None:

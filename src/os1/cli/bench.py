@@ -149,7 +149,8 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         "a small speaker's distortion) into the microphone path, alone or with real speech from DIR "
         "starting 1-4 s into them, through the echo canceller, VAD, the call's policy and Whisper, "
         "as in os1 talk on open speakers. Reports false barge-ins from the echo alone, how soon "
-        "speech over the echo is noticed, and how many of the turns it became miss their first words, "
+        "speech over the echo is noticed, and how many of the turns it became miss their first words as "
+        "Whisper heard them (against DIR's transcripts, with their word error rate), "
         "with and without echo cancellation.",
     )
     echo.add_argument("--audio", type=Path, required=True, metavar="DIR",
