@@ -39,10 +39,13 @@ def test_echo_figures_count_false_hushes_and_barge_ins_noticed_in_time():
               said="And so, my fellow Americans", turn_heard="and so my fellow Americans"),
         Trial("barge_in", "p", room, "later", onset_s=2.0, hushed_s=3.0, stopped_s=3.1,
               said="the cabbage juice changes color", turn_heard="use changes color"),
+        # Speech that counted only as the reply ended: nothing to notice in time.
+        Trial("barge_in", "p", room, "later", onset_s=4.9, stopped_s=8.5, reply_end_s=5.2),
     ]
     later = summarise_echo(trials)["later"]
     assert (later["false_hushes"], later["false_barge_ins"]) == (1, 0)
     assert later["detected_within_0_5s"] == 1 and later["taken_as_turn"] == 2
+    assert later["barge_ins"] == 2 and later["barge_ins_at_the_end"] == 1
     assert later["detect_ms"]["max"] == 1000
     assert later["turns_heard"] == 2 and later["turns_missing_first_words"] == 1
     assert later["first_words_lost"] == 3 and later["turn_word_error_rate"] == 0.3  # 3 of 10 words

@@ -105,6 +105,7 @@ class Trial:
     heard: str = ""
     said: str = ""  # the person's words (a barge-in's clip's transcript): the turn it becomes is heard
     turn_heard: str | None = None  # what the ears made of that turn
+    reply_end_s: float | None = None  # the reply played to its end
 
 
 class _Speaker:
@@ -230,6 +231,7 @@ def run_trial(trial: Trial, reply: np.ndarray, reply_text: str, person: np.ndarr
             apply(policy.overheard(job, readings[0], readings[1:]))
         if speaker.done and not ended and speaker.playing:
             ended = True
+            trial.reply_end_s = policy.t - start
             apply(policy.reply_ended(answered))
     if turn and trial.said:
         trial.turn_heard = parts.ears.transcribe_now(turn[0].audio())
@@ -360,7 +362,10 @@ def summarise_echo(trials: list[Trial]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for setting in SETTINGS:
         alone = [t for t in trials if t.kind == "echo" and t.setting == setting]
-        over = [t for t in trials if t.kind == "barge_in" and t.setting == setting]
+        # Speech that counts only once the reply is all but over ("However,"
+        # over it, then a pause): no barge-in to notice within the bound.
+        late = [t for t in trials if t.kind == "barge_in" and t.setting == setting and _at_the_end(t)]
+        over = [t for t in trials if t.kind == "barge_in" and t.setting == setting and not _at_the_end(t)]
         latency = [n - t.onset_s for t in over if (n := _noticed(t)) is not None and t.onset_s is not None]
         heard = [(t.said, t.turn_heard) for t in over if t.turn_heard is not None]
         lost = [first_words_lost(said, turn) for said, turn in heard]
@@ -371,6 +376,7 @@ def summarise_echo(trials: list[Trial]) -> dict[str, Any]:
             "false_barge_ins": sum(t.stopped_s is not None for t in alone),
             "false_hushes": sum(t.hushed_s is not None for t in alone),
             "barge_ins": len(over),
+            "barge_ins_at_the_end": len(late),
             "detected_within_0_5s": detected,
             "detected_rate": round(detected / len(over), 3) if over else None,
             "taken_as_turn": sum(t.stopped_s is not None for t in over),
@@ -443,6 +449,13 @@ def _noticed(t: Trial) -> float | None:
     return min(times) if times else None
 
 
+def _at_the_end(t: Trial) -> bool:
+    """The reply played to its end within the bound after they began, unnoticed."""
+    noticed = _noticed(t)
+    return (t.reply_end_s is not None and t.onset_s is not None and t.reply_end_s <= t.onset_s + DETECT_S
+            and (noticed is None or noticed >= t.reply_end_s))
+
+
 def _within(t: Trial) -> bool:
     noticed = _noticed(t)
     return noticed is not None and t.onset_s is not None and noticed - t.onset_s <= DETECT_S + 1e-9
@@ -454,7 +467,7 @@ def _ms(seconds: float | None) -> float | None:
 
 def _row(t: Trial) -> dict[str, Any]:
     row = asdict(t)
-    for key in ("onset_s", "hushed_s", "stopped_s"):
+    for key in ("onset_s", "hushed_s", "stopped_s", "reply_end_s"):
         row[key] = None if row[key] is None else round(row[key], 3)
     return row
 
@@ -465,9 +478,10 @@ def print_echo_report(result: dict[str, Any], as_json: bool) -> None:
         return
     names = {"first": "first reply", "later": "later reply", "none": "no canceller"}
     for name, s in result["summary"].items():
+        ended = f", {s['barge_ins_at_the_end']} more began as it ended" if s["barge_ins_at_the_end"] else ""
         print(f"{names[name]:>12}: echo alone {s['false_barge_ins']}/{s['echo_only']} false barge-ins, "
               f"{s['false_hushes']} false hushes; speech over echo noticed within 0.5 s "
-              f"{s['detected_within_0_5s']}/{s['barge_ins']} (p50 {s['detect_ms']['p50']} ms, "
+              f"{s['detected_within_0_5s']}/{s['barge_ins']}{ended} (p50 {s['detect_ms']['p50']} ms, "
               f"max {s['detect_ms']['max']} ms), taken as a turn {s['taken_as_turn']} "
               f"({s['turns_missing_first_words']} of {s['turns_heard']} heard without their first words, "
               f"{s['first_words_lost']} words in all; word error rate {s['turn_word_error_rate']})")
