@@ -336,7 +336,7 @@ def run_echo_bench(parts: Any, voice: Any, audio_dir: Path, *, replies: int = 24
                    progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
     rng = random.Random(seed)
     said = [(text, resample(voice.synthesize_now(text), voice.sample_rate)) for text in REPLIES]
-    people = [(wav.stem, at_level(read_wav(wav)), words) for wav, words in clips(audio_dir)]
+    people = [(wav.stem, at_level(read_wav(wav)), transcript) for wav, transcript in clips(audio_dir)]
     if not people:
         raise ValueError(f"No .wav + .txt clips in {audio_dir}")
     plan = [("echo", n, -1, 0.0, Room.draw(rng)) for n in range(replies)]
