@@ -181,10 +181,11 @@ def run_trial(trial: Trial, reply: np.ndarray, reply_text: str, person: np.ndarr
     # lane may run two side by side where a core is free, so this is the
     # slower case.
     pending: list[tuple[float, Any, list[str]]] = []
-    turn: list[Any] = []  # the turn that took the floor
+    turn: Any = None  # the turn that took the floor
     length = (reply.size / SAMPLE_RATE) + tail_s + (person.size / SAMPLE_RATE if person is not None else 0)
 
     def apply(commands: list[Any]) -> None:
+        nonlocal turn
         for c in commands:
             t = policy.t - start
             if isinstance(c, Hush):
@@ -196,7 +197,7 @@ def run_trial(trial: Trial, reply: np.ndarray, reply_text: str, person: np.ndarr
             elif isinstance(c, StopReply):
                 speaker.playing = False
                 if trial.stopped_s is None:
-                    trial.stopped_s, turn[:] = t, [policy.u]
+                    trial.stopped_s, turn = t, policy.u
             elif isinstance(c, CheckOverlap):
                 began = time.perf_counter()
                 readings = parts.ears.readings_now(c.job.audio, READINGS)
@@ -233,8 +234,8 @@ def run_trial(trial: Trial, reply: np.ndarray, reply_text: str, person: np.ndarr
             ended = True
             trial.reply_end_s = policy.t - start
             apply(policy.reply_ended(answered))
-    if turn and trial.said:
-        trial.turn_heard = parts.ears.transcribe_now(turn[0].audio())
+    if turn is not None and trial.said:
+        trial.turn_heard = parts.ears.transcribe_now(turn.audio())
     return trial
 
 
