@@ -2,6 +2,7 @@
 
 import numpy as np
 
+import os1.bench.overlap as overlap
 from os1.audio.gain import AutoGain
 from os1.bench.call import sentences, summarise
 from os1.bench.overlap import Room, Trial, first_words_lost, summarise_backchannels, summarise_echo
@@ -81,3 +82,43 @@ def test_the_gain_holds_while_os1_talks():
     assert gain.envelope == before
     gain.process(np.full(512, 1e-5, np.float32))
     assert gain.envelope < before
+
+
+class _Silence:
+    """A VAD that hears no one: os1's echo alone."""
+
+    def __call__(self, frame):
+        return 0.0
+
+    def reset(self):
+        pass
+
+
+class _Parts:
+    vad = _Silence()
+
+    class ears:
+        @staticmethod
+        def readings_now(audio, n):
+            return ["Okay."] * n
+
+
+def test_an_earlier_reply_comes_back_through_the_same_room_as_the_reply(monkeypatch):
+    # A response drawn for each moved the room between two replies of a call,
+    # and the linear canceller, which had learnt it, took os1's echo 8 dB down
+    # instead of 20 (seed 161 of os1 bench backchannels: a "Stop." lost).
+    responses = []
+    speaker = overlap._Speaker
+
+    def recording(*args):
+        made = speaker(*args)
+        responses.append(made._h)
+        return made
+
+    monkeypatch.setattr(overlap, "_Speaker", recording)
+    room = Room(delay_s=0.02, rt60_s=0.3, drr_db=3.0, echo_db=0.0, drive=1.1)
+    reply = (np.sin(np.arange(8000) / 7.0) * 0.3).astype(np.float32)
+    overlap.run_trial(Trial("echo", "a tone", room, "later"), reply, "A tone.", None, _Parts(),
+                      np.random.default_rng(0), before=reply, tail_s=0.1)
+    assert len(responses) == 2 and responses[0] is not None
+    assert np.array_equal(responses[0], responses[1])

@@ -535,6 +535,24 @@ def test_a_stop_among_the_ears_other_readings_stops_the_reply_but_a_no_does_not(
     assert StopReply(Stop.BARGE_IN) in out
 
 
+def test_on_open_speakers_a_no_that_only_the_suppressor_made_is_not_a_stop():
+    # A hum through speakers, as the ears read it (os1 bench backchannels --seed 170): "No." from
+    # what AEC3's suppressor left of it, nothing like a "no" in the same sound unsuppressed.
+    hum, unsuppressed = ["Yeah.", "you.", "No?", "Okay.", "Thank you"], ["That's right.", "Yeah.", "Bye.", "you"]
+    assert classify("No.", alternatives=hum) is Overlap.STOP  # a headset: no other way to tell
+    assert classify("No.", alternatives=hum, unsuppressed=unsuppressed) is Overlap.NOTHING
+    # A "no" said is heard unsuppressed too, and still stops os1, as does a stop among those readings.
+    assert classify("No.", alternatives=hum, unsuppressed=["No.", "Okay."]) is Overlap.STOP
+    assert classify("No.", alternatives=hum, unsuppressed=["Wait.", "Okay."]) is Overlap.STOP
+    assert classify("No, I meant Tuesday.", unsuppressed=["So I meant Tuesday."]) is Overlap.STOP
+    call = Call()
+    call.reply()
+    call.seconds("#", 0.45)
+    call.seconds(".", 0.2)
+    job = call.last(CheckOverlap).job
+    assert of(Resume, call.policy.overheard(job, "No.", hum, unsuppressed)), "the voice goes on"
+
+
 def test_words_the_language_model_reads_as_unfinished_keep_the_turn():
     call = Call()
     call.seconds("#", 1.5)

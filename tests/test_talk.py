@@ -324,8 +324,9 @@ async def test_on_open_speakers_a_check_is_also_read_from_the_linear_cancellers_
     async with Companion(settings, FakeLLM(["Hi."]), memory, channel="voice") as companion:
         session = VoiceSession(companion, parts, TimelineOutput(), echo=_Echo())  # type: ignore[arg-type]
         given = []
-        session.policy.overheard = lambda job, text, others: given.append((text, others)) or []  # type: ignore
+        session.policy.overheard = (  # type: ignore
+            lambda job, text, others, unsuppressed: given.append((text, others, unsuppressed)) or [])
         frames = np.ones(512, np.float32)
         await session._overhear(Overheard(frames, frames * 2))
         await session._overhear(Overheard(frames))  # a headset
-    assert given == [("Okay.", ["Oh.", "Stop.", "Stop!"]), ("Okay.", ["Oh."])]
+    assert given == [("Okay.", ["Oh."], ["Stop.", "Stop!"]), ("Okay.", ["Oh."], [])]

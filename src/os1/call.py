@@ -582,13 +582,16 @@ class CallPolicy:
             out.append(Prefill(settled, ahead=True))
         return out
 
-    def overheard(self, job: Overheard, text: str | None, alternatives: Sequence[str] = ()) -> list[Command]:
-        """What was said over os1's voice (None: the ears failed), and the
-        ears' other readings of it."""
+    def overheard(self, job: Overheard, text: str | None, alternatives: Sequence[str] = (),
+                  unsuppressed: Sequence[str] = ()) -> list[Command]:
+        """What was said over os1's voice (None: the ears failed), the ears'
+        other readings of it, and their readings of ``job.linear`` (open
+        speakers: nothing suppressed)."""
         quiet = next((q for q in self._quiet if q.job is job), None)
         if quiet is not None:
             self._quiet.remove(quiet)
-            stop = classify(text or "", self._saying, alternatives, firm=quiet.firm) is Overlap.STOP
+            stop = classify(text or "", self._saying, alternatives, firm=quiet.firm,
+                            unsuppressed=unsuppressed) is Overlap.STOP
             if not (stop and self.talking and self._overlap is None and not self.turns.in_turn):
                 return []  # a "mhm" (or too late): the voice never stopped
             self._overlap = quiet
@@ -596,7 +599,7 @@ class CallPolicy:
         overlap = self._overlap
         if overlap is None or job is not overlap.job:
             return []  # decided already, or a later check is coming
-        kind = classify(text or "", self._saying, alternatives)
+        kind = classify(text or "", self._saying, alternatives, unsuppressed=unsuppressed)
         if kind is Overlap.TURN and self._echo_only(overlap):
             kind = Overlap.NOTHING
         if kind in (Overlap.STOP, Overlap.TURN) or (text is None and self.turns.in_turn):

@@ -308,12 +308,12 @@ class VoiceSession:
     async def _overhear(self, job: Overheard) -> None:
         readings = await self._readings(job.audio)
         text, others = (readings[0], readings[1:]) if readings else (None, [])
+        unsuppressed: list[str] = []
         if text is not None and job.linear is not None:
-            # Open speakers: what the suppressor did not thin, for a stop
-            # (backchannel.classify counts only a firm stop among the others).
-            others += await self._readings(job.linear)
-        log.info("heard over the reply: %r (or %r)", text, others)
-        self._do(self.policy.overheard(job, text, others))
+            # Open speakers: what the suppressor did not thin (see backchannel.classify).
+            unsuppressed = await self._readings(job.linear)
+        log.info("heard over the reply: %r (or %r; unsuppressed %r)", text, others, unsuppressed)
+        self._do(self.policy.overheard(job, text, others, unsuppressed))
 
     async def _readings(self, audio: np.ndarray) -> list[str]:
         try:

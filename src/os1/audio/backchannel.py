@@ -67,11 +67,14 @@ def _laughing(words: list[str]) -> bool:
     return bool(words) and all(w in _LAUGH for w in words) and any(w not in ("ah", "ahh") for w in words)
 
 
-def classify(text: str, echo: str = "", alternatives: Sequence[str] = (), *, firm: bool = False) -> Overlap:
+def classify(text: str, echo: str = "", alternatives: Sequence[str] = (), *, firm: bool = False,
+             unsuppressed: Sequence[str] = ()) -> Overlap:
     """``text``: what the ears heard; ``echo``: what os1 was saying meanwhile;
     ``alternatives``: the ears' next likeliest readings of the same sound;
     ``firm``: only a firm stop counts (a sound heard where os1's echo is as
-    loud: any other word may be os1's own misheard).
+    loud: any other word may be os1's own misheard); ``unsuppressed``: on open
+    speakers, the readings of the same sound with os1's voice subtracted but
+    nothing suppressed (audio/echo.py), which count as alternatives.
 
     A firm stop among the alternatives stops os1 too: Whisper hears a short
     word alone badly ("Stop." as "Start.", "Wait." as "We."), and going on
@@ -82,8 +85,7 @@ def classify(text: str, echo: str = "", alternatives: Sequence[str] = (), *, fir
     acknowledgements (14 seeds), none had a firm stop among the alternatives.
     The alternatives include a second model's readings (ears/whisper.py):
     over seeds 40-53, 209 and 189 of 210 stops, against 201 and 183. On open
-    speakers they also include readings of the same sound with os1's voice
-    subtracted but nothing suppressed (audio/echo.py): AEC3's suppressor ate
+    speakers the ``unsuppressed`` readings count among them: AEC3's suppressor ate
     the start of most stops the ears still missed ("Stop." heard as "up.",
     "Wait, wait." as "8 8 8"). With those, over the checks of seeds 40-53
     through speakers, 203 of 210 stops (194 without), acknowledgements
@@ -91,13 +93,23 @@ def classify(text: str, echo: str = "", alternatives: Sequence[str] = (), *, fir
     have caught every "No, no." of 42 (37), but on fresh seeds it stopped os1
     for five "Yeah, yeah."s in 14 runs, so one "no, no" is not enough; half
     the readings are (``_NO``)."""
-    words, spoken, others = _words(text), set(_words(echo)), [_words(a) for a in alternatives]
+    words, spoken = _words(text), set(_words(echo))
+    others = [_words(a) for a in [*alternatives, *unsuppressed]]
     readings = [words, *others]
     heard_stop = (any(_firm(said, spoken) for said in readings)
                   or _agreed(readings, spoken, _MISHEARD_STOP, lambda said: said[:1] == [_MISHEARD_STOP], 3)
                   or _agreed(readings, spoken, _NO, lambda said: said.count(_NO) >= 2, 2))
     if firm:
         return Overlap.STOP if heard_stop else Overlap.NOTHING
+    if unsuppressed and set(words) == {_NO} and not any(_NO in _words(u) for u in unsuppressed):
+        # The suppressor's "No.": through speakers it thins a hum or an
+        # "uh-huh" to fragments that Whisper reads "No.", where the same sound
+        # unsuppressed is "Okay.", "So", "Yeah.". A "no" said is in those too.
+        # On the checks logged from os1 bench backchannels (seeds 166-173,
+        # 182-189), acknowledgements that stopped os1 through speakers 26 ->
+        # 11 of 478, stops as before; fresh seeds 190-197 run alternately,
+        # 7 -> 6 of 240.
+        words = []
     if words and (any(p in " ".join(words) for p in _STOP_PHRASES) or words[0] in _STOP):
         return Overlap.STOP
     if heard_stop:  # even where the likeliest reading holds no word ("8 1 8 1" for "Hold on.")

@@ -109,14 +109,16 @@ class Trial:
 
 
 class _Speaker:
-    """The reply as played (and paused) and what the room makes of it, frame by frame."""
+    """The reply as played (and paused) and what the room makes of it, frame
+    by frame: ``response`` is the room's (:meth:`Room.response`), None for a
+    headset."""
 
-    def __init__(self, reply: np.ndarray, room: Room | None, rng: np.random.Generator):
+    def __init__(self, reply: np.ndarray, room: Room | None, response: np.ndarray | None):
         self.reply = reply
         self.pos = 0
         self.playing = True
         self.done = False
-        self._h = None if room is None else room.response(rng)
+        self._h = None if room is None else response
         self._drive = room.drive if room else 1.0
         gain = 10 ** ((room.echo_db - 26) / 20) if room else 0.0
         self._gain = gain / (speech_level(reply) or 1.0)  # measured as the person's is
@@ -154,6 +156,10 @@ def run_trial(trial: Trial, reply: np.ndarray, reply_text: str, person: np.ndarr
     from os1.call import READINGS, CallPolicy, CheckOverlap, Hush, Resume, StopReply
 
     room = trial.room
+    # One response for the call: an earlier reply and this one come back
+    # through the same room (a response drawn for each, as before, moved the
+    # room between them, and the linear canceller had to learn it again).
+    response = room.response(rng) if room else None
     aec = EchoCanceller(int(room.delay_s * 1000)) if room and trial.setting != "none" else None
     mic_noise = np.random.default_rng(1)
     gain = AutoGain()
@@ -162,7 +168,7 @@ def run_trial(trial: Trial, reply: np.ndarray, reply_text: str, person: np.ndarr
     raw_gain = AutoGain()
     raw_gain.envelope = 10 ** (-23 / 20)  # it heard them ask what this answers
     if before is not None and aec is not None:
-        earlier = _Speaker(before, room, rng)
+        earlier = _Speaker(before, room, response)
         while not earlier.done:
             far, echo = earlier.next()
             aec.played(far)
@@ -174,13 +180,13 @@ def run_trial(trial: Trial, reply: np.ndarray, reply_text: str, person: np.ndarr
     answered = _talking(policy)
     policy.playing(reply_text, opening=False)
     gain.envelope = 10 ** (-23 / 20)  # as loud as they were asking what this answers
-    speaker = _Speaker(reply, room, rng)
+    speaker = _Speaker(reply, room, response)
     start = policy.t
     # Checks, each due when the ears would be done with it, and each answered,
     # as the runner answers every one. Each waits for the one before it: the
     # lane may run two side by side where a core is free, so this is the
     # slower case.
-    pending: list[tuple[float, Any, list[str]]] = []
+    pending: list[tuple[float, Any, list[str], list[str]]] = []
     turn: Any = None  # the turn that took the floor
     length = (reply.size / SAMPLE_RATE) + tail_s + (person.size / SAMPLE_RATE if person is not None else 0)
 
@@ -201,11 +207,11 @@ def run_trial(trial: Trial, reply: np.ndarray, reply_text: str, person: np.ndarr
             elif isinstance(c, CheckOverlap):
                 began = time.perf_counter()
                 readings = parts.ears.readings_now(c.job.audio, READINGS)
-                if c.job.linear is not None:  # as VoiceSession._overhear does
-                    readings += parts.ears.readings_now(c.job.linear, READINGS)
+                unsuppressed = ([] if c.job.linear is None  # as VoiceSession._overhear does
+                                else parts.ears.readings_now(c.job.linear, READINGS))
                 trial.heard = readings[0]
                 free = max(policy.t, pending[-1][0]) if pending else policy.t
-                pending.append((free + time.perf_counter() - began, c.job, readings))
+                pending.append((free + time.perf_counter() - began, c.job, readings, unsuppressed))
 
     until = at_s + person.size / SAMPLE_RATE + 0.5 if person is not None and trial.said else 0.0
     ended = False
@@ -228,8 +234,8 @@ def run_trial(trial: Trial, reply: np.ndarray, reply_text: str, person: np.ndarr
         probability = parts.vad(gain.process(mic, hold=policy.talking))
         apply(policy.frame(mic, probability, raw=raw, echo=coherence, linear=linear, mic=as_heard))
         while pending and policy.t >= pending[0][0]:
-            _, job, readings = pending.pop(0)
-            apply(policy.overheard(job, readings[0], readings[1:]))
+            _, job, readings, unsuppressed = pending.pop(0)
+            apply(policy.overheard(job, readings[0], readings[1:], unsuppressed))
         if speaker.done and not ended and speaker.playing:
             ended = True
             trial.reply_end_s = policy.t - start
