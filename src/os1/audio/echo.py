@@ -22,9 +22,9 @@ The suppressor also eats the start of a short word said over os1's voice:
 pieces also go through a canceller with no suppressor, Speex's adaptive
 filter (MDF, from the ``pyaec`` wheel): its linear output keeps more of os1's
 echo, but the person's word whole. The checks of speech over os1's voice
-read it too, where only a firm stop counts from it (call.py, backchannel.py);
-and the turn such speech becomes is heard in it, as its first words were
-said over os1's voice.
+read it too: a stop among those readings counts, and a lone "No." they do
+not hold is the suppressor's (call.py, backchannel.py); and the turn such
+speech becomes is heard in it, as its first words were said over os1's voice.
 """
 
 from __future__ import annotations

@@ -118,7 +118,7 @@ class _Speaker:
         self.pos = 0
         self.playing = True
         self.done = False
-        self._h = None if room is None else response
+        self._h = response
         self._drive = room.drive if room else 1.0
         gain = 10 ** ((room.echo_db - 26) / 20) if room else 0.0
         self._gain = gain / (speech_level(reply) or 1.0)  # measured as the person's is
