@@ -357,9 +357,14 @@ def test_on_open_speakers_what_the_canceller_leaves_of_os1s_voice_is_not_checked
 def _under_a_loud_echo(call: Call, risen: int, *, linear: float = 0.3, mic: float = 0.5) -> list:
     """os1's echo at the microphone (``mic``), coherent with its voice; AEC3
     lets nothing through and the VAD hears nothing; for ``risen`` frames the
-    linear canceller's output rises to ``linear`` over its residual (0.1)."""
+    linear canceller's output rises to ``linear`` over its residual (0.1).
+    Once the voice falls silent, so does the microphone."""
     out = []
     for i in range(risen + 12):
+        if i >= risen and of(Hush, out):
+            out += call.policy.frame(np.zeros(FRAME, np.float32), QUIET, raw=QUIET,
+                                     linear=np.zeros(FRAME, np.float32), mic=np.zeros(FRAME, np.float32))
+            continue
         lin = np.full(FRAME, linear if i < risen else 0.1, np.float32)
         out += call.policy.frame(np.zeros(FRAME, np.float32), QUIET, raw=SPEECH, echo=0.9, linear=lin,
                                  mic=np.full(FRAME, mic, np.float32))
@@ -367,22 +372,39 @@ def _under_a_loud_echo(call: Call, risen: int, *, linear: float = 0.3, mic: floa
     return out
 
 
-def test_on_open_speakers_a_word_risen_out_of_the_linear_cancellers_output_is_checked():
+def test_on_open_speakers_a_word_risen_out_of_the_linear_cancellers_output_hushes_the_voice():
     # "Stop." 5 dB under os1's echo: AEC3 lets none of it through and the
     # microphone stays coherent with os1's voice; only Speex's output has it.
     call = Call()
     call.reply()  # they asked at 0.3
     call.policy.echo_cancelled = True
     out = _under_a_loud_echo(call, 4)
-    assert not of(Hush, out) and len(of(CheckOverlap, out)) == 1, "checked by the ears, the voice going on"
-    job = of(CheckOverlap, out)[0].job
+    assert of(Hush, out), "the voice falls silent"
+    job = call.last(CheckOverlap).job
     assert job.linear is not None and np.count_nonzero(np.isclose(job.linear, 0.3)) == 4 * FRAME, "the whole word"
     assert StopReply(Stop.BARGE_IN) in call.policy.overheard(job, "Okay.", ["Stop."])
     again = Call()
     again.reply()
     again.policy.echo_cancelled = True
-    job = of(CheckOverlap, _under_a_loud_echo(again, 4))[0].job
-    assert again.policy.overheard(job, "No.", ["Okay."]) == [], "where os1's echo is, only a firm stop counts"
+    _under_a_loud_echo(again, 4)
+    out = again.policy.overheard(again.last(CheckOverlap).job, "No.", ["Okay."], ["Okay.", "So"])
+    assert of(Resume, out) and not of(StopReply, out), "a \"No.\" only the suppressor made: it goes on"
+
+
+def test_on_open_speakers_words_risen_out_of_the_linear_output_in_fragments_hush_the_voice():
+    # Someone talking over an echo 4 dB louder than them, the microphone as
+    # coherent with os1's voice as its echo alone: their words rise out of
+    # the linear canceller's output in most frames, rarely three in a row
+    # (os1 bench echo --seed 14: unnoticed for a second, until the reply ended).
+    call = Call()
+    call.reply()
+    call.policy.echo_cancelled = True
+    out = []
+    for risen in "##.#.##.#.##":
+        out += call.policy.frame(np.zeros(FRAME, np.float32), QUIET, raw=SPEECH, echo=0.9,
+                                 linear=np.full(FRAME, 0.3 if risen == "#" else 0.1, np.float32),
+                                 mic=np.full(FRAME, 0.5, np.float32))
+    assert of(Hush, out) and of(CheckOverlap, out)
 
 
 def test_on_open_speakers_the_linear_cancellers_residual_of_os1s_voice_is_not_checked():
@@ -494,11 +516,11 @@ def test_a_stop_among_the_ears_other_readings_stops_the_reply_but_a_no_does_not(
     # A low "Stop." is "Start." in every reading of some renditions; one
     # reading of a laugh in twenty was "start." too.
     assert classify("Start Start", alternatives=["Start.", "start start"]) is Overlap.STOP
-    assert classify("Ah.", alternatives=["Uh.", "Start.", "start", "Start!"], firm=True) is Overlap.STOP
+    assert classify("Ah.", alternatives=["Uh.", "Start.", "start", "Start!"]) is Overlap.STOP
     laugh = ["Okay.", "Uh.", "I'm", "ah", "Okay.", "Uh.", "Ah.", "Uh?", "Uh", "the Sun.", "the sun.", "it's on",
              "it.", "the", "Thank you.", "start.", "It's not", "So.", "."]
     assert classify("Ah.", alternatives=laugh) is Overlap.BACKCHANNEL
-    assert classify("Start.", echo="Let's start with the map.", alternatives=["Start."], firm=True) is Overlap.NOTHING
+    assert classify("Start.", echo="Let's start with the map.", alternatives=["Start."]) is Overlap.NOTHING
     assert classify("Keep on.", alternatives=["Be born.", "Hold on."]) is Overlap.STOP
     assert classify("8 1 8 1", alternatives=["eight one", "Hold on."]) is Overlap.STOP  # no word, likeliest
     assert classify("...", alternatives=["Okay."]) is Overlap.NOTHING
@@ -522,11 +544,7 @@ def test_a_stop_among_the_ears_other_readings_stops_the_reply_but_a_no_does_not(
     assert classify("Hey, hold on.", alternatives=["ha ha"]) is Overlap.STOP
     # os1 saying "wait" itself, back through the room, is not a stop.
     assert classify("Okay.", echo="It's worth the wait.", alternatives=["wait"]) is Overlap.BACKCHANNEL
-    # Heard only where os1's echo is as loud, only a firm stop counts: "No."
-    # was read in os1's echo, "Thank you." is the ears' word for silence.
-    assert classify("No.", alternatives=["Okay.", "pass."], firm=True) is Overlap.NOTHING
-    assert classify("Thank you.", alternatives=["Wait."], firm=True) is Overlap.STOP
-    assert classify("Hold on.", firm=True) is Overlap.STOP
+    assert classify("Thank you.", alternatives=["Wait."]) is Overlap.STOP  # the ears' word for silence
     call = Call()
     call.reply()
     call.seconds("#", 0.45)

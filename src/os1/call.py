@@ -86,22 +86,27 @@ MIN_BURST_S = 0.1
 # passed this level in 1 of 16931 frames (12 mV), never in two.
 LOUD_UNDER_DB = 20.0
 LOUD_MIN_FRAMES = 2
-# Where os1's echo is louder than the person, AEC3 may let nothing of a short
+# Where os1's echo is louder than the person, AEC3 may let nothing of a
 # word through and the microphone stay coherent with os1's voice: a "Wait."
 # 3 dB under the echo was never checked (AEC3's output under 3 mV, the VAD
 # 0.01). Speex's linear output (audio/echo.py) keeps the word (58-75 mV over
 # a residual of 10-30), still 4-10 dB under the microphone, which os1's loud
-# syllables fill: a word rises out of it, to within this much of the
-# microphone and of how loud the person speaks, for this many frames in a
-# row. Over the per-frame levels of fresh seeds 134-139 through speakers (270
-# later replies, 90 stops), every stop did so, and os1's echo alone 43 times
-# (at 5 dB under the microphone, 86 stops and 5); in the first replies of
-# seeds 134-135, before the canceller had settled, 78 times in 90 replies,
-# after, never (hence only once it has).
-# A burst heard so is checked by the ears like any other, never hushed.
+# syllables fill: a frame there within this much of the microphone and of
+# how loud the person speaks holds a word of theirs, once the canceller has
+# settled (before, os1's echo alone rose so three frames in a row in 78 of
+# 90 first replies of seeds 134-135; after, never). Such a frame is speech
+# over os1's voice, as one the coherence tells is: three in eight start a
+# barge-in (audio/turns.py) and the voice falls silent. Three in a row used
+# to be checked as a short burst only, never hushed, and a person talking
+# over an echo 4 dB louder than them, the microphone as coherent with os1's
+# voice as the echo alone (0.58-0.9), went unnoticed for a second until the
+# reply ended (``os1 bench echo --seed 14``): their words rose in most
+# frames, rarely three in a row. Once Speex has learnt the room, os1's echo
+# alone rose in three frames of eight 3 times in 73239 frames of later
+# replies (the per-frame levels of ``os1 bench backchannels``, seeds
+# 166-173 and 198-200).
 LINEAR_UNDER_MIC_DB = 10.0
 LINEAR_UNDER_THEM_DB = 6.0
-LINEAR_MIN_FRAMES = 3
 # How many of the ears' readings of speech over os1's voice to weigh, from
 # each of their models (see audio/backchannel.py classify): Whisper's 5 best
 # hypotheses cost no more than its single best with beam 2 on sounds this short.
@@ -351,7 +356,6 @@ class _Overlap:
     t: float  # when the speech over os1's voice counted as speech (a turn would start here)
     onset: float  # where its words began
     job: Overheard | None = None  # the latest check; older answers are stale
-    firm: bool = False  # heard only in the linear canceller's output: only a firm stop counts
     hushed: float | None = None  # on open speakers, when os1's voice fell silent for it
 
 
@@ -389,13 +393,11 @@ class CallPolicy:
         self._saying = ""  # the words os1's voice is saying now (their echo is not speech)
         # Actions os1 proposed that a spoken yes or no answers: id -> expiry (audio clock).
         self._proposals: dict[int, float] = {}
-        # (first, last, loud, speech) of a short burst over it: its first and
-        # last frames, how many were as loud as the person, and whether any
-        # was heard as speech beyond the linear canceller's output.
-        self._burst: tuple[float, float, int, bool] | None = None
+        # (first, last, loud) of a short burst over it: its first and last
+        # frames, and how many were as loud as the person.
+        self._burst: tuple[float, float, int] | None = None
         self._quiet: list[_Overlap] = []  # short bursts being heard, the voice going on
         self._their_level: float | None = None  # RMS of the person's speech frames, smoothed
-        self._risen = 0  # frames in a row a word has risen out of the linear canceller's output
         self._speakers = False  # the last frame came from open speakers (through the canceller)
         # The microphone's coherence with os1's voice lately, nobody talking over it: the room's own.
         self._coherent: deque[float] = deque(maxlen=COHERENCE_FRAMES)
@@ -416,11 +418,13 @@ class CallPolicy:
         if over_echo:
             # The canceller's suppressor lets a voice over os1's through in
             # fragments, sometimes none for a second; a voice the microphone
-            # hears that is not os1's is told at once by the coherence. What a
-            # settled canceller lets through still counts.
+            # hears that is not os1's is told at once by the coherence, and a word
+            # risen out of the linear canceller's output by its level
+            # (LINEAR_UNDER_MIC_DB). What a settled canceller lets through still counts.
             assert raw is not None and echo is not None
             probability = max(probability if self.echo_cancelled else 0.0,
-                              raw if echo < self._echo_coherence() else 0.0)
+                              raw if echo < self._echo_coherence() else 0.0,
+                              1.0 if self._over_floor(linear, mic) else 0.0)
             if self._overlap is None:
                 self._coherent.append(echo)
         if raw is not None and self._overlap is not None and self.t - self._overlap.t >= HUSHED_ECHO_S:
@@ -448,7 +452,7 @@ class CallPolicy:
         for event in self.turns.process(self.t, probability, os1_talking=self.talking,
                                         echo_cancelled=self.echo_cancelled or over_echo):
             out += self._on_turn(event)
-        out += self._short_burst(voiced or loud, int(loud), self._rising(linear, mic))
+        out += self._short_burst(voiced or loud, int(loud))
         overlap = self._overlap
         if overlap is not None and self.turns.speaking and self.t - overlap.onset >= self.turns.timing.talk_over:
             out += self._take_floor()  # longer speech: a turn, whatever it says
@@ -590,8 +594,7 @@ class CallPolicy:
         quiet = next((q for q in self._quiet if q.job is job), None)
         if quiet is not None:
             self._quiet.remove(quiet)
-            stop = classify(text or "", self._saying, alternatives, firm=quiet.firm,
-                            unsuppressed=unsuppressed) is Overlap.STOP
+            stop = classify(text or "", self._saying, alternatives, unsuppressed=unsuppressed) is Overlap.STOP
             if not (stop and self.talking and self._overlap is None and not self.turns.in_turn):
                 return []  # a "mhm" (or too late): the voice never stopped
             self._overlap = quiet
@@ -703,44 +706,34 @@ class CallPolicy:
         it 0 times in 288 replies, before once)."""
         return overlap.hushed is not None and self.turns.last_speech < overlap.hushed + HUSHED_ECHO_S
 
-    def _rising(self, linear: np.ndarray | None, mic: np.ndarray | None) -> int:
-        """How many frames of a word risen out of the linear canceller's
-        output this frame makes heard: none, or all of the run when it has
-        lasted long enough (``LINEAR_MIN_FRAMES``), then one a frame."""
+    def _over_floor(self, linear: np.ndarray | None, mic: np.ndarray | None) -> bool:
+        """Whether the linear canceller's output rises out of what it leaves
+        of os1's voice in this frame: a word of theirs."""
         if not (self.talking and self.echo_cancelled and linear is not None and mic is not None
                 and self._their_level is not None):
-            self._risen = 0
-            return 0
+            return False
         level = float(np.sqrt(np.mean(linear * linear)))
-        floor = max(float(np.sqrt(np.mean(mic * mic))) * 10 ** (-LINEAR_UNDER_MIC_DB / 20),
-                    self._their_level * 10 ** (-LINEAR_UNDER_THEM_DB / 20))
-        self._risen = self._risen + 1 if level >= floor else 0
-        return self._risen if self._risen == LINEAR_MIN_FRAMES else int(self._risen > LINEAR_MIN_FRAMES)
+        return level >= max(float(np.sqrt(np.mean(mic * mic))) * 10 ** (-LINEAR_UNDER_MIC_DB / 20),
+                            self._their_level * 10 ** (-LINEAR_UNDER_THEM_DB / 20))
 
-    def _short_burst(self, speech: bool, loud: int, risen: int) -> list[Command]:
+    def _short_burst(self, speech: bool, loud: int) -> list[Command]:
         """Speech over os1's voice that ended before it could start a turn
-        (``speech``: this frame is speech; ``loud``: as loud as the person;
-        ``risen``: how many frames up to this one a word risen out of the
-        linear canceller's output makes heard)."""
+        (``speech``: this frame is speech; ``loud``: as loud as the person)."""
         if not (self.talking and self._heard_from is not None and self._overlap is None
                 and not self.turns.in_turn):
             self._burst = None
             return []
-        if speech or risen:
-            since = self.t - max(risen - 1, 0) * FRAME_S
-            first, _, n, heard = self._burst if self._burst else (since, self.t, 0, False)
-            self._burst = (min(first, since), self.t, n + loud + risen, heard or speech)
+        if speech:
+            first, _, n = self._burst if self._burst else (self.t, self.t, 0)
+            self._burst = (first, self.t, n + loud)
             return []
         if self._burst is None or self.t - self._burst[1] < self.turns.timing.pause - 1e-9:
             return []
-        (first, last, n, heard), self._burst = self._burst, None
+        (first, last, n), self._burst = self._burst, None
         if (last - first + FRAME_S < MIN_BURST_S - 1e-9 and n < LOUD_MIN_FRAMES) or first < self._heard_from:
             return []
         frames = int(round((self.t - first) / FRAME_S)) + 1 + int(PREROLL_S / FRAME_S)
-        # Heard only where os1's echo is too, what the ears read may be its
-        # words misheard (a "No." that stopped a "Wow." in a run of seed 149):
-        # only a firm stop counts.
-        quiet = _Overlap(first, first, self._heard_over(frames), firm=not heard)
+        quiet = _Overlap(first, first, self._heard_over(frames))
         self._quiet.append(quiet)
         assert quiet.job is not None
         return [CheckOverlap(quiet.job)]

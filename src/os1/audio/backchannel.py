@@ -67,12 +67,11 @@ def _laughing(words: list[str]) -> bool:
     return bool(words) and all(w in _LAUGH for w in words) and any(w not in ("ah", "ahh") for w in words)
 
 
-def classify(text: str, echo: str = "", alternatives: Sequence[str] = (), *, firm: bool = False,
+def classify(text: str, echo: str = "", alternatives: Sequence[str] = (), *,
              unsuppressed: Sequence[str] = ()) -> Overlap:
     """``text``: what the ears heard; ``echo``: what os1 was saying meanwhile;
     ``alternatives``: the ears' next likeliest readings of the same sound;
-    ``firm``: only a firm stop counts (a sound heard where os1's echo is as
-    loud: any other word may be os1's own misheard); ``unsuppressed``: on open
+    ``unsuppressed``: on open
     speakers, the readings of the same sound with os1's voice subtracted but
     nothing suppressed (audio/echo.py), which count as alternatives.
 
@@ -99,8 +98,6 @@ def classify(text: str, echo: str = "", alternatives: Sequence[str] = (), *, fir
     heard_stop = (any(_firm(said, spoken) for said in readings)
                   or _agreed(readings, spoken, _MISHEARD_STOP, lambda said: said[:1] == [_MISHEARD_STOP], 3)
                   or _agreed(readings, spoken, _NO, lambda said: said.count(_NO) >= 2, 2))
-    if firm:
-        return Overlap.STOP if heard_stop else Overlap.NOTHING
     if unsuppressed and set(words) == {_NO} and not any(_NO in _words(u) for u in unsuppressed):
         # The suppressor's "No.": through speakers it thins a hum or an
         # "uh-huh" to fragments that Whisper reads "No.", where the same sound
