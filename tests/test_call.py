@@ -521,6 +521,14 @@ def test_a_stop_among_the_ears_other_readings_stops_the_reply_but_a_no_does_not(
              "it.", "the", "Thank you.", "start.", "It's not", "So.", "."]
     assert classify("Ah.", alternatives=laugh) is Overlap.BACKCHANNEL
     assert classify("Start.", echo="Let's start with the map.", alternatives=["Start."]) is Overlap.NOTHING
+    # Other words a stop is heard as, and an acknowledgement never was: a low
+    # "Stop." through a headset (os1 bench backchannels --seed 207).
+    scott = ["Start.", "Scott Scott", "Scott.", "Start", "Scott. Scott.", "Scott Scott Scott", "Scott... Scott...",
+             "Scott? Scott?", "Scott! Scott!"]
+    assert classify("Scott", alternatives=scott) is Overlap.STOP
+    assert classify("Way.", alternatives=["Weight.", "Okay.", "Wei.", "Yeah."]) is Overlap.STOP
+    assert classify("Way.", alternatives=["Okay.", "Yeah.", "Okay", "Yeah", "Right."]) is Overlap.BACKCHANNEL
+    assert classify("Way.", echo="It's a long way.", alternatives=["Way.", "way"]) is Overlap.NOTHING
     assert classify("Keep on.", alternatives=["Be born.", "Hold on."]) is Overlap.STOP
     assert classify("8 1 8 1", alternatives=["eight one", "Hold on."]) is Overlap.STOP  # no word, likeliest
     assert classify("...", alternatives=["Okay."]) is Overlap.NOTHING

@@ -31,12 +31,19 @@ _STOP_PHRASES = ("hold on", "hang on", "excuse me", "one second", "just a second
 # Stops that no acknowledgement sounds like. "No" is not one: it is among
 # Whisper's readings of most hums ("mm-hmm": "Yeah.", "No.", "Okay.").
 _FIRM = frozenset(["wait", "stop", "hold", "hang", "pause"])
-# How Whisper hears a low "Stop." (x0.85): of ten of Piper's renditions,
-# clean, three were "Start" in all ten readings of both listeners. As a
-# mishearing it is consistent; one reading of a laugh in twenty was "start."
-# too (os1 bench backchannels --seed 160), so it stops only where a third of
-# the readings agree.
-_MISHEARD_STOP = "start"
+# How Whisper hears a short stop, when it does not hear it: the first words
+# of readings that, over the checks logged in os1 bench backchannels (seeds
+# 166-189: 694 checks of stops, 1563 of acknowledgements), came from a stop
+# in 8 checks or more and from an acknowledgement never; on fresh seeds
+# 214-225 (1376 checks) they decide no check. "Start" is the firmest:
+# of ten of Piper's renditions of a low "Stop." (x0.85), clean, three were
+# "Start" in all ten readings of both listeners; one reading of a laugh in
+# twenty was "start." too (os1 bench backchannels --seed 160), so these stop
+# only where a third of the readings agree. A low "Stop." read "Scott" in
+# eight readings and "Start" in two went unheeded (--seed 207, headset).
+_MISHEARD_STOP = frozenset(["start", "scott", "stuff", "staff", "star",  # "Stop."
+                            "way", "weight", "wei", "quick",  # "Wait." and "Wait, wait."
+                            "old"])  # "Hold on."
 # "No, no." is a stop where "no" alone is not: a hum is read "No." once, not
 # "no" twice. Through speakers the suppressor thins it ("Oh, no!", "Help,
 # help!", "Yo, no.") while half the readings or more still hear "no" twice;
@@ -57,10 +64,9 @@ def _firm(said: list[str], spoken: set[str]) -> bool:
     return bool(said) and said[0] in _FIRM and not (spoken and set(said) <= spoken)
 
 
-def _agreed(readings: list[list[str]], spoken: set[str], word: str, heard: Callable[[list[str]], bool],
-            one_in: int) -> bool:
-    """One reading in ``one_in`` or more is ``heard``, and os1 is not saying ``word``."""
-    return sum(map(heard, readings)) * one_in >= len(readings) and word not in spoken
+def _agreed(readings: list[list[str]], heard: Callable[[list[str]], bool], one_in: int) -> bool:
+    """One reading in ``one_in`` or more is ``heard``."""
+    return sum(map(heard, readings)) * one_in >= len(readings)
 
 
 def _laughing(words: list[str]) -> bool:
@@ -71,9 +77,9 @@ def classify(text: str, echo: str = "", alternatives: Sequence[str] = (), *,
              unsuppressed: Sequence[str] = ()) -> Overlap:
     """``text``: what the ears heard; ``echo``: what os1 was saying meanwhile;
     ``alternatives``: the ears' next likeliest readings of the same sound;
-    ``unsuppressed``: on open
-    speakers, the readings of the same sound with os1's voice subtracted but
-    nothing suppressed (audio/echo.py), which count as alternatives.
+    ``unsuppressed``: on open speakers, the readings of the same sound with
+    os1's voice subtracted but nothing suppressed (audio/echo.py), which
+    count as alternatives.
 
     A firm stop among the alternatives stops os1 too: Whisper hears a short
     word alone badly ("Stop." as "Start.", "Wait." as "We."), and going on
@@ -95,9 +101,10 @@ def classify(text: str, echo: str = "", alternatives: Sequence[str] = (), *,
     words, spoken = _words(text), set(_words(echo))
     others = [_words(a) for a in [*alternatives, *unsuppressed]]
     readings = [words, *others]
+    misheard = _MISHEARD_STOP - spoken
     heard_stop = (any(_firm(said, spoken) for said in readings)
-                  or _agreed(readings, spoken, _MISHEARD_STOP, lambda said: said[:1] == [_MISHEARD_STOP], 3)
-                  or _agreed(readings, spoken, _NO, lambda said: said.count(_NO) >= 2, 2))
+                  or _agreed(readings, lambda said: bool(said) and said[0] in misheard, 3)
+                  or (_NO not in spoken and _agreed(readings, lambda said: said.count(_NO) >= 2, 2)))
     if unsuppressed and set(words) == {_NO} and not any(_NO in _words(u) for u in unsuppressed):
         # The suppressor's "No.": through speakers it thins a hum or an
         # "uh-huh" to fragments that Whisper reads "No.", where the same sound
