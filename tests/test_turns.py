@@ -67,6 +67,13 @@ def test_through_an_echo_canceller_speech_over_os1_in_fragments_is_speech():
     assert cancelled == [(Signal.SPEECH_STARTED, round(FRAME, 3))]  # from the first bit
 
 
+def test_through_an_echo_canceller_a_frame_clearly_speech_counts_as_two_fragments():
+    assert feed(TurnDetector(), "#.#", os1_talking=True, echo_cancelled=True)[0] == []
+    clear, _ = feed(TurnDetector(), "#.#", os1_talking=True, echo_cancelled=True, clear=True)
+    assert clear == [(Signal.SPEECH_STARTED, round(FRAME, 3))]
+    assert feed(TurnDetector(), "#........#", os1_talking=True, echo_cancelled=True, clear=True)[0] == []
+
+
 def test_through_an_echo_canceller_stray_frames_are_not_speech():
     d = TurnDetector()
     events, _ = feed(d, "#......#.......#......##.......#", os1_talking=True, echo_cancelled=True)

@@ -107,6 +107,17 @@ LOUD_MIN_FRAMES = 2
 # 166-173 and 198-200).
 LINEAR_UNDER_MIC_DB = 10.0
 LINEAR_UNDER_THEM_DB = 6.0
+# A frame risen well clear of that -- within 6 dB of the microphone, past
+# the loudest 1% of what Speex leaves of os1's voice in its loud frames
+# (-6.5 dB), and within 3 dB of how loud they speak -- counts as two: a
+# "Wait." 0-2 dB under its speaker's level in the linear output for 100 ms
+# rose in two frames only, its weaker edges just short of the floor, and os1
+# went on over it (os1 bench backchannels --seed 170). Over the per-frame
+# levels above: every stop rose enough, sooner (p50 196 -> 166 ms after it
+# began), os1's echo alone as rarely (3 times); os1 bench echo, seeds 50,
+# 51, 54, 55: noticed within 0.5 s 184 -> 185 of 190, no false barge-in.
+LINEAR_CLEAR_UNDER_MIC_DB = 6.0
+LINEAR_CLEAR_UNDER_THEM_DB = 3.0
 # How many of the ears' readings of speech over os1's voice to weigh, from
 # each of their models (see audio/backchannel.py classify): Whisper's 5 best
 # hypotheses cost no more than its single best with beam 2 on sounds this short.
@@ -415,6 +426,7 @@ class CallPolicy:
         self.t += FRAME_S
         self._speakers = raw is not None
         over_echo = self.talking and raw is not None and echo is not None
+        risen = 0
         if over_echo:
             # The canceller's suppressor lets a voice over os1's through in
             # fragments, sometimes none for a second; a voice the microphone
@@ -422,9 +434,10 @@ class CallPolicy:
             # risen out of the linear canceller's output by its level
             # (LINEAR_UNDER_MIC_DB). What a settled canceller lets through still counts.
             assert raw is not None and echo is not None
+            risen = self._risen(linear, mic)
             probability = max(probability if self.echo_cancelled else 0.0,
                               raw if echo < self._echo_coherence() else 0.0,
-                              1.0 if self._over_floor(linear, mic) else 0.0)
+                              1.0 if risen else 0.0)
             if self._overlap is None:
                 self._coherent.append(echo)
         if raw is not None and self._overlap is not None and self.t - self._overlap.t >= HUSHED_ECHO_S:
@@ -450,7 +463,7 @@ class CallPolicy:
         else:
             self._recent.append((frame, voiced, linear))
         for event in self.turns.process(self.t, probability, os1_talking=self.talking,
-                                        echo_cancelled=self.echo_cancelled or over_echo):
+                                        echo_cancelled=self.echo_cancelled or over_echo, clear=risen == 2):
             out += self._on_turn(event)
         out += self._short_burst(voiced or loud, int(loud))
         overlap = self._overlap
@@ -706,15 +719,19 @@ class CallPolicy:
         it 0 times in 288 replies, before once)."""
         return overlap.hushed is not None and self.turns.last_speech < overlap.hushed + HUSHED_ECHO_S
 
-    def _over_floor(self, linear: np.ndarray | None, mic: np.ndarray | None) -> bool:
+    def _risen(self, linear: np.ndarray | None, mic: np.ndarray | None) -> int:
         """Whether the linear canceller's output rises out of what it leaves
-        of os1's voice in this frame: a word of theirs."""
+        of os1's voice in this frame, a word of theirs: 0 no, 1 over the
+        floor, 2 well clear of it."""
+        them = self._their_level
         if not (self.talking and self.echo_cancelled and linear is not None and mic is not None
-                and self._their_level is not None):
-            return False
+                and them is not None):
+            return 0
         level = float(np.sqrt(np.mean(linear * linear)))
-        return level >= max(float(np.sqrt(np.mean(mic * mic))) * 10 ** (-LINEAR_UNDER_MIC_DB / 20),
-                            self._their_level * 10 ** (-LINEAR_UNDER_THEM_DB / 20))
+        heard = float(np.sqrt(np.mean(mic * mic)))
+        return sum(level >= max(heard * 10 ** (-under_mic / 20), them * 10 ** (-under_them / 20))
+                   for under_mic, under_them in ((LINEAR_UNDER_MIC_DB, LINEAR_UNDER_THEM_DB),
+                                                 (LINEAR_CLEAR_UNDER_MIC_DB, LINEAR_CLEAR_UNDER_THEM_DB)))
 
     def _short_burst(self, speech: bool, loud: int) -> list[Command]:
         """Speech over os1's voice that ended before it could start a turn

@@ -32,7 +32,8 @@ class TurnTiming:
     # On open speakers, speech over os1's voice comes in fragments: the echo
     # canceller's output while both talk, and the frames the microphone hears
     # as not os1's voice (call.py). There, speech in this many of the last
-    # ``fragments_of`` frames (0.1 s of 0.26 s) is enough: os1's echo alone
+    # ``fragments_of`` frames (0.1 s of 0.26 s; a frame clearly speech counts
+    # twice, see call.py LINEAR_CLEAR_UNDER_MIC_DB) is enough: os1's echo alone
     # never made that in the rooms os1 was tuned on (see ECHO_COHERENCE);
     # 4 of 8 or 4 of 10 noticed 2-4 fewer of 47 barge-ins within 0.5 s.
     fragments: int = 3
@@ -77,7 +78,7 @@ class TurnDetector:
 
     def reset(self) -> None:
         self._state = _State.IDLE
-        self._recent: deque[tuple[float, bool]] = deque(maxlen=self.timing.fragments_of)
+        self._recent: deque[tuple[float, int]] = deque(maxlen=self.timing.fragments_of)
         self._run_start: float | None = None  # start of the current run of speech
         self._last_speech = 0.0
         self._p_end: float | None = None
@@ -97,9 +98,11 @@ class TurnDetector:
         return self._state is _State.SPEAKING
 
     def process(self, t: float, probability: float, *, os1_talking: bool = False,
-                echo_cancelled: bool = False) -> list[TurnEvent]:
+                echo_cancelled: bool = False, clear: bool = False) -> list[TurnEvent]:
         """One frame ending at time ``t`` (seconds). ``echo_cancelled``: the
-        microphone comes through a settled echo canceller (os1 on open speakers)."""
+        microphone comes through a settled echo canceller (os1 on open
+        speakers); ``clear``: the frame is speech beyond doubt, and counts as
+        two fragments over os1's voice."""
         speech = probability >= self.timing.threshold
         events: list[TurnEvent] = []
         if speech:
@@ -107,7 +110,7 @@ class TurnDetector:
                 self._run_start = t
             self._last_speech = t
         if self._state is _State.IDLE:
-            self._recent.append((t, speech))
+            self._recent.append((t, 2 if speech and clear else int(speech)))
             if not speech:
                 self._run_start = None
                 return events
