@@ -257,6 +257,10 @@ async def test_the_system_prompt_is_warmed_at_session_start(settings, memory):
         ("The user's name is Ana.", "What is my name?", False),  # copied from the prompt's example
         ("The user has a cat named Miso.", "My dog is called Rex.", False),
         ("The user lives in Lisbon.", "I moved to lisbon last year", True),
+        ("The user's name is Robert.", "Reply to Robert that I'll be there", False),  # not them
+        ("The user's name is Ana.", "I\u2019m Ana, I work as a nurse", True),
+        ("The user is called Sam.", "Call me Sam, everyone does.", True),
+        ("The user goes by Jo.", "Jo here! Long day.", True),
     ],
 )
 def test_only_grounded_facts_are_kept(fact, message, ok):

@@ -109,11 +109,22 @@ _GENERIC = frozenset({"user", "user's", "users", "the", "has", "have", "is", "ar
                       "called", "their", "they", "likes", "like", "wants", "works", "who"})
 
 
+#: A fact that gives the person's own name, and the name.
+_NAMES_THEM = re.compile(
+    r"the user(?:'s (?:first |full )?name is| is (?:called|named)| goes by)\s+([a-z][\w'-]*)", re.I)
+#: How a person names themselves ("I'm Ana", "my name is Ana", "call me Ana", "Ana here").
+_SELF_NAMING = r"\b(?:i am|i'm|im|my name is|name's|call me|this is|it's|it is|i go by)\s+(?:called\s+)?{0}\b|\b{0} here\b"
+
+
 def grounded(fact: str, message: str) -> bool:
     """Whether ``fact`` is drawn from ``message``: every name it mentions, and
     at least one other meaningful word, must be in the message. Small models
-    otherwise copy the prompt's examples or invent details."""
-    said = message.lower()
+    otherwise copy the prompt's examples or invent details. Their own name
+    where they name themselves, and only there: given "Reply to Robert that
+    I'll be there", both models wrote "The user's name is Robert." """
+    said = message.lower().replace("\u2019", "'")
+    if own := _NAMES_THEM.match(fact.strip()):
+        return bool(re.search(_SELF_NAMING.format(re.escape(own[1].lower())), said))
     words = re.findall(r"[A-Za-z][\w'-]*", fact)
     names = [w for w in words[1:] if w[0].isupper() and w.lower() not in _GENERIC]
     if any(name.lower().removesuffix("'s") not in said for name in names):
