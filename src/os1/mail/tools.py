@@ -101,16 +101,25 @@ class Mailbox:
                 if not self.store.answered(m.message_id)][:limit]
 
 
+def _theirs(words: str) -> str:
+    """Triage's reasons, written to the person ("it asks you something"), as
+    the model must read them: about the person ("it asks them something").
+    Read as they were, the 1.5B took the emails for its own ("Amy Park is
+    asking me about..."), in three of six summaries of one inbox."""
+    words = re.sub(r"\byou (did|are|have|requested|subscribed|received)\b", r"they \1", words)
+    return re.sub(r"\byour\b", "their", re.sub(r"\byou\b", "them", words))
+
+
 def _line(m: StoredMail, n: int | None = None) -> str:
     when = spoken_day(m.date) if m.date else "undated"
     head = f"{n}. " if n is not None else "- "
-    reason = f" ({m.label}: {m.reason})" if m.label else ""
+    reason = f" ({m.label}: {_theirs(m.reason or '')})" if m.label else ""
     return f"{head}From {m.sender_label}, {when}: \u201c{guard(m.subject).text}\u201d{reason}"
 
 
 def _brief(m: StoredMail) -> str:
-    """"Robert Chen about “Dinner on Friday?” (asks you something)"."""
-    why = {"urgent": "urgent", "needs reply": "asks you something"}.get(m.label or "", m.label or "")
+    """"Robert Chen about “Dinner on Friday?” (asks them something)"."""
+    why = {"urgent": "urgent", "needs reply": "asks them something"}.get(m.label or "", m.label or "")
     return f"{m.sender_name or m.sender} about “{guard(m.subject).text}” ({why})"
 
 
