@@ -261,6 +261,9 @@ async def test_the_system_prompt_is_warmed_at_session_start(settings, memory):
         ("The user's name is Ana.", "I\u2019m Ana, I work as a nurse", True),
         ("The user is called Sam.", "Call me Sam, everyone does.", True),
         ("The user goes by Jo.", "Jo here! Long day.", True),
+        ("The user's name is Robert.", "Hi, it's Robert. Long time!", True),
+        ("The user's name is Robert.", "This is Robert's email, read it to me", False),
+        ("The user's name is Robert.", "I'm Robert's neighbour.", False),
     ],
 )
 def test_only_grounded_facts_are_kept(fact, message, ok):

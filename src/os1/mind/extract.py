@@ -112,8 +112,10 @@ _GENERIC = frozenset({"user", "user's", "users", "the", "has", "have", "is", "ar
 #: A fact that gives the person's own name, and the name.
 _NAMES_THEM = re.compile(
     r"the user(?:'s (?:first |full )?name is| is (?:called|named)| goes by)\s+([a-z][\w'-]*)", re.I)
-#: How a person names themselves ("I'm Ana", "my name is Ana", "call me Ana", "Ana here").
-_SELF_NAMING = r"\b(?:i am|i'm|im|my name is|name's|call me|this is|it's|it is|i go by)\s+(?:called\s+)?{0}\b|\b{0} here\b"
+#: How a person names themselves ("I'm Ana", "my name is Ana", "call me Ana",
+#: "Ana here"; "it's Ana" and "this is Ana" only as they open: "this is Robert's").
+_SELF_NAMING = (r"(?:\b(?:i am|i'm|im|my name is|name's|call me|i go by)\s+(?:called\s+)?"
+                r"|^(?:(?:hi|hello|hey)[,!]?\s+)?(?:it's|it is|this is)\s+){0}(?!['\w])|\b{0} here\b")
 
 
 def grounded(fact: str, message: str) -> bool:
