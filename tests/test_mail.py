@@ -4,6 +4,8 @@ server, sync, sending and filing; then the tools in a turn (a fake model)."""
 
 from __future__ import annotations
 
+import re
+
 import time
 from pathlib import Path
 
@@ -474,6 +476,8 @@ async def test_what_needs_an_answer_and_a_reply_that_waits_for_yes(settings, sto
         assert "Robert Chen" in listing and "Dinner on Friday?" in listing
         assert "Wedding plans\u201d" not in listing.split("Re: Wedding plans")[0]  # answered: not listed
         assert "backup@mail-archive.test" not in listing
+        # About the person, not to the model: read as "asks you", the 1.5B took the emails for its own.
+        assert "asks them something" in listing and not re.search(r"\byou(r)?\b", listing.split("(These")[0])
         assert any(isinstance(e, ToolActivity) and e.state == "done" for e in events)
         events = [e async for e in c.send("Reply to Robert that I'll be there")]
         (request,) = [e for e in events if isinstance(e, ConsentRequest)]

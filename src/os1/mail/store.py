@@ -505,12 +505,14 @@ class MailStore:
 
 
 def _as_vector(value: Any) -> np.ndarray:
-    """A stored vector: SQLite's bytes, or pgvector's array (or Vector, by version)."""
+    """A stored vector: SQLite's bytes, or what pgvector reads back."""
     import numpy as np
 
     if isinstance(value, (bytes, memoryview)):
         return np.frombuffer(value, dtype=np.float32)
-    return np.asarray(value.to_numpy() if hasattr(value, "to_numpy") else value, dtype=np.float32)
+    from os1.memory.postgres import as_array
+
+    return as_array(value)
 
 
 def _query_vector(embedder: Embedder, query: str) -> np.ndarray | None:

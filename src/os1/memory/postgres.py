@@ -325,14 +325,19 @@ class PostgresMemory(SQLMemory):
 
         if not values:
             return np.zeros((0, dim), dtype=np.float32)
-        # pgvector gives numpy arrays or its own Vector objects, by version.
-        return np.stack([np.asarray(v.to_numpy() if hasattr(v, "to_numpy") else v, dtype=np.float32)
-                         for v in values])
+        return np.stack([as_array(v) for v in values])
 
     def close(self) -> None:
         """Nothing to close but this store: the pool serves the process's other stores."""
         with self._index_lock:
             self._db.closed = True
+
+
+def as_array(value: Any) -> np.ndarray:
+    """A vector read back from pgvector: a numpy array or its own Vector object, by version."""
+    import numpy as np
+
+    return np.asarray(value.to_numpy() if hasattr(value, "to_numpy") else value, dtype=np.float32)
 
 
 def translate(sql: str) -> tuple[str, bool]:

@@ -22,6 +22,7 @@ from typing import Any
 
 from os1.errors import ModelError
 from os1.memory.facts import normalize_key
+from os1.mind.onboarding import NAMING, NAMING_OPENS
 from os1.mind.llm import LLM, GenerateOptions, Message, complete
 
 KINDS = ("identity", "work", "people", "place", "preference", "plan", "health", "other")
@@ -112,10 +113,10 @@ _GENERIC = frozenset({"user", "user's", "users", "the", "has", "have", "is", "ar
 #: A fact that gives the person's own name, and the name.
 _NAMES_THEM = re.compile(
     r"the user(?:'s (?:first |full )?name is| is (?:called|named)| goes by)\s+([a-z][\w'-]*)", re.I)
-#: How a person names themselves ("I'm Ana", "my name is Ana", "call me Ana",
-#: "Ana here"; "it's Ana" and "this is Ana" only as they open: "this is Robert's").
-_SELF_NAMING = (r"(?:\b(?:i am|i'm|im|my name is|name's|call me|i go by)\s+(?:called\s+)?"
-                r"|^(?:(?:hi|hello|hey)[,!]?\s+)?(?:it's|it is|this is)\s+){0}(?!['\w])|\b{0} here\b")
+#: How a person names themselves, as onboarding reads it ("I'm Ana", "call me
+#: Ana", "it's Ana" as they open), or "Ana here"; never "I'm Robert's neighbour".
+_SELF_NAMING = (rf"(?:\b(?:{NAMING})\s+(?:called\s+)?|^(?:(?:hi|hello|hey)[,!]?\s+)?(?:{NAMING_OPENS})\s+)"
+                r"{0}(?!['\w])|\b{0} here\b")
 
 
 def grounded(fact: str, message: str) -> bool:

@@ -11,11 +11,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-_NAME_LEADS = re.compile(
-    r"^(?:hi|hello|hey)?[,! ]*(?:my name is|my name's|i am|i'm|im|it's|it is|call me|"
-    r"this is|name's|they call me)\s+",
-    re.IGNORECASE,
-)
+#: Words a person names themselves with, anywhere in what they say ("call me Sam")...
+NAMING = r"my name is|my name's|name's|i am|i'm|im|call me|they call me|i go by"
+#: ...and only as their words open ("it's Sam", not "it's Sam's").
+NAMING_OPENS = r"it's|it is|this is"
+_NAME_LEADS = re.compile(rf"^(?:hi|hello|hey)?[,! ]*(?:{NAMING}|{NAMING_OPENS})\s+", re.IGNORECASE)
 _FILLERS = frozenset({"just", "please", "simply", "only", "plain"})
 _AGREE = re.compile(
     r"^(?:yes|yeah|yep|sure|ok|okay|that's fine|thats fine|fine|that works|"
