@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from os1.audio.backchannel import Overlap, classify
+from os1.audio.echo import LinearResidual
 from os1.audio.format import FRAME
 from os1.call import (
     DOUBT_S, THINKING_S, WORDS_END_DOUBT, Answer, CallPolicy, CheckOverlap, Draft, Ended, Hush, Listen, Prefill, Read,
@@ -414,6 +415,50 @@ def test_on_open_speakers_a_word_risen_well_clear_of_the_linear_output_in_two_fr
     call.reply()
     call.policy.echo_cancelled = True
     assert of(Hush, _under_a_loud_echo(call, 2)), "within 5 dB of the microphone and 0 of their level"
+
+
+def _a_word_after_an_echo(residual: float) -> list:
+    """1.3 s of os1's echo at the microphone (1.0, three times their voice),
+    which Speex's linear output keeps at ``residual``; then four frames of a
+    word 12 dB under the microphone there (0.25), and os1 falls silent if it heard it."""
+    call = Call()
+    call.reply()  # they asked at 0.3
+    call.policy.echo_cancelled = True
+    out = []
+    for i in range(40 + 4 + 8):
+        quiet = i >= 44 and of(Hush, out)
+        linear = 0.0 if quiet else 0.25 if 40 <= i < 44 else residual
+        out += call.policy.frame(np.zeros(FRAME, np.float32), QUIET, raw=QUIET if quiet else SPEECH,
+                                 echo=None if quiet else 0.9, linear=np.full(FRAME, linear, np.float32),
+                                 mic=np.full(FRAME, 0.0 if quiet else 1.0, np.float32))
+    return out
+
+
+def test_on_open_speakers_a_word_is_heard_over_what_the_linear_canceller_leaves_in_this_room():
+    # Where Speex takes os1's echo 20 dB down, a "Wait." 12 dB under the
+    # echo stands clear of it though under the line the worse rooms need
+    # (os1 bench backchannels --seed 233: never checked; 259 and 262: by luck).
+    assert of(Hush, _a_word_after_an_echo(0.1)), "20 dB under the microphone: the word is 8 dB over it"
+    assert not of(Hush, _a_word_after_an_echo(0.2)), "14 dB under: the word is not clear of it"
+
+
+def test_the_linear_cancellers_residual_is_learnt_from_os1s_echo_alone():
+    residual = LinearResidual(10.0)
+    echo, mic = np.full(FRAME, 0.1, np.float32), np.ones(FRAME, np.float32)
+    for _ in range(40):
+        residual.add(echo, mic, loud=False, speech=False)
+    assert residual.under_db == 10.0, "os1's voice too quiet to tell: the fixed line"
+    for _ in range(40):
+        residual.add(echo, mic, loud=True, speech=False)
+    assert round(residual.under_db, 1) == 16.0, "20 dB under, 3 dB over that, but never lower than 16"
+    worse = LinearResidual(10.0)
+    for _ in range(40):
+        worse.add(np.full(FRAME, 0.25, np.float32), mic, loud=True, speech=False)
+    assert round(worse.under_db, 1) == 10.0, "12 dB under: the line stays where it was"
+    for _ in range(100):  # a word, unheard for its first frames, then heard
+        for heard in (False,) * 5 + (True,):
+            residual.add(np.full(FRAME, 0.5, np.float32), mic, loud=True, speech=heard)
+    assert round(residual.under_db, 1) == 16.0, "a word's frames never raise the line it is heard over"
 
 
 def test_on_open_speakers_the_linear_cancellers_residual_of_os1s_voice_is_not_checked():

@@ -26,6 +26,7 @@ from enum import Enum
 import numpy as np
 
 from os1.audio.backchannel import Overlap, classify
+from os1.audio.echo import LinearResidual
 from os1.audio.format import FRAME, SAMPLE_RATE
 from os1.audio.turns import Signal, TurnDetector, TurnEvent, TurnTiming, sounds_unfinished
 from os1.events import Event, SpeechStarted, Status, Transcript
@@ -104,7 +105,9 @@ LOUD_MIN_FRAMES = 2
 # frames, rarely three in a row. Once Speex has learnt the room, os1's echo
 # alone rose in three frames of eight 3 times in 73239 frames of later
 # replies (the per-frame levels of ``os1 bench backchannels``, seeds
-# 166-173 and 198-200).
+# 166-173 and 198-200). That is the line the worse rooms need; where Speex
+# takes os1's echo further down, the line comes down with what it leaves
+# (audio/echo.py LinearResidual).
 LINEAR_UNDER_MIC_DB = 10.0
 LINEAR_UNDER_THEM_DB = 6.0
 # A frame risen well clear of that -- within 6 dB of the microphone, past
@@ -412,6 +415,8 @@ class CallPolicy:
         self._speakers = False  # the last frame came from open speakers (through the canceller)
         # The microphone's coherence with os1's voice lately, nobody talking over it: the room's own.
         self._coherent: deque[float] = deque(maxlen=COHERENCE_FRAMES)
+        # What Speex's linear output leaves of os1's voice in this room.
+        self._residual = LinearResidual(LINEAR_UNDER_MIC_DB)
 
     # -- inputs ------------------------------------------------------------------------
 
@@ -447,6 +452,11 @@ class CallPolicy:
             probability = max(probability, raw)
         voiced = probability >= self.turns.timing.threshold
         level = float(np.sqrt(np.mean(frame * frame))) if frame.size else 0.0
+        if over_echo and linear is not None and mic is not None and self._their_level is not None:
+            # Frames where os1's echo is too quiet for a word to rise out of
+            # Speex's output (LINEAR_UNDER_THEM_DB) do not tell where it would.
+            loud_echo = float(np.sqrt(np.mean(mic * mic))) >= self._their_level * 10 ** (-LINEAR_UNDER_THEM_DB / 20)
+            self._residual.add(linear, mic, loud=loud_echo, speech=voiced)
         if voiced and not self.talking:
             self._their_level = level if self._their_level is None else 0.95 * self._their_level + 0.05 * level
         loud = (self.talking and raw is not None and self._their_level is not None
@@ -730,7 +740,7 @@ class CallPolicy:
         level = float(np.sqrt(np.mean(linear * linear)))
         heard = float(np.sqrt(np.mean(mic * mic)))
         return sum(level >= max(heard * 10 ** (-under_mic / 20), them * 10 ** (-under_them / 20))
-                   for under_mic, under_them in ((LINEAR_UNDER_MIC_DB, LINEAR_UNDER_THEM_DB),
+                   for under_mic, under_them in ((self._residual.under_db, LINEAR_UNDER_THEM_DB),
                                                  (LINEAR_CLEAR_UNDER_MIC_DB, LINEAR_CLEAR_UNDER_THEM_DB)))
 
     def _short_burst(self, speech: bool, loud: int) -> list[Command]:

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -264,3 +265,55 @@ class EchoCoherence:
         if not present or self._compared < MIN_COMPARED:
             return None
         return float(coherence[best])
+
+
+class LinearResidual:
+    """How far under the microphone Speex's linear output keeps os1's voice in
+    this room, over its loud frames: the line over which a frame of that
+    output holds a word of someone else's (call.py LINEAR_UNDER_MIC_DB).
+
+    The fixed line, 10 dB under the microphone, is what the worse rooms
+    need: there Speex takes os1's echo only 6-10 dB down. Where it does
+    better, a word said 8-15 dB under a loud echo stays under that line
+    though it stands well clear of what Speex leaves, and nothing else
+    tells it (the microphone stays coherent with os1's voice, AEC3 lets
+    nothing through): the "Wait." of ``os1 bench backchannels --seed 233``
+    rose in one frame and os1 went on over it; on seeds 256-264 two stops
+    of 135 rose in two frames only, checked by luck. There the line comes
+    down to 3 dB over what Speex leaves in nine loud frames of ten, never
+    lower than 16 dB under the microphone. Over the per-frame levels of
+    those runs (open speakers, later replies), os1's echo alone came near
+    their voice in 2 frames, at most 1.8 dB over that nine-in-ten level; a
+    word's frames rose a median of 14.7 dB over it (13.8 on fresh seeds
+    268-273). A frame counts a third of a second late, and not at all if
+    speech was heard over the voice by then: a word must not raise the line
+    it is measured against.
+    """
+
+    def __init__(self, fixed_db: float = 10.0, *, over_db: float = 3.0, lowest_db: float = 16.0,
+                 frames: int = 160, least: int = 16, lag: int = 10):
+        self.fixed_db, self._over, self._lowest, self._least, self._lag = fixed_db, over_db, lowest_db, least, lag
+        self._kept: deque[float] = deque(maxlen=frames)  # 5 s of loud frames: dB of the output over the microphone
+        self._pending: deque[float | None] = deque()
+
+    @property
+    def under_db(self) -> float:
+        """How far under the microphone a frame of Speex's output rises out of it."""
+        if len(self._kept) < self._least:
+            return self.fixed_db
+        usual = float(np.percentile(np.asarray(self._kept), 90))  # 9 frames in 10 are under this
+        return max(self.fixed_db, min(self._lowest, -(usual + self._over)))
+
+    def add(self, linear: np.ndarray, mic: np.ndarray, *, loud: bool, speech: bool) -> None:
+        """One frame of os1's voice at the microphone (``loud``: loud enough
+        to count) and of Speex's output; ``speech``: someone else was heard
+        in it, and maybe in the frames before it."""
+        if speech:
+            self._pending.clear()
+            return
+        ratio = float(np.mean(linear * linear)) / max(float(np.mean(mic * mic)), 1e-20)
+        self._pending.append(10 * float(np.log10(max(ratio, 1e-12))) if loud else None)
+        if len(self._pending) > self._lag:
+            kept = self._pending.popleft()
+            if kept is not None:
+                self._kept.append(kept)
