@@ -5,7 +5,6 @@ server, sync, sending and filing; then the tools in a turn (a fake model)."""
 from __future__ import annotations
 
 import re
-
 import time
 from pathlib import Path
 

@@ -292,7 +292,7 @@ class LinearResidual:
 
     def __init__(self, fixed_db: float = 10.0, *, over_db: float = 3.0, lowest_db: float = 16.0,
                  frames: int = 160, least: int = 16, lag: int = 10):
-        self.fixed_db, self._over, self._lowest, self._least, self._lag = fixed_db, over_db, lowest_db, least, lag
+        self._fixed, self._over, self._lowest, self._least, self._lag = fixed_db, over_db, lowest_db, least, lag
         self._kept: deque[float] = deque(maxlen=frames)  # 5 s of loud frames: dB of the output over the microphone
         self._pending: deque[float | None] = deque()
 
@@ -300,9 +300,9 @@ class LinearResidual:
     def under_db(self) -> float:
         """How far under the microphone a frame of Speex's output rises out of it."""
         if len(self._kept) < self._least:
-            return self.fixed_db
+            return self._fixed
         usual = float(np.percentile(np.asarray(self._kept), 90))  # 9 frames in 10 are under this
-        return max(self.fixed_db, min(self._lowest, -(usual + self._over)))
+        return max(self._fixed, min(self._lowest, -(usual + self._over)))
 
     def add(self, linear: np.ndarray, mic: np.ndarray, *, loud: bool, speech: bool) -> None:
         """One frame of os1's voice at the microphone (``loud``: loud enough
