@@ -313,11 +313,14 @@ async def test_on_open_speakers_the_policy_gets_the_microphone_as_heard_and_its_
         assert given == [(0.05, 0.9, 0.2), (0.05, 0.05, None), (0.05, None, None)]
 
 
-async def test_on_open_speakers_a_check_is_also_read_from_the_linear_cancellers_output(settings, memory):
+async def test_on_open_speakers_a_check_is_also_read_from_the_linear_cancellers_output_and_that_sped_up(settings, memory):
     from os1.call import Overheard
 
+    asked = []
+
     class Ears(CountingEars):
-        async def readings(self, audio, n):
+        async def readings(self, audio, n, *, faster=False):
+            asked.append((float(audio[0]), faster))
             return ["Stop.", "Stop!"] if audio[0] == 2.0 else ["Okay.", "Oh."]  # the linear output: 2.0
 
     parts = VoiceParts(vad=LoudnessVAD(), ears=Ears(), voice=SlowVoice(), turn_model=ScriptedTurnModel([]))
@@ -330,3 +333,5 @@ async def test_on_open_speakers_a_check_is_also_read_from_the_linear_cancellers_
         await session._overhear(Overheard(frames, frames * 2))
         await session._overhear(Overheard(frames))  # a headset
     assert given == [("Okay.", ["Oh."], ["Stop.", "Stop!"]), ("Okay.", ["Oh."], [])]
+    # The faster view is read of the clearest clip: the linear output on open speakers, the microphone on a headset.
+    assert asked == [(1.0, False), (2.0, True), (1.0, True)]

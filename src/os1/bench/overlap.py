@@ -206,9 +206,10 @@ def run_trial(trial: Trial, reply: np.ndarray, reply_text: str, person: np.ndarr
                     trial.stopped_s, turn = t, policy.u
             elif isinstance(c, CheckOverlap):
                 began = time.perf_counter()
-                readings = parts.ears.readings_now(c.job.audio, READINGS)
-                unsuppressed = ([] if c.job.linear is None  # as VoiceSession._overhear does
-                                else parts.ears.readings_now(c.job.linear, READINGS))
+                # As VoiceSession._overhear does.
+                readings = parts.ears.readings_now(c.job.audio, READINGS, faster=c.job.linear is None)
+                unsuppressed = ([] if c.job.linear is None
+                                else parts.ears.readings_now(c.job.linear, READINGS, faster=True))
                 trial.heard = readings[0]
                 free = max(policy.t, pending[-1][0]) if pending else policy.t
                 pending.append((free + time.perf_counter() - began, c.job, readings, unsuppressed))

@@ -16,9 +16,11 @@ class Transcriber(Protocol):
         """The words in ``audio``; ``prompt`` is text said just before it (context)."""
         ...
 
-    async def readings(self, audio: np.ndarray, n: int) -> list[str]:
+    async def readings(self, audio: np.ndarray, n: int, *, faster: bool = False) -> list[str]:
         """Readings of a short sound, the likeliest first: up to ``n`` from
-        each model the engine listens with (one that knows one gives that one)."""
+        each model the engine listens with (one that knows one gives that
+        one); with ``faster``, also of the sound sped up, where the engine
+        can (asked of the clearest clip of a sound)."""
         ...
 
     async def aclose(self) -> None: ...
