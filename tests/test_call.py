@@ -634,6 +634,27 @@ def test_on_open_speakers_a_no_that_only_the_suppressor_made_is_not_a_stop():
     assert of(Resume, call.policy.overheard(job, "No.", hum, unsuppressed)), "the voice goes on"
 
 
+def test_one_listener_mostly_hearing_a_misheard_stop_stops_the_reply_though_the_rest_do_not():
+    # A low "Hold on." through speakers, as the ears read it (os1 bench backchannels --seed 268):
+    # base and tiny.en on the suppressed clip, then on the linear canceller's output, then tiny.en
+    # on that sped up, five each. Only the last hears "old", in three readings of 25.
+    said = ["A.", "8.", "Hey.", "a.", "a", "Okay.", "And.", "and.", "Any?", "and"]
+    linear = ["A-bon.", "A1 A1", "a-bon.", "A-bon", "a-bon", "A1.", "A1. A1", "A1 A1", "A-1.", "A1",
+              "old one.", "O'Bond.", "Old one. Old one", "Old one.", "Obon."]
+    assert classify(said[0], alternatives=said[1:], unsuppressed=linear) is Overlap.BACKCHANNEL
+    assert classify(said[0], alternatives=said[1:], unsuppressed=linear, per_listener=5) is Overlap.STOP
+    # Two of one listener's five are not most of them: an "Okay." read "quick quick quick" (seed 285).
+    okay = ["quick quick quick", "Thank you.", "quick.", "Okay.", "Okay?"]
+    assert classify("Okay.", alternatives=["OK.", "Oh.", "Okay", "OK"], unsuppressed=okay,
+                    per_listener=5) is Overlap.BACKCHANNEL
+    call = Call()
+    call.reply()
+    call.seconds("#", 0.45)
+    call.seconds(".", 0.2)
+    job = call.last(CheckOverlap).job
+    assert StopReply(Stop.BARGE_IN) in call.policy.overheard(job, said[0], said[1:], linear), "the voice stops"
+
+
 def test_words_the_language_model_reads_as_unfinished_keep_the_turn():
     call = Call()
     call.seconds("#", 1.5)

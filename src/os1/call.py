@@ -617,7 +617,8 @@ class CallPolicy:
         quiet = next((q for q in self._quiet if q.job is job), None)
         if quiet is not None:
             self._quiet.remove(quiet)
-            stop = classify(text or "", self._saying, alternatives, unsuppressed=unsuppressed) is Overlap.STOP
+            stop = classify(text or "", self._saying, alternatives, unsuppressed=unsuppressed,
+                            per_listener=READINGS) is Overlap.STOP
             if not (stop and self.talking and self._overlap is None and not self.turns.in_turn):
                 return []  # a "mhm" (or too late): the voice never stopped
             self._overlap = quiet
@@ -625,7 +626,8 @@ class CallPolicy:
         overlap = self._overlap
         if overlap is None or job is not overlap.job:
             return []  # decided already, or a later check is coming
-        kind = classify(text or "", self._saying, alternatives, unsuppressed=unsuppressed)
+        kind = classify(text or "", self._saying, alternatives, unsuppressed=unsuppressed,
+                        per_listener=READINGS)
         if kind is Overlap.TURN and self._echo_only(overlap):
             kind = Overlap.NOTHING
         if kind in (Overlap.STOP, Overlap.TURN) or (text is None and self.turns.in_turn):

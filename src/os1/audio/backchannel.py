@@ -73,8 +73,12 @@ def _laughing(words: list[str]) -> bool:
     return bool(words) and all(w in _LAUGH for w in words) and any(w not in ("ah", "ahh") for w in words)
 
 
+def _runs(readings: list[list[str]], n: int) -> list[list[list[str]]]:
+    return [readings[i : i + n] for i in range(0, len(readings), n)] if n > 0 else []
+
+
 def classify(text: str, echo: str = "", alternatives: Sequence[str] = (), *,
-             unsuppressed: Sequence[str] = ()) -> Overlap:
+             unsuppressed: Sequence[str] = (), per_listener: int = 0) -> Overlap:
     """``text``: what the ears heard; ``echo``: what os1 was saying meanwhile;
     ``alternatives``: the ears' next likeliest readings of the same sound;
     ``unsuppressed``: on open speakers, the readings of the same sound with
@@ -97,13 +101,32 @@ def classify(text: str, echo: str = "", alternatives: Sequence[str] = (), *,
     stopping it 9 of 416 (7 without). A "no, no" among those readings would
     have caught every "No, no." of 42 (37), but on fresh seeds it stopped os1
     for five "Yeah, yeah."s in 14 runs, so one "no, no" is not enough; half
-    the readings are (``_NO``)."""
+    the readings are (``_NO``).
+
+    ``per_listener``: how many readings each listener gave, in turn (``text``
+    and ``alternatives``, then ``unsuppressed``). Half or more of one
+    listener's readings opening with a word a stop is misheard as stop os1
+    too, where the others' dilute them under a third: through speakers, seed
+    268's low "Hold on." was "A bond", "A1", "Open" to all but the sped-up
+    view of the linear canceller's output, which read it "Old one." three
+    times in five. Over the checks logged from os1 bench backchannels (seeds
+    268, 274-285, 296-299), stops with a check read as a stop through speakers
+    252 -> 253 of 255, acknowledgements as before (6 of 510); on fresh seeds
+    300-305, no trial changed (90 of 90 and 3 of 179). Two in five would have
+    stopped it for an "Okay." read "quick quick quick" (seed 285)."""
     words, spoken = _words(text), set(_words(echo))
     others = [_words(a) for a in [*alternatives, *unsuppressed]]
     readings = [words, *others]
     misheard = _MISHEARD_STOP - spoken
+    listeners = (_runs(readings[: 1 + len(alternatives)], per_listener)
+                 + _runs(readings[1 + len(alternatives) :], per_listener))
+
+    def misheard_stop(said: list[str]) -> bool:
+        return bool(said) and said[0] in misheard
+
     heard_stop = (any(_firm(said, spoken) for said in readings)
-                  or _agreed(readings, lambda said: bool(said) and said[0] in misheard, 3)
+                  or _agreed(readings, misheard_stop, 3)
+                  or any(_agreed(run, misheard_stop, 2) for run in listeners)
                   or (_NO not in spoken and _agreed(readings, lambda said: said.count(_NO) >= 2, 2)))
     if unsuppressed and set(words) == {_NO} and not any(_NO in _words(u) for u in unsuppressed):
         # The suppressor's "No.": through speakers it thins a hum or an

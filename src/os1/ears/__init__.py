@@ -17,10 +17,11 @@ class Transcriber(Protocol):
         ...
 
     async def readings(self, audio: np.ndarray, n: int, *, faster: bool = False) -> list[str]:
-        """Readings of a short sound, the likeliest first: up to ``n`` from
-        each model the engine listens with (one that knows one gives that
-        one); with ``faster``, also of the sound sped up, where the engine
-        can (asked of the clearest clip of a sound)."""
+        """Readings of a short sound, the likeliest first: ``n`` from each
+        model the engine listens with, one model's after another's (an engine
+        that knows one reading gives that one); with ``faster``, also ``n`` of
+        the sound sped up, where the engine can (asked of the clearest clip of
+        a sound). audio/backchannel.py weighs each model's ``n`` together."""
         ...
 
     async def aclose(self) -> None: ...
