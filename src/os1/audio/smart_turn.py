@@ -44,10 +44,10 @@ class SmartTurn:
         # The model is int8. On a CPU with AVX2 but no VNNI (AMD EPYC, older
         # Intel) onnxruntime's int8 products saturate in 16 bits and the
         # verdicts drift: on an EPYC, fleurs-en-000's ending scored 0.63 and
-        # jfk's 0.59, and most turns of os1 bench voice waited out the 1.2 s
-        # timeout (p50 1.41 s to first audio). Widened to 16-bit products it
-        # scores them 0.97 and 0.86, for ~12 ms a call (71 -> 83 ms).
-        # onnxruntime issue #14642; PR #12088.
+        # jfk's 0.59, and os1 bench voice answered fleurs-en-000 only at the
+        # 1.2 s timeout. With int8 widened to int16 inside the products it
+        # scores them 0.97 and 0.86 and answers after 0.85 s, for ~12 ms a
+        # call (71 -> 83 ms). onnxruntime issue #14642; PR #12088.
         opts.add_session_config_entry("session.x64quantprecision", "1")
         self._session = onnxruntime.InferenceSession(
             str(path), sess_options=opts, providers=["CPUExecutionProvider"]
