@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 
 import numpy as np
 import pytest
@@ -191,6 +192,37 @@ async def test_a_draft_reply_is_dropped_when_the_user_goes_on(settings, memory):
     assert [m.content for m in llm.prompts[1][1:]] == ["alpha alpha alpha alpha bravo bravo bravo bravo"]
     finals = [e.text for e in events if isinstance(e, Transcript) and e.final]
     assert finals == ["alpha alpha alpha alpha bravo bravo bravo bravo"]
+
+
+async def test_reading_ahead_runs_one_prefill_at_a_time_and_only_the_newest_words_wait(settings, memory):
+    # Provisional transcripts come every 0.6 s; a prefill slower than that
+    # must not leave a queue of older ones to hold the model after the person
+    # stops (each reads all the words so far, so only the newest is worth it).
+    class SlowWarm(FakeLLM):
+        at_once = most_at_once = 0
+
+        async def warm(self, messages, tools=()):
+            if messages[-1].role != "user":  # the system prompt, read at the start
+                return await super().warm(messages, tools)
+            self.at_once += 1
+            self.most_at_once = max(self.most_at_once, self.at_once)
+            try:
+                await asyncio.sleep(1.3)
+                await super().warm(messages, tools)
+            finally:
+                self.at_once -= 1
+
+    llm = SlowWarm(["Mm."])
+    ears = CountingEars()
+    parts = VoiceParts(vad=LoudnessVAD(), ears=ears, voice=SlowVoice(), turn_model=ScriptedTurnModel([]))
+    async with Companion(settings, llm, memory, channel="voice") as companion:
+        session = VoiceSession(companion, parts, TimelineOutput(), lambda e: None)
+        await session.run(paced_frames(np.concatenate([silence(0.3), speech(5.0)]), tail_silence=1.5))
+    provisional = len(ears.calls) - 1  # all but the last phrase's transcript at the pause
+    read = [w[-1].content for w in llm.warmed if w[-1].role == "user"]
+    assert llm.most_at_once == 1
+    assert provisional >= 6 and 2 <= len(read) < provisional - 2
+    assert len(read[-1].split()) > len(read[0].split()) + 8  # newer words were read, not the queue
 
 
 async def test_going_on_before_the_reply_is_heard_makes_one_utterance(settings, memory):

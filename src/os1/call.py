@@ -278,7 +278,7 @@ class CancelListen:
 @dataclass(frozen=True)
 class Prefill:
     text: str
-    ahead: bool = False  # read ahead from a provisional transcript (within its job)
+    ahead: bool = False  # from a provisional transcript: one at a time, the newest waiting
 
 
 @dataclass(frozen=True)
