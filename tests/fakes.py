@@ -140,10 +140,12 @@ class CountingEars:
 
     def __init__(self):
         self.calls = []
+        self.provisional = []  # whether each transcript was asked for as provisional
         self.audio = []
 
-    async def transcribe(self, audio, *, prompt=""):
+    async def transcribe(self, audio, *, prompt="", provisional=False):
         self.calls.append((audio.size / SAMPLE_RATE, prompt))
+        self.provisional.append(provisional)
         self.audio.append(audio)
         step = int(0.25 * SAMPLE_RATE)
         loud = audio[np.abs(audio) > 0.05]

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from os1.audio.backchannel import Overlap, classify
 from os1.audio.echo import LinearResidual
 from os1.audio.format import FRAME
 from os1.call import (
     DOUBT_S, THINKING_S, WORDS_END_DOUBT, Answer, CallPolicy, CheckOverlap, Draft, Ended, Hush, Listen, Prefill, Read,
-    Release, Resume, Stop, StopReply, Transcribe,
+    Release, Resume, Stop, StopReply, Transcribe, says_twice,
 )
 
 SPEECH, QUIET = 0.9, 0.05
@@ -678,12 +679,19 @@ def test_words_the_language_model_reads_as_a_sentence_end_the_turn_at_once():
     assert of(Draft, out) and of(Release, out) and call.policy.talking
 
 
-def test_words_that_may_close_a_sentence_are_drafted_and_heard_only_after_a_thinking_pause():
+@pytest.mark.parametrize("heard, words_end", [
+    # "The cabbage juice changes color" -- and then "depending on how acidic..."
+    ("The cabbage juice changes color.", 0.15),
+    # Whisper's words for "Many people don't think about", said twice over: it
+    # did not make them out, so whatever the models make of them, the turn
+    # waits out a thinking pause.
+    ("Neri, we pose on the kapat. Neri we pose onto the kapati.", 0.82),
+])
+def test_words_that_may_close_a_sentence_are_drafted_and_heard_only_after_a_thinking_pause(heard, words_end):
     call = Call()
     call.seconds("#", 1.5)
     call.seconds(".", 0.2)
-    # "The cabbage juice changes color" -- and then "depending on how acidic..."
-    out = call.hear("The cabbage juice changes color.", 0.96, words_end=0.15)
+    out = call.hear(heard, 0.96, words_end=words_end)
     assert of(Draft, out) and not of(Release, out) and not call.policy.talking
     out = call.seconds(".", DOUBT_S - 0.2 - 0.064)
     assert not of(Release, out) and not call.policy.talking, "not heard during a pause of 1.5 s"
@@ -703,6 +711,15 @@ def test_a_doubtful_ending_is_answered_once_the_silence_outlasts_a_thinking_paus
     call.seconds(".", 0.2)
     out = call.hear("The chemical is basic.", 0.96, words_end=WORDS_END_DOUBT + 0.05)
     assert of(Release, out), "a likelier ending: answered at once"
+
+
+def test_whisper_saying_a_sentence_twice_is_told_from_a_person_repeating_a_word():
+    assert says_twice("All nails are more side work. All nails almost side work")
+    assert says_twice("Okay, I should sleep. Okay,I should sleep Good night Good night")
+    assert not says_twice("Okay. Okay. I should sleep.")
+    assert not says_twice("All nouns alongside the world say for you. Always begin with a capital letter.")
+    assert not says_twice("And so my fellow Americans, ask not what your country can do for you, "
+                          "ask what you can do for your country.")
 
 
 def test_a_question_is_not_read_again_for_its_ending():

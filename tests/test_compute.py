@@ -74,6 +74,29 @@ def test_an_interruptible_job_is_stopped_by_work_that_outranks_it():
     assert log == ["start", "stopped", "urgent"]
 
 
+def test_a_gentle_job_waits_for_an_interruptible_jobs_checkpoint_instead_of_stopping_it():
+    # A provisional transcript: nobody waits for it, and a prefill batch
+    # stopped half-way is read again from its start.
+    lane = Lane("test-lane")
+    stopped = threading.Event()
+    log = []
+
+    def speculative():
+        with lane.interruptible(stopped.set):
+            log.append("batch")
+            time.sleep(0.3)  # a batch, not cut short
+            log.append("stopped" if stopped.is_set() else "batch done")
+            lane.checkpoint()
+            log.append("next batch")
+
+    job = lane.submit(speculative, FOREGROUND)
+    while not log:
+        time.sleep(0.001)
+    lane.submit(lambda: log.append("provisional"), URGENT, gentle=True).result(5)
+    job.result(5)
+    assert log == ["batch", "batch done", "provisional", "next batch"]
+
+
 def test_a_job_run_at_an_interruptible_jobs_checkpoint_is_not_interruptible():
     lane = Lane("test-lane")
     calls = []

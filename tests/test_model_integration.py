@@ -161,6 +161,28 @@ async def test_urgent_work_stops_a_warm_up_mid_batch_and_nothing_is_lost(llm):
     assert waited < 0.5
 
 
+async def test_reading_ahead_reads_only_the_new_words_and_never_the_turns_closing_tokens(llm):
+    # While a person talks, their words so far are read every ~0.6 s: each
+    # read must cost only the words added, not the tokens that close the turn
+    # (which the next words replace), and judging whether they end a sentence
+    # re-reads one token for its logits.
+    system = Message("system", "You are terse.")
+    said = "I was thinking we could go"
+    read: list[int] = []
+    real = llm._fg.eval
+    llm._fg.eval = lambda tokens: (read.append(len(tokens)), real(tokens))[1]
+    try:
+        await llm.warm([system, Message("user", said)])
+        read.clear()
+        await llm.warm([system, Message("user", said + " to the coast")])
+        assert sum(read) == len(llm._fg.tokenize(b" to the coast", add_bos=False))
+        read.clear()
+        assert 0 <= await llm.ends_here([system, Message("user", said + " to the coast.")]) <= 1
+        assert sum(read) == 1
+    finally:
+        del llm._fg.eval
+
+
 async def test_reflection_writes_a_summary_and_a_journal_entry(llm, tmp_path):
     from os1.mind.reflect import ReflectLimits, reflect_pending
 

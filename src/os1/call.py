@@ -18,6 +18,8 @@ unless it is only a backchannel ("mhm", "yeah") -- see :mod:`os1.audio.backchann
 
 from __future__ import annotations
 
+import difflib
+import re
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -151,6 +153,9 @@ WORDS_END_MIN = 0.05
 # (0.18-0.32) were answered after that wait instead of at once.
 WORDS_END_DOUBT = 0.35
 DOUBT_S = 1.6
+# How alike two sentences in a row must be to count as Whisper saying one
+# twice (says_twice): its repeats of unclear words scored 0.82-1.0.
+SAID_TWICE = 0.75
 
 
 class Utterance:
@@ -363,6 +368,7 @@ class Reply:
 class _Reading:
     job: Hearing
     probability: float | None  # the turn model's verdict, given once the words are read
+    muddled: bool = False  # the ears said the phrase twice over (says_twice)
 
 
 @dataclass
@@ -533,6 +539,7 @@ class CallPolicy:
             text = _as_read(text, read[3])
         words = " ".join([*u.committed, text]).strip()
         unfinished = sounds_unfinished(words)
+        muddled = says_twice(text)
         u.open = ""
         if phrase.end - u.cut < MIN_PHRASE_S * SAMPLE_RATE and job.pause_id != -1 and not job.forced:
             # A short phrase ("Ask not") is easily misheard alone: it stays
@@ -552,10 +559,10 @@ class CallPolicy:
         if current and self._worth_reading(job, words, unfinished):
             # Whether the words close a sentence decides; the turn model's
             # verdict waits for that (a draft may start meanwhile: see Read).
-            self._reading = _Reading(job, probability)
+            self._reading = _Reading(job, probability, muddled)
             out += [CancelPrefill(), Read(job, words)]
         elif current:
-            out += self._verdict(job, probability, unfinished)
+            out += self._verdict(job, probability, unfinished, doubtful=muddled)
         out += self._answer_if_due(u)
         if not (u.text and self.turns.in_turn and not self.talking):
             return out
@@ -586,7 +593,7 @@ class CallPolicy:
         if unfinished and reply is not None and reply.draft and not reply.released:
             self._reply = None
             out.append(StopReply(Stop.DROP))  # not an ending after all: keep listening
-        doubtful = words_end is not None and words_end < WORDS_END_DOUBT
+        doubtful = reading.muddled or (words_end is not None and words_end < WORDS_END_DOUBT)
         return out + self._verdict(job, reading.probability, unfinished, doubtful=doubtful)
 
     def listened(self, job: Provisional, text: str | None) -> list[Command]:
@@ -973,11 +980,34 @@ def _as_read(text: str, read: str) -> str:
     return " ".join(old[:same] + new[same:]) if same else text
 
 
+def says_twice(text: str) -> bool:
+    """Whether Whisper said a sentence twice over, a little differently the
+    second time ("Neri, we pose on the kapat. Neri we pose onto the kapati."
+    for "Many people don't think about", before a thinking pause): it did not
+    make the words out, so they cannot tell whether the sentence is over.
+    Both cut-offs of the thinking-pause clips made with ``--seed 21`` were
+    such phrases (the other: "All nails are more side work. All nails almost
+    side work"), and none of 6,026 turns of LoCoMo's dev conversations, the
+    dev character situations or the transcripts of the ordinary clips is."""
+    sentences = [s.split() for s in re.split(r"(?<=[.!?])\s+", text.strip()) if s.strip()]
+    for a, b in zip(sentences, sentences[1:]):
+        if min(len(a), len(b)) < 3:  # "Okay. Okay." is said so
+            continue
+        first, again = _letters(" ".join(a)), _letters(" ".join(b))
+        n = min(len(first), len(again))
+        if difflib.SequenceMatcher(None, first[:n], again[:n]).ratio() >= SAID_TWICE:
+            return True
+    return False
+
+
+def _letters(text: str) -> str:
+    return "".join(c for c in text.lower() if c.isalnum())
+
+
 def _repeats(text: str, before: list[str]) -> bool:
     """Whisper, given earlier words as context and little new sound, tends to
     repeat the context: drop a phrase that only restates the previous one."""
     if not before:
         return False
-    norm = lambda t: "".join(c for c in t.lower() if c.isalnum())
-    new, last = norm(text), norm(before[-1])
+    new, last = _letters(text), _letters(before[-1])
     return bool(new) and (new in last or last.startswith(new[: max(8, len(new) * 3 // 4)]))

@@ -17,7 +17,10 @@ the same thread, and the long job continues after them. A job whose work can
 be stopped half-way and redone (a speculative prefill, memory work) says so
 with :meth:`Lane.interruptible`: a job that outranks it then makes it stop at
 once instead of at its next checkpoint, which can be a prompt batch (~0.3 s)
-away.
+away. A ``gentle`` job that nobody waits for (a provisional transcript) does
+not: the batch stopped would be redone, and while the person talks one came
+every ~0.6 s, so a prefill of ~0.3 s a batch never got through one
+(fleurs-en-004: stopped three times, its words read only after they ended).
 
 Two one-core jobs may share the two cores. A job submitted as ``narrow``
 (it computes on one thread, like Whisper base or the turn model) runs on a
@@ -65,9 +68,10 @@ class Lane:
         self._side_job: Callable[[], None] | None = None
 
     def submit(self, fn: Callable[[], T], priority: int, *, narrow: bool = False,
-               ) -> concurrent.futures.Future[T]:
+               gentle: bool = False) -> concurrent.futures.Future[T]:
         """Run ``fn`` on the lane; a job already on the lane runs it inline.
-        ``narrow``: ``fn`` computes on one thread, so it may share the cores."""
+        ``narrow``: ``fn`` computes on one thread, so it may share the cores;
+        ``gentle``: it waits for the running job's next checkpoint."""
         future: concurrent.futures.Future[T] = concurrent.futures.Future()
 
         def job() -> None:
@@ -100,13 +104,14 @@ class Lane:
             self._jobs.sort(key=lambda j: j[:2])
             self._pair()
             self._wake.notify_all()
-            stop = self._stop if priority < self._level else None
+            stop = self._stop if priority < self._level and not gentle else None
         if stop is not None:
             stop()
         return future
 
-    async def run(self, fn: Callable[[], T], priority: int, *, narrow: bool = False) -> T:
-        return await asyncio.wrap_future(self.submit(fn, priority, narrow=narrow))
+    async def run(self, fn: Callable[[], T], priority: int, *, narrow: bool = False,
+                  gentle: bool = False) -> T:
+        return await asyncio.wrap_future(self.submit(fn, priority, narrow=narrow, gentle=gentle))
 
     def on_lane(self) -> bool:
         return threading.current_thread() in (self._thread, self._side)

@@ -321,7 +321,7 @@ class VoiceSession:
         """Mid-phrase: a provisional transcript for the captions, and a head
         start for the model, which reads it while the user is still talking."""
         try:
-            text: str | None = await self.parts.ears.transcribe(job.audio, prompt=job.prompt)
+            text: str | None = await self.parts.ears.transcribe(job.audio, prompt=job.prompt, provisional=True)
         except Os1Error:
             text = None
         except asyncio.CancelledError:

@@ -12,8 +12,11 @@ class Transcriber(Protocol):
 
     name: str
 
-    async def transcribe(self, audio: np.ndarray, *, prompt: str = "") -> str:
-        """The words in ``audio``; ``prompt`` is text said just before it (context)."""
+    async def transcribe(self, audio: np.ndarray, *, prompt: str = "", provisional: bool = False) -> str:
+        """The words in ``audio``; ``prompt`` is text said just before it
+        (context). ``provisional``: nobody waits for these words (captions and
+        a head start while the person talks), so they may wait for the work in
+        hand to reach a safe point rather than stop it."""
         ...
 
     async def readings(self, audio: np.ndarray, n: int, *, faster: bool = False) -> list[str]:

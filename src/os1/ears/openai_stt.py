@@ -21,7 +21,7 @@ class OpenAITranscriber:
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._client = httpx.AsyncClient(base_url=base_url.rstrip("/"), headers=headers, timeout=timeout)
 
-    async def transcribe(self, audio: np.ndarray, *, prompt: str = "") -> str:
+    async def transcribe(self, audio: np.ndarray, *, prompt: str = "", provisional: bool = False) -> str:
         buf = io.BytesIO()
         with wave.open(buf, "wb") as wav:
             wav.setnchannels(1)

@@ -112,9 +112,10 @@ class WhisperTranscriber:
         self._beam = beam_size
         self._narrow = threads == 1
 
-    async def transcribe(self, audio: np.ndarray, *, prompt: str = "") -> str:
+    async def transcribe(self, audio: np.ndarray, *, prompt: str = "", provisional: bool = False) -> str:
         # On the CPU lane, ahead of the reply being written: the user is waiting.
-        return await lane().run(lambda: self.transcribe_now(audio, prompt), URGENT, narrow=self._narrow)
+        return await lane().run(lambda: self.transcribe_now(audio, prompt), URGENT, narrow=self._narrow,
+                                gentle=provisional)
 
     def transcribe_now(self, audio: np.ndarray, prompt: str = "") -> str:
         return self._decode(self._features_of(audio), (self._model, self._tokenizer), prompt, self._beam, 1)[0]

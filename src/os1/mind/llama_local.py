@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import dataclasses
 import logging
 import os
 import threading
@@ -139,11 +140,36 @@ class LlamaLocalLLM:
         return len(self._fg.tokenize(text.encode("utf-8"), add_bos=False, special=True))
 
     async def warm(self, messages: Sequence[Message], tools: Sequence[ToolSpec] = ()) -> None:
-        """Prefill ``messages`` into the foreground KV cache (one token sampled).
+        """Prefill ``messages`` into the foreground KV cache, up to the end of
+        the last one's words: not the turn's closing tokens, which the next
+        words would replace (a call reads the person's words every ~0.6 s
+        while they talk; ~5 closing tokens each time cost ~150 ms here).
         Speculative: it gives way mid-batch to anything more urgent."""
-        options = GenerateOptions(max_tokens=1, temperature=0.0, tools=tuple(tools))
-        async for _ in self._stream(messages, options, speculative=True):
-            pass
+        cancel = _Cancel()
+        try:
+            await self._lane.run(lambda: self._warm(messages, tools, cancel), FOREGROUND)
+        except (RuntimeError, ValueError, IndexError) as exc:
+            raise ModelError(f"The model could not read the words: {exc}") from exc
+        finally:
+            cancel.set()  # cancelled: the job stops at its next batch (or never starts)
+
+    def _warm(self, messages: Sequence[Message], tools: Sequence[ToolSpec], cancel: _Cancel) -> None:
+        if cancel.is_set():
+            return
+        self._load()
+        llama = self._fg
+        tokens = self._prompt_to(llama, messages, tools, messages[-1].content.rstrip())
+        if tokens is None:  # no chat template to read: prefill the whole prompt
+            options = GenerateOptions(max_tokens=1, temperature=0.0, tools=tuple(tools))
+            self._generate(messages, options, cancel, lambda _: None, True)
+            return
+        llama.cancel = cancel
+        cancel.interrupt = llama.interrupt
+        with self._lane.interruptible(llama.interrupt.set), contextlib.suppress(_Abandoned):
+            try:
+                self._read(llama, tokens, keep_last=False)  # if abandoned, what was read stays
+            finally:
+                cancel.finished()
 
     def stream(self, messages: Sequence[Message],
                options: GenerateOptions) -> AsyncIterator[str | ToolCall | BadToolCall]:
@@ -229,6 +255,7 @@ class LlamaLocalLLM:
             # sentence just written is voiced at once, not after the next token.
             stop = llama.interrupt.set if speculative else llama.interrupt_token
             stack.enter_context(self._lane.interruptible(stop))
+            stack.callback(cancel.finished)
             chunks = stack.enter_context(contextlib.closing(llama.create_chat_completion(**kwargs)))
             for chunk in chunks:
                 if gate is not None and gate.probability is not None:
@@ -263,7 +290,21 @@ class LlamaLocalLLM:
     def _ends_here(self, messages: Sequence[Message], tools: Sequence[ToolSpec]) -> float | None:
         self._load()
         llama = self._fg
-        text = messages[-1].content.rstrip().rstrip(".!?…").rstrip()
+        tokens = self._prompt_to(llama, messages, tools, messages[-1].content.rstrip().rstrip(".!?…").rstrip())
+        if tokens is None:
+            return None
+        llama.cancel = None  # not the last reply's: this job runs to its end (a few tokens)
+        self._read(llama, tokens, keep_last=True)
+        # The logits of the last token read (llama.cpp keeps only those).
+        logits = np.ctypeslib.as_array(llama._ctx.get_logits(), shape=(llama.n_vocab(),)).astype(np.float64)
+        probs = np.exp(logits - logits.max())
+        probs /= probs.sum()
+        return float(probs[self._enders].sum())
+
+    def _prompt_to(self, llama: Any, messages: Sequence[Message], tools: Sequence[ToolSpec],
+                   text: str) -> list[int] | None:
+        """The tokens of the prompt ``messages`` make, with ``text`` for the last
+        one's words, up to their end (None: no chat template, or no words)."""
         if not text:
             return None
         if self._formatter is None:
@@ -277,25 +318,26 @@ class LlamaLocalLLM:
                 template, eos_token=vocab.token_get_text(vocab.token_eos()),
                 bos_token=vocab.token_get_text(vocab.token_bos()) if vocab.token_bos() >= 0 else "")
             self._enders = _ender_tokens(llama)
-        rendered = self._formatter(messages=render([*messages[:-1], Message("user", text)],
-                                                   tool_block(tools) if tools else "",
-                                                   block_first=self.tools_first)).prompt
-        prompt = rendered[: rendered.rfind(text) + len(text)]
-        tokens = llama.tokenize(prompt.encode(), add_bos=False, special=True)
+        chat = render([*messages[:-1], dataclasses.replace(messages[-1], content=text)],
+                      tool_block(tools) if tools else "", block_first=self.tools_first)
+        rendered = self._formatter(messages=chat).prompt
+        last = chat[-1]["content"]  # as rendered: a system prompt ends with the tools
+        prompt = rendered[: rendered.rfind(last) + len(last)]
+        return list(llama.tokenize(prompt.encode(), add_bos=False, special=True))
+
+    @staticmethod
+    def _read(llama: Any, tokens: list[int], *, keep_last: bool) -> None:
+        """Read into the KV cache what it does not hold of ``tokens`` (with
+        ``keep_last``, at least the last, whose logits are wanted)."""
         same = 0
         for a, b in zip(llama._input_ids, tokens):
             if a != b:
                 break
             same += 1
-        same = min(same, llama.n_tokens, len(tokens) - 1)
+        same = min(same, llama.n_tokens, len(tokens) - 1 if keep_last else len(tokens))
         llama.n_tokens = same
-        llama.cancel = None  # not the last reply's: this job runs to its end (a few tokens)
-        llama.eval(tokens[same:])
-        # The logits of the last token read (llama.cpp keeps only those).
-        logits = np.ctypeslib.as_array(llama._ctx.get_logits(), shape=(llama.n_vocab(),)).astype(np.float64)
-        probs = np.exp(logits - logits.max())
-        probs /= probs.sum()
-        return float(probs[self._enders].sum())
+        if same < len(tokens):
+            llama.eval(tokens[same:])
 
     async def aclose(self) -> None:
         def close() -> None:
@@ -416,6 +458,10 @@ class _Cancel:
 
     def is_set(self) -> bool:
         return self._event.is_set()
+
+    def finished(self) -> None:
+        """The job ran out: a cancel after it must not stop the next job's batch."""
+        self.interrupt = None
 
 
 def _pausable_class(llama_cpp: ModuleType, checkpoint: Callable[[], None],
