@@ -143,7 +143,7 @@ class LlamaLocalLLM:
         """Prefill ``messages`` into the foreground KV cache, up to the end of
         the last one's words: not the turn's closing tokens, which the next
         words would replace (a call reads the person's words every ~0.6 s
-        while they talk; ~5 closing tokens each time cost ~150 ms here).
+        while they talk; ~6 closing tokens each time cost 180-245 ms here).
         Speculative: it gives way mid-batch to anything more urgent."""
         cancel = _Cancel()
         try:
