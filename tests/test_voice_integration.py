@@ -143,6 +143,28 @@ def test_whisper_reads_its_context_in_its_own_tokens(parts):
     assert [tok.decode([i]) for i in ids] == [" I", " think", " the", " team", " talked", " to", " them"]
 
 
+def test_a_pauses_transcription_runs_beside_a_provisional_one_still_running(parts):
+    # The compute lane gives two one-thread jobs a core each; with one
+    # CTranslate2 worker, the second queued inside the model all the same,
+    # and a short phrase at a pause was heard only after a long provisional one.
+    import threading
+    import time
+
+    audio = np.concatenate([read_wav(SPEECH / "jfk.wav"), read_wav(SPEECH / "fleurs-en-004.wav")])
+    done: dict[str, float] = {}
+
+    def hear(name: str, clip: np.ndarray) -> None:
+        parts.ears.transcribe_now(clip)
+        done[name] = time.monotonic()
+
+    long = threading.Thread(target=hear, args=("long", audio[: 14 * SAMPLE_RATE]))
+    long.start()
+    time.sleep(0.02)
+    hear("short", audio[: SAMPLE_RATE])
+    long.join()
+    assert done["short"] < done["long"]
+
+
 def test_the_turn_model_hears_finished_sentences_as_endings_on_any_cpu(parts):
     # Its int8 products saturated on a CPU with AVX2 but no VNNI (an AMD EPYC
     # here): these endings scored 0.63 and 0.59 there, 0.97 and 0.86 widened.

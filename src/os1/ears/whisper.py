@@ -100,7 +100,13 @@ class WhisperTranscriber:
         self._ct2 = ctranslate2
 
         def load(path: Path) -> tuple[Any, Any]:
-            model = WhisperModel(str(path), device="cpu", compute_type="int8", cpu_threads=threads)
+            # Two workers when each computes on one thread: CTranslate2 runs
+            # one call per worker, so with one, the transcription of a phrase
+            # at a pause waited inside it for a provisional one still running
+            # (which cannot be stopped), though the compute lane had given
+            # the two a core each. The workers share the weights.
+            model = WhisperModel(str(path), device="cpu", compute_type="int8", cpu_threads=threads,
+                                 num_workers=2 if threads == 1 else 1)
             multilingual = model.model.is_multilingual
             tokenizer = Tokenizer(_with_first_merge(model.hf_tokenizer), multilingual,
                                   task="transcribe" if multilingual else None, language=language if multilingual else None)
