@@ -98,6 +98,7 @@ class WhisperTranscriber:
         except ImportError as exc:
             raise ModelNotInstalled("Speech recognition needs: pip install 'os1[voice]'") from exc
         self._ct2 = ctranslate2
+        self._narrow = threads == 1  # a job the compute lane may run beside another
 
         def load(path: Path) -> tuple[Any, Any]:
             # Two workers when each computes on one thread: CTranslate2 runs
@@ -106,7 +107,7 @@ class WhisperTranscriber:
             # (which cannot be stopped), though the compute lane had given
             # the two a core each. The workers share the weights.
             model = WhisperModel(str(path), device="cpu", compute_type="int8", cpu_threads=threads,
-                                 num_workers=2 if threads == 1 else 1)
+                                 num_workers=2 if self._narrow else 1)
             multilingual = model.model.is_multilingual
             tokenizer = Tokenizer(_with_first_merge(model.hf_tokenizer), multilingual,
                                   task="transcribe" if multilingual else None, language=language if multilingual else None)
@@ -116,7 +117,6 @@ class WhisperTranscriber:
         self._second = load(second) if second is not None and language == "en" else None
         self._features = FeatureExtractor(feature_size=80)
         self._beam = beam_size
-        self._narrow = threads == 1
 
     async def transcribe(self, audio: np.ndarray, *, prompt: str = "", provisional: bool = False) -> str:
         # On the CPU lane, ahead of the reply being written: the user is waiting.
